@@ -1,0 +1,54 @@
+"""Settings from SHOAL_* environment variables (pydantic-settings).
+
+`SHOAL_HOME` (default `./.shoal`) holds the embedded SQLite database, logs and artifacts.
+`SHOAL_DB_URL` switches the metadata database to PostgreSQL (or any SQLAlchemy URL).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHOAL_", extra="ignore")
+
+    home: Path = Field(default=Path(".shoal"), description="where embedded state lives")
+    db_url: str | None = Field(default=None, description="SQLAlchemy URL of the metadata database")
+    artifacts: str | None = Field(default=None, description="fsspec URL for artifacts")
+    # Local executor capacity; default: what the machine has.
+    cpu: float | None = Field(default=None, description="cpu slots of the local executor")
+    memory: str | None = Field(default=None, description="memory of the local executor, e.g. 8Gi")
+    # How long a driver's claim on a run lasts without a heartbeat before another takes it over.
+    lease_seconds: float = 15.0
+
+    @cached_property
+    def home_dir(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def database_url(self) -> str:
+        if self.db_url:
+            return self.db_url
+        return f"sqlite:///{self.home_dir / 'shoal.db'}"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home_dir / "logs"
+
+    @property
+    def artifacts_url(self) -> str:
+        return self.artifacts or str(self.home_dir / "artifacts")
+
+
+def get_settings() -> Settings:
+    """Read settings afresh: tests and the CLI change the environment between calls."""
+    return Settings()
+
+
+def default_cpu() -> float:
+    return float(os.cpu_count() or 1)

@@ -1,0 +1,68 @@
+"""The root of every error shoal raises on purpose.
+
+    ShoalError
+     ├── InvalidInput (ValueError)        bad input from a user: exit code 2, HTTP 4xx
+     │    ├── SpecError                    a workflow file/definition is invalid (spec/errors.py)
+     │    ├── ParamError                   a ${...} or $[...] reference cannot be resolved
+     │    └── InvalidTransition            a state change the transition table forbids
+     ├── NotFound (LookupError)           a named workflow, run, task or version does not exist
+     ├── Conflict                         the request is valid but the current state forbids it
+     └── TaskFailed (RuntimeError)        a task run ended in failure (raised inside task code)
+
+The CLI prints the message and exits 2 for `InvalidInput`/`NotFound`, 1 for the rest; the API maps
+them to 4xx JSON `{"error": {"code", "message", "details"}}`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ShoalError(Exception):
+    """Base class: every error shoal raises deliberately derives from this."""
+
+    code = "shoal_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidInput(ShoalError, ValueError):
+    """Raised when user input (a file, an option, a parameter) is wrong; nothing was changed."""
+
+    code = "invalid_input"
+
+
+class ParamError(InvalidInput):
+    """Raised when a `${...}` or `$[...]` reference cannot be parsed or resolved."""
+
+    code = "param_error"
+
+
+class InvalidTransition(InvalidInput):
+    """Raised when asked for a state change that the transition table does not allow."""
+
+    code = "invalid_transition"
+
+
+class NotFound(ShoalError, LookupError):
+    """Raised when a named object (workflow, version, run, task, schedule) does not exist."""
+
+    code = "not_found"
+
+
+class Conflict(ShoalError):
+    """Raised when a request is well-formed but the current state forbids it (e.g. rerun a running run)."""
+
+    code = "conflict"
+
+
+class TaskFailed(ShoalError, RuntimeError):
+    """Raised by task code to fail its task run with a message (no traceback in the log)."""
+
+    code = "task_failed"

@@ -1,0 +1,1 @@
+"""Workflow definitions: models, YAML/JSON/Python I/O and validation. Imports nothing above it."""
