@@ -1,1 +1,70 @@
-"""Workflow definitions: models, YAML/JSON/Python I/O and validation. Imports nothing above it."""
+"""Workflow definitions: models, YAML/JSON/Python I/O and validation. Imports nothing above it.
+
+    models.py     pydantic models: Workflow, TaskSpec, Schedule, Resources
+    io.py         load_file/load_dir/load_text (-> Workflow), read_* (-> LoadedWorkflow), dump_*
+    validate.py   validate_workflow: task types, DAG, ${...} references, branches
+    dag.py        topological order, cycles, ancestors/descendants
+    sdk.py        the Python SDK: `with workflow("name") as wf: wf.shell(...)`
+    templating.py `${...}` / `$[...]` references
+    errors.py     SpecError and Problem
+"""
+
+from __future__ import annotations
+
+from shoal.spec.dag import (
+    ancestors,
+    descendants,
+    downstream_map,
+    find_cycle,
+    topological_order,
+    upstream_map,
+)
+from shoal.spec.errors import Locator, Problem, SpecError
+from shoal.spec.io import (
+    LoadedWorkflow,
+    dump_json,
+    dump_python,
+    dump_yaml,
+    load_dir,
+    load_file,
+    load_text,
+    read_dir,
+    read_file,
+    read_text,
+)
+from shoal.spec.models import Resources, Schedule, TaskSpec, Workflow
+from shoal.spec.sdk import TaskRef, WorkflowBuilder, workflow
+from shoal.spec.validate import BUILTIN_PARAMS, TaskTypeInfo, TaskTypeLookup, validate_workflow
+
+__all__ = [
+    "BUILTIN_PARAMS",
+    "LoadedWorkflow",
+    "Locator",
+    "Problem",
+    "Resources",
+    "Schedule",
+    "SpecError",
+    "TaskRef",
+    "TaskSpec",
+    "TaskTypeInfo",
+    "TaskTypeLookup",
+    "Workflow",
+    "WorkflowBuilder",
+    "ancestors",
+    "descendants",
+    "downstream_map",
+    "dump_json",
+    "dump_python",
+    "dump_yaml",
+    "find_cycle",
+    "load_dir",
+    "load_file",
+    "load_text",
+    "read_dir",
+    "read_file",
+    "read_text",
+    "topological_order",
+    "upstream_map",
+    "validate_workflow",
+    "workflow",
+]

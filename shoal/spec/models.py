@@ -137,6 +137,9 @@ class TaskSpec(BaseModel):
     retry_backoff: float = Field(default=1.0, ge=1.0, le=10.0)
     timeout: Duration | None = None
     priority: int = 0
+    # When the task may start, given its upstreams' outcomes (Airflow's trigger rules). None: the
+    # task type's default (all_success; all_done for `condition`, which branches on failure).
+    trigger_rule: Literal["all_success", "all_done", "none_failed", "one_success"] | None = None
     resources: Resources = Field(default_factory=Resources)
     env: dict[str, ParamValue] = Field(default_factory=dict)
 

@@ -1,0 +1,1 @@
+"""Benchmarks: standalone scripts, each printing one JSON line (see benchmarks/README.md)."""

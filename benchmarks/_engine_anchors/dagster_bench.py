@@ -1,0 +1,115 @@
+"""Dagster anchor of engine_overhead.py: per-task wall time of trivial in-process ops.
+
+Runs in benchmarks/.venvs/anchors (never in the project's venv) and prints one JSON line.
+Each job runs with `execute_in_process` (the in-process executor: every op in this process, no
+process isolation) against one warm ephemeral DagsterInstance (in-memory storage), reused by all
+runs. The console logger is at ERROR, which only makes Dagster faster.
+
+Shapes, in Dagster's own idiom (one op definition aliased N times in a graph, results passed by
+the default in-memory IO manager):
+- chain: t0 -> t1 -> ... -> t{N-1}, each op taking the previous op's output as its input;
+- fanout: one root op t0 and N-1 ops each taking t0's output.
+Kinds: `python` = the op body does nothing; `shell` = the op body is subprocess.run(["true"]).
+
+Usage: python dagster_bench.py [--tasks 100] [--reps 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+import warnings
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import per_task  # noqa: E402
+
+warnings.filterwarnings("ignore")
+
+from dagster import DagsterInstance, In, Nothing, job, op  # noqa: E402,F401
+
+RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+
+
+def _shell() -> int:
+    subprocess.run(["true"], check=True)
+    return 1
+
+
+@op
+def py_root() -> int:
+    return 1
+
+
+@op
+def py_child(x: int) -> int:
+    return 1
+
+
+@op
+def sh_root() -> int:
+    return _shell()
+
+
+@op
+def sh_child(x: int) -> int:
+    return _shell()
+
+
+OPS = {"python": (py_root, py_child), "shell": (sh_root, sh_child)}
+
+
+def build(shape: str, kind: str, n: int):
+    root, child = OPS[kind]
+
+    @job(name=f"{kind}_{shape}_{n}")
+    def the_job():
+        first = root.alias("t0")()
+        prev = first
+        for i in range(1, n):
+            out = child.alias(f"t{i}")(prev if shape == "chain" else first)
+            if shape == "chain":
+                prev = out
+
+    return the_job
+
+
+def _runner(instance: DagsterInstance, shape: str, kind: str, n: int):
+    jobs = {1: build(shape, kind, 1), n: build(shape, kind, n)}
+
+    def run(k: int) -> None:
+        result = jobs[k].execute_in_process(run_config=RUN_CONFIG, instance=instance)
+        if not result.success:
+            raise RuntimeError(f"dagster {shape}/{kind} job failed")
+
+    return run
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tasks", type=int, default=100)
+    ap.add_argument("--reps", type=int, default=3)
+    args = ap.parse_args()
+    logging.getLogger("dagster").setLevel(logging.ERROR)
+
+    import dagster
+
+    results: dict = {}
+    with DagsterInstance.ephemeral() as instance:
+        for kind in ("python", "shell"):
+            for shape in ("chain", "fanout"):
+                results[f"{kind}_{shape}"] = per_task(_runner(instance, shape, kind, args.tasks), args.tasks, args.reps)
+    print(json.dumps({
+        "tool": "dagster",
+        "version": dagster.__version__,
+        "mode": "execute_in_process (in-process executor), ephemeral instance, console log ERROR",
+        "results": results,
+    }), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,505 @@
+"""Engine overhead: per-task wall time of shoal vs Prefect 3 vs Dagster vs the process floors.
+
+One run measures, on this machine and in this order:
+1. the floors: 100 x subprocess.run(["true"]) (spawn floor), 100 x os.fork + os._exit + waitpid
+   of this warm process (fork floor), and a fresh `python -c pass` (interpreter floor);
+2. shoal (embedded default, fresh SQLite home per measurement): 100-task chain and fan-out of
+   shell `true` tasks and of no-op python tasks (isolation worker and fork), a 2,000-task layered
+   random DAG of shell `true` tasks, and the SQL statements per task of the 100-task chain and of
+   the 2,000-task DAG;
+3. the anchors, each in its own process with the venv benchmarks/.venvs/anchors (created on
+   first use): Prefect 3 and Dagster, same shapes, trivial in-process tasks;
+4. the floors again (the figures are the median over both batches).
+
+Per-task time = (wall of an N-task run - wall of a 1-task run of the same kind) / (N - 1), in a
+warm process, median of --reps repetitions (see _engine_anchors/_common.py). The machine is a
+shared, noisy 2-core box: compare the ratios of one run, never absolute figures across runs.
+
+Prints ONE JSON line on stdout and writes it to benchmarks/results/engine_overhead.json; progress
+goes to stderr. Usage: python benchmarks/engine_overhead.py [--quick] [--reps N] [--skip-anchors]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import inspect
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+ANCHORS_DIR = BENCH / "_engine_anchors"
+ANCHOR_VENV = BENCH / ".venvs" / "anchors"
+RESULT_FILE = BENCH / "results" / "engine_overhead.json"
+# fastapi<0.155: from 0.155 on, fastapi rejects `Body(min_items=...)`, which the newest Prefect
+# the registry serves here (3.8.x) still uses, and its ephemeral API server fails to import.
+ANCHOR_REQUIREMENTS = ["prefect>=3", "dagster", "fastapi<0.155"]
+ANCHOR_TIMEOUT_S = 3600
+NOOP_CALLABLE = "benchmarks._engine_anchors.noop:noop"
+DAG_SEED = 20240611
+DAG_WIDTH = 50
+SQL_FLAT_TOLERANCE = 1.10  # statements/task of the 2,000-task DAG <= 1.10 x the 100-task chain's
+
+sys.path.insert(0, str(BENCH))
+from _engine_anchors._common import per_task  # noqa: E402
+
+
+def log(msg: str) -> None:
+    print(f"[engine_overhead {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------------------------------ floors
+
+
+def _per_op_ms(op: Callable[[], object], count: int, reps: int) -> list[float]:
+    out = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        for _ in range(count):
+            op()
+        out.append((time.perf_counter() - t0) / count * 1000)
+    return out
+
+
+def _spawn_true() -> None:
+    subprocess.run(["true"], check=True)
+
+
+def _fork_exit_wait() -> None:
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+
+
+def _fresh_python() -> None:
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+
+
+def measure_floors(reps: int) -> dict[str, list[float]]:
+    return {
+        "spawn_true_ms": _per_op_ms(_spawn_true, 100, reps),
+        "fork_exit_wait_ms": _per_op_ms(_fork_exit_wait, 100, reps),
+        "fresh_python_ms": _per_op_ms(_fresh_python, 10, reps),
+    }
+
+
+def summarize_floors(batches: list[dict[str, list[float]]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in batches[0]:
+        samples = [x for b in batches for x in b[key]]
+        out[key] = round(statistics.median(samples), 4)
+        out[f"{key}_reps"] = [round(x, 4) for x in samples]
+    out["method"] = ("spawn: 100 x subprocess.run(['true']); fork: 100 x os.fork + os._exit(0) + waitpid of "
+                     "the benchmark process; fresh python: 10 x `python -c pass`; per op, median over reps, "
+                     "measured before and after the rest")
+    return out
+
+
+# ----------------------------------------------------------------------------------------- anchors
+
+
+def ensure_anchor_venv() -> Path:
+    """benchmarks/.venvs/anchors with Prefect 3 and Dagster; created (or updated) on first use."""
+    py = ANCHOR_VENV / "bin" / "python"
+    stamp = ANCHOR_VENV / ".bench-requirements"
+    want = "\n".join(ANCHOR_REQUIREMENTS) + "\n"
+    if py.exists() and stamp.exists() and stamp.read_text() == want:
+        return py
+    if not py.exists():
+        base = shutil.which("python3") or sys.executable
+        log(f"creating the anchors venv {ANCHOR_VENV} ({base} -m venv)")
+        subprocess.run([base, "-m", "venv", str(ANCHOR_VENV)], check=True, stdout=sys.stderr)
+    log(f"installing {' '.join(ANCHOR_REQUIREMENTS)} into it (first run only; a few minutes)")
+    subprocess.run(
+        [str(py), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *ANCHOR_REQUIREMENTS],
+        check=True, stdout=sys.stderr,
+    )
+    stamp.write_text(want)
+    return py
+
+
+def _anchor_env(home: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PREFECT_", "DAGSTER_")) and k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    env.update({
+        # Prefect: default ephemeral API server on loopback, its database in a fresh home.
+        "PREFECT_HOME": home,
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "300",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "DAGSTER_HOME": home,
+        "DAGSTER_DISABLE_TELEMETRY": "1",
+        "DO_NOT_TRACK": "1",
+    })
+    return env
+
+
+def run_anchor(py: Path, script: str, tasks: int, reps: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="shoal-bench-anchor-") as home:
+        cmd = [str(py), str(ANCHORS_DIR / script), "--tasks", str(tasks), "--reps", str(reps)]
+        t0 = time.perf_counter()
+        try:
+            proc = subprocess.run(cmd, env=_anchor_env(home), cwd=home, capture_output=True, text=True,
+                                  timeout=ANCHOR_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            return {"error": f"{script} did not finish within {ANCHOR_TIMEOUT_S}s"}
+        elapsed = time.perf_counter() - t0
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith("{"):
+            try:
+                out = json.loads(line)
+            except ValueError:
+                continue
+            out["elapsed_s"] = round(elapsed, 1)
+            return out
+    return {"error": f"{script} exited {proc.returncode} without a JSON line",
+            "stderr_tail": proc.stderr[-3000:]}
+
+
+# ------------------------------------------------------------------------------------------- shoal
+
+
+def _chain(n: int) -> list[list[str]]:
+    return [[] if i == 0 else [f"t{i - 1}"] for i in range(n)]
+
+
+def _fanout(n: int) -> list[list[str]]:
+    return [[] if i == 0 else ["t0"] for i in range(n)]
+
+
+def layered_dag(n: int, width: int = DAG_WIDTH, seed: int = DAG_SEED) -> list[list[str]]:
+    """Upstreams of t0..t{n-1}: layers of `width` tasks; each task of a layer after the first has
+    1-3 upstreams in the previous layer and, one time in five, one more in any earlier layer."""
+    rng = random.Random(seed)
+    ups: list[list[str]] = []
+    for i in range(n):
+        layer = i // width
+        if layer == 0:
+            ups.append([])
+            continue
+        prev = range((layer - 1) * width, layer * width)
+        chosen = set(rng.sample(prev, rng.randint(1, 3)))
+        if layer >= 2 and rng.random() < 0.2:
+            chosen.add(rng.randrange(0, (layer - 1) * width))
+        ups.append([f"t{j}" for j in sorted(chosen)])
+    return ups
+
+
+def _task(kind: str, i: int, upstream: list[str]) -> dict[str, Any]:
+    if kind == "shell":
+        return {"name": f"t{i}", "type": "shell", "command": "true", "upstream": upstream}
+    isolation = kind.removeprefix("python_")  # python_worker | python_fork
+    return {"name": f"t{i}", "type": "python", "callable": NOOP_CALLABLE, "isolation": isolation,
+            "upstream": upstream}
+
+
+def measure_shoal(reps: int, tasks: int, dag_tasks: int) -> dict[str, Any]:
+    """Everything shoal, behind the one client API (`Client(home=...)`, `apply`, `run`, `engine`).
+
+    Each measurement (one shape and task kind) gets a fresh embedded home and, when the client
+    takes one, its own warm executor (fork server + worker pool) shared by its runs, as a
+    long-lived scheduler would have; otherwise each run starts its own and the subtraction of the
+    1-task run removes that start. One 1-task and one N-task workflow are applied, one untimed run
+    of each counts the SQL statements (and warms up), then `reps` timed pairs of runs give the
+    per-task time.
+    """
+    try:
+        from shoal.client import Client
+        from shoal.spec.models import Workflow
+    except ImportError as exc:
+        msg = f"shoal.client is not available yet ({exc}); shoal was not measured"
+        log(f"ERROR: {msg}")
+        return {"error": msg}
+    from sqlalchemy import event
+
+    try:
+        from shoal.executors.local import LocalExecutor
+    except ImportError:
+        LocalExecutor = None  # noqa: N806
+    shared_executor = LocalExecutor is not None and "executor" in inspect.signature(Client).parameters
+
+    def workflow(name: str, kind: str, upstreams: list[list[str]]) -> Workflow:
+        return Workflow.model_validate({
+            "name": name, "description": "engine_overhead benchmark",
+            "tasks": [_task(kind, i, up) for i, up in enumerate(upstreams)],
+        })
+
+    def measure(kind: str, shape: str, upstreams: list[list[str]]) -> dict[str, Any]:
+        n = len(upstreams)
+        wf_1 = workflow(f"bench_{kind}_{shape}_1", kind, [[]])
+        wf_n = workflow(f"bench_{kind}_{shape}_{n}", kind, upstreams)
+        home = tempfile.mkdtemp(prefix="shoal-bench-")
+        executor = LocalExecutor().start() if shared_executor else None
+        client = Client(home=home, executor=executor) if executor else Client(home=home)
+        statements = [0]
+
+        def count(*_args: Any) -> None:
+            statements[0] += 1
+
+        def run(wf: Workflow) -> None:
+            info = client.run(wf.name, wait=True, timeout=1800)
+            state = getattr(info.state, "value", info.state)
+            if state != "success":
+                raise RuntimeError(f"shoal run of {wf.name} ended {state!r}: {getattr(info, 'error', '')}")
+
+        def counted(wf: Workflow) -> int:
+            statements[0] = 0
+            event.listen(client.engine, "before_cursor_execute", count)
+            try:
+                run(wf)
+            finally:
+                event.remove(client.engine, "before_cursor_execute", count)
+            return statements[0]
+
+        try:
+            client.apply(wf_1, source_dir=REPO)
+            client.apply(wf_n, source_dir=REPO)
+            s_1 = counted(wf_1)
+            s_n = counted(wf_n)  # doubles as the warm-up run
+            out = per_task(lambda k: run(wf_1 if k == 1 else wf_n), n, reps, warmup=False)
+            out["sql_statements"] = {
+                "run_1_task": s_1, "run_n_tasks": s_n,
+                "per_task": round(s_n / n, 3),
+                "marginal_per_task": round((s_n - s_1) / (n - 1), 3),
+                "method": "statements through Client.engine (before_cursor_execute) during one untimed run",
+            }
+            return out
+        finally:
+            client.close()
+            if executor is not None:
+                executor.close()
+            shutil.rmtree(home, ignore_errors=True)
+
+    plan: list[tuple[str, str, list[list[str]]]] = [
+        ("shell", "chain", _chain(tasks)),
+        ("shell", "fanout", _fanout(tasks)),
+        ("python_worker", "chain", _chain(tasks)),
+        ("python_worker", "fanout", _fanout(tasks)),
+        ("python_fork", "chain", _chain(tasks)),
+        ("python_fork", "fanout", _fanout(tasks)),
+        ("shell", "dag", layered_dag(dag_tasks)),
+    ]
+    out: dict[str, Any] = {"executor": "one warm LocalExecutor per measurement, shared by its runs"
+                           if shared_executor else "the client's default: one executor per run"}
+    for kind, shape, upstreams in plan:
+        key = f"{kind}_{shape}" if shape != "dag" else f"dag_{len(upstreams)}"
+        log(f"shoal: {key} ({len(upstreams)} tasks, {reps} reps)")
+        try:
+            out[key] = measure(kind, shape, upstreams)
+            out[key]["completed"] = True
+            if shape == "dag":
+                out[key]["edges"] = sum(len(u) for u in upstreams)
+                out[key]["layers"] = -(-len(upstreams) // DAG_WIDTH)
+                out[key]["seed"] = DAG_SEED
+        except Exception as exc:  # one broken measurement must not hide the others
+            log(f"shoal: {key} failed: {exc!r}")
+            out[key] = {"completed": False, "error": repr(exc), "traceback": traceback.format_exc()[-3000:]}
+    return out
+
+
+# --------------------------------------------------------------------------------- ratios, targets
+
+
+def _pt(d: dict[str, Any] | None, *path: str) -> float | None:
+    for key in path:
+        if not isinstance(d, dict) or key not in d:
+            return None
+        d = d[key]
+    return d if isinstance(d, (int, float)) else None
+
+
+def _ratio(num: float | None, den: float | None) -> float | None:
+    if num is None or den is None or den <= 0:
+        return None
+    return round(num / den, 3)
+
+
+def _at_least(value: float | None, bound: float) -> bool | None:
+    return None if value is None else value >= bound
+
+
+def _at_most(value: float | None, bound: float) -> bool | None:
+    return None if value is None else value <= bound
+
+
+def compute(shoal: dict[str, Any], anchors: dict[str, dict[str, Any]], floors: dict[str, Any],
+            tasks: int, dag_tasks: int) -> dict[str, Any]:
+    # Which anchor workload each shoal mode is compared with: shell tasks with the anchors' tasks
+    # that run `true`, python tasks with their no-op tasks.
+    pairs = {"shell": "shell", "python_worker": "python", "python_fork": "python"}
+    ratios: dict[str, Any] = {}
+    for tool in ("prefect", "dagster"):
+        res = anchors.get(tool, {}).get("results")
+        r: dict[str, Any] = {}
+        for mode, anchor_kind in pairs.items():
+            for shape in ("chain", "fanout"):
+                suffix = "" if shape == "chain" else "_fanout"
+                r[mode + suffix] = _ratio(_pt(res, f"{anchor_kind}_{shape}", "per_task_ms"),
+                                          _pt(shoal, f"{mode}_{shape}", "per_task_ms"))
+        ratios[f"{tool}_over_shoal"] = r
+    prefect_res = anchors.get("prefect", {}).get("results")
+    ratios["prefect_recorded_over_shoal"] = {
+        mode: _ratio(_pt(prefect_res, f"{anchor_kind}_chain", "recorded", "per_task_ms"),
+                     _pt(shoal, f"{mode}_chain", "per_task_ms"))
+        for mode, anchor_kind in pairs.items()
+    }
+    ratios["shoal_shell_over_spawn_floor"] = _ratio(_pt(shoal, "shell_chain", "per_task_ms"), floors.get("spawn_true_ms"))
+    ratios["shoal_python_fork_over_fork_floor"] = _ratio(_pt(shoal, "python_fork_chain", "per_task_ms"),
+                                                         floors.get("fork_exit_wait_ms"))
+
+    chain_sql = _pt(shoal, "shell_chain", "sql_statements", "per_task")
+    dag_sql = _pt(shoal, f"dag_{dag_tasks}", "sql_statements", "per_task")
+    chain_sql_m = _pt(shoal, "shell_chain", "sql_statements", "marginal_per_task")
+    dag_sql_m = _pt(shoal, f"dag_{dag_tasks}", "sql_statements", "marginal_per_task")
+    sql = {
+        f"chain_{tasks}_per_task": chain_sql, f"dag_{dag_tasks}_per_task": dag_sql,
+        "ratio": _ratio(dag_sql, chain_sql),
+        f"chain_{tasks}_marginal_per_task": chain_sql_m, f"dag_{dag_tasks}_marginal_per_task": dag_sql_m,
+        "marginal_ratio": _ratio(dag_sql_m, chain_sql_m),
+    }
+
+    po, do = ratios["prefect_over_shoal"], ratios["dagster_over_shoal"]
+    dag = shoal.get(f"dag_{dag_tasks}") if isinstance(shoal, dict) else None
+    sql_ratios = [x for x in (sql["ratio"], sql["marginal_ratio"]) if x is not None]
+    targets = {
+        "shell_chain_10x_below_prefect": _at_least(po["shell"], 10),
+        "shell_chain_10x_below_dagster": _at_least(do["shell"], 10),
+        "shell_chain_within_3x_spawn_floor": _at_most(ratios["shoal_shell_over_spawn_floor"], 3),
+        "python_worker_chain_10x_below_prefect": _at_least(po["python_worker"], 10),
+        "python_worker_chain_10x_below_dagster": _at_least(do["python_worker"], 10),
+        "python_fork_chain_5x_below_prefect": _at_least(po["python_fork"], 5),
+        "python_fork_chain_5x_below_dagster": _at_least(do["python_fork"], 5),
+        f"dag_{dag_tasks}_completes": None if not isinstance(dag, dict) else bool(dag.get("completed")),
+        "sql_statements_per_task_flat": (None if len(sql_ratios) < 2
+                                         else max(sql_ratios) <= SQL_FLAT_TOLERANCE),
+    }
+    measured = [v for v in targets.values() if v is not None]
+    targets["all"] = all(measured) if len(measured) == len(targets) else (False if False in measured else None)
+    return {"ratios": ratios, "sql_statements_per_task": sql, "targets_met": targets}
+
+
+# -------------------------------------------------------------------------------------------- main
+
+
+def machine_facts() -> dict[str, Any]:
+    facts: dict[str, Any] = {
+        "cores": os.cpu_count(),
+        "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    try:
+        with open("/proc/cpuinfo") as f:
+            facts["cpu"] = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), None)
+        with open("/proc/meminfo") as f:
+            facts["memory_kib"] = int(f.readline().split()[1])
+    except OSError:
+        pass
+    try:
+        import shoal
+        facts["shoal_version"] = shoal.__version__
+    except ImportError:
+        facts["shoal_version"] = None
+    try:
+        rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=10)
+        facts["shoal_commit"] = rev.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        facts["shoal_commit"] = None
+    try:
+        import sqlalchemy
+        facts["sqlalchemy_version"] = sqlalchemy.__version__
+    except ImportError:
+        pass
+    return facts
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    ap.add_argument("--quick", action="store_true", help="1 repetition instead of 3")
+    ap.add_argument("--reps", type=int, default=None, help="repetitions per figure (median; default 3)")
+    ap.add_argument("--skip-anchors", action="store_true", help="do not run Prefect and Dagster")
+    ap.add_argument("--skip-shoal", action="store_true", help="do not run shoal (anchors and floors only)")
+    ap.add_argument("--tasks", type=int, default=100, help=argparse.SUPPRESS)
+    ap.add_argument("--dag-tasks", type=int, default=2000, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    reps = args.reps or (1 if args.quick else 3)
+    floor_reps = 3 if args.quick else 5
+
+    t_start = time.perf_counter()
+    try:  # the fork floor is that of a warm process: one that has imported the engine
+        import shoal.client  # noqa: F401
+    except ImportError:
+        pass
+    facts = machine_facts()
+    facts["loadavg_start"] = list(os.getloadavg())
+    log(f"floors ({floor_reps} reps)")
+    floor_batches = [measure_floors(floor_reps)]
+
+    shoal: dict[str, Any] = {"skipped": True} if args.skip_shoal else measure_shoal(reps, args.tasks, args.dag_tasks)
+
+    anchors: dict[str, dict[str, Any]] = {}
+    if args.skip_anchors:
+        anchors = {"prefect": {"skipped": True}, "dagster": {"skipped": True}}
+    else:
+        try:
+            py = ensure_anchor_venv()
+        except (OSError, subprocess.CalledProcessError) as exc:
+            log(f"ERROR: could not set up the anchors venv: {exc}")
+            py = None
+        for tool, script in (("prefect", "prefect_bench.py"), ("dagster", "dagster_bench.py")):
+            if py is None:
+                anchors[tool] = {"error": "anchors venv could not be set up"}
+                continue
+            log(f"{tool} ({args.tasks} tasks, {reps} reps)")
+            anchors[tool] = run_anchor(py, script, args.tasks, reps)
+            if "error" in anchors[tool]:
+                log(f"ERROR: {tool}: {anchors[tool]['error']}")
+
+    log("floors again")
+    floor_batches.append(measure_floors(floor_reps))
+    floors = summarize_floors(floor_batches)
+    facts["loadavg_end"] = list(os.getloadavg())
+    facts["prefect_version"] = anchors.get("prefect", {}).get("version")
+    facts["dagster_version"] = anchors.get("dagster", {}).get("version")
+
+    result = {
+        "benchmark": "engine_overhead",
+        "machine": facts,
+        "config": {
+            "reps": reps, "tasks": args.tasks, "dag_tasks": args.dag_tasks, "quick": args.quick,
+            "per_task_method": "(wall of N-task run - wall of 1-task run of the same kind) / (N - 1), "
+                               "warm, median over reps",
+        },
+        "floors": floors,
+        "shoal": shoal,
+        "prefect": anchors["prefect"],
+        "dagster": anchors["dagster"],
+        **compute(shoal, anchors, floors, args.tasks, args.dag_tasks),
+        "elapsed_s": round(time.perf_counter() - t_start, 1),
+    }
+    line = json.dumps(result, separators=(",", ":"))
+    RESULT_FILE.parent.mkdir(parents=True, exist_ok=True)
+    RESULT_FILE.write_text(line + "\n")
+    print(line, flush=True)
+    log(f"wrote {RESULT_FILE.relative_to(REPO)}; targets_met: {json.dumps(result['targets_met'])}")
+    failed = "error" in shoal or any("error" in a for a in anchors.values())
+    return 2 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

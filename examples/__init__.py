@@ -1,0 +1,1 @@
+"""Runnable example workflows (the tests run them too)."""

@@ -1,0 +1,87 @@
+"""What every CLI command shares: opening the store, error handling, JSON output, params."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from shoal.errors import InvalidInput, NotFound, ShoalError
+from shoal.store import Store, open_store
+
+console = Console()
+err_console = Console(stderr=True)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+EXIT_FAILED = 1  # the work ran and failed
+EXIT_BAD_INPUT = 2  # the request was wrong; nothing was changed
+
+
+def store() -> Store:
+    return open_store()
+
+
+def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Print a ShoalError's message (no traceback) and exit 2 for bad input, 1 otherwise."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except (InvalidInput, NotFound) as exc:
+            err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except ShoalError as exc:
+            err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_FAILED) from None
+
+    return wrapper
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if hasattr(value, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return asdict(value)
+    return str(value)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, default=_default, indent=2) + "\n")
+
+
+def parse_params(pairs: list[str] | None) -> dict[str, str]:
+    """`-p key=value` options -> dict; a pair without '=' is bad input."""
+    params: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInput(f"parameter {pair!r} must look like key=value")
+        params[key.strip()] = value
+    return params
+
+
+def fmt_time(value: datetime | None) -> str:
+    return value.isoformat(sep=" ", timespec="seconds") if value else "-"
+
+
+STATE_STYLE = {
+    "success": "green", "failed": "red", "upstream_failed": "red", "running": "cyan",
+    "queued": "yellow", "retrying": "magenta", "pending": "dim", "skipped": "dim", "stopped": "yellow",
+    "paused": "yellow",
+}
+
+
+def styled(state: str | None) -> str:
+    if state is None:
+        return "-"
+    return f"[{STATE_STYLE.get(state, 'white')}]{state}[/]"

@@ -1,0 +1,133 @@
+"""The `shoal` command: `shoal <noun> <verb>` (typer + rich).
+
+Exit codes: 0 success, 1 the work failed, 2 bad input (nothing was changed).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from datetime import date
+from typing import Annotated
+
+import typer
+
+from shoal import __version__
+from shoal.cli import runs as runs_cli
+from shoal.cli import schedule as schedule_cli
+from shoal.cli import workflow as workflow_cli
+from shoal.cli._common import EXIT_FAILED, console, handle_errors, parse_params, store
+from shoal.cli.progress import wait_with_progress
+from shoal.client import Client
+from shoal.errors import InvalidInput
+from shoal.spec.models import DEFAULT_PROJECT
+
+app = typer.Typer(
+    no_args_is_help=True,
+    help="shoal: ML pipelines as DAG workflows — define, schedule, run, backfill.",
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(workflow_cli.app, name="workflow")
+app.add_typer(runs_cli.app, name="runs")
+app.add_typer(schedule_cli.app, name="schedule")
+
+ProjectOpt = Annotated[str, typer.Option("--project", help="project of the workflow")]
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log what the engine does")] = False,
+) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def version() -> None:
+    """Print shoal's version."""
+    typer.echo(__version__)
+
+
+@app.command()
+@handle_errors
+def init() -> None:
+    """Create SHOAL_HOME (default ./.shoal) with its database, migrated to the newest schema."""
+    s = store()
+    console.print(f"shoal home: {s.settings.home_dir}\ndatabase: {s.engine.url.render_as_string(hide_password=True)}")
+
+
+@app.command()
+@handle_errors
+def run(
+    name: str,
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="run-time parameter key=value")] = None,
+    run_date: Annotated[str | None, typer.Option("--date", help="logical date YYYY-MM-DD[THH:MM] (default: now)")] = None,
+    disable: Annotated[list[str] | None, typer.Option("--disable", help="task that counts as succeeded without running")] = None,
+    project: ProjectOpt = DEFAULT_PROJECT,
+    wait: Annotated[bool, typer.Option("--wait", help="show live progress until it ends; exit 0 only on success")] = False,
+) -> None:
+    """Start a run of a workflow's current version."""
+    client = Client(store=store())
+    info = client.run(name, project=project, params=parse_params(param), date=run_date, disable=disable)
+    if not wait:
+        from shoal.engine.scheduler import scheduler_alive
+
+        hint = "" if scheduler_alive(client.store) else " (no scheduler is running: start `shoal scheduler`, or use --wait)"
+        console.print(f"run {info.id} of {name} queued{hint}")
+        return
+    final = wait_with_progress(client, [info.id])[0]
+    if final.state != "success":
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _parse_day(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{option} {value!r} is not a date: use YYYY-MM-DD") from None
+
+
+@app.command()
+@handle_errors
+def backfill(
+    name: str,
+    start: Annotated[str, typer.Option("--start", help="first day, YYYY-MM-DD")],
+    end: Annotated[str, typer.Option("--end", help="last day (included), YYYY-MM-DD")],
+    parallel: Annotated[int, typer.Option("--parallel", help="how many runs at once")] = 1,
+    descending: Annotated[bool, typer.Option("--descending", help="newest date first")] = False,
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="run-time parameter key=value")] = None,
+    project: ProjectOpt = DEFAULT_PROJECT,
+    wait: Annotated[bool, typer.Option("--wait", help="show live progress; exit 0 only if every run succeeded")] = False,
+) -> None:
+    """Create runs for every logical date in a range (the schedule's fire times, or daily)."""
+    client = Client(store=store())
+    run_ids = client.backfill(
+        name, start=_parse_day(start, "--start"), end=_parse_day(end, "--end"), project=project,
+        parallel=parallel, descending=descending, params=parse_params(param),
+    )
+    console.print(f"backfill of {name}: {len(run_ids)} run(s) queued ({', '.join(map(str, run_ids[:10]))}"
+                  f"{', ...' if len(run_ids) > 10 else ''})")
+    if wait:
+        finals = wait_with_progress(client, run_ids)
+        if any(f.state != "success" for f in finals):
+            raise typer.Exit(EXIT_FAILED)
+
+
+@app.command()
+@handle_errors
+def scheduler() -> None:
+    """Run the scheduler: create runs from cron schedules and drive every run, until Ctrl+C."""
+    from shoal.engine.scheduler import Scheduler
+
+    logging.getLogger("shoal").setLevel(logging.INFO)
+    sched = Scheduler(store())
+    signal.signal(signal.SIGTERM, lambda *_: sched.stop.set())
+    console.print(f"scheduler {sched.owner} started (Ctrl+C to stop)")
+    try:
+        sched.run_forever()
+    except KeyboardInterrupt:
+        sched.stop.set()
+    console.print("scheduler stopped")
+
+
+if __name__ == "__main__":
+    app()

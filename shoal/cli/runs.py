@@ -1,0 +1,125 @@
+"""`shoal runs list|show|logs|stop|rerun|recover`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from shoal.cli._common import EXIT_FAILED, console, fmt_time, handle_errors, print_json, store, styled
+from shoal.cli.progress import run_table, wait_with_progress
+from shoal.client import Client
+from shoal.engine.paths import attempt_dir
+from shoal.engine.runs import get_run, list_runs, recover_run, rerun_from, stop_run
+from shoal.errors import NotFound
+
+app = typer.Typer(no_args_is_help=True, help="Inspect and control runs.")
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
+WaitOpt = Annotated[bool, typer.Option("--wait", help="show live progress until it ends; exit 0 only on success")]
+
+
+@app.command("list")
+@handle_errors
+def list_(
+    workflow: Annotated[str | None, typer.Option("--workflow", "-w", help="only runs of this workflow")] = None,
+    state: Annotated[str | None, typer.Option("--state", help="only runs in this state")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="how many, newest first")] = 50,
+    json_out: JsonOpt = False,
+) -> None:
+    """Recent runs, newest first."""
+    rows = list_runs(store(), workflow=workflow, state=state, limit=limit)
+    if json_out:
+        print_json(rows)
+        return
+    table = Table()
+    for col in ("run", "workflow", "state", "trigger", "logical date", "created", "ended"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(str(r["id"]), r["workflow"], styled(r["state"]), r["trigger"], r["logical_date"],
+                      r["created_at"], r["ended_at"] or "-")
+    console.print(table)
+
+
+@app.command("show")
+@handle_errors
+def show(run_id: int, json_out: JsonOpt = False) -> None:
+    """A run's tasks with their states, attempts, outputs and errors."""
+    info = get_run(store(), run_id)
+    if json_out:
+        print_json(info)
+        return
+    console.print(run_table(info))
+    console.print(f"created {fmt_time(info.created_at)}  started {fmt_time(info.started_at)}  "
+                  f"ended {fmt_time(info.ended_at)}  trigger {info.trigger}  params {info.params or '{}'}")
+    for t in info.tasks:
+        if t.outputs:
+            console.print(f"  {t.task} outputs: {t.outputs}", highlight=False)
+
+
+@app.command("logs")
+@handle_errors
+def logs(
+    run_id: int,
+    task: Annotated[str | None, typer.Argument(help="one task (default: every task of the run)")] = None,
+    attempt: Annotated[int | None, typer.Option("--attempt", help="one attempt (default: all)")] = None,
+) -> None:
+    """Print task logs (timestamped stdout+stderr of each attempt)."""
+    s = store()
+    info = get_run(s, run_id)
+    names = [t.task for t in info.tasks]
+    if task is not None and task not in names:
+        raise NotFound(f"run {run_id} has no task {task!r}; its tasks: {', '.join(names)}")
+    for t in info.tasks:
+        if task is not None and t.task != task:
+            continue
+        folder = attempt_dir(s.logs_dir, run_id, t.task)
+        files = sorted(folder.glob("*.log"), key=lambda p: int(p.stem)) if folder.is_dir() else []
+        if attempt is not None:
+            files = [f for f in files if f.stem == str(attempt)]
+        for f in files:
+            console.rule(f"{t.task} · attempt {f.stem}", style="dim")
+            typer.echo(f.read_text(errors="replace"), nl=False)
+        if not files and task is not None:
+            console.print(f"[dim]{t.task}: no log yet ({t.state})[/]")
+
+
+@app.command("stop")
+@handle_errors
+def stop(run_id: int) -> None:
+    """Stop a run: kill its running task processes, mark the rest stopped."""
+    stopped = stop_run(store(), run_id)
+    console.print(f"stopped run(s) {', '.join(map(str, stopped))}")
+
+
+def _finish(client: Client, run_id: int, wait: bool) -> None:
+    if not wait:
+        console.print(f"run {run_id} queued")
+        return
+    info = wait_with_progress(client, [run_id])[0]
+    if info.state != "success":
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command("rerun")
+@handle_errors
+def rerun(
+    run_id: int,
+    from_task: Annotated[str, typer.Option("--from", help="rerun this task and everything downstream of it")],
+    wait: WaitOpt = False,
+) -> None:
+    """Rerun a finished run from a task: that task and all its downstream run again."""
+    s = store()
+    n = rerun_from(s, run_id, from_task)
+    console.print(f"run {run_id}: {n} task(s) will run again")
+    _finish(Client(store=s), run_id, wait)
+
+
+@app.command("recover")
+@handle_errors
+def recover(run_id: int, wait: WaitOpt = False) -> None:
+    """Recover a failed or stopped run: only its failed/stopped/upstream_failed tasks run again."""
+    s = store()
+    n = recover_run(s, run_id)
+    console.print(f"run {run_id}: {n} task(s) will run again")
+    _finish(Client(store=s), run_id, wait)

@@ -1,0 +1,874 @@
+"""The driver: claims runs, starts their task runs on the executor, records every outcome.
+
+Event-driven: when an attempt ends, the driver records it and decides the task's downstream in
+one transaction, then starts whatever became ready. The only periodic work (`_sync`, twice a
+second) heartbeats leases, notices runs stopped by someone else, and claims new or orphaned runs.
+
+Crash safety: a run belongs to one driver at a time (owner + lease). A driver that dies (even by
+SIGKILL) leaves its runs `running` with a lease that expires — or, on the same host, an owner
+pid that is gone — and the next driver takes them over. Its executor kills the attempts it was
+running and writes each attempt's result file first, so the new driver knows which attempts
+had already succeeded (recorded as success, never rerun) and which were cut off (retried or
+failed per their retries).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psutil
+from pydantic import ValidationError
+from sqlalchemy import Connection, func, select, update
+
+from shoal.engine.clock import from_utc_naive, to_utc_naive
+from shoal.engine.paths import log_path, result_path
+from shoal.engine.runs import kill_process_group, trigger_run
+from shoal.engine.runtime import ActiveRun, TaskState, decide, final_run_state, is_handled_by_condition
+from shoal.engine.states import RUN_TERMINAL, TASK_TERMINAL, RunState, TaskRunState
+from shoal.engine.transitions import move_run, move_tasks
+from shoal.engine.workflows import version_spec
+from shoal.errors import ShoalError
+from shoal.executors.base import Launch, Result
+from shoal.executors.capacity import Slots, default_capacity
+from shoal.executors.local import LocalExecutor
+from shoal.spec.dag import downstream_map, upstream_map
+from shoal.spec.templating import Scope, build_builtins, render_value
+from shoal.store import Store, utcnow
+from shoal.store.models import backfills, runs, task_runs, workflows
+from shoal.tasks.registry import get_task_type
+
+S = TaskRunState
+log = logging.getLogger(__name__)
+SYNC_INTERVAL = 0.5  # seconds between lease heartbeats / claims / stop checks
+ORPHAN_EXECUTOR_WAIT = 10.0  # how long to let a dead driver's executor finish writing results
+TASK_TARGET = "shoal.tasks.runtime:run_task"
+
+
+def make_owner() -> str:
+    """`host:pid:start-time`: lets a driver on the same host tell at once that an owner died."""
+    me = psutil.Process()
+    return f"{socket.gethostname()}:{me.pid}:{me.create_time():.3f}"
+
+
+def is_owner_dead(owner: str) -> bool:
+    """True only if the owner ran on this host and its process is gone (or is another process)."""
+    host, _, rest = owner.partition(":")
+    if host != socket.gethostname():
+        return False
+    pid_text, _, ctime = rest.partition(":")
+    try:
+        proc = psutil.Process(int(pid_text))
+        return abs(proc.create_time() - float(ctime)) > 0.5
+    except (psutil.NoSuchProcess, ValueError):
+        return True
+    except psutil.Error:
+        return False
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+class _Outputs(Mapping[str, Mapping[str, Any]]):
+    """Upstream outputs as the templating Scope wants them, without copying the run's tasks."""
+
+    def __init__(self, run: ActiveRun) -> None:
+        self._tasks = run.tasks
+
+    def __getitem__(self, key: str) -> Mapping[str, Any]:
+        return self._tasks[key].outputs
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tasks)
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+
+class Driver:
+    """Drives runs to completion. `only`: drive just these runs (and their sub-workflow runs),
+    as a waiting CLI command does; None: claim every run, as the scheduler does."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        only: Iterable[int] | None = None,
+        executor: LocalExecutor | None = None,
+        owner: str | None = None,
+    ) -> None:
+        self.store = store
+        self.engine = store.engine
+        self.settings = store.settings
+        self.owner = owner or make_owner()
+        self.only: set[int] | None = set(only) if only is not None else None
+        # A driver closes only an executor it started itself (tests share one across drivers).
+        self._owns_executor = executor is None
+        self.executor = executor or LocalExecutor()
+        self.slots = Slots(default_capacity())
+        self.active: dict[int, ActiveRun] = {}
+        self.inflight: dict[str, tuple[int, str]] = {}  # attempt key -> (run id, task)
+        self.ready: dict[tuple[int, str], None] = {}  # queued tasks, dispatched by priority
+        self.retrying: set[tuple[int, str]] = set()
+        self.waiting: set[tuple[int, str]] = set()  # engine-driven tasks (dependent, sub_workflow)
+        self.children: dict[int, tuple[int, str]] = {}  # child run id -> parent (run id, task)
+        self.per_workflow: Counter[int] = Counter()  # running task count, for max_active_tasks
+        # Sub-workflow runs that ended, waiting to complete their parent task (outside the
+        # transaction that finished the child).
+        self._child_results: list[tuple[tuple[int, str], int, str]] = []
+        self.finished: set[int] = set()  # runs this driver saw end
+        self._next_done_check = 0.0
+        self._next_sync = 0.0
+        self._next_heartbeat = 0.0
+        self._started = False
+        self._is_pg = self.engine.dialect.name == "postgresql"
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def start(self) -> None:
+        if not self._started:
+            if self._owns_executor:
+                self.executor.start()
+            self._started = True
+
+    def close(self) -> None:
+        if self._started:
+            if self._owns_executor:
+                self.executor.close()
+            self._started = False
+
+    def __enter__(self) -> Driver:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def watch(self, run_ids: Iterable[int]) -> None:
+        """Also drive these runs (a waiting command adds the runs it created)."""
+        if self.only is not None:
+            self.only.update(run_ids)
+        self._next_sync = 0.0
+
+    def drive(
+        self,
+        run_ids: Iterable[int],
+        *,
+        timeout: float | None = None,
+        on_tick: Callable[[list[int]], None] | None = None,
+    ) -> None:
+        """Step until every run in `run_ids` has ended; `on_tick` is called a few times a second."""
+        self.start()
+        ids = set(run_ids)
+        self.watch(ids)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        last_tick = 0.0
+        while not self.is_done(ids):
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"runs {sorted(ids)} did not finish within {timeout}s")
+            self.step()
+            if on_tick is not None and time.monotonic() - last_tick > 0.2:
+                on_tick(sorted(ids))
+                last_tick = time.monotonic()
+
+    def is_done(self, ids: set[int]) -> bool:
+        """Have these runs ended? Answered from memory while this driver drives them."""
+        pending = ids - self.finished
+        if not pending:
+            return True
+        if any(i in self.active for i in pending) or time.monotonic() < self._next_done_check:
+            return False
+        # Not driven here (not claimed yet, or ended/claimed elsewhere): ask the database,
+        # at most a few times a second.
+        self._next_done_check = time.monotonic() + 0.2
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(runs.c.id, runs.c.state).where(runs.c.id.in_(pending))).all()
+        self.finished.update(r.id for r in rows if r.state in RUN_TERMINAL)
+        return not (ids - self.finished)
+
+    def step(self, max_wait: float = SYNC_INTERVAL) -> None:
+        """One turn: sync if due, start ready tasks, wait for results, fire due timers."""
+        now = time.monotonic()
+        if now >= self._next_sync:
+            self._sync()
+            self._next_sync = time.monotonic() + SYNC_INTERVAL
+        self._fire_timers()
+        self._dispatch()
+        wait = max(0.0, min(max_wait, self._next_sync - time.monotonic(), self._until_next_timer()))
+        if self.ready and self._has_room():
+            wait = 0.0
+        for result in self.executor.poll(wait):
+            self._on_result(result)
+
+    # ----------------------------------------------------------------- sync / claim
+
+    def _sync(self) -> None:
+        now = utcnow()
+        lease_until = now + timedelta(seconds=self.settings.lease_seconds)
+        if self.active and time.monotonic() >= self._next_heartbeat:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(runs).where(runs.c.id.in_(list(self.active)), runs.c.owner == self.owner)
+                    .values(lease_until=lease_until)
+                )
+            self._next_heartbeat = time.monotonic() + self.settings.lease_seconds / 3
+        if self.active:
+            self._drop_runs_changed_elsewhere()
+        self._check_foreign_children()
+        self._claim(now, lease_until)
+
+    def _drop_runs_changed_elsewhere(self) -> None:
+        """A run stopped (or taken over) by someone else: kill its attempts here and let go."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(runs.c.id, runs.c.state, runs.c.owner).where(runs.c.id.in_(list(self.active)))
+            ).all()
+        for row in rows:
+            if row.state in RUN_TERMINAL or row.owner != self.owner:
+                self._forget(row.id, kill=True)
+
+    def _forget(self, run_id: int, *, kill: bool) -> None:
+        run = self.active.pop(run_id, None)
+        if run is None:
+            return
+        for key, (rid, _name) in list(self.inflight.items()):
+            if rid == run_id and kill:
+                self.executor.kill(key)
+        for coll in (self.retrying, self.waiting):
+            coll.difference_update({k for k in coll if k[0] == run_id})
+        for k in [k for k in self.ready if k[0] == run_id]:
+            del self.ready[k]
+
+    def _claim(self, now: datetime, lease_until: datetime) -> None:
+        if self.only is not None and not (self.only - set(self.active)):
+            return
+        q = select(
+            runs.c.id, runs.c.owner, runs.c.lease_until, runs.c.state, runs.c.backfill_id, runs.c.logical_date
+        ).where(runs.c.state.in_([str(RunState.QUEUED), str(RunState.RUNNING)]))
+        if self.only is not None:
+            q = q.where(runs.c.id.in_(list(self.only - set(self.active))))
+        elif self.active:
+            q = q.where(runs.c.id.not_in(list(self.active)))
+        if self._is_pg:
+            q = q.with_for_update(skip_locked=True)
+        claimed: list[int] = []
+        with self.engine.begin() as conn:
+            rows = [
+                r for r in conn.execute(q).all()
+                if r.owner is None or r.owner == self.owner
+                or (r.lease_until is not None and r.lease_until < now) or is_owner_dead(r.owner)
+            ]
+            for r in self._gate_backfills(conn, rows):
+                guard = runs.c.owner.is_(None) if r.owner is None else runs.c.owner == r.owner
+                moved = conn.execute(
+                    update(runs).where(runs.c.id == r.id, guard).values(owner=self.owner, lease_until=lease_until)
+                ).rowcount
+                if moved:
+                    claimed.append(r.id)
+        for run_id in claimed:
+            self._load(run_id)
+
+    def _gate_backfills(self, conn: Connection, rows: list[Any]) -> list[Any]:
+        """A backfill starts at most `parallel` of its queued runs at once, in date order."""
+        queued = [r for r in rows if r.backfill_id is not None and r.state == RunState.QUEUED]
+        if not queued:
+            return rows
+        allowed: set[int] = set()
+        for bf_id in {r.backfill_id for r in queued}:
+            bf = conn.execute(select(backfills).where(backfills.c.id == bf_id)).one()
+            running = conn.execute(
+                select(func.count()).select_from(runs).where(
+                    runs.c.backfill_id == bf_id, runs.c.state == str(RunState.RUNNING)
+                )
+            ).scalar_one()
+            # The next runs in order are the earliest queued ones of the whole backfill, not only
+            # of those claimable here, so a serial backfill never skips ahead.
+            order = runs.c.logical_date.desc() if bf.descending else runs.c.logical_date.asc()
+            next_ids = conn.execute(
+                select(runs.c.id).where(runs.c.backfill_id == bf_id, runs.c.state == str(RunState.QUEUED))
+                .order_by(order).limit(max(0, bf.parallel - running))
+            ).scalars().all()
+            allowed.update(next_ids)
+        return [r for r in rows if r.backfill_id is None or r.state != RunState.QUEUED or r.id in allowed]
+
+    # ----------------------------------------------------------------- loading a run
+
+    def _load(self, run_id: int) -> None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(runs).where(runs.c.id == run_id)).one()
+            spec, source_dir = version_spec(conn, row.version_id)
+            trows = conn.execute(select(task_runs).where(task_runs.c.run_id == run_id)).all()
+        self._wait_for_orphans(trows)
+        run = self._build(row, spec, source_dir, trows)
+        self.active[run_id] = run
+        now = utcnow()
+        with self.engine.begin() as conn:
+            if row.state == RunState.QUEUED:
+                move_run(conn, run_id, [RunState.QUEUED], RunState.RUNNING, started_at=row.started_at or now)
+            self._settle(conn, run, [n for n, t in run.tasks.items() if t.state == S.PENDING], now)
+            if run.is_complete():
+                self._finish(conn, run, now)
+        for name, ts in run.tasks.items():
+            if ts.state == S.QUEUED:
+                self.ready[(run_id, name)] = None
+            elif ts.state == S.RETRYING:
+                self.retrying.add((run_id, name))
+            elif ts.state == S.RUNNING:
+                self._adopt_running(run, ts, trows)
+        if run.is_complete():
+            self._forget(run_id, kill=False)
+
+    def _build(self, row: Any, spec: Any, source_dir: str | None, trows: list[Any]) -> ActiveRun:
+        types = {t.name: get_task_type(t.type) for t in spec.tasks}
+        run = ActiveRun(
+            id=row.id, workflow_id=row.workflow_id, spec=spec, source_dir=source_dir,
+            logical_date=from_utc_naive(row.logical_date, row.timezone), timezone=row.timezone,
+            params=dict(row.params or {}), disabled=set(row.disabled or []), priority=row.priority,
+            parent_task_run_id=row.parent_task_run_id,
+            tasks={
+                t.task_name: TaskState(
+                    id=t.id, name=t.task_name, state=S(t.state), attempt=t.attempt,
+                    max_attempts=t.max_attempts, priority=t.priority, outputs=dict(t.outputs or {}),
+                    next_retry_at=t.next_retry_at,
+                )
+                for t in trows
+            },
+            types=types, up=upstream_map(spec), down=downstream_map(spec),
+            order={t.name: i for i, t in enumerate(spec.tasks)},
+        )
+        for t in spec.tasks:
+            if types[t.name].kind == "inline":
+                params = types[t.name].Params.model_validate(t.config)
+                run.branch_targets[t.name] = set(types[t.name].branch_targets(params))
+        return run
+
+    def _wait_for_orphans(self, trows: list[Any]) -> None:
+        """Let a dead driver's executor kill its attempts and write their results first."""
+        host = socket.gethostname()
+        pids = {t.executor_pid for t in trows if t.state == S.RUNNING and t.host == host and t.executor_pid}
+        deadline = time.monotonic() + ORPHAN_EXECUTOR_WAIT
+        for pid in pids:
+            if pid == getattr(self.executor, "server_pid", None):
+                continue
+            while _pid_alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if _pid_alive(pid):
+                log.warning("executor %s of a dead driver did not exit; killing it", pid)
+                kill_process_group(pid)
+        for t in trows:
+            if t.state == S.RUNNING and t.host == host and _pid_alive(t.pid):
+                kill_process_group(t.pid)
+
+    def _adopt_running(self, run: ActiveRun, ts: TaskState, trows: list[Any]) -> None:
+        """A task run left `running` by a previous owner: find out how its attempt ended."""
+        kind = run.types[ts.name].kind
+        row = next(t for t in trows if t.id == ts.id)
+        if kind == "inline":
+            self._run_inline(run, ts, already_running=True)
+            return
+        if kind == "engine":
+            started = row.started_at or utcnow()
+            timeout = run.spec_of(ts.name).timeout
+            ts.deadline = started + timedelta(seconds=timeout) if timeout else None
+            if run.spec_of(ts.name).type == "sub_workflow":
+                with self.engine.connect() as conn:
+                    child = conn.execute(
+                        select(runs.c.id).where(runs.c.parent_task_run_id == ts.id).order_by(runs.c.id.desc())
+                    ).scalar()
+                if child is not None:
+                    self.children[child] = (run.id, ts.name)
+                    self.watch([child])
+                    self.waiting.add((run.id, ts.name))
+                    return
+            else:
+                ts.next_poll_at = utcnow()
+                self.waiting.add((run.id, ts.name))
+                return
+        path = result_path(self.store.logs_dir, run.id, ts.name, ts.attempt)
+        result = _read_result(path, key=f"{ts.id}:{ts.attempt}")
+        if result is None:
+            result = Result(
+                key=f"{ts.id}:{ts.attempt}", exit_code=None, killed=True,
+                error="lost: the driver running this attempt exited before it finished",
+            )
+        self._record(run, ts, result, lost=result.killed)
+
+    # ----------------------------------------------------------------- deciding
+
+    def _settle(self, conn: Connection, run: ActiveRun, names: Iterable[str], now: datetime) -> None:
+        """Decide pending tasks whose upstreams are done, cascading through skips and failures,
+        with one guarded UPDATE per target state."""
+        moves: dict[TaskRunState, list[TaskState]] = {}
+        todo = list(names)
+        while todo:
+            name = todo.pop()
+            ts = run.tasks[name]
+            if ts.state != S.PENDING:
+                continue
+            to = decide(run, name)
+            if to is None:
+                continue
+            ts.state = to
+            moves.setdefault(to, []).append(ts)
+            if to in TASK_TERMINAL:
+                todo.extend(run.down[name])
+        for to, group in moves.items():
+            values: dict[str, Any] = {}
+            if to == S.QUEUED:
+                values["queued_at"] = now
+            else:
+                values["ended_at"] = now
+                if to == S.SUCCESS:
+                    values["note"] = "disabled for this run"
+            move_tasks(conn, [t.id for t in group], [S.PENDING], to, **values)
+            if to == S.QUEUED:
+                for t in group:
+                    self.ready[(run.id, t.name)] = None
+
+    def _after_terminal(self, conn: Connection, run: ActiveRun, name: str, now: datetime) -> None:
+        ts = run.tasks[name]
+        # Downstream first, so tasks that depend on a failure read upstream_failed, not stopped.
+        self._settle(conn, run, run.down[name], now)
+        if ts.state == S.FAILED and run.spec.failure_strategy == "end" and not is_handled_by_condition(run, name):
+            self._end_early(conn, run, name, now)
+        if run.is_complete():
+            self._finish(conn, run, now)
+
+    def _end_early(self, conn: Connection, run: ActiveRun, failed: str, now: datetime) -> None:
+        """failure_strategy=end: tasks not started yet will not start; running ones finish."""
+        note = f"not started: task {failed!r} failed and failure_strategy is end"
+        for frm in (S.PENDING, S.QUEUED, S.RETRYING):
+            group = [t for t in run.tasks.values() if t.state == frm]
+            if group:
+                move_tasks(conn, [t.id for t in group], [frm], S.STOPPED, ended_at=now, note=note)
+            for t in group:
+                t.state = S.STOPPED
+                self.ready.pop((run.id, t.name), None)
+                self.retrying.discard((run.id, t.name))
+                self.waiting.discard((run.id, t.name))
+
+    def _finish(self, conn: Connection, run: ActiveRun, now: datetime) -> None:
+        state = RunState(final_run_state(run))
+        failed = [t.name for t in run.tasks.values() if t.state == S.FAILED]
+        error = f"failed task(s): {', '.join(failed)}" if state == RunState.FAILED and failed else None
+        move_run(conn, run.id, [RunState.RUNNING], state, ended_at=now, lease_until=None, error=error)
+        self.finished.add(run.id)
+        parent = self.children.pop(run.id, None)
+        if parent is not None:
+            self._child_results.append((parent, run.id, str(state)))
+
+    # ----------------------------------------------------------------- dispatching
+
+    def _has_room(self) -> bool:
+        return self.slots.fits(0.0, 0, 0)
+
+    def _dispatch(self) -> None:
+        if not self.ready:
+            return
+        order = sorted(
+            self.ready,
+            key=lambda k: (
+                -self.active[k[0]].priority, -self.active[k[0]].tasks[k[1]].priority, k[0],
+                self.active[k[0]].order[k[1]],
+            ),
+        )
+        for key in order:
+            run = self.active.get(key[0])
+            if run is None:
+                self.ready.pop(key, None)
+                continue
+            ts = run.tasks[key[1]]
+            if ts.state != S.QUEUED:
+                self.ready.pop(key, None)
+                continue
+            kind = run.types[ts.name].kind
+            if kind == "inline":
+                self.ready.pop(key)
+                self._run_inline(run, ts)
+                continue
+            if kind == "engine":
+                self.ready.pop(key)
+                self._start_engine_task(run, ts)
+                continue
+            spec = run.spec_of(ts.name)
+            res = spec.resources
+            if not self.slots.can_ever_fit(res.cpu, res.memory, res.gpu):
+                self.ready.pop(key)
+                self._fail_unstartable(
+                    run, ts,
+                    f"needs cpu={res.cpu}, memory={res.memory}B, gpu={res.gpu} but the local executor only "
+                    f"has {self.slots.capacity}; lower `resources` or raise SHOAL_CPU/SHOAL_MEMORY",
+                )
+                continue
+            limit = run.spec.max_active_tasks
+            if limit is not None and self.per_workflow[run.workflow_id] >= limit:
+                continue
+            if not self.slots.fits(res.cpu, res.memory, res.gpu):
+                continue
+            self.ready.pop(key)
+            self._launch(run, ts)
+        self._deliver_child_results()
+
+    def _scope(self, run: ActiveRun, ts: TaskState, attempt: int) -> Scope:
+        spec = run.spec_of(ts.name)
+        return Scope(
+            run_params=run.params, task_params=spec.params, workflow_params=run.spec.params,
+            builtins=build_builtins(
+                run.logical_date, run.id, run.spec.name, run.spec.project, task=ts.name, attempt=attempt
+            ),
+            outputs=_Outputs(run), logical_date=run.logical_date,
+        )
+
+    def _render(self, run: ActiveRun, ts: TaskState, scope: Scope) -> Any:
+        task_type = run.types[ts.name]
+        config = {
+            k: (v if k in task_type.raw_fields else render_value(v, scope))
+            for k, v in run.spec_of(ts.name).config.items()
+        }
+        return task_type.Params.model_validate(config)
+
+    def _launch(self, run: ActiveRun, ts: TaskState) -> None:
+        spec = run.spec_of(ts.name)
+        task_type = run.types[ts.name]
+        attempt = ts.attempt + 1
+        now = utcnow()
+        try:
+            scope = self._scope(run, ts, attempt)
+            params = self._render(run, ts, scope)
+            env = {k: str(v) for k, v in render_value(dict(spec.env), scope).items()}
+        except (ShoalError, ValidationError) as exc:
+            self._fail_unstartable(run, ts, f"cannot start: {_one_line(exc)}")
+            return
+        with self.engine.begin() as conn:
+            moved = move_tasks(
+                conn, [ts.id], [S.QUEUED], S.RUNNING, attempt=attempt, started_at=now, ended_at=None,
+                host=socket.gethostname(), executor_pid=self.executor.server_pid, pid=None, error=None,
+            )
+        if not moved:
+            return
+        ts.state, ts.attempt = S.RUNNING, attempt
+        key = f"{ts.id}:{attempt}"
+        env.update(self._task_env(run, ts, attempt))
+        common = dict(
+            key=key,
+            log_path=str(log_path(self.store.logs_dir, run.id, ts.name, attempt)),
+            result_path=str(result_path(self.store.logs_dir, run.id, ts.name, attempt)),
+            env=env, timeout=spec.timeout,
+        )
+        if task_type.kind == "command":
+            cmd = task_type.command(self._ctx(run, ts, attempt, params))
+            env.update(cmd.env)
+            launch = Launch(kind="command", argv=cmd.argv, cwd=cmd.cwd or run.work_dir, **common)
+        else:
+            payload = {
+                "type": spec.type,
+                "params": params.model_dump(mode="json"),
+                "ctx": {
+                    "run_id": run.id, "task_run_id": ts.id, "task": ts.name, "attempt": attempt,
+                    "workflow": run.spec.name, "project": run.spec.project,
+                    "logical_date": run.logical_date.isoformat(), "source_dir": run.source_dir,
+                },
+            }
+            launch = Launch(
+                kind="python", target=TASK_TARGET, payload=payload, isolation=task_type.isolation(params),
+                cwd=run.work_dir, sys_path=run.search_path, **common,
+            )
+        res = spec.resources
+        self.slots.take(key, res.cpu, res.memory, res.gpu)
+        self.per_workflow[run.workflow_id] += 1
+        self.inflight[key] = (run.id, ts.name)
+        try:
+            pid = self.executor.submit(launch)
+        except Exception as exc:  # e.g. argv names a program that does not exist
+            self.inflight.pop(key, None)
+            self._release(run, key)
+            self._record(run, ts, Result(key=key, exit_code=None, error=f"cannot start: {_one_line(exc)}"))
+            return
+        with self.engine.begin() as conn:
+            conn.execute(update(task_runs).where(task_runs.c.id == ts.id, task_runs.c.attempt == attempt).values(pid=pid))
+
+    def _ctx(self, run: ActiveRun, ts: TaskState, attempt: int, params: Any, **extra: Any) -> Any:
+        from shoal.tasks.base import TaskContext
+
+        return TaskContext(
+            params=params, run_id=run.id, task_run_id=ts.id, task=ts.name, attempt=attempt,
+            workflow=run.spec.name, project=run.spec.project, logical_date=run.logical_date,
+            source_dir=run.source_dir, **extra,
+        )
+
+    @staticmethod
+    def _task_env(run: ActiveRun, ts: TaskState, attempt: int) -> dict[str, str]:
+        return {
+            "SHOAL_RUN_ID": str(run.id), "SHOAL_TASK": ts.name, "SHOAL_ATTEMPT": str(attempt),
+            "SHOAL_WORKFLOW": run.spec.name, "SHOAL_PROJECT": run.spec.project,
+            "SHOAL_LOGICAL_DATE": run.logical_date.isoformat(), "SHOAL_DS": run.logical_date.date().isoformat(),
+        }
+
+    def _release(self, run: ActiveRun | None, key: str) -> None:
+        self.slots.release(key)
+        if run is not None and self.per_workflow[run.workflow_id] > 0:
+            self.per_workflow[run.workflow_id] -= 1
+
+    def _fail_unstartable(self, run: ActiveRun, ts: TaskState, error: str) -> None:
+        """Fail without retrying: rendering or sizing errors would fail every attempt the same way."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            if not move_tasks(conn, [ts.id], [S.QUEUED], S.RUNNING, attempt=ts.attempt + 1, started_at=now):
+                return
+            move_tasks(conn, [ts.id], [S.RUNNING], S.FAILED, ended_at=now, error=error, duration=0.0)
+            ts.state, ts.attempt = S.FAILED, ts.attempt + 1
+            self._after_terminal(conn, run, ts.name, now)
+        self._write_log_line(run, ts, error)
+        self._after_commit(run)
+
+    def _write_log_line(self, run: ActiveRun, ts: TaskState, message: str) -> None:
+        path = log_path(self.store.logs_dir, run.id, ts.name, ts.attempt)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as f:
+            f.write(f"[{datetime.now().isoformat(sep=' ', timespec='milliseconds')}] {message}\n")
+
+    # ----------------------------------------------------------------- inline & engine tasks
+
+    def _run_inline(self, run: ActiveRun, ts: TaskState, *, already_running: bool = False) -> None:
+        attempt = ts.attempt if already_running else ts.attempt + 1
+        now = utcnow()
+        scope = self._scope(run, ts, attempt)
+        task_type = run.types[ts.name]
+        try:
+            params = self._render(run, ts, scope)
+            upstream_states = {u: str(run.tasks[u].state) for u in run.up[ts.name]}
+            outputs = task_type.run(self._ctx(run, ts, attempt, params, upstream_states=upstream_states, scope=scope))
+            to, error = S.SUCCESS, None
+        except (ShoalError, ValidationError) as exc:
+            outputs, to, error = {}, S.FAILED, _one_line(exc)
+        with self.engine.begin() as conn:
+            if not already_running and not move_tasks(
+                conn, [ts.id], [S.QUEUED], S.RUNNING, attempt=attempt, started_at=now
+            ):
+                return
+            move_tasks(conn, [ts.id], [S.RUNNING], to, ended_at=now, outputs=outputs, error=error, duration=0.0)
+            ts.state, ts.attempt, ts.outputs = to, attempt, outputs
+            self._after_terminal(conn, run, ts.name, now)
+        self._write_log_line(run, ts, f"{ts.name}: {to}" + (f": {error}" if error else f" {json.dumps(outputs)}"))
+        self._after_commit(run)
+
+    def _start_engine_task(self, run: ActiveRun, ts: TaskState) -> None:
+        attempt = ts.attempt + 1
+        now = utcnow()
+        spec = run.spec_of(ts.name)
+        try:
+            scope = self._scope(run, ts, attempt)
+            params = self._render(run, ts, scope)
+            child_params = {k: scope.param(k) for k in spec.params}
+        except (ShoalError, ValidationError) as exc:
+            self._fail_unstartable(run, ts, f"cannot start: {_one_line(exc)}")
+            return
+        child_id: int | None = None
+        try:
+            with self.engine.begin() as conn:
+                if not move_tasks(conn, [ts.id], [S.QUEUED], S.RUNNING, attempt=attempt, started_at=now, host=socket.gethostname()):
+                    return
+                if spec.type == "sub_workflow":
+                    child_id = trigger_run(
+                        self.store, params.workflow, project=params.project or run.spec.project,
+                        params=child_params, logical_date=run.logical_date, trigger="sub_workflow",
+                        parent_task_run_id=ts.id, priority=run.priority, conn=conn,
+                    )
+        except ShoalError as exc:
+            self._fail_unstartable(run, ts, f"cannot start sub-workflow: {exc}")
+            return
+        ts.state, ts.attempt = S.RUNNING, attempt
+        ts.deadline = now + timedelta(seconds=spec.timeout) if spec.timeout else None
+        self.waiting.add((run.id, ts.name))
+        self._write_log_line(run, ts, f"attempt {attempt} started")
+        if child_id is not None:
+            self.children[child_id] = (run.id, ts.name)
+            self._write_log_line(run, ts, f"started sub-workflow run {child_id} of {params.workflow!r}")
+            self.watch([child_id])
+        else:
+            ts.next_poll_at = now
+
+    def _poll_dependent(self, run: ActiveRun, ts: TaskState) -> None:
+        from shoal.engine.dependency import find_dependency
+
+        params = self._render(run, ts, self._scope(run, ts, ts.attempt))
+        with self.engine.connect() as conn:
+            found = find_dependency(conn, run, params)
+        now = utcnow()
+        if found is not None:
+            self._write_log_line(run, ts, f"dependency met: run {found} succeeded")
+            self._finish_waiting(run, ts, Result(key="", exit_code=0, outputs={"run_id": found}))
+        elif ts.deadline is not None and now >= ts.deadline:
+            self._finish_waiting(run, ts, Result(key="", exit_code=None, timed_out=True,
+                                                 error=f"timed out waiting for {params.workflow!r}"))
+        else:
+            ts.next_poll_at = now + timedelta(seconds=params.poll_interval)
+
+    def _finish_waiting(self, run: ActiveRun, ts: TaskState, result: Result) -> None:
+        self.waiting.discard((run.id, ts.name))
+        result.key = f"{ts.id}:{ts.attempt}"
+        self._record(run, ts, result)
+
+    def _deliver_child_results(self) -> None:
+        while self._child_results:
+            (rid, name), child_id, state = self._child_results.pop()
+            run = self.active.get(rid)
+            if run is None or run.tasks[name].state != S.RUNNING:
+                continue
+            ok = state == RunState.SUCCESS
+            self._finish_waiting(run, run.tasks[name], Result(
+                key="", exit_code=0 if ok else 1, outputs={"run_id": child_id, "state": state},
+                error=None if ok else f"sub-workflow run {child_id} ended {state}",
+            ))
+
+    def _check_foreign_children(self) -> None:
+        """Children this driver does not drive itself (another driver claimed them)."""
+        foreign = [c for c in self.children if c not in self.active]
+        if not foreign:
+            return
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(runs.c.id, runs.c.state).where(runs.c.id.in_(foreign))).all()
+        for r in rows:
+            if r.state in RUN_TERMINAL:
+                self._child_results.append((self.children.pop(r.id), r.id, r.state))
+        self._deliver_child_results()
+
+    # ----------------------------------------------------------------- timers
+
+    def _until_next_timer(self) -> float:
+        now = utcnow()
+        times = [self.active[r].tasks[n].next_retry_at for r, n in self.retrying if r in self.active]
+        for r, n in self.waiting:
+            if r in self.active:
+                ts = self.active[r].tasks[n]
+                times += [ts.next_poll_at, ts.deadline]
+        times = [t for t in times if t is not None]
+        if not times:
+            return SYNC_INTERVAL
+        return max(0.0, (min(times) - now).total_seconds())
+
+    def _fire_timers(self) -> None:
+        now = utcnow()
+        due = [
+            (r, n) for r, n in self.retrying
+            if r in self.active and (self.active[r].tasks[n].next_retry_at or now) <= now
+        ]
+        if due:
+            with self.engine.begin() as conn:
+                for r, n in due:
+                    ts = self.active[r].tasks[n]
+                    if move_tasks(conn, [ts.id], [S.RETRYING], S.QUEUED, queued_at=now, next_retry_at=None):
+                        ts.state = S.QUEUED
+                        self.ready[(r, n)] = None
+            self.retrying.difference_update(due)
+        for r, n in list(self.waiting):
+            run = self.active.get(r)
+            if run is None:
+                continue
+            ts = run.tasks[n]
+            if ts.state != S.RUNNING:
+                self.waiting.discard((r, n))
+            elif run.spec_of(n).type == "dependent":
+                if ts.next_poll_at is not None and ts.next_poll_at <= now:
+                    self._poll_dependent(run, ts)
+            elif ts.deadline is not None and ts.deadline <= now:
+                child = next((c for c, p in self.children.items() if p == (r, n)), None)
+                if child is not None:
+                    from shoal.engine.runs import stop_run
+
+                    self.children.pop(child, None)
+                    try:
+                        stop_run(self.store, child)
+                    except ShoalError:
+                        pass
+                self._finish_waiting(run, ts, Result(key="", exit_code=None, timed_out=True,
+                                                     error=f"timed out after {run.spec_of(n).timeout}s"))
+
+    # ----------------------------------------------------------------- outcomes
+
+    def _on_result(self, result: Result) -> None:
+        where = self.inflight.pop(result.key, None)
+        if where is None:
+            return
+        run = self.active.get(where[0])
+        self._release(run, result.key)
+        if run is None:
+            return
+        ts = run.tasks[where[1]]
+        if ts.state != S.RUNNING or f"{ts.id}:{ts.attempt}" != result.key:
+            return
+        self._record(run, ts, result)
+
+    def _record(self, run: ActiveRun, ts: TaskState, result: Result, *, lost: bool = False) -> None:
+        """Record an attempt's end and decide what follows, in one transaction."""
+        spec = run.spec_of(ts.name)
+        now = utcnow()
+        started = result.started_at
+        duration = (result.ended_at - started) if (result.ended_at and started) else None
+        values: dict[str, Any] = {
+            "ended_at": now, "duration": duration, "outputs": result.outputs or {}, "error": result.error,
+        }
+        if result.is_success:
+            to = S.SUCCESS
+            values["error"] = None
+        elif ts.attempt < ts.max_attempts:
+            to = S.RETRYING
+            delay = spec.retry_delay * spec.retry_backoff ** max(0, ts.attempt - 1)
+            values["next_retry_at"] = now + timedelta(seconds=delay)
+        else:
+            to = S.FAILED
+        with self.engine.begin() as conn:
+            if not move_tasks(conn, [ts.id], [S.RUNNING], to, **values):
+                return  # stopped meanwhile: the stop already recorded the outcome
+            ts.state, ts.outputs = to, dict(result.outputs or {}) if to == S.SUCCESS else {}
+            if to == S.RETRYING:
+                ts.next_retry_at = values["next_retry_at"]
+                self.retrying.add((run.id, ts.name))
+            else:
+                self._after_terminal(conn, run, ts.name, now)
+        if lost or result.error:
+            what = "will retry" if to == S.RETRYING else str(to)
+            if lost:
+                self._write_log_line(run, ts, f"{result.error}; {what}")
+        self._after_commit(run)
+
+    def _after_commit(self, run: ActiveRun) -> None:
+        if run.is_complete():
+            self._forget(run.id, kill=False)
+        self._deliver_child_results()
+
+
+def _read_result(path: Path, key: str) -> Result | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    result = Result.from_dict(data)
+    return result if result.key == key else None
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, ValidationError):
+        parts = []
+        for e in exc.errors():
+            loc = ".".join(str(p) for p in e["loc"])
+            parts.append(f"{loc}: {e['msg']}" if loc else e["msg"])
+        return "; ".join(parts)
+    return " ".join(str(exc).split())
+
+
+__all__ = ["Driver", "is_owner_dead", "make_owner"]

@@ -1,0 +1,320 @@
+"""Run operations shared by the CLI, the API and the scheduler: trigger, stop, rerun from a
+task, recover, and reading runs back. Each is one transaction: it happens whole or not at all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import psutil
+from sqlalchemy import Connection, insert, select, update
+
+from shoal.engine.clock import as_aware, from_utc_naive, to_utc_naive
+from shoal.engine.states import (
+    RUN_ACTIVE,
+    RUN_TERMINAL,
+    TASK_RECOVERABLE,
+    TASK_TERMINAL,
+    TASK_UNFINISHED,
+    RunState,
+    TaskRunState,
+)
+from shoal.engine.transitions import move_run, move_tasks
+from shoal.engine.workflows import get_workflow, version_spec
+from shoal.errors import Conflict, InvalidInput, NotFound
+from shoal.spec.dag import descendants
+from shoal.spec.models import DEFAULT_PROJECT, Workflow
+from shoal.store import Store, utcnow
+from shoal.store.models import runs, task_runs, workflows
+
+
+@dataclass
+class TaskRunInfo:
+    id: int
+    task: str
+    state: str
+    attempt: int
+    max_attempts: int
+    started_at: datetime | None
+    ended_at: datetime | None
+    duration: float | None
+    outputs: dict[str, Any]
+    error: str | None
+    note: str | None
+    pid: int | None
+
+
+@dataclass
+class RunInfo:
+    id: int
+    workflow: str
+    project: str
+    version: int
+    state: str
+    trigger: str
+    logical_date: datetime  # aware, in the run's timezone
+    params: dict[str, Any]
+    disabled: list[str]
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    error: str | None
+    tasks: list[TaskRunInfo] = field(default_factory=list)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in RUN_TERMINAL
+
+
+def parse_logical_date(text: str | date | datetime | None, timezone: str) -> datetime:
+    """`2026-01-31`, `2026-01-31T02:00`, a date/datetime, or None (now) -> aware datetime."""
+    if text is None:
+        return datetime.now(ZoneInfo(timezone)).replace(microsecond=0)
+    if isinstance(text, (date, datetime)):
+        return as_aware(text, timezone)
+    try:
+        value: date | datetime = datetime.fromisoformat(text) if "T" in text or " " in text.strip() else date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"invalid date {text!r}: use YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]") from None
+    return as_aware(value, timezone)
+
+
+def trigger_run(
+    store: Store,
+    name: str,
+    *,
+    project: str = DEFAULT_PROJECT,
+    params: dict[str, str] | None = None,
+    logical_date: str | date | datetime | None = None,
+    disabled: list[str] | None = None,
+    trigger: str = "manual",
+    priority: int = 0,
+    parent_task_run_id: int | None = None,
+    backfill_id: int | None = None,
+    dedup_key: str | None = None,
+    conn: Connection | None = None,
+) -> int:
+    """Create a queued run of the workflow's current version, with all its task runs pending."""
+    if conn is None:
+        with store.engine.begin() as c:
+            return trigger_run(
+                store, name, project=project, params=params, logical_date=logical_date, disabled=disabled,
+                trigger=trigger, priority=priority, parent_task_run_id=parent_task_run_id,
+                backfill_id=backfill_id, dedup_key=dedup_key, conn=c,
+            )
+    wf = get_workflow(store, name, project=project, conn=conn)
+    spec = wf.spec
+    timezone = spec.schedule.timezone if spec.schedule else "UTC"
+    when = parse_logical_date(logical_date, timezone)
+    disabled = list(dict.fromkeys(disabled or []))
+    names = [t.name for t in spec.tasks]
+    unknown = [d for d in disabled if d not in names]
+    if unknown:
+        raise InvalidInput(
+            f"--disable names unknown task(s) {', '.join(map(repr, unknown))} of workflow {name!r}; "
+            f"its tasks are: {', '.join(names)}"
+        )
+    for key in params or {}:
+        if not key.isidentifier():
+            raise InvalidInput(f"parameter name {key!r} is not valid: use letters, digits and _")
+    now = utcnow()
+    run_id = conn.execute(
+        insert(runs).values(
+            workflow_id=wf.id, version_id=wf.version_id, logical_date=to_utc_naive(when), timezone=timezone,
+            state=str(RunState.QUEUED), trigger=trigger, params=dict(params or {}), disabled=disabled,
+            priority=priority, parent_task_run_id=parent_task_run_id, backfill_id=backfill_id,
+            dedup_key=dedup_key, created_at=now,
+        )
+    ).inserted_primary_key[0]
+    conn.execute(
+        insert(task_runs),
+        [
+            {
+                "run_id": run_id, "task_name": t.name, "state": str(TaskRunState.PENDING), "attempt": 0,
+                "max_attempts": t.retries + 1, "priority": t.priority, "outputs": {},
+            }
+            for t in spec.tasks
+        ],
+    )
+    return int(run_id)
+
+
+def _load_run_row(conn: Connection, run_id: int) -> Any:
+    row = conn.execute(select(runs).where(runs.c.id == run_id)).first()
+    if row is None:
+        raise NotFound(f"run {run_id} not found; `shoal runs list` shows recent runs")
+    return row
+
+
+def stop_run(store: Store, run_id: int) -> list[int]:
+    """Stop a run (and its sub-workflow runs): unfinished tasks become stopped and their
+    processes on this host are killed. Returns the ids of the runs stopped."""
+    stopped: list[int] = []
+    pids: list[int] = []
+    with store.engine.begin() as conn:
+        row = _load_run_row(conn, run_id)
+        if row.state in RUN_TERMINAL:
+            raise Conflict(f"run {run_id} already ended ({row.state}); nothing to stop")
+        todo = [run_id]
+        while todo:
+            rid = todo.pop()
+            state = conn.execute(select(runs.c.state).where(runs.c.id == rid)).scalar_one()
+            if state in RUN_TERMINAL:
+                continue
+            now = utcnow()
+            move_run(conn, rid, [RunState(state)], RunState.STOPPED, ended_at=now, error="stopped by user")
+            tasks = conn.execute(
+                select(task_runs.c.id, task_runs.c.state, task_runs.c.pid, task_runs.c.host).where(
+                    task_runs.c.run_id == rid, task_runs.c.state.in_([str(s) for s in TASK_UNFINISHED])
+                )
+            ).all()
+            for t in tasks:
+                move_tasks(conn, [t.id], [TaskRunState(t.state)], TaskRunState.STOPPED, ended_at=now, error="stopped by user")
+                if t.state == TaskRunState.RUNNING and t.pid and t.host == socket.gethostname():
+                    pids.append(t.pid)
+            children = conn.execute(
+                select(runs.c.id).where(runs.c.parent_task_run_id.in_([t.id for t in tasks]))
+            ).scalars()
+            todo.extend(children)
+            stopped.append(rid)
+    for pid in pids:
+        kill_process_group(pid)
+    return stopped
+
+
+def kill_process_group(pid: int, sig: int = signal.SIGKILL) -> None:
+    """Kill the process group a task attempt runs in (its pid is the group id)."""
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+    except OSError:
+        try:
+            psutil.Process(pid).kill()
+        except psutil.Error:
+            pass
+
+
+def _spec_for_run(conn: Connection, row: Any) -> Workflow:
+    return version_spec(conn, row.version_id)[0]
+
+
+def _requeue(conn: Connection, row: Any, spec: Workflow, names: set[str], reason: str) -> int:
+    """Send the finished task runs `names` back to pending and the run back to the queue."""
+    if row.state in RUN_ACTIVE:
+        raise Conflict(f"run {row.id} is still {row.state}; stop it first or wait for it to finish")
+    tasks = conn.execute(
+        select(task_runs.c.id, task_runs.c.task_name, task_runs.c.state, task_runs.c.attempt).where(
+            task_runs.c.run_id == row.id, task_runs.c.task_name.in_(sorted(names))
+        )
+    ).all()
+    for t in tasks:
+        retries = spec.task(t.task_name).retries
+        move_tasks(
+            conn, [t.id], [TaskRunState(t.state)], TaskRunState.PENDING,
+            max_attempts=t.attempt + retries + 1, outputs={}, error=None, note=reason,
+            queued_at=None, started_at=None, ended_at=None, next_retry_at=None, pid=None, duration=None,
+        )
+    move_run(conn, row.id, [RunState(row.state)], RunState.QUEUED, ended_at=None, owner=None, lease_until=None, error=None)
+    return len(tasks)
+
+
+def rerun_from(store: Store, run_id: int, task: str) -> int:
+    """Rerun `task` and everything downstream of it in a finished run. Returns tasks requeued."""
+    with store.engine.begin() as conn:
+        row = _load_run_row(conn, run_id)
+        spec = _spec_for_run(conn, row)
+        if task not in {t.name for t in spec.tasks}:
+            raise InvalidInput(f"run {run_id} has no task {task!r}; its tasks: {', '.join(t.name for t in spec.tasks)}")
+        names = {task} | descendants(spec, task)
+        return _requeue(conn, row, spec, names, reason=f"rerun from {task}")
+
+
+def recover_run(store: Store, run_id: int) -> int:
+    """Rerun only the failed, stopped and upstream_failed tasks of a failed or stopped run."""
+    with store.engine.begin() as conn:
+        row = _load_run_row(conn, run_id)
+        if row.state == RunState.SUCCESS:
+            raise Conflict(f"run {run_id} succeeded; nothing to recover (use `runs rerun --from TASK`)")
+        spec = _spec_for_run(conn, row)
+        names = set(
+            conn.execute(
+                select(task_runs.c.task_name).where(
+                    task_runs.c.run_id == run_id, task_runs.c.state.in_([str(s) for s in TASK_RECOVERABLE])
+                )
+            ).scalars()
+        )
+        return _requeue(conn, row, spec, names, reason="recover")
+
+
+def get_run(store: Store, run_id: int, conn: Connection | None = None) -> RunInfo:
+    if conn is None:
+        with store.engine.connect() as c:
+            return get_run(store, run_id, c)
+    from shoal.store.models import projects, workflow_versions
+
+    row = conn.execute(
+        select(runs, workflows.c.name.label("wf_name"), projects.c.name.label("project"),
+               workflow_versions.c.version.label("version"))
+        .join(workflows, workflows.c.id == runs.c.workflow_id)
+        .join(projects, projects.c.id == workflows.c.project_id)
+        .join(workflow_versions, workflow_versions.c.id == runs.c.version_id)
+        .where(runs.c.id == run_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"run {run_id} not found; `shoal runs list` shows recent runs")
+    tasks = conn.execute(select(task_runs).where(task_runs.c.run_id == run_id).order_by(task_runs.c.id)).all()
+    return RunInfo(
+        id=row.id, workflow=row.wf_name, project=row.project, version=row.version, state=row.state,
+        trigger=row.trigger, logical_date=from_utc_naive(row.logical_date, row.timezone),
+        params=row.params or {}, disabled=row.disabled or [], created_at=row.created_at,
+        started_at=row.started_at, ended_at=row.ended_at, error=row.error,
+        tasks=[
+            TaskRunInfo(
+                id=t.id, task=t.task_name, state=t.state, attempt=t.attempt, max_attempts=t.max_attempts,
+                started_at=t.started_at, ended_at=t.ended_at, duration=t.duration, outputs=t.outputs or {},
+                error=t.error, note=t.note, pid=t.pid,
+            )
+            for t in tasks
+        ],
+    )
+
+
+def list_runs(
+    store: Store, *, workflow: str | None = None, state: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    q = (
+        select(runs, workflows.c.name.label("wf_name"))
+        .join(workflows, workflows.c.id == runs.c.workflow_id)
+        .order_by(runs.c.id.desc())
+        .limit(limit)
+    )
+    if workflow:
+        q = q.where(workflows.c.name == workflow)
+    if state:
+        q = q.where(runs.c.state == state)
+    with store.engine.connect() as conn:
+        return [
+            {
+                "id": r.id, "workflow": r.wf_name, "state": r.state, "trigger": r.trigger,
+                "logical_date": from_utc_naive(r.logical_date, r.timezone).isoformat(),
+                "created_at": r.created_at.isoformat(timespec="seconds"),
+                "ended_at": r.ended_at.isoformat(timespec="seconds") if r.ended_at else None,
+            }
+            for r in conn.execute(q)
+        ]
+
+
+def task_states(conn: Connection, run_id: int) -> dict[str, str]:
+    return dict(conn.execute(select(task_runs.c.task_name, task_runs.c.state).where(task_runs.c.run_id == run_id)).all())
+
+
+def is_terminal_task(state: str) -> bool:
+    return state in TASK_TERMINAL
+
+

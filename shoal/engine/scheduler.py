@@ -1,0 +1,136 @@
+"""The scheduler daemon: ticks cron schedules into runs and drives every run (a Driver that
+claims all runs). While it runs it holds the `scheduler` lease, so waiting CLI commands hand
+their runs over to it instead of driving them themselves."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from shoal.engine.clock import from_utc_naive, next_fire, to_utc_naive
+from shoal.engine.driver import Driver, make_owner
+from shoal.engine.runs import trigger_run
+from shoal.engine.workflows import get_workflow
+from shoal.errors import Conflict, NotFound
+from shoal.spec.models import DEFAULT_PROJECT
+from shoal.store import Store, utcnow
+from shoal.store.models import leases, projects, schedules, workflows
+
+SCHEDULER_LEASE = "scheduler"
+TICK_INTERVAL = 1.0
+MAX_CATCHUP_PER_TICK = 1000
+log = logging.getLogger(__name__)
+
+
+def scheduler_alive(store: Store) -> bool:
+    """Is a scheduler daemon heartbeating its lease right now?"""
+    with store.engine.connect() as conn:
+        expires = conn.execute(select(leases.c.expires_at).where(leases.c.name == SCHEDULER_LEASE)).scalar()
+    return expires is not None and expires > utcnow()
+
+
+def tick_schedules(store: Store, now: datetime | None = None) -> list[int]:
+    """Create the runs whose fire time has come; returns their ids. Safe to call from several
+    schedulers at once: each schedule advances with a compare-and-set on next_fire_at."""
+    now_utc = now or datetime.now(UTC)
+    created: list[int] = []
+    with store.engine.connect() as conn:
+        due = conn.execute(
+            select(schedules, workflows.c.name, projects.c.name.label("project"))
+            .join(workflows, workflows.c.id == schedules.c.workflow_id)
+            .join(projects, projects.c.id == workflows.c.project_id)
+            .where(schedules.c.paused.is_(False), schedules.c.next_fire_at <= to_utc_naive(now_utc))
+        ).all()
+    for s in due:
+        try:
+            with store.engine.begin() as conn:
+                created.extend(_fire(store, conn, s, now_utc))
+        except IntegrityError:
+            log.info("schedule of %s already fired elsewhere", s.name)
+    return created
+
+
+def _fire(store: Store, conn: Connection, s, now_utc: datetime) -> list[int]:  # type: ignore[no-untyped-def]
+    fire = from_utc_naive(s.next_fire_at, s.timezone)
+    end = from_utc_naive(s.end_at, s.timezone) if s.end_at else None
+    times = []
+    while fire <= now_utc and (end is None or fire <= end) and len(times) < MAX_CATCHUP_PER_TICK:
+        times.append(fire)
+        fire = next_fire(s.cron, s.timezone, fire)
+    if not s.catchup and times:
+        times = times[-1:]  # catch-up off: only the most recent missed fire time runs
+    nxt = to_utc_naive(fire) if (end is None or fire <= end) else None
+    moved = conn.execute(
+        update(schedules)
+        .where(schedules.c.workflow_id == s.workflow_id, schedules.c.next_fire_at == s.next_fire_at)
+        .values(next_fire_at=nxt)
+    ).rowcount
+    if not moved:
+        return []
+    return [
+        trigger_run(
+            store, s.name, project=s.project, logical_date=t, trigger="schedule",
+            dedup_key=f"schedule:{s.workflow_id}:{to_utc_naive(t).isoformat()}", conn=conn,
+        )
+        for t in times
+    ]
+
+
+def set_paused(store: Store, name: str, paused: bool, *, project: str = DEFAULT_PROJECT) -> None:
+    """Pause or resume a workflow's schedule. Resuming without catch-up skips missed times."""
+    with store.engine.begin() as conn:
+        wf = get_workflow(store, name, project=project, conn=conn)
+        if wf.schedule is None:
+            raise NotFound(f"workflow {name!r} has no schedule; add `schedule:` to it and apply again")
+        if wf.schedule["paused"] == paused:
+            raise Conflict(f"the schedule of {name!r} is already {'paused' if paused else 'running'}")
+        values: dict[str, object] = {"paused": paused, "updated_at": utcnow()}
+        if not paused and not wf.schedule["catchup"]:
+            tz = wf.schedule["timezone"]
+            values["next_fire_at"] = to_utc_naive(next_fire(wf.schedule["cron"], tz, datetime.now(UTC)))
+        conn.execute(update(schedules).where(schedules.c.workflow_id == wf.id).values(**values))
+
+
+class Scheduler:
+    """`shoal scheduler`: cron ticks + a Driver over all runs, until `stop` is set."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.owner = make_owner()
+        self.driver = Driver(store, owner=self.owner)
+        self.stop = threading.Event()
+
+    def _heartbeat(self) -> None:
+        expires = utcnow() + timedelta(seconds=self.store.settings.lease_seconds)
+        with self.store.engine.begin() as conn:
+            if conn.execute(
+                update(leases).where(leases.c.name == SCHEDULER_LEASE).values(owner=self.owner, expires_at=expires)
+            ).rowcount == 0:
+                conn.execute(insert(leases).values(name=SCHEDULER_LEASE, owner=self.owner, expires_at=expires))
+
+    def _release(self) -> None:
+        with self.store.engine.begin() as conn:
+            conn.execute(delete(leases).where(leases.c.name == SCHEDULER_LEASE, leases.c.owner == self.owner))
+
+    def run_forever(self) -> None:
+        next_tick = 0.0
+        next_beat = 0.0
+        with self.driver:
+            try:
+                while not self.stop.is_set():
+                    now = time.monotonic()
+                    if now >= next_beat:
+                        self._heartbeat()
+                        next_beat = now + self.store.settings.lease_seconds / 3
+                    if now >= next_tick:
+                        for run_id in tick_schedules(self.store):
+                            log.info("scheduled run %s created", run_id)
+                        next_tick = now + TICK_INTERVAL
+                    self.driver.step(max_wait=0.2)
+            finally:
+                self._release()

@@ -1,0 +1,234 @@
+"""Workflow definitions in the database: apply (new immutable version only on change), list,
+show, delete. Every workflow belongs to a project; `default` unless told otherwise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from shoal.engine.clock import as_aware, next_fire, to_utc_naive
+from shoal.engine.states import RUN_ACTIVE
+from shoal.errors import Conflict, NotFound
+from shoal.spec.models import DEFAULT_PROJECT, Workflow
+from shoal.store import Store, utcnow
+from shoal.store.models import projects, runs, schedules, workflow_versions, workflows
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    project: str
+    name: str
+    version: int
+    changed: bool  # False: identical to the current version, nothing stored
+
+
+@dataclass(frozen=True)
+class StoredWorkflow:
+    id: int
+    project: str
+    name: str
+    version: int
+    version_id: int
+    spec: Workflow
+    source_dir: str | None
+    created_at: datetime
+    updated_at: datetime
+    schedule: dict[str, Any] | None  # cron, timezone, paused, next_fire_at
+
+
+def apply_workflow(store: Store, wf: Workflow, source_dir: str | None = None) -> ApplyResult:
+    """Store `wf` (already validated) as a new version if its content changed."""
+    now = utcnow()
+    digest = wf.spec_hash()
+    with store.engine.begin() as conn:
+        project_id = _project_id(conn, wf.project, create=True)
+        row = conn.execute(
+            select(workflows.c.id, workflows.c.current_version).where(
+                workflows.c.project_id == project_id, workflows.c.name == wf.name
+            )
+        ).first()
+        if row is not None:
+            current_hash = conn.execute(
+                select(workflow_versions.c.spec_hash).where(
+                    workflow_versions.c.workflow_id == row.id, workflow_versions.c.version == row.current_version
+                )
+            ).scalar_one()
+            if current_hash == digest:
+                if source_dir:
+                    conn.execute(
+                        update(workflow_versions)
+                        .where(workflow_versions.c.workflow_id == row.id, workflow_versions.c.version == row.current_version)
+                        .values(source_dir=source_dir)
+                    )
+                return ApplyResult(wf.project, wf.name, row.current_version, changed=False)
+            workflow_id, version = row.id, row.current_version + 1
+            conn.execute(
+                update(workflows)
+                .where(workflows.c.id == workflow_id)
+                .values(current_version=version, description=wf.description, updated_at=now)
+            )
+        else:
+            version = 1
+            workflow_id = conn.execute(
+                insert(workflows).values(
+                    project_id=project_id, name=wf.name, current_version=1,
+                    description=wf.description, created_at=now, updated_at=now,
+                )
+            ).inserted_primary_key[0]
+        conn.execute(
+            insert(workflow_versions).values(
+                workflow_id=workflow_id, version=version, spec=wf.to_dict(),
+                spec_hash=digest, source_dir=source_dir, created_at=now,
+            )
+        )
+        _sync_schedule(conn, workflow_id, wf)
+    return ApplyResult(wf.project, wf.name, version, changed=True)
+
+
+def _sync_schedule(conn: Connection, workflow_id: int, wf: Workflow) -> None:
+    existing = conn.execute(select(schedules).where(schedules.c.workflow_id == workflow_id)).first()
+    if wf.schedule is None:
+        if existing is not None:
+            conn.execute(delete(schedules).where(schedules.c.workflow_id == workflow_id))
+        return
+    s = wf.schedule
+    start = as_aware(s.start, s.timezone) if s.start else None
+    end = as_aware(s.end, s.timezone) if s.end else None
+    values = {
+        "cron": s.cron, "timezone": s.timezone, "catchup": s.catchup, "updated_at": utcnow(),
+        "start_at": to_utc_naive(start) if start else None,
+        "end_at": to_utc_naive(end) if end else None,
+    }
+    unchanged_timing = existing is not None and (
+        existing.cron, existing.timezone, existing.start_at, existing.catchup
+    ) == (s.cron, s.timezone, values["start_at"], s.catchup)
+    if not unchanged_timing:
+        values["next_fire_at"] = to_utc_naive(first_fire(s.cron, s.timezone, start, s.catchup))
+    if existing is None:
+        conn.execute(insert(schedules).values(workflow_id=workflow_id, paused=False, **values))
+    else:
+        conn.execute(update(schedules).where(schedules.c.workflow_id == workflow_id).values(**values))
+
+
+def first_fire(cron: str, timezone: str, start: datetime | None, catchup: bool) -> datetime:
+    """Where a new schedule begins: its start if it catches up, else the next fire from now."""
+    from datetime import UTC, timedelta
+
+    now = datetime.now(UTC)
+    if start is not None and (catchup or start > now):
+        return next_fire(cron, timezone, start - timedelta(microseconds=1))
+    return next_fire(cron, timezone, now)
+
+
+def _project_id(conn: Connection, name: str, *, create: bool = False) -> int:
+    pid = conn.execute(select(projects.c.id).where(projects.c.name == name)).scalar()
+    if pid is None:
+        if not create:
+            raise NotFound(f"project {name!r} does not exist")
+        pid = conn.execute(insert(projects).values(name=name, created_at=utcnow())).inserted_primary_key[0]
+    return int(pid)
+
+
+def get_workflow(
+    store: Store, name: str, *, project: str = DEFAULT_PROJECT, version: int | None = None,
+    conn: Connection | None = None,
+) -> StoredWorkflow:
+    """A stored workflow at `version` (default: current). Raises NotFound naming what is missing."""
+    if conn is None:
+        with store.engine.connect() as c:
+            return get_workflow(store, name, project=project, version=version, conn=c)
+    row = conn.execute(
+        select(workflows, projects.c.name.label("project"))
+        .join(projects, projects.c.id == workflows.c.project_id)
+        .where(projects.c.name == project, workflows.c.name == name)
+    ).first()
+    if row is None:
+        raise NotFound(f"workflow {name!r} not found in project {project!r}; `shoal workflow list` shows what exists")
+    wanted = version or row.current_version
+    ver = conn.execute(
+        select(workflow_versions).where(
+            workflow_versions.c.workflow_id == row.id, workflow_versions.c.version == wanted
+        )
+    ).first()
+    if ver is None:
+        raise NotFound(f"workflow {name!r} has no version {wanted} (latest is {row.current_version})")
+    sched = conn.execute(select(schedules).where(schedules.c.workflow_id == row.id)).first()
+    return StoredWorkflow(
+        id=row.id, project=row.project, name=row.name, version=ver.version, version_id=ver.id,
+        spec=Workflow.model_validate(ver.spec), source_dir=ver.source_dir,
+        created_at=row.created_at, updated_at=row.updated_at,
+        schedule=None if sched is None else {
+            "cron": sched.cron, "timezone": sched.timezone, "paused": sched.paused,
+            "catchup": sched.catchup, "next_fire_at": sched.next_fire_at,
+        },
+    )
+
+
+def version_spec(conn: Connection, version_id: int) -> tuple[Workflow, str | None]:
+    row = conn.execute(
+        select(workflow_versions.c.spec, workflow_versions.c.source_dir).where(workflow_versions.c.id == version_id)
+    ).one()
+    return Workflow.model_validate(row.spec), row.source_dir
+
+
+def list_workflows(store: Store, *, search: str | None = None, project: str | None = None) -> list[dict[str, Any]]:
+    """Workflows with their current version, schedule and last run state."""
+    last_run = (
+        select(runs.c.workflow_id, func.max(runs.c.id).label("last_run_id")).group_by(runs.c.workflow_id).subquery()
+    )
+    q = (
+        select(
+            workflows.c.id, workflows.c.name, workflows.c.current_version, workflows.c.description,
+            workflows.c.updated_at, projects.c.name.label("project"),
+            schedules.c.cron, schedules.c.paused, runs.c.state.label("last_state"),
+        )
+        .join(projects, projects.c.id == workflows.c.project_id)
+        .outerjoin(schedules, schedules.c.workflow_id == workflows.c.id)
+        .outerjoin(last_run, last_run.c.workflow_id == workflows.c.id)
+        .outerjoin(runs, runs.c.id == last_run.c.last_run_id)
+        .order_by(projects.c.name, workflows.c.name)
+    )
+    if project:
+        q = q.where(projects.c.name == project)
+    if search:
+        pattern = f"%{search.lower()}%"
+        q = q.where(func.lower(workflows.c.name).like(pattern) | func.lower(workflows.c.description).like(pattern))
+    with store.engine.connect() as conn:
+        return [
+            {
+                "project": r.project, "name": r.name, "version": r.current_version,
+                "description": r.description, "schedule": r.cron,
+                "paused": bool(r.paused) if r.cron else None, "last_run_state": r.last_state,
+                "updated_at": r.updated_at.isoformat(timespec="seconds"),
+            }
+            for r in conn.execute(q)
+        ]
+
+
+def delete_workflow(store: Store, name: str, *, project: str = DEFAULT_PROJECT) -> int:
+    """Delete a workflow with its versions, schedule and finished runs. Refused while it has
+    active runs (stop them first), so no running process is left without its records."""
+    with store.engine.begin() as conn:
+        wf = get_workflow(store, name, project=project, conn=conn)
+        active = conn.execute(
+            select(func.count()).select_from(runs).where(
+                runs.c.workflow_id == wf.id, runs.c.state.in_([str(s) for s in RUN_ACTIVE])
+            )
+        ).scalar_one()
+        if active:
+            raise Conflict(
+                f"workflow {name!r} has {active} active run(s); stop them first "
+                f"(`shoal runs list --workflow {name}` then `shoal runs stop RUN`)"
+            )
+        from shoal.store.models import task_runs
+
+        run_ids = select(runs.c.id).where(runs.c.workflow_id == wf.id)
+        conn.execute(delete(task_runs).where(task_runs.c.run_id.in_(run_ids)))
+        conn.execute(delete(runs).where(runs.c.workflow_id == wf.id))
+        conn.execute(delete(schedules).where(schedules.c.workflow_id == wf.id))
+        conn.execute(delete(workflow_versions).where(workflow_versions.c.workflow_id == wf.id))
+        conn.execute(delete(workflows).where(workflows.c.id == wf.id))
+        return wf.id

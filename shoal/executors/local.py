@@ -1,0 +1,267 @@
+"""The local executor, driver side: a thin client of one executor server process.
+
+`LocalExecutor.start()` launches `python -m shoal.executors._server` once, in its own session,
+connected by two socket pairs:
+
+- ctl: requests (submit / kill / close). `submit` waits for the one-line reply carrying the pid,
+  which comes as soon as the process exists, never when the task ends.
+- evt: one JSON line per finished attempt. Nothing else travels on it, so `fileno()` is readable
+  exactly when `poll()` has something to return and the driver can `select` on it with its
+  other sources (timers, a wake-up pipe, a database notification socket).
+
+The server, not the driver, owns the task processes: if the driver dies, even by SIGKILL, the
+server sees EOF on ctl, kills what is still running, writes every attempt's result file and
+exits (see `_server.py`). The driver is single-threaded and this class is not thread-safe.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import select
+import socket
+import subprocess
+import sys
+import time
+from types import TracebackType
+from typing import Any
+
+from shoal.errors import ShoalError
+from shoal.executors.base import Launch, Result
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PRELOAD = ["shoal.tasks.runtime"]
+READ_SIZE = 1 << 16
+
+
+class ExecutorDied(ShoalError, RuntimeError):
+    """Raised when the executor server process exits unexpectedly; restart the executor."""
+
+    code = "executor_died"
+
+
+class LocalExecutor:
+    """Runs attempts on this machine through a warm fork server.
+
+    Args:
+        preload: modules the server imports once so forked tasks start warm; modules that fail
+            to import are skipped with a warning. Default: `shoal.tasks.runtime` if importable.
+        workers: size of the warm worker pool for `isolation="worker"` (started on first use).
+        kill_grace: seconds between SIGTERM and SIGKILL when killing a process group.
+    """
+
+    def __init__(self, preload: list[str] | None = None, workers: int = 2, kill_grace: float = 2.0) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        self.preload = list(DEFAULT_PRELOAD if preload is None else preload)
+        self._explicit_preload = preload is not None
+        self.workers = workers
+        self.kill_grace = kill_grace
+        self.server_pid: int | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._ctl: socket.socket | None = None
+        self._evt: socket.socket | None = None
+        self._ctl_buf = bytearray()
+        self._evt_buf = bytearray()
+        self._poller = select.poll()
+        self._running: set[str] = set()
+        self._closing = self._closed = False
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> LocalExecutor:
+        """Start the server process; returns once its preload is done and it accepts work."""
+        if self._proc is not None:
+            return self
+        ctl_here, ctl_there = socket.socketpair()
+        evt_here, evt_there = socket.socketpair()
+        config = {
+            "preload": self.preload,
+            "explicit": self._explicit_preload,
+            "workers": self.workers,
+            "kill_grace": self.kill_grace,
+        }
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "shoal.executors._server", str(ctl_there.fileno()),
+                 str(evt_there.fileno()), json.dumps(config)],
+                stdin=subprocess.DEVNULL, pass_fds=(ctl_there.fileno(), evt_there.fileno()),
+                start_new_session=True,  # Ctrl-C in the driver's terminal must not reach tasks directly
+            )  # fmt: skip
+        finally:
+            ctl_there.close()
+            evt_there.close()
+        self._ctl, self._evt = ctl_here, evt_here
+        self._evt.setblocking(False)
+        self._poller.register(self._evt, select.POLLIN)
+        ready = self._read_reply()
+        self.server_pid = int(ready["pid"])
+        for module, why in ready.get("preload_failed", {}).items():
+            log.warning("executor preload: skipped %s (%s)", module, why)
+        return self
+
+    def close(self, kill_running: bool = True) -> list[Result]:
+        """Stop the server.
+
+        With `kill_running`, attempts still running are killed (their results, `killed=True`,
+        are returned and written to their result files). Without, the server finishes them in
+        the background, writes their result files and exits on its own.
+        """
+        proc = self._proc
+        if proc is None:
+            return []
+        results: list[Result] = []
+        try:
+            self._send({"op": "close", "kill": kill_running})
+        except OSError:
+            pass
+        if kill_running:
+            results = self._read_until_closed(time.monotonic() + self.kill_grace + 5.0)
+            try:
+                proc.wait(timeout=2.0)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for sock in (self._ctl, self._evt):
+            if sock is not None:
+                sock.close()
+        self._proc = self._ctl = self._evt = None
+        self._poller = select.poll()
+        self._running.clear()
+        self._closing = self._closed = False
+        return results
+
+    def __enter__(self) -> LocalExecutor:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # --- work ---------------------------------------------------------------------------------
+
+    def submit(self, launch: Launch) -> int:
+        """Start an attempt; return its pid once the process exists (the worker's pid for
+        `isolation="worker"`).
+
+        Returns 0 when the attempt did not start yet: it waits for a busy worker pool, or it
+        failed to start, in which case its failed `Result` is already on its way to `poll`.
+        """
+        if launch.key in self._running:
+            raise ValueError(f"attempt {launch.key!r} is already running")
+        if launch.kind == "command":
+            if not launch.argv:
+                raise ValueError(f"attempt {launch.key!r}: a command launch needs a non-empty argv")
+        elif launch.kind == "python":
+            if not launch.target or ":" not in launch.target:
+                raise ValueError(f"attempt {launch.key!r}: target must look like 'module:function'")
+            if launch.isolation not in ("fork", "worker"):
+                raise ValueError(f"attempt {launch.key!r}: unknown isolation {launch.isolation!r}")
+        else:
+            raise ValueError(f"attempt {launch.key!r}: unknown kind {launch.kind!r}")
+        self._send({"op": "submit", "launch": launch.to_dict()})
+        pid = int(self._read_reply()["pid"])
+        self._running.add(launch.key)
+        return pid
+
+    def poll(self, timeout: float | None = None) -> list[Result]:
+        """Wait up to `timeout` seconds (None: forever) for finished attempts; return all there are."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            results = self._read_results()
+            if results:
+                return results
+            wait_ms = None if deadline is None else max(0, int((deadline - time.monotonic()) * 1000 + 0.999))
+            if not self._poller.poll(wait_ms) and deadline is not None and time.monotonic() >= deadline:
+                return []
+
+    def kill(self, key: str) -> None:
+        """Kill an attempt's process group (SIGTERM, SIGKILL after `kill_grace`); its Result,
+        with `killed=True`, comes back through `poll`. Unknown or finished keys are ignored."""
+        if key in self._running:
+            self._send({"op": "kill", "key": key})
+
+    def running(self) -> set[str]:
+        """Keys submitted whose Result `poll` has not returned yet."""
+        return set(self._running)
+
+    def fileno(self) -> int:
+        """A descriptor that is readable whenever `poll()` has results."""
+        return self._connected()[1].fileno()
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    def _connected(self) -> tuple[socket.socket, socket.socket]:
+        if self._ctl is None or self._evt is None:
+            raise RuntimeError("the executor is not started: call start() first")
+        return self._ctl, self._evt
+
+    def _send(self, msg: dict[str, Any]) -> None:
+        self._connected()[0].sendall(json.dumps(msg).encode() + b"\n")
+
+    def _read_reply(self) -> dict[str, Any]:
+        ctl = self._connected()[0]
+        while (nl := self._ctl_buf.find(b"\n")) < 0:
+            data = ctl.recv(READ_SIZE)
+            if not data:
+                raise self._died()
+            self._ctl_buf += data
+        reply: dict[str, Any] = json.loads(self._ctl_buf[:nl])
+        del self._ctl_buf[: nl + 1]
+        return reply
+
+    def _read_results(self) -> list[Result]:
+        """Parse what evt has; `self._closed` is set when the server said it is done."""
+        evt = self._connected()[1]
+        try:
+            data = evt.recv(READ_SIZE)
+        except BlockingIOError:
+            data = None
+        if data == b"":
+            if self._closing:
+                self._closed = True
+                return []
+            raise self._died()
+        if data:
+            self._evt_buf += data
+        results = []
+        cut = self._evt_buf.rfind(b"\n") + 1
+        if cut:
+            for line in bytes(self._evt_buf[:cut]).splitlines():
+                msg = json.loads(line)
+                if "key" not in msg:  # {"closed": true}
+                    self._closed = True
+                    continue
+                result = Result.from_dict(msg)
+                self._running.discard(result.key)
+                results.append(result)
+            del self._evt_buf[:cut]
+        return results
+
+    def _read_until_closed(self, deadline: float) -> list[Result]:
+        results: list[Result] = []
+        self._closing = True
+        while not self._closed and time.monotonic() < deadline:
+            try:
+                results += self._read_results()
+            except OSError:
+                break
+            if not self._closed:
+                self._poller.poll(max(0, int((deadline - time.monotonic()) * 1000)))
+        return results
+
+    def _died(self) -> ExecutorDied:
+        code = None
+        if self._proc is not None:
+            try:
+                code = self._proc.wait(timeout=1.0)
+            except subprocess.TimeoutExpired:
+                pass
+        running = ", ".join(sorted(self._running)) or "none"
+        return ExecutorDied(
+            f"the executor process (pid {self.server_pid}) exited unexpectedly (exit code {code}); "
+            f"attempts in flight: {running}. Their processes may still be running.",
+            exit_code=code,
+        )

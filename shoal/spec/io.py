@@ -1,0 +1,433 @@
+"""Reading workflow files (YAML, JSON, Python SDK) and writing them back.
+
+Two levels:
+
+- `load_file` / `load_dir` / `load_text` return `Workflow` models, checked field by field and,
+  when `task_types` is given, as a whole (`shoal.spec.validate.validate_workflow`).
+- `read_file` / `read_dir` / `read_text` return `LoadedWorkflow`s: the workflow plus where it
+  came from. `source_dir` is the directory a python task's `module:function` is imported from
+  (the file's directory), and `locate(path)` maps a key path such as ("tasks", 2, "retry_delay")
+  to its line, so later checks (e.g. at apply time) can still point into the file.
+
+Every problem of every document is collected before one `SpecError` is raised, and nothing is
+returned unless all documents are valid. YAML is read with safe-load semantics, except that
+dates stay strings (as in JSON), so a YAML and a JSON file with the same text give the same
+workflow and dumping never changes a value's type.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+from typing import Any
+
+import pydantic
+import yaml
+
+from shoal.spec.errors import Locator, Path, Problem, SpecError, no_lines, problems_from_validation_error
+from shoal.spec.models import TaskSpec, Workflow, format_duration, parse_duration, parse_memory
+from shoal.spec.sdk import run_workflow_module
+from shoal.spec.validate import TaskTypeLookup, validate_workflow
+
+FORMATS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".py": "python"}
+
+
+@dataclass(frozen=True)
+class LoadedWorkflow:
+    """A workflow and its origin: `source` names it in messages, `locate` finds key lines."""
+
+    workflow: Workflow
+    source: str
+    source_dir: FsPath | None = None
+    locate: Locator = field(default=no_lines, compare=False)
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+def load_file(path: str | FsPath, task_types: TaskTypeLookup | None = None) -> list[Workflow]:
+    """Every workflow defined in a .yaml/.yml (one per `---` document), .json or .py file."""
+    return [lw.workflow for lw in read_file(path, task_types)]
+
+
+def load_dir(path: str | FsPath, task_types: TaskTypeLookup | None = None) -> list[Workflow]:
+    """Every workflow in the workflow files directly inside `path` (see `read_dir`)."""
+    return [lw.workflow for lw in read_dir(path, task_types)]
+
+
+def load_text(
+    text: str,
+    fmt: str = "yaml",
+    source_name: str = "<string>",
+    task_types: TaskTypeLookup | None = None,
+    *,
+    source_dir: str | FsPath | None = None,
+) -> list[Workflow]:
+    """Every workflow in `text`, whose format is "yaml", "json" or "python"."""
+    return [lw.workflow for lw in read_text(text, fmt, source_name, task_types, source_dir=source_dir)]
+
+
+def read_file(path: str | FsPath, task_types: TaskTypeLookup | None = None) -> list[LoadedWorkflow]:
+    """Like `load_file`, keeping each workflow's source, source directory and line locator."""
+    path = FsPath(path)
+    source = str(path)
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise SpecError([Problem(source, None, None, None, f"unsupported file type: use {', '.join(FORMATS)}")])
+    if not path.is_file():
+        raise SpecError([Problem(source, None, None, None, "no such file")])
+    source_dir = path.resolve().parent
+    if fmt == "python":
+        return _finish(_python_workflows(source, source_dir, None), task_types)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError([Problem(source, None, None, None, f"cannot read the file: {exc}")]) from None
+    return read_text(text, fmt, source, task_types, source_dir=source_dir)
+
+
+def read_dir(path: str | FsPath, task_types: TaskTypeLookup | None = None) -> list[LoadedWorkflow]:
+    """Every workflow in the files directly inside `path`, by file name.
+
+    Files whose name starts with '_' or '.' are skipped (helper modules, `__init__.py`).
+    Two files defining the same workflow name is an error.
+    """
+    directory = FsPath(path)
+    if not directory.is_dir():
+        raise SpecError([Problem(str(directory), None, None, None, "no such directory")])
+    loaded: list[LoadedWorkflow] = []
+    problems: list[Problem] = []
+    for file in sorted(directory.iterdir()):
+        if file.suffix.lower() in FORMATS and file.is_file() and not file.name.startswith(("_", ".")):
+            try:
+                loaded.extend(read_file(file, task_types))
+            except SpecError as exc:
+                problems.extend(exc.problems)
+    problems.extend(_duplicate_names(loaded))
+    if problems:
+        raise SpecError(problems)
+    return loaded
+
+
+def read_text(
+    text: str,
+    fmt: str = "yaml",
+    source_name: str = "<string>",
+    task_types: TaskTypeLookup | None = None,
+    *,
+    source_dir: str | FsPath | None = None,
+) -> list[LoadedWorkflow]:
+    """Like `load_text`, keeping each workflow's source, source directory and line locator."""
+    src_dir = FsPath(source_dir) if source_dir is not None else None
+    if fmt == "yaml":
+        docs = _yaml_documents(text, source_name)
+    elif fmt == "json":
+        docs = _json_documents(text, source_name)
+    elif fmt == "python":
+        return _finish(_python_workflows(source_name, src_dir, text), task_types)
+    else:
+        raise SpecError([Problem(source_name, None, None, None, f"unknown format {fmt!r}: use yaml, json or python")])
+    results: list[LoadedWorkflow | Problem] = []
+    for doc in docs:
+        if isinstance(doc, Problem):
+            results.append(doc)
+        else:
+            results.extend(_to_workflow(doc[0], source_name, src_dir, doc[1]))
+    return _finish(results, task_types)
+
+
+def _finish(results: Iterable[LoadedWorkflow | Problem], task_types: TaskTypeLookup | None) -> list[LoadedWorkflow]:
+    """Runs whole-workflow validation, then raises every problem found or returns the workflows."""
+    loaded: list[LoadedWorkflow] = []
+    problems: list[Problem] = []
+    for item in results:
+        if isinstance(item, Problem):
+            problems.append(item)
+            continue
+        if task_types is not None:
+            try:
+                validate_workflow(item.workflow, task_types, source=item.source, locate=item.locate)
+            except SpecError as exc:
+                problems.extend(exc.problems)
+        loaded.append(item)
+    problems.extend(_duplicate_names(loaded))
+    if problems:
+        raise SpecError(problems)
+    return loaded
+
+
+def _python_workflows(source: str, source_dir: FsPath | None, text: str | None) -> list[LoadedWorkflow | Problem]:
+    return [
+        item if isinstance(item, Problem) else LoadedWorkflow(item.workflow, item.source, source_dir, item.locate)
+        for item in run_workflow_module(source, source_dir, text)
+    ]
+
+
+def _duplicate_names(loaded: list[LoadedWorkflow]) -> list[Problem]:
+    problems: list[Problem] = []
+    first: dict[tuple[str, str], LoadedWorkflow] = {}
+    for lw in loaded:
+        key = (lw.workflow.project, lw.workflow.name)
+        if key in first:
+            other = first[key]
+            where = other.source if other.locate(()) is None else f"{other.source}:{other.locate(())}"
+            problems.append(Problem(
+                lw.source, lw.locate(("name",)), None, "name",
+                f"workflow {lw.workflow.name!r} is defined twice (also at {where}): rename one",
+            ))
+        else:
+            first[key] = lw
+    return problems
+
+
+def _to_workflow(data: Any, source: str, source_dir: FsPath | None, locate: Locator) -> list[LoadedWorkflow | Problem]:
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else f"a {type(data).__name__}"
+        return [Problem(source, locate(()), None, None,
+                        f"a workflow must be a mapping with keys such as name and tasks, got {kind}")]
+    try:
+        wf = Workflow.model_validate(data)
+    except pydantic.ValidationError as exc:
+        return list(problems_from_validation_error(exc, data, model=Workflow, file=source, locate=locate))
+    return [LoadedWorkflow(wf, source, source_dir, locate)]
+
+
+# --- YAML and JSON text -------------------------------------------------------------------------
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as strings (pydantic parses the ones that are dates)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass(frozen=True)
+class _LineMap:
+    """A Locator over the lines of a composed YAML document; unknown paths use their parent."""
+
+    lines: dict[Path, int]
+
+    def __call__(self, path: Path) -> int | None:
+        for end in range(len(path), -1, -1):
+            line = self.lines.get(tuple(path[:end]))
+            if line is not None:
+                return line
+        return None
+
+
+@dataclass(frozen=True)
+class _Offset:
+    """A Locator for one element of a top-level JSON array of workflows."""
+
+    base: Locator
+    index: int
+
+    def __call__(self, path: Path) -> int | None:
+        return self.base((self.index, *path))
+
+
+# A document's data and its line locator, or a problem found while reading it.
+_Document = tuple[Any, Locator] | Problem
+
+
+def _yaml_documents(text: str, source: str) -> list[_Document]:
+    docs: list[_Document] = []
+    loader = _Loader(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:  # check_node() said there is one; keeps the type checker informed
+                break
+            lines, dupes = _walk(node)
+            docs.extend(Problem(source, line, None, None, msg) for line, msg in dupes)
+            data = loader.construct_document(node)
+            if data is None and not node.value:
+                continue  # an empty document, e.g. after a trailing '---'
+            docs.append((data, _LineMap(lines)))
+    except yaml.YAMLError as exc:
+        raise SpecError([_yaml_problem(exc, source)]) from None
+    finally:
+        loader.dispose()
+    if not docs:
+        raise SpecError([Problem(source, None, None, None, "the file defines no workflow")])
+    return docs
+
+
+def _yaml_problem(exc: yaml.YAMLError, source: str) -> Problem:
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        message = f"invalid YAML at column {mark.column + 1}: {exc.problem}"
+        if exc.context and exc.context_mark is not None:
+            message += f" ({exc.context} started on line {exc.context_mark.line + 1})"
+        return Problem(source, mark.line + 1, None, None, message)
+    return Problem(source, None, None, None, f"invalid YAML: {exc}")
+
+
+def _walk(root: yaml.Node) -> tuple[dict[Path, int], list[tuple[int, str]]]:
+    """Line of every key path in a document, and any duplicate keys (YAML silently keeps the last)."""
+    lines: dict[Path, int] = {(): root.start_mark.line + 1}
+    dupes: list[tuple[int, str]] = []
+    todo: list[tuple[yaml.Node, Path]] = [(root, ())]
+    seen: set[int] = set()
+    while todo:
+        node, path = todo.pop()
+        if id(node) in seen:
+            continue  # an alias of a node already walked (aliases may even be recursive)
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            keys: dict[str, int] = {}
+            for key, value in node.value:
+                if not isinstance(key, yaml.ScalarNode) or key.value == "<<":
+                    continue
+                line = key.start_mark.line + 1
+                if key.value in keys:
+                    dupes.append((line, f"duplicate key {key.value!r} (first on line {keys[key.value]}): remove one"))
+                keys[key.value] = line
+                lines[(*path, key.value)] = line
+                todo.append((value, (*path, key.value)))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                lines[(*path, index)] = item.start_mark.line + 1
+                todo.append((item, (*path, index)))
+    return lines, dupes
+
+
+def _json_documents(text: str, source: str) -> list[_Document]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SpecError([Problem(source, exc.lineno, None, None, f"invalid JSON at column {exc.colno}: {exc.msg}")]) from None
+    # JSON is YAML, so the YAML composer gives the lines (and catches duplicate keys).
+    locate: Locator = no_lines
+    docs: list[_Document] = []
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError:
+        node = None
+    if node is not None:
+        lines, dupes = _walk(node)
+        docs.extend(Problem(source, line, None, None, msg) for line, msg in dupes)
+        locate = _LineMap(lines)
+    if isinstance(data, list):  # a JSON array holds several workflows, like YAML documents
+        docs.extend((item, _Offset(locate, i)) for i, item in enumerate(data))
+    else:
+        docs.append((data, locate))
+    return docs
+
+
+# --- dumping ------------------------------------------------------------------------------------
+
+
+def document(wf: Workflow) -> dict[str, Any]:
+    """`wf.to_dict()` laid out for people: type keys right after a task's upstream, `1s`, `512Mi`."""
+    doc = wf.to_dict()
+    doc["tasks"] = [_task_document(spec, data) for spec, data in zip(wf.tasks, doc["tasks"], strict=True)]
+    return doc
+
+
+def _task_document(spec: TaskSpec, data: dict[str, Any]) -> dict[str, Any]:
+    config = set(spec.config)
+    head = [k for k in ("name", "type", "description", "upstream") if k in data]
+    rest = [k for k in data if k not in config and k not in head]
+    out = {k: data[k] for k in [*head, *(k for k in data if k in config), *rest]}
+    for key in ("retry_delay", "timeout"):
+        if isinstance(out.get(key), float):
+            out[key] = _human(out[key], format_duration(out[key]), parse_duration)
+    memory = out.get("resources", {}).get("memory")
+    if isinstance(memory, int):
+        out["resources"]["memory"] = _human(memory, _format_memory(memory), parse_memory)
+    return out
+
+
+def _human(value: Any, text: str, parse: Callable[[Any], Any]) -> Any:
+    """`text` if it reads back as exactly `value` (so a dump never changes the workflow)."""
+    try:
+        return text if parse(text) == value else value
+    except ValueError:
+        return value
+
+
+def _format_memory(size: int) -> str:
+    for unit, scale in (("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)):
+        if size >= scale and size % scale == 0:
+            return f"{size // scale}{unit}"
+    return str(size)
+
+
+class _Dumper(yaml.SafeDumper):
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)  # indent list items under their key
+
+
+_ODD_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    # Multi-line text (commands, SQL) reads best as a block scalar; PyYAML falls back to quoting
+    # by itself when a block cannot hold the text exactly (e.g. trailing spaces).
+    # Other line breaks (\r, NEL, U+2028) would be normalised by a reader unless escaped.
+    if any(ch in data for ch in _ODD_BREAKS):
+        style: str | None = '"'
+    else:
+        style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
+    # Short lists of plain values (upstream: [a, b]) stay on one line, as people write them.
+    flow = (
+        bool(data)
+        and all(isinstance(x, (str, int, float)) and "\n" not in str(x) for x in data)
+        and len(str(data)) <= 60
+    )
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+_Dumper.add_representer(str, _represent_str)
+_Dumper.add_representer(list, _represent_list)
+
+
+def dump_yaml(wf: Workflow) -> str:
+    """The workflow as a YAML document (defaults omitted)."""
+    return yaml.dump(document(wf), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+def dump_json(wf: Workflow) -> str:
+    """The workflow as a JSON object (defaults omitted)."""
+    return json.dumps(document(wf), indent=2, ensure_ascii=False) + "\n"
+
+
+def dump_python(wf: Workflow) -> str:
+    """A Python file using `shoal.spec.sdk` that builds the same workflow."""
+    doc = document(wf)
+    tasks = doc.pop("tasks")
+    out = [f'"""Workflow {wf.name!r}, written by shoal."""', "", "from shoal.spec.sdk import workflow", ""]
+    out.append(f"with workflow({_call_args([repr(doc.pop('name'))], doc, '    ')}) as wf:")
+    for task in tasks:
+        args = [repr(task.pop("name"))]
+        kind = task.pop("type")
+        if kind == "shell" and isinstance(task.get("command"), str):
+            method = "shell"
+        elif kind == "python" and isinstance(task.get("callable"), str):
+            method = "python"
+        else:
+            method, task = "task", {"type": kind, **task}
+        out.append(f"    wf.{method}({_call_args(args, task, '        ')})")
+    return "\n".join(out) + "\n"
+
+
+def _call_args(positional: list[str], kwargs: dict[str, Any], indent: str) -> str:
+    named = [f"{k}={v!r}" for k, v in kwargs.items() if k.isidentifier() and not keyword.iskeyword(k)]
+    other = {k: v for k, v in kwargs.items() if not (k.isidentifier() and not keyword.iskeyword(k))}
+    args = [*positional, *named, *([f"**{other!r}"] if other else [])]
+    one_line = ", ".join(args)
+    if len(one_line) + len(indent) < 90 and "\n" not in one_line:
+        return one_line
+    return "\n" + "".join(f"{indent}{a},\n" for a in args) + indent[:-4]

@@ -1,0 +1,36 @@
+"""The metadata database: SQLAlchemy models, Alembic migrations, and opening it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from shoal.config import Settings, get_settings
+from shoal.store.db import open_engine, utcnow
+
+
+@dataclass
+class Store:
+    """An opened metadata database plus the local directories that go with it."""
+
+    engine: Engine
+    settings: Settings
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.settings.logs_dir
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(settings: Settings | None = None) -> Store:
+    """Open (and migrate) the database named by the settings: SQLite under SHOAL_HOME by default."""
+    settings = settings or get_settings()
+    settings.home_dir.mkdir(parents=True, exist_ok=True)
+    return Store(engine=open_engine(settings.database_url), settings=settings)
+
+
+__all__ = ["Store", "open_store", "utcnow"]

@@ -1,0 +1,88 @@
+"""Opening the metadata database: SQLite (WAL) under SHOAL_HOME by default, PostgreSQL by URL.
+
+Every process (scheduler, CLI, API) opens its own engine. The schema is created and upgraded
+only by Alembic migrations (`migrate`), run on open, so an old database is brought up to date.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+
+_MIGRATED: set[str] = set()
+_LOCK = threading.Lock()
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+HEAD_REVISION = "0001"
+
+
+def utcnow() -> datetime:
+    """Naive UTC now: how every time is stored."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        # Take transaction control from the sqlite3 module so BEGIN IMMEDIATE below is ours.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        # NORMAL is durable across process crashes in WAL mode (only power loss may lose the tail).
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+        # IMMEDIATE takes the write lock up front: a guarded read-then-write never deadlocks
+        # against another process upgrading its own read lock.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> Engine:
+    """An Engine for `url`, with SQLite tuned for several local processes."""
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        if u.database and u.database != ":memory:":
+            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        _sqlite_pragmas(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision (idempotent; cached per URL in this process)."""
+    key = engine.url.render_as_string(hide_password=False)
+    with _LOCK:
+        if key in _MIGRATED:
+            return
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        cfg.attributes["engine"] = engine
+        with engine.connect() as conn:
+            current = _current_revision(conn)
+        if current != HEAD_REVISION:
+            command.upgrade(cfg, "head")
+        _MIGRATED.add(key)
+
+
+def _current_revision(conn) -> str | None:  # type: ignore[no-untyped-def]
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    row = conn.exec_driver_sql("SELECT version_num FROM alembic_version").first()
+    return row[0] if row else None
+
+
+def open_engine(url: str) -> Engine:
+    engine = make_engine(url)
+    migrate(engine)
+    return engine

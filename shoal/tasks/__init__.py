@@ -1,0 +1,1 @@
+"""Task-type plugins. See `shoal.tasks.base` for the contract."""

@@ -1,0 +1,86 @@
+"""The task-type contract: a pydantic `Params` model plus `run(ctx)`.
+
+A task type says *how* it executes through `kind`:
+
+- `command`: `command(ctx)` returns an argv the executor spawns directly (shell) — no Python.
+- `process`: `run(ctx)` runs in a process forked from the warm fork server, or in a reused warm
+  worker (`isolation`), and returns a dict of outputs (python, sql, http).
+- `inline`: `run(ctx)` runs inside the engine, in the same transaction that records its outcome;
+  for cheap, side-effect-free decisions (switch, condition). It returns outputs, and a branching
+  type puts the names of the downstream tasks it chose under `BRANCHES_KEY`.
+- `engine`: the engine itself drives the task (sub_workflow starts a child run; dependent waits
+  for another workflow's run). `run` is not called.
+
+`Params` is validated once when a workflow is applied (with `${...}` still in it) and again at
+run time after rendering; its JSON Schema is what the web UI shows as the task's form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+Kind = Literal["command", "process", "inline", "engine"]
+TriggerRule = Literal["all_success", "all_done", "none_failed", "one_success"]
+BRANCHES_KEY = "branches"
+
+
+class TaskParams(BaseModel):
+    """Base for every task type's params: unknown keys are an error, naming the key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskContext:
+    """What a task run knows about itself. Passed to `run`, `command` and python callables."""
+
+    params: Any  # the validated, rendered `Params` instance
+    run_id: int
+    task_run_id: int
+    task: str
+    attempt: int
+    workflow: str
+    project: str
+    logical_date: datetime
+    source_dir: str | None = None
+    # Inline tasks only: upstream task -> state, and the scope to evaluate expressions in.
+    upstream_states: dict[str, str] = field(default_factory=dict)
+    scope: Any = None
+
+
+@dataclass(frozen=True)
+class Command:
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: str | None = None
+
+
+class TaskType:
+    """Base class of task-type plugins (registered under the `shoal.tasks` entry point group)."""
+
+    name: ClassVar[str]
+    Params: ClassVar[type[TaskParams]]
+    kind: ClassVar[Kind] = "process"
+    trigger_rule: ClassVar[TriggerRule] = "all_success"
+    # Params fields left as written (not `${...}`-rendered) because the type evaluates them itself.
+    raw_fields: ClassVar[frozenset[str]] = frozenset()
+
+    def branch_targets(self, params: BaseModel) -> list[str]:
+        """Downstream tasks this type may choose between; [] for a type that does not branch."""
+        return []
+
+    def run(self, ctx: TaskContext) -> dict[str, Any]:
+        """Do the work and return outputs (`process` and `inline` kinds)."""
+        raise NotImplementedError(f"task type {self.name!r} does not implement run()")
+
+    def command(self, ctx: TaskContext) -> Command:
+        """The process to spawn (`command` kind)."""
+        raise NotImplementedError(f"task type {self.name!r} does not implement command()")
+
+    def isolation(self, params: BaseModel) -> Literal["fork", "worker"]:
+        """How a `process` task runs: forked fresh (default) or in a reused warm worker."""
+        return getattr(params, "isolation", "fork")

@@ -1,0 +1,28 @@
+"""`dependent`: wait until another workflow's run for the same logical date (shifted by
+`date_offset`, e.g. -1d for the previous day) has succeeded — or one of its tasks, if `task` is set.
+
+Dates are compared as calendar days in this run's timezone, as DolphinScheduler's dependent
+task does, so workflows scheduled at different hours of a day still match. The task's
+`timeout` bounds the wait; `poll_interval` sets how often it looks.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from shoal.spec.models import Duration
+from shoal.tasks.base import TaskParams, TaskType
+
+
+class DependentParams(TaskParams):
+    workflow: str = Field(description="the workflow whose run must have succeeded")
+    project: str | None = Field(default=None, description="its project (default: this workflow's)")
+    task: str | None = Field(default=None, description="a task of it that must have succeeded (default: the run)")
+    date_offset: int = Field(default=0, description="days to shift the logical date by, e.g. -1 for the previous day")
+    poll_interval: Duration = Field(default=10.0, description="how often to look, e.g. 30s")
+
+
+class DependentTask(TaskType):
+    name = "dependent"
+    Params = DependentParams
+    kind = "engine"

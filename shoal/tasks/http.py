@@ -1,0 +1,69 @@
+"""`http`: call an HTTP endpoint; check the status; pick outputs from the JSON body by JSONPath."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from shoal.errors import TaskFailed
+from shoal.tasks.base import TaskContext, TaskParams, TaskType
+
+
+class HttpParams(TaskParams):
+    url: str
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = "GET"
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: str | dict[str, Any] | list[Any] | None = Field(default=None, description="JSON body (dict/list) or raw text")
+    expected_status: list[int] = Field(default_factory=lambda: list(range(200, 300)))
+    request_timeout: float = Field(default=30.0, gt=0, description="seconds per request")
+    outputs: dict[str, str] = Field(
+        default_factory=dict, description="output name -> JSONPath into the response body, e.g. $.data.auc"
+    )
+    isolation: Literal["fork", "worker"] = "fork"
+
+
+class HttpTask(TaskType):
+    name = "http"
+    Params = HttpParams
+    kind = "process"
+
+    def run(self, ctx: TaskContext) -> dict[str, Any]:
+        import httpx
+        from jsonpath_ng.ext import parse as jsonpath
+
+        p: HttpParams = ctx.params
+        kwargs: dict[str, Any] = {"headers": p.headers}
+        if isinstance(p.body, (dict, list)):
+            kwargs["json"] = p.body
+        elif p.body is not None:
+            kwargs["content"] = p.body
+        try:
+            response = httpx.request(p.method, p.url, timeout=p.request_timeout, **kwargs)
+        except httpx.HTTPError as exc:
+            raise TaskFailed(f"{p.method} {p.url} failed: {exc}") from None
+        print(f"{p.method} {p.url} -> {response.status_code}")
+        if response.status_code not in p.expected_status:
+            raise TaskFailed(
+                f"{p.method} {p.url} returned {response.status_code}, expected one of "
+                f"{_ranges(p.expected_status)}: {response.text[:500]}"
+            )
+        outputs: dict[str, Any] = {"status_code": response.status_code}
+        if p.outputs:
+            try:
+                body = response.json()
+            except ValueError:
+                raise TaskFailed(f"outputs need a JSON response, got: {response.text[:200]!r}") from None
+            for name, path in p.outputs.items():
+                matches = [m.value for m in jsonpath(path).find(body)]
+                if not matches:
+                    raise TaskFailed(f"output {name!r}: JSONPath {path!r} matched nothing in the response")
+                outputs[name] = matches[0] if len(matches) == 1 else matches
+        return outputs
+
+
+def _ranges(codes: list[int]) -> str:
+    codes = sorted(codes)
+    if codes and codes == list(range(codes[0], codes[-1] + 1)) and len(codes) > 2:
+        return f"{codes[0]}-{codes[-1]}"
+    return ", ".join(map(str, codes))

@@ -1,0 +1,86 @@
+"""`python`: call `module:function` (importable from the workflow's directory) or an inline script.
+
+The callable receives `kwargs` as keyword arguments (plus `ctx` if it has a parameter of that
+name) and returns a dict of outputs. A script sets `outputs = {...}` or prints `##shoal:set`
+lines. Either way it runs in its own process: forked from the warm fork server (`isolation:
+fork`, default) or in a reused warm worker (`isolation: worker`, cheapest, no fresh state).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from shoal.errors import TaskFailed
+from shoal.tasks.base import TaskContext, TaskParams, TaskType
+
+
+class PythonParams(TaskParams):
+    callable: str | None = Field(default=None, description="module:function returning a dict of outputs")
+    script: str | None = Field(default=None, description="inline Python; set `outputs = {...}`")
+    kwargs: dict[str, Any] = Field(default_factory=dict, description="keyword arguments for the callable")
+    isolation: Literal["fork", "worker"] = Field(
+        default="fork", description="fork: fresh process per run; worker: reused warm process"
+    )
+
+    @model_validator(mode="after")
+    def _one_of(self) -> PythonParams:
+        if (self.callable is None) == (self.script is None):
+            raise ValueError("give exactly one of 'callable' (module:function) or 'script'")
+        if self.callable is not None and ":" not in self.callable:
+            raise ValueError(f"callable {self.callable!r} must look like 'module.path:function'")
+        return self
+
+
+def import_callable(path: str) -> Any:
+    module_name, _, attr = path.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise TaskFailed(
+            f"cannot import {module_name!r} for callable {path!r}: {exc}; it must be importable "
+            "from the directory the workflow was applied from"
+        ) from None
+    obj: Any = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise TaskFailed(f"module {module_name!r} has no attribute {attr!r}") from None
+    if not callable(obj):
+        raise TaskFailed(f"{path!r} is not callable")
+    return obj
+
+
+class PythonTask(TaskType):
+    name = "python"
+    Params = PythonParams
+    kind = "process"
+
+    def run(self, ctx: TaskContext) -> dict[str, Any]:
+        p: PythonParams = ctx.params
+        if p.script is not None:
+            namespace: dict[str, Any] = {"ctx": ctx, "outputs": {}, "__name__": "__shoal_script__"}
+            exec(compile(p.script, f"<task {ctx.task}>", "exec"), namespace)
+            result = namespace.get("outputs")
+        else:
+            fn = import_callable(p.callable or "")
+            kwargs = dict(p.kwargs)
+            if "ctx" in _parameters(fn):
+                kwargs["ctx"] = ctx
+            result = fn(**kwargs)
+        if result is None:
+            return {}
+        if not isinstance(result, dict):
+            raise TaskFailed(f"task {ctx.task!r} must return a dict of outputs, got {type(result).__name__}")
+        return result
+
+
+def _parameters(fn: Any) -> set[str]:
+    try:
+        return set(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return set()

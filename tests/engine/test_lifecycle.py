@@ -1,0 +1,258 @@
+"""Run lifecycle across versions and runs: pinning, rerun from a task, recover, stop,
+sub-workflows, dependent tasks, backfill order, schedules."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, update
+
+from shoal.client import Client
+from shoal.engine.runs import get_run, recover_run, rerun_from, stop_run, trigger_run
+from shoal.engine.scheduler import set_paused, tick_schedules
+from shoal.engine.workflows import get_workflow
+from shoal.errors import Conflict, InvalidInput, NotFound
+from shoal.store.models import runs, schedules
+from tests.engine.conftest import states
+
+
+def _count(path: Path) -> int:
+    return len(path.read_text().split()) if path.exists() else 0
+
+
+def test_apply_stores_a_new_version_only_when_changed(client: Client, apply_yaml) -> None:
+    apply_yaml("name: v\ntasks: [{name: a, type: shell, command: 'true'}]\n")
+    apply_yaml("name: v\ntasks: [{name: a, type: shell, command: 'true'}]\n")
+    assert get_workflow(client.store, "v").version == 1
+    apply_yaml("name: v\ntasks: [{name: a, type: shell, command: 'echo changed'}]\n")
+    assert get_workflow(client.store, "v").version == 2
+    assert get_workflow(client.store, "v", version=1).spec.tasks[0].config["command"] == "true"
+
+
+def test_a_run_pins_the_version_it_started_with(client: Client, apply_yaml, workdir: Path) -> None:
+    out = workdir / "out"
+    apply_yaml(f"name: pin\ntasks: [{{name: a, type: shell, command: 'sh -c \"echo v1 >> {out}\"'}}]\n")
+    run_id = trigger_run(client.store, "pin")
+    apply_yaml(f"name: pin\ntasks: [{{name: a, type: shell, command: 'sh -c \"echo v2 >> {out}\"'}}]\n")
+    client.wait([run_id], timeout=60)
+    assert out.read_text().split() == ["v1"]
+    assert get_run(client.store, run_id).version == 1
+
+
+def test_rerun_from_a_task_reruns_it_and_its_downstream_only(run_yaml, client: Client, workdir: Path) -> None:
+    info = run_yaml(f"""
+        name: rr
+        tasks:
+          - {{name: a, type: shell, command: "sh -c 'echo a >> {workdir}/a'"}}
+          - {{name: b, type: shell, upstream: [a], command: "sh -c 'echo b >> {workdir}/b'"}}
+          - {{name: c, type: shell, upstream: [b], command: "sh -c 'echo c >> {workdir}/c'"}}
+          - {{name: d, type: shell, upstream: [a], command: "sh -c 'echo d >> {workdir}/d'"}}
+        """)
+    assert info.state == "success"
+    assert rerun_from(client.store, info.id, "b") == 2
+    client.wait([info.id], timeout=60)
+    after = get_run(client.store, info.id)
+    assert after.state == "success"
+    assert [_count(workdir / n) for n in "abcd"] == [1, 2, 2, 1]
+    assert next(t for t in after.tasks if t.task == "b").attempt == 2
+
+
+def test_recover_reruns_only_failed_stopped_and_upstream_failed(run_yaml, client: Client, workdir: Path) -> None:
+    flag = workdir / "fixed"
+    info = run_yaml(f"""
+        name: rec
+        failure_strategy: continue
+        tasks:
+          - {{name: ok, type: shell, command: "sh -c 'echo x >> {workdir}/ok'"}}
+          - {{name: bad, type: shell, command: "test -f {flag}"}}
+          - {{name: after, type: shell, upstream: [bad], command: "true"}}
+        """)
+    assert states(info) == {"ok": "success", "bad": "failed", "after": "upstream_failed"}
+    flag.touch()
+    assert recover_run(client.store, info.id) == 2
+    client.wait([info.id], timeout=60)
+    after = get_run(client.store, info.id)
+    assert after.state == "success"
+    assert _count(workdir / "ok") == 1
+    with pytest.raises(Conflict):
+        recover_run(client.store, info.id)
+
+
+def test_rerun_of_an_active_run_is_refused(client: Client, apply_yaml) -> None:
+    apply_yaml("name: act\ntasks: [{name: a, type: shell, command: 'true'}]\n")
+    run_id = trigger_run(client.store, "act")
+    with pytest.raises(Conflict):
+        rerun_from(client.store, run_id, "a")
+    client.wait([run_id], timeout=60)
+    with pytest.raises(InvalidInput, match="nope"):
+        rerun_from(client.store, run_id, "nope")
+
+
+def test_stop_kills_running_tasks_and_marks_the_rest_stopped(client: Client, apply_yaml) -> None:
+    apply_yaml("""
+        name: stoppable
+        tasks:
+          - {name: long, type: shell, command: "sleep 60"}
+          - {name: after, type: shell, upstream: [long], command: "true"}
+        """)
+    run_id = trigger_run(client.store, "stoppable")
+
+    def stop_when_running() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            t = get_run(client.store, run_id).tasks[0]
+            if t.state == "running" and t.pid:
+                stop_run(client.store, run_id)
+                return
+            time.sleep(0.05)
+
+    stopper = threading.Thread(target=stop_when_running)
+    started = time.monotonic()
+    stopper.start()
+    client.wait([run_id], timeout=60)
+    stopper.join()
+    assert time.monotonic() - started < 30
+    info = get_run(client.store, run_id)
+    assert info.state == "stopped"
+    assert states(info) == {"long": "stopped", "after": "stopped"}
+
+
+def test_sub_workflow_runs_a_child_run_and_waits(run_yaml, apply_yaml, client: Client) -> None:
+    apply_yaml("""
+        name: child
+        params: {who: nobody}
+        tasks: [{name: hi, type: shell, command: "echo '##shoal:set greeting=hi-${who}'"}]
+        """)
+    info = run_yaml("""
+        name: parent
+        tasks:
+          - {name: sub, type: sub_workflow, workflow: child, params: {who: parent}}
+          - {name: after, type: shell, upstream: [sub], command: "echo child run ${sub.run_id}"}
+        """)
+    assert info.state == "success"
+    child_id = next(t for t in info.tasks if t.task == "sub").outputs["run_id"]
+    child = get_run(client.store, child_id)
+    assert child.state == "success" and child.trigger == "sub_workflow"
+    assert child.tasks[0].outputs == {"greeting": "hi-parent"}
+
+
+def test_sub_workflow_failure_fails_the_parent_task(run_yaml, apply_yaml) -> None:
+    apply_yaml("name: badchild\ntasks: [{name: x, type: shell, command: 'false'}]\n")
+    info = run_yaml("name: p2\ntasks: [{name: sub, type: sub_workflow, workflow: badchild}]\n")
+    assert info.state == "failed"
+    assert "ended failed" in (info.tasks[0].error or "")
+
+
+def test_sub_workflow_of_an_unknown_workflow_fails_clearly(run_yaml) -> None:
+    info = run_yaml("name: p3\ntasks: [{name: sub, type: sub_workflow, workflow: nowhere}]\n")
+    assert info.state == "failed"
+    assert "nowhere" in (info.tasks[0].error or "")
+
+
+def test_dependent_waits_for_the_other_workflows_run_of_the_day(client: Client, apply_yaml) -> None:
+    apply_yaml("name: upstream_wf\ntasks: [{name: a, type: shell, command: 'true'}]\n")
+    apply_yaml("""
+        name: downstream_wf
+        tasks:
+          - {name: wait, type: dependent, workflow: upstream_wf, date_offset: -1, poll_interval: 0.2s, timeout: 30s}
+          - {name: go, type: shell, upstream: [wait], command: "true"}
+        """)
+    up = client.run("upstream_wf", date="2026-02-01", wait=True, timeout=60)
+    assert up.state == "success"
+    info = client.run("downstream_wf", date="2026-02-02", wait=True, timeout=60)
+    assert info.state == "success"
+    assert info.tasks[0].outputs == {"run_id": up.id}
+
+
+def test_dependent_times_out_when_nothing_succeeds(client: Client, apply_yaml) -> None:
+    apply_yaml("name: never_wf\ntasks: [{name: a, type: shell, command: 'true'}]\n")
+    apply_yaml("""
+        name: waits_forever
+        tasks: [{name: wait, type: dependent, workflow: never_wf, poll_interval: 0.2s, timeout: 1s}]
+        """)
+    info = client.run("waits_forever", date="2026-02-02", wait=True, timeout=60)
+    assert info.state == "failed"
+    assert "timed out" in (info.tasks[0].error or "")
+
+
+def test_backfill_serial_runs_in_date_order(client: Client, apply_yaml, workdir: Path) -> None:
+    out = workdir / "dates"
+    apply_yaml(f"""
+        name: bf
+        schedule: {{cron: "0 2 * * *", timezone: Asia/Shanghai}}
+        tasks: [{{name: a, type: shell, command: "sh -c 'echo ${{ds}} >> {out}'"}}]
+        """)
+    run_ids = client.backfill("bf", start=date(2026, 1, 1), end=date(2026, 1, 4), descending=True, wait=True)
+    assert len(run_ids) == 4
+    assert out.read_text().split() == ["2026-01-04", "2026-01-03", "2026-01-02", "2026-01-01"]
+    assert all(get_run(client.store, r).state == "success" for r in run_ids)
+
+
+def test_backfill_parallel_completes_every_date(client: Client, apply_yaml) -> None:
+    apply_yaml("name: bfp\ntasks: [{name: a, type: shell, command: 'true'}]\n")
+    run_ids = client.backfill("bfp", start=date(2026, 1, 1), end=date(2026, 1, 6), parallel=3, wait=True)
+    infos = [get_run(client.store, r) for r in run_ids]
+    assert [i.logical_date.date() for i in infos] == [date(2026, 1, d) for d in range(1, 7)]
+    assert {i.state for i in infos} == {"success"}
+
+
+def test_backfill_rejects_an_inverted_range(client: Client, apply_yaml) -> None:
+    apply_yaml("name: bfx\ntasks: [{name: a, type: shell, command: 'true'}]\n")
+    with pytest.raises(InvalidInput, match="before"):
+        client.backfill("bfx", start=date(2026, 1, 5), end=date(2026, 1, 1))
+
+
+def test_schedule_tick_creates_due_runs_with_and_without_catchup(client: Client, apply_yaml) -> None:
+    apply_yaml("""
+        name: cron_catchup
+        schedule: {cron: "0 * * * *", start: "2026-01-01", catchup: true}
+        tasks: [{name: a, type: shell, command: 'true'}]
+        """)
+    apply_yaml("""
+        name: cron_latest
+        schedule: {cron: "0 * * * *", start: "2026-01-01", catchup: false}
+        tasks: [{name: a, type: shell, command: 'true'}]
+        """)
+    # Pretend both schedules were due since 00:00 and it is now 03:30 on Jan 1st.
+    start = datetime(2026, 1, 1)
+    with client.engine.begin() as conn:
+        conn.execute(update(schedules).values(next_fire_at=start))
+    created = tick_schedules(client.store, now=datetime(2026, 1, 1, 3, 30, tzinfo=UTC))
+    infos = [get_run(client.store, r) for r in created]
+    catchup = sorted(i.logical_date.hour for i in infos if i.workflow == "cron_catchup")
+    latest = [i.logical_date.hour for i in infos if i.workflow == "cron_latest"]
+    assert catchup == [0, 1, 2, 3] and latest == [3]
+    assert {i.trigger for i in infos} == {"schedule"}
+    # A second tick at the same moment creates nothing more.
+    assert tick_schedules(client.store, now=datetime(2026, 1, 1, 3, 30, tzinfo=UTC)) == []
+
+
+def test_paused_schedule_creates_no_runs(client: Client, apply_yaml) -> None:
+    apply_yaml("""
+        name: pausable
+        schedule: {cron: "* * * * *"}
+        tasks: [{name: a, type: shell, command: 'true'}]
+        """)
+    set_paused(client.store, "pausable", True)
+    with pytest.raises(Conflict):
+        set_paused(client.store, "pausable", True)
+    future = datetime.now(UTC) + timedelta(hours=1)
+    assert tick_schedules(client.store, now=future) == []
+    set_paused(client.store, "pausable", False)
+    assert len(tick_schedules(client.store, now=future)) == 1
+    with pytest.raises(NotFound):
+        set_paused(client.store, "no_such_wf", True)
+
+
+def test_unknown_disable_and_bad_date_change_nothing(client: Client, apply_yaml) -> None:
+    apply_yaml("name: guard\ntasks: [{name: a, type: shell, command: 'true'}]\n")
+    with pytest.raises(InvalidInput, match="nope"):
+        trigger_run(client.store, "guard", disabled=["nope"])
+    with pytest.raises(InvalidInput, match="date"):
+        trigger_run(client.store, "guard", logical_date="31/01/2026")
+    with client.engine.connect() as conn:
+        assert conn.execute(select(runs.c.id)).all() == []
