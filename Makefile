@@ -17,8 +17,15 @@ setup: $(STAMP)
 test: setup
 	$(PY) -m pytest -q
 
+# The embedded default: SQLite + local processes under .shoal-demo, no daemon needed.
+DEMO := SHOAL_HOME=$(CURDIR)/.shoal-demo $(VENV)/bin/shoal
 demo: setup
-	SHOAL_HOME=$(CURDIR)/.shoal-demo $(PY) -m shoal.demo
+	rm -rf .shoal-demo
+	$(DEMO) workflow apply examples/hello_ml.yaml
+	$(DEMO) run hello_ml --wait
+	$(DEMO) runs logs 1 report
+	$(DEMO) run hello_ml --wait -p threshold=100
+	$(DEMO) runs list
 
 bench: setup
 	$(PY) benchmarks/engine_overhead.py

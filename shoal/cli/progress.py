@@ -48,4 +48,5 @@ def wait_with_progress(client: Client, run_ids: list[int]) -> list[RunInfo]:
     with Live(render(client, run_ids), console=console, refresh_per_second=5, transient=False) as live:
         client.wait(run_ids, on_tick=lambda ids: live.update(render(client, ids)))
         live.update(render(client, run_ids))
+    console.line()  # rich leaves the cursor after the table when output is not a terminal
     return [get_run(client.store, i) for i in run_ids]

@@ -7,7 +7,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from shoal.cli._common import EXIT_FAILED, console, fmt_time, handle_errors, print_json, store, styled
+from shoal.cli._common import (
+    EXIT_FAILED,
+    console,
+    fmt_time,
+    handle_errors,
+    print_json,
+    store,
+    styled,
+)
 from shoal.cli.progress import run_table, wait_with_progress
 from shoal.client import Client
 from shoal.engine.paths import attempt_dir

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import socket
 import time
 from collections import Counter
@@ -29,12 +28,18 @@ import psutil
 from pydantic import ValidationError
 from sqlalchemy import Connection, func, select, update
 
-from shoal.engine.clock import from_utc_naive, to_utc_naive
+from shoal.engine.clock import from_utc_naive
 from shoal.engine.paths import log_path, result_path
 from shoal.engine.runs import kill_process_group, trigger_run
-from shoal.engine.runtime import ActiveRun, TaskState, decide, final_run_state, is_handled_by_condition
+from shoal.engine.runtime import (
+    ActiveRun,
+    TaskState,
+    decide,
+    final_run_state,
+    is_handled_by_condition,
+)
 from shoal.engine.states import RUN_TERMINAL, TASK_TERMINAL, RunState, TaskRunState
-from shoal.engine.transitions import move_run, move_tasks
+from shoal.engine.transitions import move_run, move_tasks, move_tasks_returning
 from shoal.engine.workflows import version_spec
 from shoal.errors import ShoalError
 from shoal.executors.base import Launch, Result
@@ -43,7 +48,7 @@ from shoal.executors.local import LocalExecutor
 from shoal.spec.dag import downstream_map, upstream_map
 from shoal.spec.templating import Scope, build_builtins, render_value
 from shoal.store import Store, utcnow
-from shoal.store.models import backfills, runs, task_runs, workflows
+from shoal.store.models import backfills, runs, task_runs
 from shoal.tasks.registry import get_task_type
 
 S = TaskRunState
@@ -486,6 +491,7 @@ class Driver:
                 self.active[k[0]].order[k[1]],
             ),
         )
+        batch: list[tuple[ActiveRun, TaskState, Launch]] = []
         for key in order:
             run = self.active.get(key[0])
             if run is None:
@@ -520,7 +526,14 @@ class Driver:
             if not self.slots.fits(res.cpu, res.memory, res.gpu):
                 continue
             self.ready.pop(key)
-            self._launch(run, ts)
+            launch = self._prepare(run, ts)
+            if launch is not None:
+                # Reserve now so the rest of this pass sees the capacity as taken.
+                self.slots.take(launch.key, res.cpu, res.memory, res.gpu)
+                self.per_workflow[run.workflow_id] += 1
+                batch.append((run, ts, launch))
+        if batch:
+            self._launch(batch)
         self._deliver_child_results()
 
     def _scope(self, run: ActiveRun, ts: TaskState, attempt: int) -> Scope:
@@ -541,39 +554,27 @@ class Driver:
         }
         return task_type.Params.model_validate(config)
 
-    def _launch(self, run: ActiveRun, ts: TaskState) -> None:
+    def _prepare(self, run: ActiveRun, ts: TaskState) -> Launch | None:
+        """Render the task for its next attempt and build what the executor will start.
+        A task that cannot be rendered fails here, once, with the reason."""
         spec = run.spec_of(ts.name)
         task_type = run.types[ts.name]
         attempt = ts.attempt + 1
-        now = utcnow()
         try:
             scope = self._scope(run, ts, attempt)
             params = self._render(run, ts, scope)
             env = {k: str(v) for k, v in render_value(dict(spec.env), scope).items()}
-        except (ShoalError, ValidationError) as exc:
-            self._fail_unstartable(run, ts, f"cannot start: {_one_line(exc)}")
-            return
-        with self.engine.begin() as conn:
-            moved = move_tasks(
-                conn, [ts.id], [S.QUEUED], S.RUNNING, attempt=attempt, started_at=now, ended_at=None,
-                host=socket.gethostname(), executor_pid=self.executor.server_pid, pid=None, error=None,
+            env.update(self._task_env(run, ts, attempt))
+            common: dict[str, Any] = dict(
+                key=f"{ts.id}:{attempt}",
+                log_path=str(log_path(self.store.logs_dir, run.id, ts.name, attempt)),
+                result_path=str(result_path(self.store.logs_dir, run.id, ts.name, attempt)),
+                env=env, timeout=spec.timeout,
             )
-        if not moved:
-            return
-        ts.state, ts.attempt = S.RUNNING, attempt
-        key = f"{ts.id}:{attempt}"
-        env.update(self._task_env(run, ts, attempt))
-        common = dict(
-            key=key,
-            log_path=str(log_path(self.store.logs_dir, run.id, ts.name, attempt)),
-            result_path=str(result_path(self.store.logs_dir, run.id, ts.name, attempt)),
-            env=env, timeout=spec.timeout,
-        )
-        if task_type.kind == "command":
-            cmd = task_type.command(self._ctx(run, ts, attempt, params))
-            env.update(cmd.env)
-            launch = Launch(kind="command", argv=cmd.argv, cwd=cmd.cwd or run.work_dir, **common)
-        else:
+            if task_type.kind == "command":
+                cmd = task_type.command(self._ctx(run, ts, attempt, params))
+                env.update(cmd.env)
+                return Launch(kind="command", argv=cmd.argv, cwd=cmd.cwd or run.work_dir, **common)
             payload = {
                 "type": spec.type,
                 "params": params.model_dump(mode="json"),
@@ -583,23 +584,37 @@ class Driver:
                     "logical_date": run.logical_date.isoformat(), "source_dir": run.source_dir,
                 },
             }
-            launch = Launch(
+            return Launch(
                 kind="python", target=TASK_TARGET, payload=payload, isolation=task_type.isolation(params),
                 cwd=run.work_dir, sys_path=run.search_path, **common,
             )
-        res = spec.resources
-        self.slots.take(key, res.cpu, res.memory, res.gpu)
-        self.per_workflow[run.workflow_id] += 1
-        self.inflight[key] = (run.id, ts.name)
-        try:
-            pid = self.executor.submit(launch)
-        except Exception as exc:  # e.g. argv names a program that does not exist
-            self.inflight.pop(key, None)
-            self._release(run, key)
-            self._record(run, ts, Result(key=key, exit_code=None, error=f"cannot start: {_one_line(exc)}"))
-            return
+        except (ShoalError, ValidationError) as exc:
+            self._fail_unstartable(run, ts, f"cannot start: {_one_line(exc)}")
+            return None
+
+    def _launch(self, batch: list[tuple[ActiveRun, TaskState, Launch]]) -> None:
+        """Start a batch of attempts: one guarded UPDATE moves them all to running, then each is
+        handed to the executor. The pid is recorded with the outcome (stop goes through the
+        owning driver, which kills by attempt key, so the database need not know it sooner)."""
+        now = utcnow()
         with self.engine.begin() as conn:
-            conn.execute(update(task_runs).where(task_runs.c.id == ts.id, task_runs.c.attempt == attempt).values(pid=pid))
+            started = move_tasks_returning(
+                conn, [ts.id for _, ts, _ in batch], [S.QUEUED], S.RUNNING,
+                attempt=task_runs.c.attempt + 1, started_at=now, ended_at=None,
+                host=socket.gethostname(), executor_pid=self.executor.server_pid, pid=None, error=None,
+            )
+        for run, ts, launch in batch:
+            if ts.id not in started:  # stopped meanwhile
+                self._release(run, launch.key)
+                continue
+            ts.state, ts.attempt = S.RUNNING, ts.attempt + 1
+            self.inflight[launch.key] = (run.id, ts.name)
+            try:
+                self.executor.submit(launch)
+            except Exception as exc:  # e.g. argv names a program that does not exist
+                self.inflight.pop(launch.key, None)
+                self._release(run, launch.key)
+                self._record(run, ts, Result(key=launch.key, exit_code=None, error=f"cannot start: {_one_line(exc)}"))
 
     def _ctx(self, run: ActiveRun, ts: TaskState, attempt: int, params: Any, **extra: Any) -> Any:
         from shoal.tasks.base import TaskContext
@@ -821,6 +836,7 @@ class Driver:
         duration = (result.ended_at - started) if (result.ended_at and started) else None
         values: dict[str, Any] = {
             "ended_at": now, "duration": duration, "outputs": result.outputs or {}, "error": result.error,
+            "pid": result.pid,
         }
         if result.is_success:
             to = S.SUCCESS

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import psutil
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, select
 
 from shoal.engine.clock import as_aware, from_utc_naive, to_utc_naive
 from shoal.engine.states import (
@@ -152,10 +151,10 @@ def _load_run_row(conn: Connection, run_id: int) -> Any:
 
 
 def stop_run(store: Store, run_id: int) -> list[int]:
-    """Stop a run (and its sub-workflow runs): unfinished tasks become stopped and their
-    processes on this host are killed. Returns the ids of the runs stopped."""
+    """Stop a run (and its sub-workflow runs): unfinished tasks become stopped. The driver that
+    owns the run sees it within half a second and kills the task processes; if that driver is
+    gone, its executor already killed them. Returns the ids of the runs stopped."""
     stopped: list[int] = []
-    pids: list[int] = []
     with store.engine.begin() as conn:
         row = _load_run_row(conn, run_id)
         if row.state in RUN_TERMINAL:
@@ -169,21 +168,17 @@ def stop_run(store: Store, run_id: int) -> list[int]:
             now = utcnow()
             move_run(conn, rid, [RunState(state)], RunState.STOPPED, ended_at=now, error="stopped by user")
             tasks = conn.execute(
-                select(task_runs.c.id, task_runs.c.state, task_runs.c.pid, task_runs.c.host).where(
+                select(task_runs.c.id, task_runs.c.state).where(
                     task_runs.c.run_id == rid, task_runs.c.state.in_([str(s) for s in TASK_UNFINISHED])
                 )
             ).all()
             for t in tasks:
                 move_tasks(conn, [t.id], [TaskRunState(t.state)], TaskRunState.STOPPED, ended_at=now, error="stopped by user")
-                if t.state == TaskRunState.RUNNING and t.pid and t.host == socket.gethostname():
-                    pids.append(t.pid)
             children = conn.execute(
                 select(runs.c.id).where(runs.c.parent_task_run_id.in_([t.id for t in tasks]))
             ).scalars()
             todo.extend(children)
             stopped.append(rid)
-    for pid in pids:
-        kill_process_group(pid)
     return stopped
 
 

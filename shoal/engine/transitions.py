@@ -12,7 +12,12 @@ from typing import Any
 
 from sqlalchemy import Connection, update
 
-from shoal.engine.states import RUN_TRANSITIONS, TASK_TRANSITIONS, RunState, TaskRunState
+from shoal.engine.states import (
+    RUN_TRANSITIONS,
+    TASK_TRANSITIONS,
+    RunState,
+    TaskRunState,
+)
 from shoal.errors import InvalidTransition
 from shoal.store.models import runs, task_runs
 
@@ -39,6 +44,26 @@ def move_tasks(
     where = task_runs.c.id.in_(list(ids)) if len(ids) > 1 else task_runs.c.id == next(iter(ids))
     stmt = update(task_runs).where(where, task_runs.c.state.in_(sources)).values(state=str(to), **values)
     return conn.execute(stmt).rowcount
+
+
+def move_tasks_returning(
+    conn: Connection,
+    ids: Collection[int],
+    frm: Iterable[TaskRunState],
+    to: TaskRunState,
+    **values: Any,
+) -> set[int]:
+    """Like `move_tasks`, for a batch: returns the ids that actually moved."""
+    sources = _check(TASK_TRANSITIONS, frm, to, "a task run")
+    if not ids:
+        return set()
+    stmt = (
+        update(task_runs)
+        .where(task_runs.c.id.in_(list(ids)), task_runs.c.state.in_(sources))
+        .values(state=str(to), **values)
+        .returning(task_runs.c.id)
+    )
+    return set(conn.execute(stmt).scalars())
 
 
 def move_run(

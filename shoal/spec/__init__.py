@@ -34,7 +34,12 @@ from shoal.spec.io import (
 )
 from shoal.spec.models import Resources, Schedule, TaskSpec, Workflow
 from shoal.spec.sdk import TaskRef, WorkflowBuilder, workflow
-from shoal.spec.validate import BUILTIN_PARAMS, TaskTypeInfo, TaskTypeLookup, validate_workflow
+from shoal.spec.validate import (
+    BUILTIN_PARAMS,
+    TaskTypeInfo,
+    TaskTypeLookup,
+    validate_workflow,
+)
 
 __all__ = [
     "BUILTIN_PARAMS",

@@ -27,8 +27,21 @@ from typing import Any
 import pydantic
 import yaml
 
-from shoal.spec.errors import Locator, Path, Problem, SpecError, no_lines, problems_from_validation_error
-from shoal.spec.models import TaskSpec, Workflow, format_duration, parse_duration, parse_memory
+from shoal.spec.errors import (
+    Locator,
+    Path,
+    Problem,
+    SpecError,
+    no_lines,
+    problems_from_validation_error,
+)
+from shoal.spec.models import (
+    TaskSpec,
+    Workflow,
+    format_duration,
+    parse_duration,
+    parse_memory,
+)
 from shoal.spec.sdk import run_workflow_module
 from shoal.spec.validate import TaskTypeLookup, validate_workflow
 

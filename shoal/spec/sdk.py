@@ -28,7 +28,14 @@ from typing import Any, NamedTuple, overload
 
 import pydantic
 
-from shoal.spec.errors import Locator, Path, Problem, SpecError, no_lines, problems_from_validation_error
+from shoal.spec.errors import (
+    Locator,
+    Path,
+    Problem,
+    SpecError,
+    no_lines,
+    problems_from_validation_error,
+)
 from shoal.spec.models import Schedule, Workflow
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shoal.spec.expressions import evaluate_condition
+from shoal.spec.expressions import check_condition, evaluate_condition
 from shoal.tasks.base import BRANCHES_KEY, TaskContext, TaskParams, TaskType
 
 
@@ -15,6 +15,13 @@ class SwitchCase(BaseModel):
 
     when: str = Field(description="condition, e.g. ${evaluate.auc} >= 0.75")
     then: str = Field(description="downstream task to run when it holds")
+
+    @field_validator("when")
+    @classmethod
+    def _valid_syntax(cls, v: str) -> str:
+        # Syntax errors surface when the workflow is applied, not when the run reaches the switch.
+        check_condition(v)
+        return v
 
 
 class SwitchParams(TaskParams):

@@ -119,3 +119,18 @@ def test_backfill_wait_and_rerun_recover(cli, tmp_path: Path) -> None:  # type: 
     run_id = str(runs[0]["id"])
     assert cli("runs", "rerun", run_id, "--from", "x", "--wait").exit_code == 0
     assert cli("runs", "recover", run_id).exit_code == 1  # succeeded: nothing to recover
+
+
+def test_switch_condition_syntax_is_checked_at_apply(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "badswitch.yaml"
+    f.write_text(
+        "name: bs\ntasks:\n"
+        "  - {name: a, type: shell, command: 'true'}\n"
+        "  - name: s\n    type: switch\n    upstream: [a]\n"
+        "    cases: [{when: '${a.x} >>> 3', then: b}]\n"
+        "  - {name: b, type: shell, command: 'true', upstream: [s]}\n"
+    )
+    r = cli("workflow", "apply", str(f))
+    flat = " ".join(r.output.split())
+    assert r.exit_code == 2
+    assert "badswitch.yaml:7" in flat and "task 's'" in flat and "cases[0].when" in flat
