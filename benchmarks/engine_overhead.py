@@ -2,7 +2,8 @@
 
 One run measures, on this machine and in this order:
 1. the floors: 100 x subprocess.run(["true"]) (spawn floor), 100 x os.fork + os._exit + waitpid
-   of this warm process (fork floor), and a fresh `python -c pass` (interpreter floor);
+   of a warm interpreter, bare and with the engine imported (fork floor), and a fresh
+   `python -c pass` (interpreter floor);
 2. shoal (embedded default, fresh SQLite home per measurement): 100-task chain and fan-out of
    shell `true` tasks and of no-op python tasks (isolation worker and fork), a 2,000-task layered
    random DAG of shell `true` tasks, and the SQL statements per task of the 100-task chain and of
@@ -35,8 +36,9 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -53,7 +55,7 @@ DAG_WIDTH = 50
 SQL_FLAT_TOLERANCE = 1.10  # statements/task of the 2,000-task DAG <= 1.10 x the 100-task chain's
 
 sys.path.insert(0, str(BENCH))
-from _engine_anchors._common import per_task  # noqa: E402
+from _engine_anchors._common import per_task
 
 
 def log(msg: str) -> None:
@@ -77,34 +79,67 @@ def _spawn_true() -> None:
     subprocess.run(["true"], check=True)
 
 
-def _fork_exit_wait() -> None:
-    pid = os.fork()
-    if pid == 0:
-        os._exit(0)
-    os.waitpid(pid, 0)
-
-
 def _fresh_python() -> None:
     subprocess.run([sys.executable, "-c", "pass"], check=True)
 
 
-def measure_floors(reps: int) -> dict[str, list[float]]:
+# Forking costs about in proportion to the forking process's resident memory (page tables; more
+# so in a VM), so the fork floor is measured in a warm interpreter of known content, the same
+# before and after the rest: a bare one, and one that has imported the engine (shoal.client).
+_FORK_PROBE = """
+import json, os, sys, time
+for m in sys.argv[3:]:
+    __import__(m)
+count, reps, out = int(sys.argv[1]), int(sys.argv[2]), []
+for _ in range(reps):
+    t0 = time.perf_counter()
+    for _ in range(count):
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+    out.append((time.perf_counter() - t0) / count * 1000)
+with open("/proc/self/status") as f:
+    rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+print(json.dumps({"ms": out, "rss_kib": rss}))
+"""
+
+
+def _fork_floor(reps: int, *imports: str) -> dict[str, Any]:
+    proc = subprocess.run([sys.executable, "-c", _FORK_PROBE, "100", str(reps), *imports],
+                          check=False, capture_output=True, text=True, cwd=REPO, timeout=600)
+    if proc.returncode != 0:
+        return {"ms": [], "error": proc.stderr.strip().splitlines()[-1:] or [f"exit {proc.returncode}"]}
+    return json.loads(proc.stdout)
+
+
+def measure_floors(reps: int) -> dict[str, Any]:
     return {
         "spawn_true_ms": _per_op_ms(_spawn_true, 100, reps),
-        "fork_exit_wait_ms": _per_op_ms(_fork_exit_wait, 100, reps),
+        "fork_exit_wait_ms": _fork_floor(reps),
+        "fork_exit_wait_engine_loaded_ms": _fork_floor(reps, "shoal.client"),
         "fresh_python_ms": _per_op_ms(_fresh_python, 10, reps),
     }
 
 
-def summarize_floors(batches: list[dict[str, list[float]]]) -> dict[str, Any]:
+def summarize_floors(batches: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key in batches[0]:
-        samples = [x for b in batches for x in b[key]]
-        out[key] = round(statistics.median(samples), 4)
+        if isinstance(batches[0][key], dict):  # a fork probe
+            samples = [x for b in batches for x in b[key]["ms"]]
+            out[f"{key.removesuffix('_ms')}_rss_kib"] = batches[0][key].get("rss_kib")
+            errors = [b[key]["error"] for b in batches if "error" in b[key]]
+            if errors:
+                out[f"{key.removesuffix('_ms')}_error"] = errors[0]
+        else:
+            samples = [x for b in batches for x in b[key]]
+        out[key] = round(statistics.median(samples), 4) if samples else None
         out[f"{key}_reps"] = [round(x, 4) for x in samples]
-    out["method"] = ("spawn: 100 x subprocess.run(['true']); fork: 100 x os.fork + os._exit(0) + waitpid of "
-                     "the benchmark process; fresh python: 10 x `python -c pass`; per op, median over reps, "
-                     "measured before and after the rest")
+    out["method"] = (
+        "per operation, median over reps of both batches (before and after the rest). spawn: 100 x "
+        "subprocess.run(['true']) in the benchmark process; fork: 100 x os.fork + os._exit(0) + waitpid "
+        "in a warm interpreter that imported nothing (fork_exit_wait) or shoal.client "
+        "(fork_exit_wait_engine_loaded), see *_rss_kib; fresh python: 10 x `python -c pass`")
     return out
 
 
@@ -152,7 +187,7 @@ def run_anchor(py: Path, script: str, tasks: int, reps: int) -> dict[str, Any]:
         cmd = [str(py), str(ANCHORS_DIR / script), "--tasks", str(tasks), "--reps", str(reps)]
         t0 = time.perf_counter()
         try:
-            proc = subprocess.run(cmd, env=_anchor_env(home), cwd=home, capture_output=True, text=True,
+            proc = subprocess.run(cmd, env=_anchor_env(home), cwd=home, check=False, capture_output=True, text=True,
                                   timeout=ANCHOR_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             return {"error": f"{script} did not finish within {ANCHOR_TIMEOUT_S}s"}
@@ -228,7 +263,7 @@ def measure_shoal(reps: int, tasks: int, dag_tasks: int) -> dict[str, Any]:
     try:
         from shoal.executors.local import LocalExecutor
     except ImportError:
-        LocalExecutor = None  # noqa: N806
+        LocalExecutor = None
     shared_executor = LocalExecutor is not None and "executor" in inspect.signature(Client).parameters
 
     def workflow(name: str, kind: str, upstreams: list[list[str]]) -> Workflow:
@@ -241,9 +276,6 @@ def measure_shoal(reps: int, tasks: int, dag_tasks: int) -> dict[str, Any]:
         n = len(upstreams)
         wf_1 = workflow(f"bench_{kind}_{shape}_1", kind, [[]])
         wf_n = workflow(f"bench_{kind}_{shape}_{n}", kind, upstreams)
-        home = tempfile.mkdtemp(prefix="shoal-bench-")
-        executor = LocalExecutor().start() if shared_executor else None
-        client = Client(home=home, executor=executor) if executor else Client(home=home)
         statements = [0]
 
         def count(*_args: Any) -> None:
@@ -264,7 +296,11 @@ def measure_shoal(reps: int, tasks: int, dag_tasks: int) -> dict[str, Any]:
                 event.remove(client.engine, "before_cursor_execute", count)
             return statements[0]
 
+        home = tempfile.mkdtemp(prefix="shoal-bench-")
+        executor = client = None
         try:
+            executor = LocalExecutor().start() if shared_executor else None
+            client = Client(home=home, executor=executor) if executor else Client(home=home)
             client.apply(wf_1, source_dir=REPO)
             client.apply(wf_n, source_dir=REPO)
             s_1 = counted(wf_1)
@@ -278,7 +314,8 @@ def measure_shoal(reps: int, tasks: int, dag_tasks: int) -> dict[str, Any]:
             }
             return out
         finally:
-            client.close()
+            if client is not None:
+                client.close()
             if executor is not None:
                 executor.close()
             shutil.rmtree(home, ignore_errors=True)
@@ -304,7 +341,7 @@ def measure_shoal(reps: int, tasks: int, dag_tasks: int) -> dict[str, Any]:
                 out[key]["edges"] = sum(len(u) for u in upstreams)
                 out[key]["layers"] = -(-len(upstreams) // DAG_WIDTH)
                 out[key]["seed"] = DAG_SEED
-        except Exception as exc:  # one broken measurement must not hide the others
+        except Exception as exc:  # noqa: BLE001 - one broken measurement must not hide the others
             log(f"shoal: {key} failed: {exc!r}")
             out[key] = {"completed": False, "error": repr(exc), "traceback": traceback.format_exc()[-3000:]}
     return out
@@ -400,7 +437,7 @@ def machine_facts() -> dict[str, Any]:
         "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     try:
         with open("/proc/cpuinfo") as f:
@@ -416,7 +453,7 @@ def machine_facts() -> dict[str, Any]:
         facts["shoal_version"] = None
     try:
         rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                             capture_output=True, text=True, timeout=10)
+                             check=False, capture_output=True, text=True, timeout=10)
         facts["shoal_commit"] = rev.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         facts["shoal_commit"] = None
@@ -441,10 +478,6 @@ def main(argv: list[str] | None = None) -> int:
     floor_reps = 3 if args.quick else 5
 
     t_start = time.perf_counter()
-    try:  # the fork floor is that of a warm process: one that has imported the engine
-        import shoal.client  # noqa: F401
-    except ImportError:
-        pass
     facts = machine_facts()
     facts["loadavg_start"] = list(os.getloadavg())
     log(f"floors ({floor_reps} reps)")
@@ -497,7 +530,8 @@ def main(argv: list[str] | None = None) -> int:
     RESULT_FILE.write_text(line + "\n")
     print(line, flush=True)
     log(f"wrote {RESULT_FILE.relative_to(REPO)}; targets_met: {json.dumps(result['targets_met'])}")
-    failed = "error" in shoal or any("error" in a for a in anchors.values())
+    failed = ("error" in shoal or any(isinstance(v, dict) and "error" in v for v in shoal.values())
+              or any("error" in a for a in anchors.values()))
     return 2 if failed else 0
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import statistics
 import time
-from typing import Callable, Optional
+from collections.abc import Callable
 
 
-def per_task(run: Callable[[int], Optional[dict]], n: int, reps: int, warmup: bool = True) -> dict:
+def per_task(run: Callable[[int], dict | None], n: int, reps: int, warmup: bool = True) -> dict:
     """Time `run(1)` and `run(n)` `reps` times; milliseconds.
 
     `run(k)` runs one k-task workflow. It returns None, and its wall time is what is measured, or
@@ -35,7 +35,7 @@ def per_task(run: Callable[[int], Optional[dict]], n: int, reps: int, warmup: bo
     return out
 
 
-def _timed(run: Callable[[int], Optional[dict]], k: int) -> dict:
+def _timed(run: Callable[[int], dict | None], k: int) -> dict:
     t0 = time.perf_counter()
     extra = run(k)
     wall = time.perf_counter() - t0

@@ -22,15 +22,14 @@ import logging
 import os
 import subprocess
 import sys
-import time
 import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import per_task  # noqa: E402
+from _common import per_task
 
 warnings.filterwarnings("ignore")
 
-from dagster import DagsterInstance, In, Nothing, job, op  # noqa: E402,F401
+from dagster import DagsterInstance, job, op
 
 RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 

@@ -19,6 +19,7 @@ import logging
 import socket
 import time
 from collections import Counter
+from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -39,7 +40,7 @@ from shoal.engine.runtime import (
     is_handled_by_condition,
 )
 from shoal.engine.states import RUN_TERMINAL, TASK_TERMINAL, RunState, TaskRunState
-from shoal.engine.transitions import move_run, move_tasks, move_tasks_returning
+from shoal.engine.transitions import INCREMENT, move_run, move_tasks, move_tasks_returning
 from shoal.engine.workflows import version_spec
 from shoal.errors import ShoalError
 from shoal.executors.base import Launch, Result
@@ -141,6 +142,7 @@ class Driver:
         self._next_heartbeat = 0.0
         self._started = False
         self._is_pg = self.engine.dialect.name == "postgresql"
+        self._conn: Connection | None = None
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -155,6 +157,21 @@ class Driver:
             if self._owns_executor:
                 self.executor.close()
             self._started = False
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        """A transaction on the driver's own connection: one checkout for the driver's life
+        instead of one per transaction (the pool's checkout/reset costs more than the UPDATE)."""
+        if self._conn is None or self._conn.closed:
+            self._conn = self.engine.connect()
+        if self._conn.in_transaction():  # nested use joins the open transaction
+            yield self._conn
+            return
+        with self._conn.begin():
+            yield self._conn
 
     def __enter__(self) -> Driver:
         self.start()
@@ -200,7 +217,7 @@ class Driver:
         # Not driven here (not claimed yet, or ended/claimed elsewhere): ask the database,
         # at most a few times a second.
         self._next_done_check = time.monotonic() + 0.2
-        with self.engine.connect() as conn:
+        with self._tx() as conn:
             rows = conn.execute(select(runs.c.id, runs.c.state).where(runs.c.id.in_(pending))).all()
         self.finished.update(r.id for r in rows if r.state in RUN_TERMINAL)
         return not (ids - self.finished)
@@ -225,7 +242,7 @@ class Driver:
         now = utcnow()
         lease_until = now + timedelta(seconds=self.settings.lease_seconds)
         if self.active and time.monotonic() >= self._next_heartbeat:
-            with self.engine.begin() as conn:
+            with self._tx() as conn:
                 conn.execute(
                     update(runs).where(runs.c.id.in_(list(self.active)), runs.c.owner == self.owner)
                     .values(lease_until=lease_until)
@@ -238,7 +255,7 @@ class Driver:
 
     def _drop_runs_changed_elsewhere(self) -> None:
         """A run stopped (or taken over) by someone else: kill its attempts here and let go."""
-        with self.engine.connect() as conn:
+        with self._tx() as conn:
             rows = conn.execute(
                 select(runs.c.id, runs.c.state, runs.c.owner).where(runs.c.id.in_(list(self.active)))
             ).all()
@@ -271,7 +288,7 @@ class Driver:
         if self._is_pg:
             q = q.with_for_update(skip_locked=True)
         claimed: list[int] = []
-        with self.engine.begin() as conn:
+        with self._tx() as conn:
             rows = [
                 r for r in conn.execute(q).all()
                 if r.owner is None or r.owner == self.owner
@@ -313,7 +330,7 @@ class Driver:
     # ----------------------------------------------------------------- loading a run
 
     def _load(self, run_id: int) -> None:
-        with self.engine.connect() as conn:
+        with self._tx() as conn:
             row = conn.execute(select(runs).where(runs.c.id == run_id)).one()
             spec, source_dir = version_spec(conn, row.version_id)
             trows = conn.execute(select(task_runs).where(task_runs.c.run_id == run_id)).all()
@@ -321,7 +338,7 @@ class Driver:
         run = self._build(row, spec, source_dir, trows)
         self.active[run_id] = run
         now = utcnow()
-        with self.engine.begin() as conn:
+        with self._tx() as conn:
             if row.state == RunState.QUEUED:
                 move_run(conn, run_id, [RunState.QUEUED], RunState.RUNNING, started_at=row.started_at or now)
             self._settle(conn, run, [n for n, t in run.tasks.items() if t.state == S.PENDING], now)
@@ -390,7 +407,7 @@ class Driver:
             timeout = run.spec_of(ts.name).timeout
             ts.deadline = started + timedelta(seconds=timeout) if timeout else None
             if run.spec_of(ts.name).type == "sub_workflow":
-                with self.engine.connect() as conn:
+                with self._tx() as conn:
                     child = conn.execute(
                         select(runs.c.id).where(runs.c.parent_task_run_id == ts.id).order_by(runs.c.id.desc())
                     ).scalar()
@@ -481,37 +498,51 @@ class Driver:
     def _has_room(self) -> bool:
         return self.slots.fits(0.0, 0, 0)
 
-    def _dispatch(self) -> None:
-        if not self.ready:
-            return
-        order = sorted(
+    def _ready_in_order(self) -> list[tuple[int, str]]:
+        return sorted(
             self.ready,
             key=lambda k: (
                 -self.active[k[0]].priority, -self.active[k[0]].tasks[k[1]].priority, k[0],
                 self.active[k[0]].order[k[1]],
             ),
         )
-        batch: list[tuple[ActiveRun, TaskState, Launch]] = []
-        for key in order:
+
+    def _dispatch(self) -> None:
+        """Start what is ready: inline and engine-driven tasks, then a batch of processes."""
+        if not self.ready:
+            return
+        for key in self._ready_in_order():
             run = self.active.get(key[0])
-            if run is None:
+            if run is None or run.tasks[key[1]].state != S.QUEUED:
                 self.ready.pop(key, None)
                 continue
             ts = run.tasks[key[1]]
-            if ts.state != S.QUEUED:
-                self.ready.pop(key, None)
-                continue
             kind = run.types[ts.name].kind
             if kind == "inline":
                 self.ready.pop(key)
                 self._run_inline(run, ts)
-                continue
-            if kind == "engine":
+            elif kind == "engine":
                 self.ready.pop(key)
                 self._start_engine_task(run, ts)
+        if self.ready:
+            with self._tx() as conn:
+                batch = self._start_batch(conn)
+            self._submit(batch)
+        self._deliver_child_results()
+
+    def _start_batch(self, conn: Connection) -> list[tuple[ActiveRun, TaskState, Launch]]:
+        """Within the caller's transaction, move the ready process tasks that fit to running
+        (one guarded UPDATE) and return what to hand to the executor once it commits."""
+        batch: list[tuple[ActiveRun, TaskState, Launch]] = []
+        for key in self._ready_in_order():
+            run = self.active.get(key[0])
+            if run is None or run.tasks[key[1]].state != S.QUEUED:
+                self.ready.pop(key, None)
                 continue
-            spec = run.spec_of(ts.name)
-            res = spec.resources
+            ts = run.tasks[key[1]]
+            if run.types[ts.name].kind in ("inline", "engine"):
+                continue  # started by _dispatch, each in its own transaction
+            res = run.spec_of(ts.name).resources
             if not self.slots.can_ever_fit(res.cpu, res.memory, res.gpu):
                 self.ready.pop(key)
                 self._fail_unstartable(
@@ -532,9 +563,21 @@ class Driver:
                 self.slots.take(launch.key, res.cpu, res.memory, res.gpu)
                 self.per_workflow[run.workflow_id] += 1
                 batch.append((run, ts, launch))
-        if batch:
-            self._launch(batch)
-        self._deliver_child_results()
+        if not batch:
+            return batch
+        started = move_tasks_returning(
+            conn, [ts.id for _, ts, _ in batch], [S.QUEUED], S.RUNNING,
+            attempt=INCREMENT, started_at=utcnow(), ended_at=None,
+            host=socket.gethostname(), executor_pid=self.executor.server_pid, pid=None, error=None,
+        )
+        kept = []
+        for run, ts, launch in batch:
+            if ts.id in started:
+                ts.state, ts.attempt = S.RUNNING, ts.attempt + 1
+                kept.append((run, ts, launch))
+            else:  # stopped meanwhile
+                self._release(run, launch.key)
+        return kept
 
     def _scope(self, run: ActiveRun, ts: TaskState, attempt: int) -> Scope:
         spec = run.spec_of(ts.name)
@@ -592,26 +635,15 @@ class Driver:
             self._fail_unstartable(run, ts, f"cannot start: {_one_line(exc)}")
             return None
 
-    def _launch(self, batch: list[tuple[ActiveRun, TaskState, Launch]]) -> None:
-        """Start a batch of attempts: one guarded UPDATE moves them all to running, then each is
-        handed to the executor. The pid is recorded with the outcome (stop goes through the
-        owning driver, which kills by attempt key, so the database need not know it sooner)."""
-        now = utcnow()
-        with self.engine.begin() as conn:
-            started = move_tasks_returning(
-                conn, [ts.id for _, ts, _ in batch], [S.QUEUED], S.RUNNING,
-                attempt=task_runs.c.attempt + 1, started_at=now, ended_at=None,
-                host=socket.gethostname(), executor_pid=self.executor.server_pid, pid=None, error=None,
-            )
+    def _submit(self, batch: list[tuple[ActiveRun, TaskState, Launch]]) -> None:
+        """Hand started attempts to the executor (after their transaction committed). The pid
+        is recorded with the outcome: stop goes through the owning driver, which kills by
+        attempt key, so the database need not know it sooner."""
         for run, ts, launch in batch:
-            if ts.id not in started:  # stopped meanwhile
-                self._release(run, launch.key)
-                continue
-            ts.state, ts.attempt = S.RUNNING, ts.attempt + 1
             self.inflight[launch.key] = (run.id, ts.name)
             try:
                 self.executor.submit(launch)
-            except Exception as exc:  # e.g. argv names a program that does not exist
+            except Exception as exc:  # e.g. the executor refused the launch
                 self.inflight.pop(launch.key, None)
                 self._release(run, launch.key)
                 self._record(run, ts, Result(key=launch.key, exit_code=None, error=f"cannot start: {_one_line(exc)}"))
@@ -641,7 +673,7 @@ class Driver:
     def _fail_unstartable(self, run: ActiveRun, ts: TaskState, error: str) -> None:
         """Fail without retrying: rendering or sizing errors would fail every attempt the same way."""
         now = utcnow()
-        with self.engine.begin() as conn:
+        with self._tx() as conn:
             if not move_tasks(conn, [ts.id], [S.QUEUED], S.RUNNING, attempt=ts.attempt + 1, started_at=now):
                 return
             move_tasks(conn, [ts.id], [S.RUNNING], S.FAILED, ended_at=now, error=error, duration=0.0)
@@ -670,7 +702,7 @@ class Driver:
             to, error = S.SUCCESS, None
         except (ShoalError, ValidationError) as exc:
             outputs, to, error = {}, S.FAILED, _one_line(exc)
-        with self.engine.begin() as conn:
+        with self._tx() as conn:
             if not already_running and not move_tasks(
                 conn, [ts.id], [S.QUEUED], S.RUNNING, attempt=attempt, started_at=now
             ):
@@ -694,7 +726,7 @@ class Driver:
             return
         child_id: int | None = None
         try:
-            with self.engine.begin() as conn:
+            with self._tx() as conn:
                 if not move_tasks(conn, [ts.id], [S.QUEUED], S.RUNNING, attempt=attempt, started_at=now, host=socket.gethostname()):
                     return
                 if spec.type == "sub_workflow":
@@ -721,7 +753,7 @@ class Driver:
         from shoal.engine.dependency import find_dependency
 
         params = self._render(run, ts, self._scope(run, ts, ts.attempt))
-        with self.engine.connect() as conn:
+        with self._tx() as conn:
             found = find_dependency(conn, run, params)
         now = utcnow()
         if found is not None:
@@ -755,7 +787,7 @@ class Driver:
         foreign = [c for c in self.children if c not in self.active]
         if not foreign:
             return
-        with self.engine.connect() as conn:
+        with self._tx() as conn:
             rows = conn.execute(select(runs.c.id, runs.c.state).where(runs.c.id.in_(foreign))).all()
         for r in rows:
             if r.state in RUN_TERMINAL:
@@ -783,7 +815,7 @@ class Driver:
             if r in self.active and (self.active[r].tasks[n].next_retry_at or now) <= now
         ]
         if due:
-            with self.engine.begin() as conn:
+            with self._tx() as conn:
                 for r, n in due:
                     ts = self.active[r].tasks[n]
                     if move_tasks(conn, [ts.id], [S.RETRYING], S.QUEUED, queued_at=now, next_retry_at=None):
@@ -847,7 +879,8 @@ class Driver:
             values["next_retry_at"] = now + timedelta(seconds=delay)
         else:
             to = S.FAILED
-        with self.engine.begin() as conn:
+        batch: list[tuple[ActiveRun, TaskState, Launch]] = []
+        with self._tx() as conn:
             if not move_tasks(conn, [ts.id], [S.RUNNING], to, **values):
                 return  # stopped meanwhile: the stop already recorded the outcome
             ts.state, ts.outputs = to, dict(result.outputs or {}) if to == S.SUCCESS else {}
@@ -856,6 +889,9 @@ class Driver:
                 self.retrying.add((run.id, ts.name))
             else:
                 self._after_terminal(conn, run, ts.name, now)
+            # Event-driven: what this outcome made ready starts in the same transaction.
+            batch = self._start_batch(conn) if self.ready else []
+        self._submit(batch)
         if lost or result.error:
             what = "will retry" if to == S.RETRYING else str(to)
             if lost:

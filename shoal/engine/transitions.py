@@ -3,31 +3,66 @@
 The caller owns the transaction, so a task finishing and its downstream being decided commit
 together. A move the table does not allow raises `InvalidTransition` before touching the
 database; a move whose guard fails (someone else changed the state first) returns 0 rows.
+
+These UPDATEs are the engine's hot path, so each distinct shape is built once with bind
+parameters and cached: building a SQLAlchemy statement costs more than SQLite executing it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection, Table, Update, bindparam, update
 
-from shoal.engine.states import (
-    RUN_TRANSITIONS,
-    TASK_TRANSITIONS,
-    RunState,
-    TaskRunState,
-)
+from shoal.engine.states import RUN_TRANSITIONS, TASK_TRANSITIONS, RunState, TaskRunState
 from shoal.errors import InvalidTransition
 from shoal.store.models import runs, task_runs
 
 
-def _check(table: dict[Any, str], frm: Iterable[Any], to: Any, what: str) -> list[str]:
-    frm = list(frm)
-    for f in frm:
-        if (f, to) not in table:
+class Increment:
+    """A value meaning "the column's current value plus one" (e.g. the attempt counter)."""
+
+
+INCREMENT = Increment()
+
+
+def _check(table: dict[Any, str], frm: Iterable[Any], to: Any, what: str) -> tuple[str, ...]:
+    sources = tuple(sorted(str(f) for f in frm))
+    for f in sources:
+        if (type(to)(f), to) not in table:
             raise InvalidTransition(f"{what} cannot move from {f} to {to}")
-    return [str(f) for f in frm]
+    return sources
+
+
+@lru_cache(maxsize=256)
+def _statement(
+    table: Table, batch: bool, sources: tuple[str, ...], keys: tuple[str, ...], increments: tuple[str, ...],
+    returning: bool,
+) -> Update:
+    ident = table.c.id.in_(bindparam("_ids", expanding=True)) if batch else table.c.id == bindparam("_id")
+    values: dict[str, Any] = {"state": bindparam("_to")}
+    values.update({k: bindparam(f"v_{k}") for k in keys})
+    values.update({k: table.c[k] + 1 for k in increments})
+    stmt = update(table).where(ident, table.c.state.in_(sources)).values(**values)
+    return stmt.returning(table.c.id) if returning else stmt
+
+
+def _execute(
+    conn: Connection, table: Table, ids: Collection[int], sources: tuple[str, ...], to: str,
+    values: dict[str, Any], returning: bool,
+) -> Any:
+    increments = tuple(sorted(k for k, v in values.items() if v is INCREMENT))
+    keys = tuple(sorted(k for k, v in values.items() if v is not INCREMENT))
+    batch = len(ids) != 1
+    stmt = _statement(table, batch, sources, keys, increments, returning)
+    params: dict[str, Any] = {"_to": to, **{f"v_{k}": values[k] for k in keys}}
+    if batch:
+        params["_ids"] = list(ids)
+    else:
+        params["_id"] = next(iter(ids))
+    return conn.execute(stmt, params)
 
 
 def move_tasks(
@@ -41,9 +76,7 @@ def move_tasks(
     sources = _check(TASK_TRANSITIONS, frm, to, "a task run")
     if not ids:
         return 0
-    where = task_runs.c.id.in_(list(ids)) if len(ids) > 1 else task_runs.c.id == next(iter(ids))
-    stmt = update(task_runs).where(where, task_runs.c.state.in_(sources)).values(state=str(to), **values)
-    return conn.execute(stmt).rowcount
+    return _execute(conn, task_runs, ids, sources, str(to), values, returning=False).rowcount
 
 
 def move_tasks_returning(
@@ -57,13 +90,7 @@ def move_tasks_returning(
     sources = _check(TASK_TRANSITIONS, frm, to, "a task run")
     if not ids:
         return set()
-    stmt = (
-        update(task_runs)
-        .where(task_runs.c.id.in_(list(ids)), task_runs.c.state.in_(sources))
-        .values(state=str(to), **values)
-        .returning(task_runs.c.id)
-    )
-    return set(conn.execute(stmt).scalars())
+    return set(_execute(conn, task_runs, ids, sources, str(to), values, returning=True).scalars())
 
 
 def move_run(
@@ -71,5 +98,4 @@ def move_run(
 ) -> bool:
     """Move run `run_id` from one of `frm` to `to`; False if its state was not one of `frm`."""
     sources = _check(RUN_TRANSITIONS, frm, to, "a run")
-    stmt = update(runs).where(runs.c.id == run_id, runs.c.state.in_(sources)).values(state=str(to), **values)
-    return conn.execute(stmt).rowcount == 1
+    return _execute(conn, runs, [run_id], sources, str(to), values, returning=False).rowcount == 1

@@ -19,14 +19,16 @@ pipe after the task's last output (see `_worker.py`), and the attempt ends with 
 A command attempt ends when its process has been reaped *and* its output pipe hit EOF, waiting
 at most `EOF_GRACE` after the exit in case a grandchild keeps the pipe open.
 
-- ctl (driver → server): JSON lines `{"op": "submit" | "kill" | "close", ...}`; a submit is answered
-  on ctl with `{"pid": n}` as soon as the process exists (0: queued for a worker, or failed).
+- ctl (driver → server): pickled, length-prefixed `{"op": "submit" | "kill" | "close", ...}`; a
+  submit is answered on ctl with the JSON line `{"pid": n}` as soon as the process exists (0:
+  queued for a worker, or failed to start).
 - evt (server → driver): one JSON line per finished attempt (a `Result` dict), then
   `{"closed": true}` when the server exits on request. Sends never block: when the driver is
   not reading, results wait in `evt_out`.
 
-The `Result` is written to `result_path` (tmp + rename) before it is sent, so it survives a
-driver crash. If the driver goes away (ctl EOF or reparenting), every attempt still running is
+What is written about each attempt (its log, outputs and Result) is `_attempt.py`'s job. The
+Result is written to `result_path` (tmp + rename) before it is sent, so it survives a driver
+crash. If the driver goes away (ctl EOF or reparenting), every attempt still running is
 killed and recorded as `killed` with "driver exited"; attempts whose process had already exited
 keep their true result.
 """
@@ -37,9 +39,8 @@ import gc
 import importlib
 import json
 import os
-import re
 import selectors
-import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -47,86 +48,46 @@ import sys
 import time
 import traceback
 from collections import deque
-from typing import Any, BinaryIO
+from typing import Any
 
 from shoal.executors import _worker
+from shoal.executors._attempt import Attempt
 
 EOF_GRACE = 1.0  # seconds to wait for an exited command's output pipe to close
 PARENT_CHECK = 1.0  # seconds between checks that the driver is still our parent
 SPARE_FORKS = 1  # single-use children kept forked ahead of `isolation="fork"` launches
 READ_SIZE = 65536
-MAX_LINE = 65536  # a longer line without newline is logged in pieces
-SET_RE = re.compile(r"##shoal:set ([A-Za-z_][A-Za-z0-9_]*)=(.*)")
 
 
 class _Child:
     """A python process forked from the server: a pool worker, or a single-use spare."""
 
-    __slots__ = ("pid", "task_fd", "out_fd", "once", "attempt", "doomed")
+    __slots__ = ("attempt", "doomed", "once", "out_fd", "pid", "task_fd")
 
     def __init__(self, pid: int, task_fd: int, out_fd: int, once: bool) -> None:
         self.pid, self.task_fd, self.out_fd, self.once = pid, task_fd, out_fd, once
-        self.attempt: _Attempt | None = None
+        self.attempt: Attempt | None = None
         self.doomed = False  # being killed or spent: never handed another task
 
 
-class _Attempt:
-    __slots__ = (
-        "key", "launch", "pid", "out_fd", "child", "buf", "log", "outputs", "outcome", "status",
-        "exited_at", "eof", "started_at", "started_mono", "deadline", "timed_out", "killed",
-        "reason", "done", "result_tmp",
-    )  # fmt: skip
-
-    def __init__(self, launch: dict[str, Any]) -> None:
-        self.key: str = launch["key"]
-        self.launch = launch
-        self.pid = 0
-        self.out_fd = -1  # a command's output pipe (python children own theirs)
-        self.child: _Child | None = None
-        self.buf = bytearray()
-        self.log: BinaryIO | None = None
-        self.outputs: dict[str, Any] = {}
-        self.outcome: dict[str, Any] | None = None  # a python call's marker payload
-        self.status: int | None = None  # exit code once reaped (-signum if signalled)
-        self.exited_at = 0.0
-        self.eof = False
-        self.started_at = time.time()
-        self.started_mono = time.monotonic()
-        self.deadline: float | None = None
-        self.timed_out = self.killed = self.done = False
-        self.reason: str | None = None  # why we signalled it (or why it could not start)
-        self.result_tmp: BinaryIO | None = None  # created early, filled and renamed at the end
-
-
-class _LogStamp:
-    """`[2026-11-23 09:00:00.123] `, with strftime run once per second rather than per line."""
-
-    def __init__(self) -> None:
-        self.sec, self.base = -1, ""
-
-    def __call__(self) -> str:
-        now = time.time()
-        sec = int(now)
-        if sec != self.sec:
-            self.sec, self.base = sec, time.strftime("[%Y-%m-%d %H:%M:%S", time.localtime(sec))
-        return f"{self.base}.{int((now - sec) * 1000):03d}] "
-
-
 class Server:
+    """The executor process's state and event loop; `main()` runs one."""
+
     def __init__(self, ctl: socket.socket, evt: socket.socket, workers: int, kill_grace: float) -> None:
         self.ctl, self.evt = ctl, evt
         self.pool_size = max(1, workers)
         self.kill_grace = kill_grace
         self.marker = _worker.MARKER_PREFIX + os.urandom(8).hex().encode() + b" "
         self.sel = selectors.DefaultSelector()
-        self.attempts: dict[str, _Attempt] = {}
-        self.by_pid: dict[int, _Attempt | _Child] = {}
+        self.attempts: dict[str, Attempt] = {}
+        self.by_pid: dict[int, Attempt | _Child] = {}
         self.pool: list[_Child] = []
         self.idle: list[_Child] = []
         self.spares: list[_Child] = []
-        self.queue: deque[_Attempt] = deque()  # worker launches waiting for an idle worker
-        self.submitting: _Attempt | None = None
+        self.queue: deque[Attempt] = deque()  # worker launches waiting for an idle worker
+        self.submitting: Attempt | None = None
         self.pool_used = self.fork_used = False  # nothing is pre-forked before it is first needed
+        self.prefork_after = 0.0
         self.pending_kills: dict[int, float] = {}  # pgid -> monotonic time of its SIGKILL
         self.ctl_buf = bytearray()
         self.evt_out = bytearray()
@@ -134,8 +95,7 @@ class Server:
         self.driver_gone = False
         self.parent = os.getppid()
         self.next_parent_check = time.monotonic() + PARENT_CHECK
-        self.dirs: set[str] = set()
-        self.stamp = _LogStamp()
+        self.which: dict[tuple[str, str], str | None] = {}
         self.devnull = os.open(os.devnull, os.O_RDWR)
         self.sig_r, self.sig_w = os.pipe()
         os.set_blocking(self.sig_r, False)
@@ -166,20 +126,25 @@ class Server:
         self._exit()
 
     def _wants_prefork(self) -> bool:
-        if self.closing:
+        if self.closing or time.monotonic() < self.prefork_after:
             return False
         return (self.fork_used and len(self.spares) < SPARE_FORKS) or (
             self.pool_used and len(self.pool) < self.pool_size
         )
 
     def _prefork(self) -> None:
-        if self.fork_used and len(self.spares) < SPARE_FORKS:
-            self.spares.append(self._fork_child(once=True))
-        else:
+        try:
+            if self.fork_used and len(self.spares) < SPARE_FORKS:
+                self.spares.append(self._fork_child(once=True))
+                return
             child = self._fork_child(once=False)
-            self.pool.append(child)
-            self.idle.append(child)
-            self._dispatch_queued()
+        except OSError as exc:  # e.g. EAGAIN at the process limit: retry later, on demand meanwhile
+            print(f"shoal executor: cannot fork ahead: {exc}", file=sys.stderr)
+            self.prefork_after = time.monotonic() + PARENT_CHECK
+            return
+        self.pool.append(child)
+        self.idle.append(child)
+        self._dispatch_queued()
 
     def _timeout(self) -> float:
         now = time.monotonic()
@@ -220,22 +185,20 @@ class Server:
             self._driver_exited()
             return
         self.ctl_buf += data
-        while (nl := self.ctl_buf.find(b"\n")) >= 0:
-            msg = json.loads(self.ctl_buf[:nl])
-            del self.ctl_buf[: nl + 1]
+        while (msg := _worker.unframe(self.ctl_buf)) is not None:
             op = msg["op"]
             if op == "submit":
-                att = _Attempt(msg["launch"])
+                att = Attempt(msg["launch"], self.marker, self.own_fds)
                 self.attempts[att.key] = att
                 self.submitting = att
                 self._start(att)
                 self.submitting = None
                 self.reply({"pid": att.pid})
                 if att.pid:
-                    self._open_files(att)  # after the reply: the driver need not wait for the disk
+                    att.open_files()  # after the reply: the driver need not wait for the disk
             elif op == "kill":
-                if (att := self.attempts.get(msg["key"])) is not None:
-                    self._terminate(att, "killed")
+                if (doomed := self.attempts.get(msg["key"])) is not None:
+                    self._terminate(doomed, "killed")
             elif op == "close":
                 if msg.get("kill", True):
                     self._shutdown("executor closed")
@@ -297,7 +260,7 @@ class Server:
 
     # --- starting -----------------------------------------------------------------------------
 
-    def _start(self, att: _Attempt) -> None:
+    def _start(self, att: Attempt) -> None:
         try:
             if att.launch["kind"] == "command":
                 self._spawn_command(att)
@@ -307,26 +270,23 @@ class Server:
                 self._dispatch_queued()
             else:
                 self.fork_used = True
-                spare = self.spares.pop() if self.spares else self._fork_child(once=True)
-                self._hand_over(spare, att)
+                try:
+                    self._hand_over(self.spares.pop() if self.spares else self._fork_child(once=True), att)
+                except BrokenPipeError:  # the spare died while waiting: fork a fresh one
+                    self._hand_over(self._fork_child(once=True), att)
         except Exception as exc:  # noqa: BLE001 - report it as this attempt's failure, keep serving
             att.reason = f"failed to start: {exc}"
             self._finish(att)
 
-    def _began(self, att: _Attempt, pid: int) -> None:
-        att.pid = pid
-        att.started_at, att.started_mono = time.time(), time.monotonic()
-        if att.launch.get("timeout") is not None:
-            att.deadline = att.started_mono + float(att.launch["timeout"])
-
-    def _spawn_command(self, att: _Attempt) -> None:
+    def _spawn_command(self, att: Attempt) -> None:
         launch = att.launch
         env = {**os.environ, **launch["env"]} if launch.get("env") else None
+        argv = launch["argv"]
         r, w = os.pipe()
         try:
             proc = subprocess.Popen(
-                launch["argv"], stdin=self.devnull, stdout=w, stderr=w, cwd=launch.get("cwd"),
-                env=env, start_new_session=True,
+                argv, executable=self._which(argv[0], env), stdin=self.devnull, stdout=w, stderr=w,
+                cwd=launch.get("cwd"), env=env, start_new_session=True,
             )  # fmt: skip
         except BaseException:
             os.close(r)
@@ -334,61 +294,61 @@ class Server:
         finally:
             os.close(w)
         proc.returncode = 0  # we reap it with waitpid(-1); keep Popen from waiting or warning
-        self._began(att, proc.pid)
+        att.began(proc.pid)
         self.by_pid[proc.pid] = att
         os.set_blocking(r, False)
         att.out_fd = r
         self.own_fds.add(r)
         self.sel.register(r, selectors.EVENT_READ, lambda fd: self._on_output(att, fd))
 
+    def _which(self, program: str, env: dict[str, str] | None) -> str | None:
+        """`program` resolved on PATH, remembered: Popen otherwise searches PATH in Python
+        on every spawn. None (let Popen search) when PATH has relative entries, which resolve
+        against the task's cwd, not ours."""
+        if "/" in program:
+            return None
+        path = (env if env is not None else os.environ).get("PATH", os.defpath)
+        key = (program, path)
+        found = self.which.get(key)
+        if found is None and key not in self.which:
+            dirs = path.split(os.pathsep)
+            found = shutil.which(program, path=path) if all(os.path.isabs(d) for d in dirs) else None
+            if len(self.which) < 1000:
+                self.which[key] = found
+        if found is not None and not os.access(found, os.X_OK):  # removed since: search again
+            del self.which[key]
+            return self._which(program, env)
+        return found
+
     def _fork_child(self, once: bool) -> _Child:
-        task_r, task_w = os.pipe()
-        out_r, out_w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child never returns from this branch
-            code = 70
-            try:
-                self._become_child(out_w, task_r)
-                code = _worker.worker_main(task_r, out_w, self.marker, once=once)
-            except BaseException:
-                traceback.print_exc()
-            finally:
-                os._exit(code)
-        os.close(task_r)
-        os.close(out_w)
-        child = _Child(pid, task_w, out_r, once)
-        os.set_blocking(out_r, False)
-        self.own_fds.update((task_w, out_r))
-        self.sel.register(out_r, selectors.EVENT_READ, lambda fd: self._on_child_output(child, fd))
+        pid, task_fd, out_fd = _worker.fork_child(self.own_fds, self.marker, once)
+        child = _Child(pid, task_fd, out_fd, once)
+        os.set_blocking(out_fd, False)
+        self.own_fds.update((task_fd, out_fd))
+        self.sel.register(out_fd, selectors.EVENT_READ, lambda fd: self._on_child_output(child, fd))
         self.by_pid[pid] = child
         return child
 
-    def _become_child(self, out_fd: int, task_fd: int) -> None:
-        """In a freshly forked child: own session, default signals, none of the server's fds."""
-        os.setsid()
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        for fd in self.own_fds:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        os.dup2(out_fd, 1)
-        os.dup2(out_fd, 2)
-
-    def _hand_over(self, child: _Child, att: _Attempt) -> None:
-        _worker.write_all(child.task_fd, json.dumps(att.launch).encode() + b"\n")
+    def _hand_over(self, child: _Child, att: Attempt) -> None:
+        _worker.write_all(child.task_fd, _worker.frame(att.launch))
         child.attempt, att.child = att, child
-        self._began(att, child.pid)
+        att.began(child.pid)
 
     def _dispatch_queued(self) -> None:
         while self.queue and self.closing != "kill":
             if not self.idle:
                 if len(self.pool) >= self.pool_size:
                     return
-                child = self._fork_child(once=False)
+                try:
+                    child = self._fork_child(once=False)
+                except OSError as exc:
+                    if self.pool:
+                        return  # a busy worker will take the queue when it is done
+                    while self.queue:  # no worker at all: nothing would ever run them
+                        att = self.queue.popleft()
+                        att.reason = f"failed to start: cannot fork a worker: {exc}"
+                        self._finish(att)
+                    return
                 self.pool.append(child)
                 self.idle.append(child)
             worker = self.idle.pop()
@@ -400,58 +360,30 @@ class Server:
                 self.queue.appendleft(att)
                 continue
             if att is not self.submitting:  # that one's files are opened after the submit reply
-                self._open_files(att)
+                att.open_files()
 
     # --- output -------------------------------------------------------------------------------
 
-    def _open_files(self, att: _Attempt) -> None:
-        """Open the log (writing its header) and create the result's tmp file.
-
-        Both are done while the task runs rather than when it ends: creating a file is the
-        slowest step of an attempt's bookkeeping, and at the end the driver is waiting.
-        """
-        self._open_log(att)
-        if att.result_tmp is None and not att.done:
-            path = att.launch["result_path"]
-            try:
-                self._ensure_dir(path)
-                att.result_tmp = open(f"{path}.tmp", "wb")
-                self.own_fds.add(att.result_tmp.fileno())
-            except OSError:
-                pass  # _write_result tries again and reports it
-
-    def _open_log(self, att: _Attempt) -> None:
-        if att.log is not None:
-            return
-        path = att.launch["log_path"]
-        self._ensure_dir(path)
-        att.log = open(path, "ab")
-        self.own_fds.add(att.log.fileno())
-        launch = att.launch
-        if launch["kind"] == "command":
-            what = shlex.join(launch["argv"])
-        else:
-            what = f"python {launch['target']} ({launch.get('isolation') or 'fork'})"
-        started = f"pid {att.pid}" if att.pid else "not started"
-        self._log(att, [f"shoal: start {att.key}: {what} ({started})"])
-
-    def _log(self, att: _Attempt, lines: list[str]) -> None:
-        if att.log is not None:
-            stamp = self.stamp()
-            att.log.write("".join(f"{stamp}{line}\n" for line in lines).encode("utf-8", "replace"))
-            att.log.flush()  # unbuffered for `logs -f`, and so forked children inherit no buffer
-
-    def _on_output(self, att: _Attempt, fd: int) -> None:
+    def _on_output(self, att: Attempt, fd: int) -> None:
         try:
             data = os.read(fd, READ_SIZE)
         except BlockingIOError:
             return
         if data:
-            self._feed(att, data)
+            att.feed(data)
             return
         self._close_fd(fd)
         att.out_fd = -1
         att.eof = True
+        if att.status is None:
+            # It is exiting (or has exited): reaping it now saves waiting for SIGCHLD's wake-up.
+            try:
+                pid, status = os.waitpid(att.pid, os.WNOHANG)
+            except ChildProcessError:
+                pid = 0
+            if pid:
+                del self.by_pid[pid]
+                att.status, att.exited_at = os.waitstatus_to_exitcode(status), time.monotonic()
         if att.status is not None:
             self._finish(att)
 
@@ -468,42 +400,9 @@ class Server:
                 att.eof = True
                 if att.status is not None:
                     self._finish(att)
-        elif att is not None:
-            self._feed(att, data)
+        elif att is not None and att.feed(data) and att.reason is None:
+            self._finish(att)  # its outcome arrived (if being killed, its exit ends it instead)
         # else: output of a finished task's leftover background process; nobody to give it to
-
-    def _feed(self, att: _Attempt, data: bytes) -> None:
-        att.buf += data
-        if att.child is not None and att.outcome is None and (start := att.buf.find(self.marker)) >= 0:
-            end = att.buf.find(b"\n", start)
-            if end < 0:
-                return  # the rest of the outcome line is on its way
-            body = bytes(att.buf[start + len(self.marker) : end])
-            del att.buf[start:]  # what follows the marker is not this task's output
-            self._emit_lines(att, final=True)
-            att.outcome = json.loads(body)
-            if att.reason is None:  # else we are killing it: its exit ends the attempt
-                self._finish(att)
-            return
-        self._emit_lines(att, final=False)
-
-    def _emit_lines(self, att: _Attempt, final: bool) -> None:
-        buf = att.buf
-        cut = len(buf) if final else buf.rfind(b"\n") + 1
-        if not cut and len(buf) > MAX_LINE:
-            cut = len(buf) - len(self.marker)  # never split a marker that may follow
-        if not cut:
-            return
-        lines = bytes(buf[:cut]).decode("utf-8", "replace").split("\n")
-        del buf[:cut]
-        if lines[-1] == "":
-            lines.pop()
-        for i, line in enumerate(lines):
-            if line.endswith("\r"):
-                lines[i] = line = line[:-1]
-            if "##shoal:set" in line and (m := SET_RE.fullmatch(line.strip())):
-                att.outputs[m.group(1)] = m.group(2).strip()
-        self._log(att, lines)
 
     # --- ending -------------------------------------------------------------------------------
 
@@ -550,7 +449,7 @@ class Server:
             child.out_fd = -1
         self._dispatch_queued()
 
-    def _terminate(self, att: _Attempt, reason: str, timed_out: bool = False) -> None:
+    def _terminate(self, att: Attempt, reason: str, timed_out: bool = False) -> None:
         if att.done or att.reason is not None or att.status is not None:
             return  # already ending, or already exited: it keeps its true result
         att.reason = reason
@@ -567,37 +466,11 @@ class Server:
         _killpg(att.pid, signal.SIGTERM)
         self.pending_kills[att.pid] = time.monotonic() + self.kill_grace
 
-    def _finish(self, att: _Attempt) -> None:
-        att.done = True
+    def _finish(self, att: Attempt) -> None:
         self.attempts.pop(att.key, None)
-        if att.buf:
-            self._emit_lines(att, final=True)
         if att.out_fd >= 0:
             self._close_fd(att.out_fd)
-        outcome = att.outcome or {}
-        exit_code = att.status
-        if att.child is not None and att.status is None:
-            exit_code = outcome.get("exit_code", 0)
-        outputs = {**att.outputs, **outcome.get("outputs", {})}
-        error = att.reason or outcome.get("error")
-        if error is None and exit_code:
-            error = f"exit code {exit_code}" if exit_code > 0 else f"killed by {_signame(-exit_code)}"
-        result = {
-            "key": att.key, "exit_code": exit_code, "outputs": outputs, "error": error,
-            "timed_out": att.timed_out, "killed": att.killed, "pid": att.pid or None,
-            "started_at": att.started_at if att.pid else None, "ended_at": time.time(),
-        }  # fmt: skip
-        if att.log is None and not att.pid and not att.killed:
-            self._open_log(att)  # it failed to start: say so in its log
-        if att.log is not None:
-            tail = f": {error}" if error and error != f"exit code {exit_code}" else ""
-            took = time.monotonic() - att.started_mono
-            self._log(att, [f"shoal: end {att.key}: exit code {exit_code} ({took:.3f}s){tail}"])
-            self.own_fds.discard(att.log.fileno())
-            att.log.close()
-        data = json.dumps(result).encode()
-        self._write_result(att, data)
-        self._send_result(data + b"\n")
+        self._send_result(att.end())
         if att.child is not None:
             self._release(att.child)
 
@@ -615,27 +488,6 @@ class Server:
             self.idle.append(child)
             self._dispatch_queued()
 
-    def _write_result(self, att: _Attempt, data: bytes) -> None:
-        path = att.launch["result_path"]
-        tmp = f"{path}.tmp"
-        try:
-            if att.result_tmp is None:
-                self._ensure_dir(path)
-                att.result_tmp = open(tmp, "wb")
-            else:
-                self.own_fds.discard(att.result_tmp.fileno())
-            with att.result_tmp as f:
-                f.write(data)
-            os.replace(tmp, path)
-        except OSError as exc:
-            print(f"shoal executor: cannot write {path}: {exc}", file=sys.stderr)
-
-    def _ensure_dir(self, path: str) -> None:
-        parent = os.path.dirname(path)
-        if parent and parent not in self.dirs:
-            os.makedirs(parent, exist_ok=True)
-            self.dirs.add(parent)
-
     def _close_fd(self, fd: int) -> None:
         if fd < 0:
             return
@@ -643,6 +495,22 @@ class Server:
             self.sel.unregister(fd)
         self.own_fds.discard(fd)
         os.close(fd)
+
+    def crash(self, reason: str) -> None:
+        """Last resort after an internal error: kill every process group, record every attempt."""
+        for att in list(self.attempts.values()):
+            if att.pid:
+                _killpg(att.pid, signal.SIGKILL)
+        for child in self.pool + self.spares:
+            _killpg(child.pid, signal.SIGKILL)
+        for att in list(self.attempts.values()):
+            if not att.done:
+                if att.status is None and att.outcome is None:
+                    att.killed, att.reason = True, att.reason or reason
+                try:
+                    self._finish(att)
+                except Exception:  # noqa: BLE001 - keep recording the others
+                    traceback.print_exc()
 
     def _exit(self) -> None:
         for pgid in self.pending_kills:
@@ -676,13 +544,6 @@ def _killpg(pgid: int, sig: int) -> None:
         pass
 
 
-def _signame(signum: int) -> str:
-    try:
-        return signal.Signals(signum).name
-    except ValueError:
-        return f"signal {signum}"
-
-
 def preload(modules: list[str], explicit: bool) -> dict[str, str]:
     """Import `modules` so forked children start warm; return {module: why it failed}."""
     failed: dict[str, str] = {}
@@ -700,13 +561,20 @@ def main(argv: list[str] | None = None) -> None:
     ctl = socket.socket(fileno=int(args[0]))
     evt = socket.socket(fileno=int(args[1]))
     config = json.loads(args[2])
+    _worker.set_process_name("shoal-executor")
     failed = preload(config["preload"], config["explicit"])
     # Keep the preloaded heap out of the collector so forks do not copy it page by page.
     gc.collect()
     gc.freeze()
     server = Server(ctl, evt, config["workers"], config["kill_grace"])
     server.reply({"ready": True, "pid": os.getpid(), "preload_failed": failed})
-    server.run()
+    try:
+        server.run()
+    except BaseException as exc:
+        # A bug here must not leave tasks running unsupervised in their own sessions.
+        traceback.print_exc()
+        server.crash(f"executor crashed: {type(exc).__name__}: {exc}")
+        raise
 
 
 if __name__ == "__main__":

@@ -1,16 +1,18 @@
-"""Running a python task inside a process forked from the executor server.
+"""The python side of the executor: children forked from the server that run task targets.
 
-Two kinds of process run python targets, both forked from the warm server (`_server.py`), so
-neither starts an interpreter nor re-imports what the server preloaded:
+`fork_child` forks the warm server (`_server.py`), so a child neither starts an interpreter nor
+re-imports what the server preloaded. Every child runs `worker_main`, reading launches (pickled,
+length-prefixed, see `frame`) from its task pipe:
 
-- a *fork child* runs exactly one call (`run_forked`) and exits;
-- a *warm worker* (`worker_main`) is a long-lived process that reads launches, one JSON line at
-  a time, from a pipe, runs each call and restores os.environ / cwd / sys.path afterwards.
+- a *spare* (`once=True`, for `isolation="fork"`) is forked ahead of need, waits for a single
+  launch, runs it and exits: the task gets a fresh copy of the warm server;
+- a *warm worker* (`isolation="worker"`) runs launch after launch and restores os.environ, cwd
+  and sys.path after each; modules a task imported stay imported, which is the point.
 
-Both report a call's outcome on the same pipe as the task's output: after flushing the task's
-stdout/stderr they write `MARKER + <json> + "\\n"`. Because the outcome travels on the ordered
-output stream, no line the task printed can arrive after its completion. The marker carries a
-random nonce chosen by the server, so task output cannot fake an outcome by accident.
+A child reports each call's outcome on the same pipe as the task's output: after flushing the
+task's stdout/stderr it writes `marker + <json> + "\\n"`. Because the outcome travels on the
+ordered output stream, no line the task printed can arrive after its completion. The marker
+carries a random nonce chosen by the server, so task output cannot fake an outcome by accident.
 The outcome is `{"outputs": {...}}` on success or `{"error": "...", "exit_code": n}`.
 """
 
@@ -20,13 +22,44 @@ import importlib
 import io
 import json
 import os
+import pickle
+import signal
+import struct
 import sys
 import traceback
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from shoal.errors import TaskFailed
 
 MARKER_PREFIX = b"\x1e##shoal-outcome:"
+# Requests between our own processes (driver -> server -> child) are pickled and length-prefixed:
+# a few times cheaper than JSON for a launch, and nothing else can write to these pipes.
+FRAME = struct.Struct("!I")
+_streams: tuple[io.TextIOWrapper, io.TextIOWrapper] | None = None  # made once, before any fork
+
+
+def frame(msg: Any) -> bytes:
+    data = pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL)
+    return FRAME.pack(len(data)) + data
+
+
+def unframe(buf: bytearray) -> Any | None:
+    """Pop one framed message off the front of `buf`; None if it is not all there yet."""
+    if len(buf) < FRAME.size:
+        return None
+    end = FRAME.size + FRAME.unpack_from(buf)[0]
+    if len(buf) < end:
+        return None
+    msg = pickle.loads(buf[FRAME.size : end])
+    del buf[:end]
+    return msg
+
+
+def _read_frames(fd: int) -> Iterator[Any]:
+    tasks = open(fd, "rb", closefd=False)  # noqa: SIM115 - lives as long as the process
+    while len(header := tasks.read(FRAME.size)) == FRAME.size:
+        yield pickle.loads(tasks.read(FRAME.unpack(header)[0]))
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -75,8 +108,16 @@ def call_target(launch: dict[str, Any]) -> tuple[dict[str, Any], int]:
             )
         try:
             # Checked here, in the task's process, so the failure names the task's own mistake.
-            encoded = json.dumps(returned)
-        except (TypeError, ValueError) as exc:
+            # No NaN/Infinity: they are not JSON, and PostgreSQL's JSON columns reject them.
+            encoded = json.dumps(returned, allow_nan=False)
+        except ValueError as exc:
+            if "Out of range float" not in str(exc):
+                raise TaskFailed(f"{target} returned outputs that are not JSON-serialisable: {exc}") from None
+            raise TaskFailed(
+                f"{target} returned NaN or Infinity in its outputs, which JSON cannot hold; "
+                "return None or a string instead"
+            ) from None
+        except TypeError as exc:
             raise TaskFailed(f"{target} returned outputs that are not JSON-serialisable: {exc}") from None
         return {"outputs_json": encoded}, 0
     except TaskFailed as exc:
@@ -110,12 +151,63 @@ def _report(out_fd: int, marker: bytes, outcome: dict[str, Any]) -> None:
 
 
 def _apply(launch: dict[str, Any]) -> None:
+    # Not the server's command line: a task that parses sys.argv must not see executor plumbing.
+    sys.argv = [launch.get("target") or ""]
     if launch.get("env"):
         os.environ.update(launch["env"])
     if launch.get("sys_path"):
         sys.path[:0] = launch["sys_path"]
     if launch.get("cwd"):
         os.chdir(launch["cwd"])
+
+
+def fork_child(close_fds: Iterable[int], marker: bytes, once: bool) -> tuple[int, int, int]:
+    """Fork a child of the server that runs `worker_main`.
+
+    Returns (pid, write end of its task pipe, read end of its output pipe). The child gets its
+    own session (so its whole process group can be killed), default signal handlers, none of
+    the server's descriptors (`close_fds`), and the output pipe as fds 1 and 2.
+    """
+    global _streams
+    if _streams is None:
+        # Built in the server and inherited: cheaper than building them after every fork.
+        _streams = _std_streams()
+    task_r, task_w = os.pipe()
+    out_r, out_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns from this branch
+        code = 70
+        try:
+            os.setsid()
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            for fd in close_fds:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            os.dup2(out_w, 1)
+            os.dup2(out_w, 2)
+            set_process_name("shoal-fork" if once else "shoal-worker")
+            code = worker_main(task_r, out_w, marker, once=once)
+        except BaseException:  # noqa: BLE001 - whatever happens, never return into the server's code
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    os.close(task_r)
+    os.close(out_w)
+    return pid, task_w, out_r
+
+
+def set_process_name(name: str) -> None:
+    """Name this process in `ps -o comm` / `top` (its command line stays the server's)."""
+    try:
+        with open("/proc/self/comm", "w") as f:
+            f.write(name)
+    except OSError:
+        pass  # not Linux: cosmetic only
 
 
 def worker_main(task_fd: int, out_fd: int, marker: bytes, once: bool = False) -> int:
@@ -125,13 +217,11 @@ def worker_main(task_fd: int, out_fd: int, marker: bytes, once: bool = False) ->
     need to restore anything; otherwise (a warm worker) it restores os.environ, cwd and sys.path
     after every task and returns 0 when the server closes the pipe.
     """
-    stdout, stderr = _std_streams()
+    stdout, stderr = _streams or _std_streams()
     base_environ = dict(os.environ) if not once else {}
     base_cwd = os.getcwd() if not once else ""
     base_path = list(sys.path)
-    tasks = io.open(task_fd, "rb", closefd=False)
-    for line in tasks:
-        launch = json.loads(line)
+    for launch in _read_frames(task_fd):
         # Re-point fds 1/2 every time: a previous task may have redirected or closed them.
         os.dup2(out_fd, 1)
         os.dup2(out_fd, 2)

@@ -38,7 +38,9 @@ def default_capacity(env: Mapping[str, str] | None = None) -> Capacity:
         try:
             cpu = float(env["SHOAL_CPU"])
         except ValueError:
-            raise InvalidInput(f"SHOAL_CPU={env['SHOAL_CPU']!r} is not a number of cpus; use e.g. 4 or 0.5") from None
+            raise InvalidInput(
+                f"SHOAL_CPU={env['SHOAL_CPU']!r} is not a number of cpus; use e.g. 4 or 0.5"
+            ) from None
     else:
         cpu = float(_usable_cpus())
     if env.get("SHOAL_MEMORY"):
@@ -108,7 +110,9 @@ class Slots:
         _check(cpu, memory, gpu)
         cap = self.capacity
         if cpu > cap.cpu + CPU_EPSILON:
-            return f"needs {cpu:g} cpu but this executor has {cap.cpu:g} (lower resources.cpu or set SHOAL_CPU)"
+            return (
+                f"needs {cpu:g} cpu but this executor has {cap.cpu:g} (lower resources.cpu or set SHOAL_CPU)"
+            )
         if memory > cap.memory:
             return (
                 f"needs {format_memory(memory)} memory but this executor has {format_memory(cap.memory)}"
@@ -134,7 +138,7 @@ class Slots:
         held = self._held.pop(key, None)
         if held is None:
             return
-        cpu, memory, gpu = held
+        _, memory, gpu = held
         self.memory -= memory
         self.gpu -= gpu
         # Recompute rather than subtract so float error cannot accumulate over a long run.

@@ -3,8 +3,9 @@
 `LocalExecutor.start()` launches `python -m shoal.executors._server` once, in its own session,
 connected by two socket pairs:
 
-- ctl: requests (submit / kill / close). `submit` waits for the one-line reply carrying the pid,
-  which comes as soon as the process exists, never when the task ends.
+- ctl: requests (submit / kill / close, pickled with a length prefix). `submit` waits for the
+  one-line reply carrying the pid, which comes as soon as the process exists, never when the
+  task ends.
 - evt: one JSON line per finished attempt. Nothing else travels on it, so `fileno()` is readable
   exactly when `poll()` has something to return and the driver can `select` on it with its
   other sources (timers, a wake-up pipe, a database notification socket).
@@ -24,9 +25,10 @@ import subprocess
 import sys
 import time
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from shoal.errors import ShoalError
+from shoal.executors._worker import frame
 from shoal.executors.base import Launch, Result
 
 log = logging.getLogger(__name__)
@@ -70,7 +72,7 @@ class LocalExecutor:
 
     # --- lifecycle ----------------------------------------------------------------------------
 
-    def start(self) -> LocalExecutor:
+    def start(self) -> Self:
         """Start the server process; returns once its preload is done and it accepts work."""
         if self._proc is not None:
             return self
@@ -114,7 +116,7 @@ class LocalExecutor:
         results: list[Result] = []
         try:
             self._send({"op": "close", "kill": kill_running})
-        except OSError:
+        except (OSError, ExecutorDied):  # already gone: nothing left to stop
             pass
         if kill_running:
             results = self._read_until_closed(time.monotonic() + self.kill_grace + 5.0)
@@ -132,7 +134,7 @@ class LocalExecutor:
         self._closing = self._closed = False
         return results
 
-    def __enter__(self) -> LocalExecutor:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
@@ -161,7 +163,8 @@ class LocalExecutor:
                 raise ValueError(f"attempt {launch.key!r}: unknown isolation {launch.isolation!r}")
         else:
             raise ValueError(f"attempt {launch.key!r}: unknown kind {launch.kind!r}")
-        self._send({"op": "submit", "launch": launch.to_dict()})
+        # vars(), not to_dict(): asdict deep-copies the payload, and pickling copies it anyway.
+        self._send({"op": "submit", "launch": vars(launch)})
         pid = int(self._read_reply()["pid"])
         self._running.add(launch.key)
         return pid
@@ -199,7 +202,10 @@ class LocalExecutor:
         return self._ctl, self._evt
 
     def _send(self, msg: dict[str, Any]) -> None:
-        self._connected()[0].sendall(json.dumps(msg).encode() + b"\n")
+        try:
+            self._connected()[0].sendall(frame(msg))
+        except (BrokenPipeError, ConnectionResetError):
+            raise self._died() from None
 
     def _read_reply(self) -> dict[str, Any]:
         ctl = self._connected()[0]

@@ -67,9 +67,17 @@ def wait_gone(procs: list[psutil.Process], timeout: float = 5.0) -> list[psutil.
     return alive
 
 
+def pid_gone(pid: int, timeout: float = 5.0) -> bool:
+    """Wait until `pid` has exited (a zombie counts); False if it is still running."""
+    try:
+        return not wait_gone([psutil.Process(pid)], timeout)
+    except psutil.NoSuchProcess:
+        return True
+
+
 def _is_alive(proc: psutil.Process) -> bool:
     try:
-        return proc.status() != psutil.STATUS_ZOMBIE
+        return bool(proc.status() != psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return False
 

@@ -6,15 +6,16 @@ import json
 import os
 import re
 import select
+import signal
 from pathlib import Path
 
 import psutil
 import pytest
 
 from shoal.executors.base import Result
-from shoal.executors.local import LocalExecutor
+from shoal.executors.local import ExecutorDied, LocalExecutor
 
-from .conftest import MakeLaunch, kill_session_leftovers, run, wait_for, wait_gone
+from .conftest import MakeLaunch, kill_session_leftovers, pid_gone, run, wait_for, wait_gone
 
 STAMPED = re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] (.*)$")
 
@@ -96,7 +97,9 @@ def test_shoal_set_lines_become_outputs_later_wins(ex: LocalExecutor, make_launc
 
 
 def test_env_is_added_and_cwd_is_used(ex: LocalExecutor, make_launch: MakeLaunch, tmp_path: Path) -> None:
-    script = 'echo "##shoal:set var=$SHOAL_T_VAR"; echo "##shoal:set cwd=$(pwd)"; echo "##shoal:set home=$HOME"'
+    script = (
+        'echo "##shoal:set var=$SHOAL_T_VAR"; echo "##shoal:set cwd=$(pwd)"; echo "##shoal:set home=$HOME"'
+    )
     result = run(ex, make_launch(argv=["sh", "-c", script], env={"SHOAL_T_VAR": "v1"}, cwd=str(tmp_path)))
     assert result.outputs["var"] == "v1"
     assert result.outputs["cwd"] == str(tmp_path)
@@ -112,7 +115,9 @@ def test_missing_program_fails_through_poll(ex: LocalExecutor, make_launch: Make
     assert "failed to start" in log_lines(launch.log_path)[-1]
 
 
-def test_result_file_is_written_and_equals_the_polled_result(ex: LocalExecutor, make_launch: MakeLaunch) -> None:
+def test_result_file_is_written_and_equals_the_polled_result(
+    ex: LocalExecutor, make_launch: MakeLaunch
+) -> None:
     launch = make_launch(argv=["sh", "-c", "echo '##shoal:set k=v'; exit 2"])
     result = run(ex, launch)
     on_disk = Result.from_dict(json.loads(Path(launch.result_path).read_text()))
@@ -135,7 +140,9 @@ def test_timeout_kills_the_whole_process_group(ex: LocalExecutor, make_launch: M
 
 
 def test_sigterm_ignoring_task_is_sigkilled_after_grace(ex: LocalExecutor, make_launch: MakeLaunch) -> None:
-    launch = make_launch(argv=["sh", "-c", "trap '' TERM; echo ready; while true; do sleep 0.05; done"], timeout=0.2)
+    launch = make_launch(
+        argv=["sh", "-c", "trap '' TERM; echo ready; while true; do sleep 0.05; done"], timeout=0.2
+    )
     result = run(ex, launch)
     assert result.timed_out
     assert result.exit_code == -9
@@ -208,3 +215,64 @@ def test_close_without_kill_lets_attempts_finish_in_the_background(make_launch: 
     server.wait(timeout=10)
     on_disk = json.loads(Path(launch.result_path).read_text())
     assert on_disk["exit_code"] == 0 and not on_disk["killed"]
+
+
+def test_large_output_is_logged_completely(ex: LocalExecutor, make_launch: MakeLaunch) -> None:
+    # 200,000 lines (~2.6 MB) through a 64 KiB pipe; plus one line longer than the pipe buffer.
+    script = "seq 1 200000; head -c 150000 /dev/zero | tr '\\0' x; echo"
+    launch = make_launch(argv=["sh", "-c", script])
+    result = run(ex, launch, timeout=30)
+    assert result.is_success
+    lines = log_lines(launch.log_path)[1:-1]
+    assert lines[:3] == ["1", "2", "3"]
+    assert lines[199999] == "200000"
+    assert "".join(lines[200000:]) == "x" * 150000
+
+
+def test_fan_out_of_concurrent_attempts_all_complete(ex: LocalExecutor, make_launch: MakeLaunch) -> None:
+    launches = [make_launch(argv=["sh", "-c", f"echo '##shoal:set i={i}'"]) for i in range(40)]
+    launches += [make_launch("python", target="targets:echo", payload={"i": i}) for i in range(20)]
+    launches += [
+        make_launch("python", target="targets:echo", payload={"i": i}, isolation="worker") for i in range(20)
+    ]
+    for launch in launches:
+        ex.submit(launch)
+    results: dict[str, Result] = {}
+    while len(results) < len(launches):
+        batch = ex.poll(20)
+        assert batch, f"stalled with {len(launches) - len(results)} attempts outstanding"
+        results.update((r.key, r) for r in batch)
+    assert all(r.is_success for r in results.values())
+    assert [results[launch.key].outputs["i"] for launch in launches[:40]] == [str(i) for i in range(40)]
+    assert not ex.running()
+
+
+def test_sigterm_to_the_executor_kills_and_records_its_attempts(make_launch: MakeLaunch) -> None:
+    executor = LocalExecutor(preload=[], kill_grace=0.5).start()
+    try:
+        launch = make_launch(argv=["sleep", "100"])
+        pid = executor.submit(launch)
+        assert executor.server_pid is not None
+        os.kill(executor.server_pid, signal.SIGTERM)
+        result = wait_for(executor, launch.key)
+        assert (result.killed, result.error) == (True, "executor terminated")
+        assert pid_gone(pid)
+        with pytest.raises(ExecutorDied, match="exited unexpectedly"):
+            executor.poll(5)
+    finally:
+        executor.close()
+
+
+def test_unwritable_log_and_result_paths_do_not_stop_the_attempt(
+    ex: LocalExecutor, make_launch: MakeLaunch, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    launch = make_launch(
+        argv=["sh", "-c", "echo '##shoal:set ok=yes'"],
+        log_path=str(blocker / "x.log"),
+        result_path=str(blocker / "x.json"),
+    )
+    result = run(ex, launch)
+    assert result.is_success and result.outputs == {"ok": "yes"}
+    assert run(ex, make_launch(argv=["true"])).is_success  # the executor is fine

@@ -75,7 +75,11 @@ def test_sigkilled_driver_leaves_exact_result_files(tmp_path: Path) -> None:
     assert not wait_gone(running), "attempts of the dead driver are still running"
     results = {name: json.loads((tmp_path / f"{name}.json").read_text()) for name in pids}
     for name in ("done", "lingering"):
-        assert (results[name]["exit_code"], results[name]["killed"], results[name]["error"]) == (0, False, None)
+        assert (results[name]["exit_code"], results[name]["killed"], results[name]["error"]) == (
+            0,
+            False,
+            None,
+        )
     for name in ("sleeping", "fork", "worker"):
         assert results[name]["killed"] is True, results[name]
         assert results[name]["error"] == "driver exited"

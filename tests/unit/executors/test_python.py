@@ -8,13 +8,12 @@ import sys
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 
 from shoal.executors.base import Result
 from shoal.executors.local import LocalExecutor
 
-from .conftest import HERE, MakeLaunch, run, wait_for, wait_gone
+from .conftest import HERE, MakeLaunch, pid_gone, run, wait_for
 from .test_commands import log_lines
 
 ISOLATIONS = ["fork", "worker"]
@@ -69,6 +68,7 @@ def test_task_failed_gives_its_message_without_traceback(
     ("target", "message"),
     [
         ("targets:not_json", "not JSON-serialisable"),
+        ("targets:not_a_number", "returned NaN or Infinity in its outputs"),
         ("targets:not_a_dict", "returned list; a python task must return a dict"),
         ("targets:missing_function", "AttributeError"),
         ("no_such_module_anywhere:run", "ModuleNotFoundError: No module named 'no_such_module_anywhere'"),
@@ -84,9 +84,13 @@ def test_bad_targets_fail_with_a_clear_error(
 
 @pytest.mark.parametrize("isolation", ISOLATIONS)
 def test_sys_exit_code_is_the_exit_code(ex: LocalExecutor, make_launch: MakeLaunch, isolation: str) -> None:
-    result = run(ex, make_launch("python", target="targets:exit_code", payload={"code": 4}, isolation=isolation))
+    result = run(
+        ex, make_launch("python", target="targets:exit_code", payload={"code": 4}, isolation=isolation)
+    )
     assert (result.exit_code, result.error) == (4, "exit code 4")
-    result = run(ex, make_launch("python", target="targets:exit_code", payload={"code": 0}, isolation=isolation))
+    result = run(
+        ex, make_launch("python", target="targets:exit_code", payload={"code": 0}, isolation=isolation)
+    )
     assert result.is_success
 
 
@@ -101,7 +105,9 @@ def test_process_that_vanishes_reports_its_exit_status(
 
 
 @pytest.mark.parametrize("isolation", ISOLATIONS)
-def test_output_without_final_newline_is_kept(ex: LocalExecutor, make_launch: MakeLaunch, isolation: str) -> None:
+def test_output_without_final_newline_is_kept(
+    ex: LocalExecutor, make_launch: MakeLaunch, isolation: str
+) -> None:
     launch = make_launch("python", target="targets:partial_output", isolation=isolation)
     result = run(ex, launch)
     assert result.outputs == {"ok": True}
@@ -168,7 +174,7 @@ def test_timeout_kills_python_task(make_launch: MakeLaunch, isolation: str) -> N
         result = wait_for(executor, launch.key)
         assert result.timed_out and result.error == "timed out after 0.3s"
         assert result.exit_code == (-15 if isolation == "fork" else -9)
-        assert not wait_gone([psutil.Process(pid)] if psutil.pid_exists(pid) else [])
+        assert pid_gone(pid)
         if isolation == "worker":  # a fresh worker replaces the killed one
             after = run(executor, make_launch("python", target="targets:echo", isolation="worker"))
             assert after.is_success and after.pid != pid
@@ -187,10 +193,12 @@ def test_kill_python_task(ex: LocalExecutor, make_launch: MakeLaunch, isolation:
 
 
 def test_many_worker_tasks_keep_output_and_order(ex: LocalExecutor, make_launch: MakeLaunch) -> None:
-    launches = [make_launch("python", target="targets:echo", payload={"i": i}, isolation="worker") for i in range(20)]
+    launches = [
+        make_launch("python", target="targets:echo", payload={"i": i}, isolation="worker") for i in range(20)
+    ]
     for launch in launches:
         ex.submit(launch)
-    seen = {}
+    seen: dict[str, Result] = {}
     while len(seen) < len(launches):
         for result in ex.poll(10):
             seen[result.key] = result
