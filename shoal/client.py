@@ -121,16 +121,22 @@ class Client:
         """Block until the runs end: drive them here, unless a scheduler is running to do it."""
         ids = list(run_ids)
         deadline = None if timeout is None else time.monotonic() + timeout
-        if scheduler_alive(self.store):
-            while not self._ended(ids):
-                if on_tick:
-                    on_tick(ids)
-                if deadline is not None and time.monotonic() > deadline:
-                    raise TimeoutError(f"runs {ids} did not finish within {timeout}s")
-                time.sleep(0.2)
+        while True:
+            if scheduler_alive(self.store):
+                # Hand over: the scheduler drives them; watch, and take over if it goes away.
+                while not self._ended(ids) and scheduler_alive(self.store):
+                    if on_tick:
+                        on_tick(ids)
+                    if deadline is not None and time.monotonic() > deadline:
+                        raise TimeoutError(f"runs {ids} did not finish within {timeout}s")
+                    time.sleep(0.2)
+                if self._ended(ids):
+                    return
+                continue
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            with Driver(self.store, only=ids, executor=self.executor) as driver:
+                driver.drive(ids, timeout=remaining, on_tick=on_tick)
             return
-        with Driver(self.store, only=ids, executor=self.executor) as driver:
-            driver.drive(ids, timeout=timeout, on_tick=on_tick)
 
     def _ended(self, ids: list[int]) -> bool:
         with self.engine.connect() as conn:

@@ -11,8 +11,9 @@ from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from shoal.errors import InvalidInput, NotFound, ShoalError
+from shoal.errors import Conflict, InvalidInput, NotFound, ShoalError
 from shoal.store import Store, open_store
 
 console = Console()
@@ -21,7 +22,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 EXIT_FAILED = 1  # the work ran and failed
-EXIT_BAD_INPUT = 2  # the request was wrong; nothing was changed
+EXIT_BAD_INPUT = 2  # the request was wrong (or conflicts with the current state); nothing was changed
 
 
 def store() -> Store:
@@ -35,11 +36,12 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
-        except (InvalidInput, NotFound) as exc:
-            err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        except (InvalidInput, NotFound, Conflict) as exc:
+            # Nothing was changed: the request was wrong (or wrong for the current state).
+            err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except ShoalError as exc:
-            err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_FAILED) from None
 
     return wrapper

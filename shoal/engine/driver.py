@@ -545,11 +545,8 @@ class Driver:
             res = run.spec_of(ts.name).resources
             if not self.slots.can_ever_fit(res.cpu, res.memory, res.gpu):
                 self.ready.pop(key)
-                self._fail_unstartable(
-                    run, ts,
-                    f"needs cpu={res.cpu}, memory={res.memory}B, gpu={res.gpu} but the local executor only "
-                    f"has {self.slots.capacity}; lower `resources` or raise SHOAL_CPU/SHOAL_MEMORY",
-                )
+                reason = self.slots.never_fits_reason(res.cpu, res.memory, res.gpu)
+                self._fail_unstartable(run, ts, f"cannot start: {reason}")
                 continue
             limit = run.spec.max_active_tasks
             if limit is not None and self.per_workflow[run.workflow_id] >= limit:
@@ -676,7 +673,7 @@ class Driver:
         with self._tx() as conn:
             if not move_tasks(conn, [ts.id], [S.QUEUED], S.RUNNING, attempt=ts.attempt + 1, started_at=now):
                 return
-            move_tasks(conn, [ts.id], [S.RUNNING], S.FAILED, ended_at=now, error=error, duration=0.0)
+            move_tasks(conn, [ts.id], [S.RUNNING], S.FAILED, ended_at=now, error=_db_text(error), duration=0.0)
             ts.state, ts.attempt = S.FAILED, ts.attempt + 1
             self._after_terminal(conn, run, ts.name, now)
         self._write_log_line(run, ts, error)
@@ -867,8 +864,8 @@ class Driver:
         started = result.started_at
         duration = (result.ended_at - started) if (result.ended_at and started) else None
         values: dict[str, Any] = {
-            "ended_at": now, "duration": duration, "outputs": result.outputs or {}, "error": result.error,
-            "pid": result.pid,
+            "ended_at": now, "duration": duration, "outputs": result.outputs or {},
+            "error": _db_text(result.error), "pid": result.pid,
         }
         if result.is_success:
             to = S.SUCCESS
@@ -911,6 +908,12 @@ def _read_result(path: Path, key: str) -> Result | None:
         return None
     result = Result.from_dict(data)
     return result if result.key == key else None
+
+
+def _db_text(text: str | None) -> str | None:
+    """Text as every database can store it (PostgreSQL text cannot hold NUL bytes, and an error
+    may quote a binary response body)."""
+    return None if text is None else text.replace("\x00", "\\x00")
 
 
 def _one_line(exc: BaseException) -> str:

@@ -107,11 +107,14 @@ class Scheduler:
 
     def _heartbeat(self) -> None:
         expires = utcnow() + timedelta(seconds=self.store.settings.lease_seconds)
-        with self.store.engine.begin() as conn:
-            if conn.execute(
-                update(leases).where(leases.c.name == SCHEDULER_LEASE).values(owner=self.owner, expires_at=expires)
-            ).rowcount == 0:
-                conn.execute(insert(leases).values(name=SCHEDULER_LEASE, owner=self.owner, expires_at=expires))
+        try:
+            with self.store.engine.begin() as conn:
+                if conn.execute(
+                    update(leases).where(leases.c.name == SCHEDULER_LEASE).values(owner=self.owner, expires_at=expires)
+                ).rowcount == 0:
+                    conn.execute(insert(leases).values(name=SCHEDULER_LEASE, owner=self.owner, expires_at=expires))
+        except IntegrityError:
+            pass  # another scheduler inserted the row at the same moment: it is alive, and so are we
 
     def _release(self) -> None:
         with self.store.engine.begin() as conn:

@@ -4,7 +4,7 @@ show, delete. Every workflow belongs to a project; `default` unless told otherwi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
@@ -96,7 +96,12 @@ def _sync_schedule(conn: Connection, workflow_id: int, wf: Workflow) -> None:
         return
     s = wf.schedule
     start = as_aware(s.start, s.timezone) if s.start else None
-    end = as_aware(s.end, s.timezone) if s.end else None
+    # An end given as a date includes that whole day (like backfill's --end).
+    end = None
+    if s.end is not None:
+        end = as_aware(s.end, s.timezone) if isinstance(s.end, datetime) else as_aware(
+            datetime.combine(s.end, time.max), s.timezone
+        )
     values = {
         "cron": s.cron, "timezone": s.timezone, "catchup": s.catchup, "updated_at": utcnow(),
         "start_at": to_utc_naive(start) if start else None,

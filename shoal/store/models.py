@@ -97,7 +97,11 @@ class BackfillRow(Base):
 
 class RunRow(Base):
     __tablename__ = "runs"
-    __table_args__ = (Index("ix_runs_state", "state"), Index("ix_runs_workflow", "workflow_id"))
+    # AUTOINCREMENT: SQLite would otherwise reuse the id of a deleted run, and logs and result
+    # files are keyed by run and task-run ids.
+    __table_args__ = (
+        Index("ix_runs_state", "state"), Index("ix_runs_workflow", "workflow_id"), {"sqlite_autoincrement": True}
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"))
@@ -126,7 +130,9 @@ class RunRow(Base):
 
 class TaskRunRow(Base):
     __tablename__ = "task_runs"
-    __table_args__ = (UniqueConstraint("run_id", "task_name"), Index("ix_task_runs_state", "state"))
+    __table_args__ = (
+        UniqueConstraint("run_id", "task_name"), Index("ix_task_runs_state", "state"), {"sqlite_autoincrement": True}
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))

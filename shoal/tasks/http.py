@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from shoal.errors import TaskFailed
 from shoal.tasks.base import TaskContext, TaskParams, TaskType
@@ -21,6 +21,29 @@ class HttpParams(TaskParams):
         default_factory=dict, description="output name -> JSONPath into the response body, e.g. $.data.auc"
     )
     isolation: Literal["fork", "worker"] = "fork"
+
+    @field_validator("expected_status")
+    @classmethod
+    def _some_status(cls, v: list[int]) -> list[int]:
+        if not v:
+            raise ValueError("expected_status must list at least one HTTP status code")
+        return v
+
+    @field_validator("outputs")
+    @classmethod
+    def _valid_paths(cls, v: dict[str, str]) -> dict[str, str]:
+        # Checked before the request is sent: a POST must not happen for a typo in a path.
+        from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
+        from jsonpath_ng.ext import parse as jsonpath
+
+        for name, path in v.items():
+            if "${" in path:
+                continue  # rendered at run time; checked then
+            try:
+                jsonpath(path)
+            except (JsonPathParserError, JsonPathLexerError, Exception) as exc:
+                raise ValueError(f"output {name!r}: invalid JSONPath {path!r}: {exc}") from None
+        return v
 
 
 class HttpTask(TaskType):
@@ -55,7 +78,11 @@ class HttpTask(TaskType):
             except ValueError:
                 raise TaskFailed(f"outputs need a JSON response, got: {response.text[:200]!r}") from None
             for name, path in p.outputs.items():
-                matches = [m.value for m in jsonpath(path).find(body)]
+                try:
+                    found = jsonpath(path).find(body)
+                except Exception as exc:  # a rendered path that does not parse
+                    raise TaskFailed(f"output {name!r}: invalid JSONPath {path!r}: {exc}") from None
+                matches = [m.value for m in found]
                 if not matches:
                     raise TaskFailed(f"output {name!r}: JSONPath {path!r} matched nothing in the response")
                 outputs[name] = matches[0] if len(matches) == 1 else matches

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import uuid
 from typing import Any, Literal
 
 from pydantic import Field
@@ -33,6 +34,10 @@ def _plain(value: Any) -> Any:
         return float(value)
     if isinstance(value, (dt.date, dt.datetime, dt.time)):
         return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, uuid.UUID):
+        return str(value)
     if isinstance(value, bytes):
         return value.hex()
     return value
@@ -77,7 +82,7 @@ def _run_duckdb(url: str, sql: str, limit: int) -> tuple[list[str], list[tuple[A
 
 
 def _run_sqlalchemy(url: str, sql: str, limit: int) -> tuple[list[str], list[tuple[Any, ...]]]:
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import create_engine
     from sqlalchemy.exc import SQLAlchemyError
 
     engine = create_engine(url)
@@ -86,7 +91,8 @@ def _run_sqlalchemy(url: str, sql: str, limit: int) -> tuple[list[str], list[tup
     try:
         with engine.begin() as conn:
             for statement in _split(sql, engine.dialect.name):
-                result = conn.execute(text(statement))
+                # Straight to the driver: text() would read ':word' in a literal as a bind parameter.
+                result = conn.exec_driver_sql(statement)
                 if result.returns_rows:
                     columns = list(result.keys())
                     rows = [tuple(r) for r in result.fetchmany(limit)]

@@ -104,7 +104,7 @@ def test_schedule_list_pause_resume(cli) -> None:  # type: ignore[no-untyped-def
     assert rows[0]["workflow"] == "hello_ml" and rows[0]["cron"] == "0 2 * * *" and not rows[0]["paused"]
     assert cli("schedule", "pause", "hello_ml").exit_code == 0
     assert json.loads(cli("schedule", "list", "--json").output)[0]["paused"] is True
-    assert cli("schedule", "pause", "hello_ml").exit_code == 1  # already paused: a conflict
+    assert cli("schedule", "pause", "hello_ml").exit_code == 2  # already paused: a conflict, nothing changed
     assert cli("schedule", "resume", "hello_ml").exit_code == 0
 
 
@@ -118,7 +118,7 @@ def test_backfill_wait_and_rerun_recover(cli, tmp_path: Path) -> None:  # type: 
     assert sorted(r["logical_date"][:10] for r in runs) == ["2026-01-01", "2026-01-02", "2026-01-03"]
     run_id = str(runs[0]["id"])
     assert cli("runs", "rerun", run_id, "--from", "x", "--wait").exit_code == 0
-    assert cli("runs", "recover", run_id).exit_code == 1  # succeeded: nothing to recover
+    assert cli("runs", "recover", run_id).exit_code == 2  # succeeded: nothing to recover
 
 
 def test_switch_condition_syntax_is_checked_at_apply(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -141,11 +141,6 @@ def test_sigterm_stops_the_scheduler_cleanly_and_releases_the_lease(
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
-@pytest.mark.xfail(strict=True, reason=(
-    "shoal/client.py Client.wait: once it saw a live scheduler it only polls run states until the "
-    "timeout and never re-checks scheduler_alive, so if the scheduler stops meanwhile nobody drives "
-    "the run (and `shoal run --wait`, which has no timeout, hangs forever)"
-))
 def test_waiting_client_takes_over_when_the_scheduler_stops(
     store_settings: Settings, store: Store, start_scheduler: StartScheduler, executor, tmp_path: Path  # type: ignore[no-untyped-def]
 ) -> None:

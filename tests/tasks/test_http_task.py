@@ -193,11 +193,6 @@ def test_connection_refused_fails_the_task(run_yaml: RunYaml) -> None:
     assert "refused" in error.lower()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "shoal/tasks/http.py: HttpParams.outputs JSONPaths are not checked when the workflow is applied; "
-    "a typo is only found after the request was sent (a POST has had its effect), as a bare "
-    "JsonPathParserError 'Parse error near the end of string!' that names neither output nor path"
-))
 def test_invalid_jsonpath_is_rejected_when_the_workflow_is_applied(apply_yaml, server: _Server) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(InvalidInput, match=r"\$\.data\["):
         apply_yaml(f"""
@@ -211,13 +206,6 @@ def test_invalid_jsonpath_is_rejected_when_the_workflow_is_applied(apply_yaml, s
 def test_error_body_with_nul_bytes_fails_the_task_not_the_engine(
     run_yaml: RunYaml, server: _Server, backend: str, request: pytest.FixtureRequest
 ) -> None:
-    if backend == "postgresql":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "the http task's error quotes the response body, here with NUL bytes; "
-            "shoal/engine/driver.py Driver._record writes it to task_runs.error unsanitised, "
-            "PostgreSQL text cannot hold NUL, and the DataError escapes Driver.step: the waiting "
-            "client (or the scheduler daemon) crashes and the run stays running"
-        )))
     info = run_yaml(f"""
         name: http_binary
         tasks:

@@ -200,11 +200,6 @@ def test_first_row_with_no_rows_is_a_clear_failure(run_yaml: RunYaml, client: Cl
     assert "no rows" in task_log(client, info, "empty")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "shoal/tasks/sql.py _run_sqlalchemy runs each statement through sqlalchemy.text(), which "
-    "reads ':word' as a bind parameter even inside string literals: a JSON literal fails with "
-    "\"A value is required for bind parameter '0'\""
-))
 def test_string_literal_with_a_colon_reaches_the_database_as_written(run_yaml: RunYaml, tmp_path: Path) -> None:
     info = run_yaml(f"""
         name: sql_colon
@@ -220,10 +215,6 @@ def test_string_literal_with_a_colon_reaches_the_database_as_written(run_yaml: R
     assert outputs(info, "q") == {"payload": '{"auc":0.8}', "label": "ratio :x"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "shoal/tasks/sql.py _plain converts Decimal/date/bytes but not UUID or timedelta, so a uuid "
-    "or interval column fails the task: 'outputs that are not JSON-serialisable'"
-))
 def test_uuid_and_interval_columns_become_json_outputs(run_yaml: RunYaml) -> None:
     info = run_yaml("""
         name: sql_types

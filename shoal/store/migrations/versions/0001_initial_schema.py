@@ -2,13 +2,14 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 09:18:04.111405
+Create Date: 2026-11-23 10:50:10.233513
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+
 
 revision = '0001'
 down_revision = None
@@ -104,7 +105,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['version_id'], ['workflow_versions.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['workflow_id'], ['workflows.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('dedup_key')
+    sa.UniqueConstraint('dedup_key'),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('runs', schema=None) as batch_op:
         batch_op.create_index('ix_runs_state', ['state'], unique=False)
@@ -131,7 +133,8 @@ def upgrade() -> None:
     sa.Column('note', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['run_id'], ['runs.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('run_id', 'task_name')
+    sa.UniqueConstraint('run_id', 'task_name'),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('task_runs', schema=None) as batch_op:
         batch_op.create_index('ix_task_runs_state', ['state'], unique=False)
