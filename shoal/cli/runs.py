@@ -109,6 +109,19 @@ def _finish(client: Client, run_id: int, wait: bool) -> None:
         raise typer.Exit(EXIT_FAILED)
 
 
+@app.command("wait")
+@handle_errors
+def wait_(run_ids: Annotated[list[int], typer.Argument(help="runs to wait for")]) -> None:
+    """Drive (or, with a scheduler running, watch) existing runs to the end, with live progress:
+    e.g. a queued run, or one whose waiting command was interrupted."""
+    s = store()
+    for run_id in run_ids:
+        get_run(s, run_id)  # NotFound names a bad id before anything starts
+    finals = wait_with_progress(Client(store=s), list(run_ids))
+    if any(f.state != "success" for f in finals):
+        raise typer.Exit(EXIT_FAILED)
+
+
 @app.command("rerun")
 @handle_errors
 def rerun(

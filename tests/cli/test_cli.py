@@ -134,3 +134,15 @@ def test_switch_condition_syntax_is_checked_at_apply(cli, tmp_path: Path) -> Non
     flat = " ".join(r.output.split())
     assert r.exit_code == 2
     assert "badswitch.yaml:7" in flat and "task 's'" in flat and "cases[0].when" in flat
+
+
+def test_runs_wait_drives_a_queued_run(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "q.yaml"
+    f.write_text("name: q\ntasks: [{name: x, type: shell, command: 'true'}]\n")
+    cli("workflow", "apply", str(f))
+    r = cli("run", "q")
+    assert r.exit_code == 0 and "queued" in r.output
+    run_id = str(json.loads(cli("runs", "list", "--json").output)[0]["id"])
+    assert cli("runs", "wait", run_id).exit_code == 0
+    assert json.loads(cli("runs", "show", run_id, "--json").output)["state"] == "success"
+    assert cli("runs", "wait", "4242").exit_code == 2
