@@ -372,6 +372,7 @@ class Driver:
             types=types, up=upstream_map(spec), down=downstream_map(spec),
             order={t.name: i for i, t in enumerate(spec.tasks)},
         )
+        run.attach()
         for t in spec.tasks:
             if types[t.name].kind == "inline":
                 params = types[t.name].Params.model_validate(t.config)
@@ -639,7 +640,7 @@ class Driver:
         for run, ts, launch in batch:
             self.inflight[launch.key] = (run.id, ts.name)
             try:
-                self.executor.submit(launch)
+                self.executor.submit(launch, wait=False)
             except Exception as exc:  # e.g. the executor refused the launch
                 self.inflight.pop(launch.key, None)
                 self._release(run, launch.key)

@@ -34,6 +34,16 @@ class TaskState:
     next_retry_at: datetime | None = None
     next_poll_at: datetime | None = None  # dependent tasks: when to look again
     deadline: datetime | None = None  # engine-driven tasks: when the timeout hits
+    run: ActiveRun | None = field(default=None, repr=False, compare=False)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Keep the run's count of unfinished tasks current, so "is the run complete?" after each
+        # outcome is O(1) instead of a scan of every task (2,000-task DAGs).
+        if name == "state" and self.__dict__.get("run") is not None:
+            was_done = self.__dict__["state"] in TASK_TERMINAL
+            if was_done != (value in TASK_TERMINAL):
+                self.run.unfinished += 1 if was_done else -1
+        object.__setattr__(self, name, value)
 
 
 @dataclass
@@ -70,8 +80,16 @@ class ActiveRun:
     def spec_of(self, name: str) -> TaskSpec:
         return self.spec.task(name)
 
+    unfinished: int = -1  # maintained by TaskState; -1 until attach() counts it
+
+    def attach(self) -> None:
+        """Link the task states to this run so they keep `unfinished` current."""
+        self.unfinished = sum(t.state not in TASK_TERMINAL for t in self.tasks.values())
+        for t in self.tasks.values():
+            t.run = self
+
     def is_complete(self) -> bool:
-        return all(t.state in TASK_TERMINAL for t in self.tasks.values())
+        return self.unfinished == 0
 
     def trigger_rule(self, name: str) -> str:
         return self.spec_of(name).trigger_rule or self.types[name].trigger_rule

@@ -193,7 +193,8 @@ class Server:
                 self.submitting = att
                 self._start(att)
                 self.submitting = None
-                self.reply({"pid": att.pid})
+                if msg.get("reply", True):
+                    self.reply({"pid": att.pid})
                 if att.pid:
                     att.open_files()  # after the reply: the driver need not wait for the disk
             elif op == "kill":

@@ -144,12 +144,14 @@ class LocalExecutor:
 
     # --- work ---------------------------------------------------------------------------------
 
-    def submit(self, launch: Launch) -> int:
+    def submit(self, launch: Launch, *, wait: bool = True) -> int:
         """Start an attempt; return its pid once the process exists (the worker's pid for
         `isolation="worker"`).
 
         Returns 0 when the attempt did not start yet: it waits for a busy worker pool, or it
         failed to start, in which case its failed `Result` is already on its way to `poll`.
+        With `wait=False` it returns 0 at once without waiting for the server's answer: the
+        engine learns the pid from the `Result`, and the spawn overlaps its own work.
         """
         if launch.key in self._running:
             raise ValueError(f"attempt {launch.key!r} is already running")
@@ -164,8 +166,8 @@ class LocalExecutor:
         else:
             raise ValueError(f"attempt {launch.key!r}: unknown kind {launch.kind!r}")
         # vars(), not to_dict(): asdict deep-copies the payload, and pickling copies it anyway.
-        self._send({"op": "submit", "launch": vars(launch)})
-        pid = int(self._read_reply()["pid"])
+        self._send({"op": "submit", "launch": vars(launch), "reply": wait})
+        pid = int(self._read_reply()["pid"]) if wait else 0
         self._running.add(launch.key)
         return pid
 
