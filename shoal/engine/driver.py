@@ -499,25 +499,28 @@ class Driver:
     def _has_room(self) -> bool:
         return self.slots.fits(0.0, 0, 0)
 
-    def _ready_in_order(self) -> list[tuple[int, str]]:
-        return sorted(
+    def _ready_in_order(self) -> Iterator[tuple[tuple[int, str], ActiveRun, TaskState]]:
+        """Queued tasks by run priority, task priority, run, definition order; stale entries
+        (run gone, task no longer queued) are dropped on the way."""
+        order = sorted(
             self.ready,
             key=lambda k: (
                 -self.active[k[0]].priority, -self.active[k[0]].tasks[k[1]].priority, k[0],
                 self.active[k[0]].order[k[1]],
-            ),
+            ) if k[0] in self.active else (0, 0, 0, 0),
         )
+        for key in order:
+            run = self.active.get(key[0])
+            if run is None or run.tasks[key[1]].state != S.QUEUED:
+                self.ready.pop(key, None)
+                continue
+            yield key, run, run.tasks[key[1]]
 
     def _dispatch(self) -> None:
         """Start what is ready: inline and engine-driven tasks, then a batch of processes."""
         if not self.ready:
             return
-        for key in self._ready_in_order():
-            run = self.active.get(key[0])
-            if run is None or run.tasks[key[1]].state != S.QUEUED:
-                self.ready.pop(key, None)
-                continue
-            ts = run.tasks[key[1]]
+        for key, run, ts in self._ready_in_order():
             kind = run.types[ts.name].kind
             if kind == "inline":
                 self.ready.pop(key)
@@ -535,12 +538,7 @@ class Driver:
         """Within the caller's transaction, move the ready process tasks that fit to running
         (one guarded UPDATE) and return what to hand to the executor once it commits."""
         batch: list[tuple[ActiveRun, TaskState, Launch]] = []
-        for key in self._ready_in_order():
-            run = self.active.get(key[0])
-            if run is None or run.tasks[key[1]].state != S.QUEUED:
-                self.ready.pop(key, None)
-                continue
-            ts = run.tasks[key[1]]
+        for key, run, ts in self._ready_in_order():
             if run.types[ts.name].kind in ("inline", "engine"):
                 continue  # started by _dispatch, each in its own transaction
             res = run.spec_of(ts.name).resources
