@@ -317,16 +317,23 @@ def render(text: str, scope: Scope) -> str:
     return scope._render(text, (), None)
 
 
-def render_value(obj: Any, scope: Scope) -> Any:
-    """Render every string inside dicts, lists and tuples; keys and other scalars are kept."""
+def render_value(obj: Any, scope: Scope, *, _nested: bool = False) -> Any:
+    """Render every string inside dicts, lists and tuples; keys and other scalars are kept.
+
+    Inside a dict or list (python `kwargs`, an http `body`), a string that is exactly one output
+    reference such as `"${train.auc}"` becomes the output's value with its type (0.83, not
+    "0.83"), so values pass between tasks as what they are.
+    """
     if isinstance(obj, str):
+        if _nested and (m := _REF_RE.fullmatch(obj)) and m.group(2):
+            return scope.output(m.group(1), m.group(2))
         return scope._render(obj, (), None)
     if isinstance(obj, dict):
-        return {k: render_value(v, scope) for k, v in obj.items()}
+        return {k: render_value(v, scope, _nested=True) for k, v in obj.items()}
     if isinstance(obj, list):
-        return [render_value(v, scope) for v in obj]
+        return [render_value(v, scope, _nested=True) for v in obj]
     if isinstance(obj, tuple):
-        return tuple(render_value(v, scope) for v in obj)
+        return tuple(render_value(v, scope, _nested=True) for v in obj)
     return obj
 
 

@@ -252,3 +252,24 @@ def test_priority_orders_ready_tasks(run_yaml, workdir: Path) -> None:
         """)
     assert info.state == "success"
     assert order.read_text().split() == ["high", "mid", "low"]
+
+
+def test_a_whole_output_reference_in_kwargs_keeps_its_type(run_yaml, workdir: Path) -> None:
+    (workdir / "typed.py").write_text(
+        "def train():\n    return {'auc': 0.83, 'names': ['a', 'b']}\n"
+        "def check(auc, names, label):\n"
+        "    assert isinstance(auc, float) and names == ['a', 'b'], (auc, names)\n"
+        "    return {'ok': auc > 0.5, 'label': label}\n"
+    )
+    info = run_yaml("""
+        name: typed
+        tasks:
+          - {name: train, type: python, callable: "typed:train"}
+          - name: check
+            type: python
+            upstream: [train]
+            callable: "typed:check"
+            kwargs: {auc: "${train.auc}", names: "${train.names}", label: "auc=${train.auc}"}
+        """)
+    assert info.state == "success", [(t.task, t.error) for t in info.tasks]
+    assert outputs(info, "check") == {"ok": True, "label": "auc=0.83"}
