@@ -229,9 +229,11 @@ class Driver:
             self._sync()
             self._next_sync = time.monotonic() + SYNC_INTERVAL
         self._fire_timers()
-        self._dispatch()
+        progressed = self._dispatch()
         wait = max(0.0, min(max_wait, self._next_sync - time.monotonic(), self._until_next_timer()))
-        if self.ready and self._has_room():
+        if progressed and self.ready:
+            # An inline task (switch, condition) just decided and made more tasks ready: go on
+            # at once. Tasks still ready otherwise wait for capacity, which only a result frees.
             wait = 0.0
         for result in self.executor.poll(wait):
             self._on_result(result)
@@ -496,9 +498,6 @@ class Driver:
 
     # ----------------------------------------------------------------- dispatching
 
-    def _has_room(self) -> bool:
-        return self.slots.fits(0.0, 0, 0)
-
     def _ready_in_order(self) -> Iterator[tuple[tuple[int, str], ActiveRun, TaskState]]:
         """Queued tasks by run priority, task priority, run, definition order; stale entries
         (run gone, task no longer queued) are dropped on the way."""
@@ -516,23 +515,29 @@ class Driver:
                 continue
             yield key, run, run.tasks[key[1]]
 
-    def _dispatch(self) -> None:
-        """Start what is ready: inline and engine-driven tasks, then a batch of processes."""
+    def _dispatch(self) -> bool:
+        """Start what is ready: inline and engine-driven tasks, then a batch of processes.
+        Returns whether an inline or engine-driven task was handled (it may have made more
+        tasks ready)."""
         if not self.ready:
-            return
+            return False
+        progressed = False
         for key, run, ts in self._ready_in_order():
             kind = run.types[ts.name].kind
             if kind == "inline":
                 self.ready.pop(key)
                 self._run_inline(run, ts)
+                progressed = True
             elif kind == "engine":
                 self.ready.pop(key)
                 self._start_engine_task(run, ts)
+                progressed = True
         if self.ready:
             with self._tx() as conn:
                 batch = self._start_batch(conn)
             self._submit(batch)
         self._deliver_child_results()
+        return progressed
 
     def _start_batch(self, conn: Connection) -> list[tuple[ActiveRun, TaskState, Launch]]:
         """Within the caller's transaction, move the ready process tasks that fit to running
