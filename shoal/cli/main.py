@@ -16,7 +16,7 @@ from shoal import __version__
 from shoal.cli import runs as runs_cli
 from shoal.cli import schedule as schedule_cli
 from shoal.cli import workflow as workflow_cli
-from shoal.cli._common import EXIT_FAILED, console, handle_errors, parse_params, store
+from shoal.cli._common import EXIT_FAILED, console, handle_errors, parse_params, print_json, store
 from shoal.cli.progress import wait_with_progress
 from shoal.client import Client
 from shoal.errors import InvalidInput
@@ -64,10 +64,19 @@ def run(
     disable: Annotated[list[str] | None, typer.Option("--disable", help="task that counts as succeeded without running")] = None,
     project: ProjectOpt = DEFAULT_PROJECT,
     wait: Annotated[bool, typer.Option("--wait", help="show live progress until it ends; exit 0 only on success")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="print the run as JSON (with --wait: once it ended)")] = False,
 ) -> None:
     """Start a run of a workflow's current version."""
     client = Client(store=store())
     info = client.run(name, project=project, params=parse_params(param), date=run_date, disable=disable)
+    if json_out:
+        if wait:
+            client.wait([info.id])
+            info = client.get_run(info.id)
+        print_json(info)
+        if wait and info.state != "success":
+            raise typer.Exit(EXIT_FAILED)
+        return
     if not wait:
         from shoal.engine.scheduler import scheduler_alive
 
@@ -97,6 +106,7 @@ def backfill(
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="run-time parameter key=value")] = None,
     project: ProjectOpt = DEFAULT_PROJECT,
     wait: Annotated[bool, typer.Option("--wait", help="show live progress; exit 0 only if every run succeeded")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="print the runs as JSON (with --wait: once they ended)")] = False,
 ) -> None:
     """Create runs for every logical date in a range (the schedule's fire times, or daily)."""
     client = Client(store=store())
@@ -104,6 +114,14 @@ def backfill(
         name, start=_parse_day(start, "--start"), end=_parse_day(end, "--end"), project=project,
         parallel=parallel, descending=descending, params=parse_params(param),
     )
+    if json_out:
+        if wait:
+            client.wait(run_ids)
+        infos = [client.get_run(i) for i in run_ids]
+        print_json([{"id": i.id, "logical_date": i.logical_date, "state": i.state} for i in infos])
+        if wait and any(i.state != "success" for i in infos):
+            raise typer.Exit(EXIT_FAILED)
+        return
     console.print(f"backfill of {name}: {len(run_ids)} run(s) queued ({', '.join(map(str, run_ids[:10]))}"
                   f"{', ...' if len(run_ids) > 10 else ''})")
     if wait:

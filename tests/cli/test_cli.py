@@ -146,3 +146,17 @@ def test_runs_wait_drives_a_queued_run(cli, tmp_path: Path) -> None:  # type: ig
     assert cli("runs", "wait", run_id).exit_code == 0
     assert json.loads(cli("runs", "show", run_id, "--json").output)["state"] == "success"
     assert cli("runs", "wait", "4242").exit_code == 2
+
+
+def test_run_and_backfill_json(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "j.yaml"
+    f.write_text("name: j\ntasks: [{name: x, type: shell, command: 'true'}]\n")
+    cli("workflow", "apply", str(f))
+    queued = json.loads(cli("run", "j", "--json").output)
+    assert queued["state"] == "queued" and queued["workflow"] == "j"
+    r = cli("run", "j", "--json", "--wait", "--date", "2026-02-03")
+    done = json.loads(r.output)
+    assert r.exit_code == 0 and done["state"] == "success" and done["logical_date"].startswith("2026-02-03")
+    r = cli("backfill", "j", "--start", "2026-01-01", "--end", "2026-01-02", "--json", "--wait")
+    runs = json.loads(r.output)
+    assert r.exit_code == 0 and [x["state"] for x in runs] == ["success", "success"]
