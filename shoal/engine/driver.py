@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
 import socket
 import time
 from collections import Counter
-from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,7 +33,7 @@ from sqlalchemy import Connection, func, select, update
 
 from shoal.engine.clock import from_utc_naive
 from shoal.engine.paths import log_path, result_path
-from shoal.engine.runs import kill_process_group, trigger_run
+from shoal.engine.runs import trigger_run
 from shoal.engine.runtime import (
     ActiveRun,
     TaskState,
@@ -40,7 +42,12 @@ from shoal.engine.runtime import (
     is_handled_by_condition,
 )
 from shoal.engine.states import RUN_TERMINAL, TASK_TERMINAL, RunState, TaskRunState
-from shoal.engine.transitions import INCREMENT, move_run, move_tasks, move_tasks_returning
+from shoal.engine.transitions import (
+    INCREMENT,
+    move_run,
+    move_tasks,
+    move_tasks_returning,
+)
 from shoal.engine.workflows import version_spec
 from shoal.errors import ShoalError
 from shoal.executors.base import Launch, Result
@@ -78,6 +85,19 @@ def is_owner_dead(owner: str) -> bool:
         return True
     except psutil.Error:
         return False
+
+
+def kill_process_group(pid: int, sig: int = signal.SIGKILL) -> None:
+    """Kill the process group an orphaned attempt (or executor) runs in: its pid is the group id."""
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+    except OSError:
+        try:
+            psutil.Process(pid).kill()
+        except psutil.Error:
+            pass
 
 
 def _pid_alive(pid: int | None) -> bool:
@@ -893,10 +913,9 @@ class Driver:
             # Event-driven: what this outcome made ready starts in the same transaction.
             batch = self._start_batch(conn) if self.ready else []
         self._submit(batch)
-        if lost or result.error:
+        if lost:
             what = "will retry" if to == S.RETRYING else str(to)
-            if lost:
-                self._write_log_line(run, ts, f"{result.error}; {what}")
+            self._write_log_line(run, ts, f"{result.error}; {what}")
         self._after_commit(run)
 
     def _after_commit(self, run: ActiveRun) -> None:

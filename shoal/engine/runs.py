@@ -3,14 +3,11 @@ task, recover, and reading runs back. Each is one transaction: it happens whole 
 
 from __future__ import annotations
 
-import os
-import signal
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import psutil
 from sqlalchemy import Connection, insert, select
 
 from shoal.engine.clock import as_aware, from_utc_naive, to_utc_naive
@@ -18,7 +15,6 @@ from shoal.engine.states import (
     RUN_ACTIVE,
     RUN_TERMINAL,
     TASK_RECOVERABLE,
-    TASK_TERMINAL,
     TASK_UNFINISHED,
     RunState,
     TaskRunState,
@@ -182,19 +178,6 @@ def stop_run(store: Store, run_id: int) -> list[int]:
     return stopped
 
 
-def kill_process_group(pid: int, sig: int = signal.SIGKILL) -> None:
-    """Kill the process group a task attempt runs in (its pid is the group id)."""
-    try:
-        os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-    except OSError:
-        try:
-            psutil.Process(pid).kill()
-        except psutil.Error:
-            pass
-
-
 def _spec_for_run(conn: Connection, row: Any) -> Workflow:
     return version_spec(conn, row.version_id)[0]
 
@@ -304,12 +287,5 @@ def list_runs(
             for r in conn.execute(q)
         ]
 
-
-def task_states(conn: Connection, run_id: int) -> dict[str, str]:
-    return dict(conn.execute(select(task_runs.c.task_name, task_runs.c.state).where(task_runs.c.run_id == run_id)).all())
-
-
-def is_terminal_task(state: str) -> bool:
-    return state in TASK_TERMINAL
 
 
