@@ -1,0 +1,289 @@
+"""A feature SQL served in request mode over an online store.
+
+    fs = FeatureSet(query, MemoryStore())
+    fs.import_offline({"talkingdata": Source.from_path("train.parquet")})   # recent rows
+    fs.insert({"ip": 1, "app": 3, "click_time": "2017-11-09 10:00:00", ...})  # live rows
+    fs.compute({"ip": 1, "app": 3, "click_time": "2017-11-09 10:00:05", ...})  # -> {feature: value}
+
+A request row is the current row: its window is the rows stored for its key up to its time, plus
+itself. It is not stored; `insert` is what adds rows.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from shoal.features.errors import RowError
+from shoal.features.evaluate import Compiler, Fn, aggregate
+from shoal.features.offline import ORDER_KEY, SEQ, Source, connect, quote
+from shoal.features.online.base import Fetch, IndexSpec, Key, OnlineStore, Row
+from shoal.features.query import MAIN, FeatureQuery, Window
+from shoal.features.schema import Kind, coerce, to_micros
+
+DEFAULT_CAP = 10_000
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """How one table's rows are held: which columns, their kinds, which are required."""
+
+    role: str
+    table: str
+    columns: tuple[str, ...]
+    kinds: tuple[Kind, ...]
+    time: int
+    required: frozenset[str]
+
+    def row(self, values: Mapping[str, Any]) -> Row:
+        if not isinstance(values, Mapping):
+            raise RowError(f"a row of {self.table} is a JSON object of column values, got {values!r}", "")
+        for name in self.required:
+            if name not in values:
+                raise RowError(f"the row has no {name}, which the feature SQL needs as a key or time", name)
+        row = tuple(coerce(values.get(c), k, c) for c, k in zip(self.columns, self.kinds, strict=True))
+        if row[self.time] is None:
+            name = self.columns[self.time]
+            raise RowError(f"{name} is null; every row needs a time", name)
+        return row
+
+    def score(self, row: Row) -> int:
+        t = row[self.time]
+        return to_micros(t) if self.kinds[self.time] is Kind.TIMESTAMP else t
+
+
+class FeatureSet:
+    def __init__(
+        self,
+        query: FeatureQuery,
+        store: OnlineStore,
+        *,
+        namespace: str = "default/adhoc/v1",
+        cap: int = DEFAULT_CAP,
+    ) -> None:
+        if query.time_column is None:
+            raise RowError("this feature SQL has no window or LAST JOIN: there is nothing to serve online", "")
+        self.query = query
+        self.store = store
+        self.namespace = namespace
+        self.cap = cap
+        self.layouts = self._layouts()
+        self.indexes = self._indexes()
+        self._windows = [(w, self.indexes[f"main:{','.join(w.partition_by)}"]) for w in query.windows.values()]
+        compiler = Compiler(query)
+        self.features: list[tuple[str, Fn]] = [(f.name, compiler.compile(f.expr)) for f in query.features]
+        # Aggregates are compiled after the features that contain them: their args see rows only.
+        agg_compiler = Compiler(query)
+        self.aggs = [(a, [agg_compiler.compile(x) for x in a.args]) for a in compiler.aggs]
+
+    # -- layout ------------------------------------------------------------------------------
+
+    def _layouts(self) -> dict[str, _Layout]:
+        q = self.query
+        main_schema = q.schemas[MAIN]
+        keys = {k for w in q.windows.values() for k in w.partition_by} | {m for j in q.joins for m, _ in j.on}
+        layouts = {
+            MAIN: _Layout(
+                MAIN,
+                q.main,
+                q.main_columns,
+                tuple(main_schema.kind(c) for c in q.main_columns),  # type: ignore[misc]
+                q.main_columns.index(q.time_column),  # type: ignore[arg-type]
+                frozenset(keys | {q.time_column}),  # type: ignore[arg-type]
+            )
+        }
+        for j in q.joins:
+            cols = q.join_columns(j.alias)
+            schema = q.schemas[j.alias]
+            layouts[j.alias] = _Layout(
+                j.alias,
+                j.table,
+                cols,
+                tuple(schema.kind(c) for c in cols),  # type: ignore[misc]
+                cols.index(j.order_by),
+                frozenset({d for _, d in j.on} | {j.order_by}),
+            )
+        return layouts
+
+    def _indexes(self) -> dict[str, IndexSpec]:
+        q = self.query
+        main = self.layouts[MAIN]
+        by_key: dict[tuple[str, ...], list[Window]] = {}
+        for w in q.windows.values():
+            by_key.setdefault(w.partition_by, []).append(w)
+        indexes: dict[str, IndexSpec] = {}
+        for key, windows in by_key.items():
+            ranges = [w.frame.size for w in windows if w.frame.kind == "range"]
+            name = f"main:{','.join(key)}"
+            indexes[name] = IndexSpec(
+                name=name,
+                table=MAIN,
+                key=tuple(main.columns.index(k) for k in key),
+                time=main.time,
+                span=max(ranges) if ranges else None,
+                rows=max([w.frame.size for w in windows if w.frame.kind == "rows"], default=0),
+                keep_all=any(w.frame.kind == "unbounded" for w in windows),
+                cap=self.cap,
+                kinds=main.kinds,
+            )
+        for j in q.joins:
+            layout = self.layouts[j.alias]
+            name = f"join:{j.alias}"
+            indexes[name] = IndexSpec(
+                name=name,
+                table=j.alias,
+                key=tuple(layout.columns.index(d) for _, d in j.on),
+                time=layout.time,
+                span=None,
+                rows=0,
+                keep_all=True,
+                cap=self.cap,
+                kinds=layout.kinds,
+            )
+        return indexes
+
+    def _role(self, table: str | None) -> str:
+        if table is None or table == self.query.main or table == MAIN:
+            return MAIN
+        for j in self.query.joins:
+            if table in (j.table, j.alias):
+                return j.alias
+        known = ", ".join(self.query.tables)
+        raise RowError(f"table {table} is not read by this feature set (it reads {known})", "table")
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def insert(self, row: Mapping[str, Any], table: str | None = None) -> None:
+        """Store one live row of the main table (or of a LAST JOIN table)."""
+        self.insert_many([row], table)
+
+    def insert_many(self, rows: Iterable[Mapping[str, Any]], table: str | None = None) -> int:
+        """Store rows in arrival order; all are checked before any is stored."""
+        role = self._role(table)
+        layout = self.layouts[role]
+        typed = [layout.row(r) for r in rows]
+        self._store(role, typed)
+        return len(typed)
+
+    def _store(self, role: str, rows: Sequence[Row]) -> None:
+        layout = self.layouts[role]
+        for index in self.indexes.values():
+            if index.table != role:
+                continue
+            items = []
+            for row in rows:
+                key = tuple(row[i] for i in index.key)
+                if role != MAIN and any(v is None for v in key):
+                    continue  # a NULL join key never matches; nothing to keep
+                items.append((key, layout.score(row), row))
+            if items:
+                self.store.insert(self.namespace, index, items)
+
+    def import_offline(
+        self,
+        sources: Mapping[str, Source],
+        *,
+        progress: Callable[[int], None] | None = None,
+        batch: int = 20_000,
+    ) -> int:
+        """Bulk-load, from offline tables, the recent rows each index keeps; returns rows stored."""
+        total = 0
+        con = connect()
+        try:
+            for index in self.indexes.values():
+                layout = self.layouts[index.table]
+                source = sources.get(layout.table)
+                if source is None:
+                    raise RowError(f"no source given for table {layout.table}", layout.table)
+                cur = con.execute(self._retained_sql(index, layout, source.relation(con, layout.table)))
+                while chunk := cur.fetchmany(batch):
+                    rows = [layout.row(dict(zip(layout.columns, r, strict=True))) for r in chunk]
+                    items = [(tuple(r[i] for i in index.key), layout.score(r), r) for r in rows]
+                    self.store.insert(self.namespace, index, items)
+                    total += len(items)
+                    if progress:
+                        progress(len(items))
+        finally:
+            con.close()
+        return total
+
+    def _retained_sql(self, index: IndexSpec, layout: _Layout, relation: str) -> str:
+        # Only what the store would keep after inserting everything: the same rule as
+        # IndexSpec.drop_count, applied in DuckDB so that old rows never reach Python.
+        cols = ", ".join(quote(c) for c in layout.columns)
+        keys = ", ".join(quote(layout.columns[i]) for i in index.key)
+        t = quote(layout.columns[layout.time])
+        score = f"epoch_us({t})" if layout.kinds[layout.time] is Kind.TIMESTAMP else t
+        keep = [f"__rn <= {index.cap}"]
+        if not index.keep_all:
+            recent = [f"__rn <= {index.rows}"]
+            if index.span is not None:
+                recent.append(f"{score} >= __newest - {index.span}")
+            keep.append(f"({' OR '.join(recent)})")
+        not_null = f"{t} IS NOT NULL"
+        if index.table != MAIN:
+            not_null += "".join(f" AND {quote(layout.columns[i])} IS NOT NULL" for i in index.key)
+        return (
+            f"SELECT {cols} FROM (SELECT *, {score}::HUGEINT * 1000000000000 + {SEQ} AS {ORDER_KEY}, "
+            f"max({score}) OVER (PARTITION BY {keys}) AS __newest, "
+            f"row_number() OVER (PARTITION BY {keys} ORDER BY {score} DESC, {SEQ} DESC) AS __rn "
+            f"FROM {relation} WHERE {not_null}) WHERE {' AND '.join(keep)} ORDER BY {ORDER_KEY}"
+        )
+
+    # -- request mode ----------------------------------------------------------------------------
+
+    def compute(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """The features of one request row (not stored)."""
+        return self.compute_batch([row])[0]
+
+    def compute_batch(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Features of several request rows, reading the store once for all of them."""
+        main = self.layouts[MAIN]
+        typed = [main.row(r) for r in rows]
+        requests: list[Fetch] = []
+        for row in typed:
+            t = main.score(row)
+            for index in self.indexes.values():
+                if index.table == MAIN:
+                    requests.append(Fetch(index, tuple(row[i] for i in index.key), t))
+            for j in self.query.joins:
+                key = tuple(row[main.columns.index(m)] for m, _ in j.on)
+                requests.append(Fetch(self.indexes[f"join:{j.alias}"], key, t, latest_only=True))
+        fetched = iter(self.store.fetch(self.namespace, requests))
+        out = []
+        for row in typed:
+            stored: dict[str, tuple[list[int], list[Row]]] = {}
+            dims: dict[str, Row | None] = {}
+            for index in self.indexes.values():
+                if index.table == MAIN:
+                    stored[index.name] = next(fetched)
+            for j in self.query.joins:
+                key_null = any(row[main.columns.index(m)] is None for m, _ in j.on)
+                _, drows = next(fetched)
+                dims[j.alias] = drows[-1] if drows and not key_null else None
+            out.append(self._features(row, main.score(row), stored, dims))
+        return out
+
+    def _features(
+        self, row: Row, t: int, stored: dict[str, tuple[list[int], list[Row]]], dims: dict[str, Row | None]
+    ) -> dict[str, Any]:
+        window_rows: dict[str, list[Row]] = {}
+        for w, index in self._windows:
+            scores, rows = stored[index.name]
+            if w.frame.kind == "rows":
+                chosen = rows[len(rows) - w.frame.size :] if w.frame.size else []
+            elif w.frame.kind == "range":
+                chosen = rows[bisect.bisect_left(scores, t - w.frame.size) :]
+            else:
+                chosen = rows
+            window_rows[w.name] = [*chosen, row]
+        aggs = [aggregate(a, fns, window_rows[a.window]) for a, fns in self.aggs]
+        return {name: fn(row, dims, aggs) for name, fn in self.features}
+
+    def stats(self) -> dict[str, int]:
+        return self.store.stats(self.namespace)
+
+    def clear(self) -> None:
+        self.store.clear(self.namespace)
