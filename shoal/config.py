@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     # Local executor capacity; default: what the machine has.
     cpu: float | None = Field(default=None, description="cpu slots of the local executor")
     memory: str | None = Field(default=None, description="memory of the local executor, e.g. 8Gi")
+    # Online feature store: "memory" (a snapshot file under SHOAL_HOME) or a redis:// URL.
+    online_store: str = Field(default="memory", description="memory or redis://host:port/db")
     # How long a driver's claim on a run lasts without a heartbeat before another takes it over.
     lease_seconds: float = 15.0
 
@@ -43,6 +45,15 @@ class Settings(BaseSettings):
     @property
     def artifacts_url(self) -> str:
         return self.artifacts or str(self.home_dir / "artifacts")
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as SHOAL_* variables: task processes open the same store with them."""
+        env = {"SHOAL_HOME": str(self.home_dir), "SHOAL_ONLINE_STORE": self.online_store}
+        if self.db_url:
+            env["SHOAL_DB_URL"] = self.db_url
+        if self.artifacts:
+            env["SHOAL_ARTIFACTS"] = self.artifacts
+        return env
 
 
 def get_settings() -> Settings:

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from shoal import __version__
+from shoal.cli import features as features_cli
 from shoal.cli import runs as runs_cli
 from shoal.cli import schedule as schedule_cli
 from shoal.cli import workflow as workflow_cli
@@ -30,6 +31,7 @@ app = typer.Typer(
 app.add_typer(workflow_cli.app, name="workflow")
 app.add_typer(runs_cli.app, name="runs")
 app.add_typer(schedule_cli.app, name="schedule")
+app.add_typer(features_cli.app, name="features")
 
 ProjectOpt = Annotated[str, typer.Option("--project", help="project of the workflow")]
 

@@ -140,6 +140,8 @@ class Driver:
         self.store = store
         self.engine = store.engine
         self.settings = store.settings
+        # Task processes open the same metadata database, artifacts and online store.
+        self._settings_env = self.settings.to_env()
         self.owner = owner or make_owner()
         self.only: set[int] | None = set(only) if only is not None else None
         # A driver closes only an executor it started itself (tests share one across drivers).
@@ -678,9 +680,9 @@ class Driver:
             source_dir=run.source_dir, **extra,
         )
 
-    @staticmethod
-    def _task_env(run: ActiveRun, ts: TaskState, attempt: int) -> dict[str, str]:
+    def _task_env(self, run: ActiveRun, ts: TaskState, attempt: int) -> dict[str, str]:
         return {
+            **self._settings_env,
             "SHOAL_RUN_ID": str(run.id), "SHOAL_TASK": ts.name, "SHOAL_ATTEMPT": str(attempt),
             "SHOAL_WORKFLOW": run.spec.name, "SHOAL_PROJECT": run.spec.project,
             "SHOAL_LOGICAL_DATE": run.logical_date.isoformat(), "SHOAL_DS": run.logical_date.date().isoformat(),

@@ -14,6 +14,7 @@ from shoal.engine.states import RUN_ACTIVE
 from shoal.errors import Conflict, NotFound
 from shoal.spec.models import DEFAULT_PROJECT, Workflow
 from shoal.store import Store, utcnow
+from shoal.store.projects import project_id
 from shoal.store.models import projects, runs, schedules, workflow_versions, workflows
 
 
@@ -44,10 +45,10 @@ def apply_workflow(store: Store, wf: Workflow, source_dir: str | None = None) ->
     now = utcnow()
     digest = wf.spec_hash()
     with store.engine.begin() as conn:
-        project_id = _project_id(conn, wf.project, create=True)
+        pid = project_id(conn, wf.project, create=True)
         row = conn.execute(
             select(workflows.c.id, workflows.c.current_version).where(
-                workflows.c.project_id == project_id, workflows.c.name == wf.name
+                workflows.c.project_id == pid, workflows.c.name == wf.name
             )
         ).first()
         if row is not None:
@@ -74,7 +75,7 @@ def apply_workflow(store: Store, wf: Workflow, source_dir: str | None = None) ->
             version = 1
             workflow_id = conn.execute(
                 insert(workflows).values(
-                    project_id=project_id, name=wf.name, current_version=1,
+                    project_id=pid, name=wf.name, current_version=1,
                     description=wf.description, created_at=now, updated_at=now,
                 )
             ).inserted_primary_key[0]
@@ -126,15 +127,6 @@ def first_fire(cron: str, timezone: str, start: datetime | None, catchup: bool) 
     if start is not None and (catchup or start > now):
         return next_fire(cron, timezone, start - timedelta(microseconds=1))
     return next_fire(cron, timezone, now)
-
-
-def _project_id(conn: Connection, name: str, *, create: bool = False) -> int:
-    pid = conn.execute(select(projects.c.id).where(projects.c.name == name)).scalar()
-    if pid is None:
-        if not create:
-            raise NotFound(f"project {name!r} does not exist")
-        pid = conn.execute(insert(projects).values(name=name, created_at=utcnow())).inserted_primary_key[0]
-    return int(pid)
 
 
 def get_workflow(

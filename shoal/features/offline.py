@@ -228,7 +228,9 @@ def _time_key(kind: Kind, column: str) -> str:
     return f"{column}::HUGEINT"
 
 
-def offline_sql(query: FeatureQuery, relations: Mapping[str, str], *, keep_order: bool = True) -> str:
+def offline_sql(
+    query: FeatureQuery, relations: Mapping[str, str], *, keep_order: bool = True, with_seq: bool = False
+) -> str:
     """The DuckDB statement computing every feature for every row of the main table."""
     r = _Sql(query)
     main_rel = relations[query.main]
@@ -248,6 +250,8 @@ def offline_sql(query: FeatureQuery, relations: Mapping[str, str], *, keep_order
         on += f" AND {r.col(MAIN, query.time_column)} >= {r.col(j.alias, j.order_by)}"  # type: ignore[arg-type]
         joins.append(f"ASOF LEFT JOIN {dedup} AS {quote(j.alias)} ON {on}")
     items = ", ".join(f"{r.expr(f.expr)} AS {quote(f.name)}" for f in query.features)
+    if with_seq:  # the row's arrival number, to line samples up with their input rows
+        items += f", {r.col(MAIN, SEQ)} AS {SEQ}"
     sql = f"SELECT {items} FROM {select_main} {' '.join(joins)}"
     if query.windows:
         sql += f" WINDOW {r.windows()}"
@@ -264,7 +268,7 @@ class ExtractResult:
     columns: list[str]
 
 
-def _prepare(con: duckdb.DuckDBPyConnection, query: FeatureQuery, sources: Mapping[str, Source]) -> dict[str, str]:
+def prepare(con: duckdb.DuckDBPyConnection, query: FeatureQuery, sources: Mapping[str, Source]) -> dict[str, str]:
     relations: dict[str, str] = {}
     for table in query.tables:
         if table not in sources:
@@ -286,7 +290,7 @@ def compute_offline(query: FeatureQuery, sources: Mapping[str, Source]) -> list[
     """Every row's features, in arrival order, as dicts (for small tables: tests and verify)."""
     con = connect()
     try:
-        sql = offline_sql(query, _prepare(con, query, sources))
+        sql = offline_sql(query, prepare(con, query, sources))
         cur = con.execute(sql)
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
@@ -308,7 +312,7 @@ def extract(
     con = connect()
     start = time.perf_counter()
     try:
-        sql = offline_sql(query, _prepare(con, query, sources), keep_order=keep_order)
+        sql = offline_sql(query, prepare(con, query, sources), keep_order=keep_order)
         con.execute(f"COPY ({sql}) TO {literal(str(tmp))} (FORMAT parquet)")
         rows = con.execute(f"SELECT count(*) FROM read_parquet({literal(str(tmp))})").fetchone()[0]
         os.replace(tmp, out)

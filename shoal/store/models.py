@@ -164,6 +164,41 @@ class LeaseRow(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class FeatureTableRow(Base):
+    """A managed offline table: one immutable Parquet file per version (data_import)."""
+
+    __tablename__ = "feature_tables"
+    __table_args__ = (UniqueConstraint("project_id", "name", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int] = mapped_column(Integer)
+    location: Mapped[str] = mapped_column(Text)
+    columns: Mapped[dict[str, Any]] = mapped_column(JSON)  # column -> DuckDB type, in order
+    row_count: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(Text)  # where it was imported from, for `tables show`
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class FeatureSetRow(Base):
+    """A deployed feature SQL: immutable versions; the online store keys rows by version."""
+
+    __tablename__ = "feature_sets"
+    __table_args__ = (UniqueConstraint("project_id", "name", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int] = mapped_column(Integer)
+    sql: Mapped[str] = mapped_column(Text)
+    sql_hash: Mapped[str] = mapped_column(String(64))
+    # table name -> {"name", "columns"}: the schemas the SQL was compiled against.
+    schemas: Mapped[dict[str, Any]] = mapped_column(JSON)
+    max_rows_per_key: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 projects = ProjectRow.__table__
 workflows = WorkflowRow.__table__
 workflow_versions = WorkflowVersionRow.__table__
@@ -172,3 +207,5 @@ backfills = BackfillRow.__table__
 runs = RunRow.__table__
 task_runs = TaskRunRow.__table__
 leases = LeaseRow.__table__
+feature_tables = FeatureTableRow.__table__
+feature_sets = FeatureSetRow.__table__

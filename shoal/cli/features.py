@@ -1,0 +1,314 @@
+"""`shoal features ...`: managed tables, offline samples, deploy, online import, request mode."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from shoal.cli._common import console, handle_errors, print_json, store
+from shoal.errors import InvalidInput
+from shoal.features import catalog
+from shoal.features.catalog import compile_with_sources, resolve_sources
+from shoal.features.offline import extract as run_extract
+from shoal.features.parse import referenced_tables
+from shoal.features.verify import verify as run_verify
+from shoal.store.projects import DEFAULT_PROJECT
+
+app = typer.Typer(no_args_is_help=True, help="Feature SQL: offline samples, deploy, online request mode.")
+ProjectOpt = Annotated[str, typer.Option("--project", help="project of the tables and feature sets")]
+TablesOpt = Annotated[
+    list[str] | None,
+    typer.Option("--table", "-t", help="NAME=FILE: read table NAME from a .parquet/.csv file instead of the managed table"),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
+
+
+def _tables(pairs: list[str] | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs or []:
+        name, sep, path = pair.partition("=")
+        if not sep or not name or not path:
+            raise InvalidInput(f"--table {pair!r} must look like NAME=FILE")
+        out[name] = path
+    return out
+
+
+def _rows(values: list[str] | None, file: Path | None) -> list[dict[str, Any]]:
+    rows: list[Any] = []
+    for v in values or []:
+        try:
+            rows.append(json.loads(v))
+        except json.JSONDecodeError as e:
+            raise InvalidInput(f"--row is not JSON: {e} (write it like '{{\"ip\": 1, \"app\": 3}}')") from None
+    if file is not None:
+        text = sys.stdin.read() if str(file) == "-" else file.read_text()
+        for n, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as e:
+                    raise InvalidInput(f"{file}:{n}: not a JSON object: {e}") from None
+    if not rows:
+        raise InvalidInput("give rows with --row JSON or --file rows.jsonl")
+    for r in rows:
+        if not isinstance(r, dict):
+            raise InvalidInput(f"a row is a JSON object of column values, got {r!r}")
+    return rows
+
+
+def _progress(what: str) -> Progress:
+    return Progress(
+        TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,
+        transient=True, disable=not console.is_terminal,
+    )
+
+
+@app.command("import")
+@handle_errors
+def import_(
+    name: Annotated[str, typer.Argument(help="the managed table to create or add a version to")],
+    file: Annotated[Path | None, typer.Argument(help="a .csv or .parquet file")] = None,
+    sql: Annotated[str | None, typer.Option("--sql", help="import the result of a DuckDB SELECT instead")] = None,
+    append: Annotated[bool, typer.Option("--append", help="keep the current rows and add these after them")] = False,
+    project: ProjectOpt = DEFAULT_PROJECT,
+    json_out: JsonOpt = False,
+) -> None:
+    """Copy a CSV/Parquet file (or a query's result) into a managed offline table."""
+    info = catalog.import_table(
+        store(), name, path=file, sql=sql, mode="append" if append else "overwrite", project=project
+    )
+    if json_out:
+        print_json({**info.__dict__, "schema": info.schema.columns})
+        return
+    console.print(f"table [bold]{info.project}/{info.name}[/] version {info.version}: {info.row_count} rows, "
+                  f"{len(info.schema.columns)} columns")
+
+
+@app.command("tables")
+@handle_errors
+def tables(project: ProjectOpt = DEFAULT_PROJECT, json_out: JsonOpt = False) -> None:
+    """List managed offline tables."""
+    infos = catalog.list_tables(store(), project=project)
+    if json_out:
+        print_json([{**i.__dict__, "schema": i.schema.columns} for i in infos])
+        return
+    t = Table()
+    for c in ("name", "version", "rows", "columns", "source"):
+        t.add_column(c)
+    for i in infos:
+        cols = ", ".join(f"{k} {v}" for k, v in i.schema.columns.items())
+        t.add_row(i.name, str(i.version), str(i.row_count), cols, i.source)
+    console.print(t)
+
+
+@app.command("extract")
+@handle_errors
+def extract(
+    sql_file: Annotated[Path, typer.Argument(help="the feature SQL file")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="the Parquet file to write samples to")],
+    table: TablesOpt = None,
+    any_order: Annotated[bool, typer.Option("--any-order", help="skip sorting samples into input order (faster)")] = False,
+    project: ProjectOpt = DEFAULT_PROJECT,
+    json_out: JsonOpt = False,
+) -> None:
+    """Compute every row's features offline (point-in-time) and write them as Parquet samples."""
+    sql = _read_sql(sql_file)
+    sources = resolve_sources(store(), referenced_tables(sql), _tables(table), project=project)
+    query = compile_with_sources(sql, sources)
+    with console.status(f"extracting {len(query.features)} features with DuckDB..."):
+        result = run_extract(query, sources, output, keep_order=not any_order)
+    if json_out:
+        print_json(result.__dict__)
+        return
+    rate = result.rows / result.seconds if result.seconds else 0
+    console.print(f"wrote {result.rows} rows x {len(result.columns)} features to {result.path} "
+                  f"in {result.seconds:.1f}s ({rate:,.0f} rows/s)")
+
+
+def _read_sql(path: Path) -> str:
+    if not path.exists():
+        raise InvalidInput(f"no such file: {path}")
+    return path.read_text()
+
+
+@app.command("deploy")
+@handle_errors
+def deploy(
+    name: Annotated[str, typer.Argument(help="the feature set name")],
+    sql_file: Annotated[Path, typer.Argument(help="the feature SQL file")],
+    table: TablesOpt = None,
+    max_rows_per_key: Annotated[int, typer.Option("--max-rows-per-key", help="online store cap per key")] = catalog.DEFAULT_CAP,
+    project: ProjectOpt = DEFAULT_PROJECT,
+    json_out: JsonOpt = False,
+) -> None:
+    """Store the feature SQL as a new version of feature set NAME (unchanged SQL: no new version)."""
+    info, changed = catalog.deploy(
+        store(), name, _read_sql(sql_file), project=project, tables=_tables(table), max_rows_per_key=max_rows_per_key
+    )
+    if json_out:
+        print_json({"project": info.project, "name": info.name, "version": info.version, "changed": changed})
+        return
+    what = f"version {info.version} deployed" if changed else f"unchanged (version {info.version})"
+    console.print(f"feature set [bold]{info.project}/{info.name}[/]: {what}")
+
+
+@app.command("list")
+@handle_errors
+def list_(project: ProjectOpt = DEFAULT_PROJECT, json_out: JsonOpt = False) -> None:
+    """List deployed feature sets (latest versions) with their online row counts."""
+    s = store()
+    infos = catalog.list_feature_sets(s, project=project)
+    online = catalog.open_online_store(s.settings)
+    rows = [
+        {"name": i.name, "version": i.version, "tables": list(i.schemas), "features": len(i.query().features),
+         **online.stats(i.namespace), "created_at": i.created_at}
+        for i in infos
+    ]
+    if json_out:
+        print_json(rows)
+        return
+    t = Table()
+    for c in ("name", "version", "tables", "features", "online keys", "online rows", "deployed"):
+        t.add_column(c)
+    for r in rows:
+        t.add_row(r["name"], str(r["version"]), ", ".join(r["tables"]), str(r["features"]), str(r["keys"]),
+                  str(r["rows"]), r["created_at"].isoformat(sep=" ", timespec="seconds"))
+    console.print(t)
+
+
+@app.command("show")
+@handle_errors
+def show(
+    name: str,
+    version: Annotated[int | None, typer.Option("--version", help="a deployed version (default: latest)")] = None,
+    project: ProjectOpt = DEFAULT_PROJECT,
+    json_out: JsonOpt = False,
+) -> None:
+    """Show a feature set's SQL, features, windows and online store contents."""
+    s = store()
+    info = catalog.get_feature_set(s, name, project=project, version=version)
+    q = info.query()
+    stats = catalog.open_online_store(s.settings).stats(info.namespace)
+    doc = {
+        "project": info.project, "name": info.name, "version": info.version, "sql": info.sql,
+        "features": [f.name for f in q.features], "time_column": q.time_column,
+        "windows": {w.name: {"partition_by": list(w.partition_by), "frame": w.frame.kind, "size": w.frame.size}
+                    for w in q.windows.values()},
+        "tables": {t: sc.columns for t, sc in info.schemas.items()}, "max_rows_per_key": info.max_rows_per_key,
+        "online": stats,
+    }
+    if json_out:
+        print_json(doc)
+        return
+    console.print(f"[bold]{info.project}/{info.name}[/] version {info.version}, deployed {info.created_at:%Y-%m-%d %H:%M}")
+    console.print(f"features: {', '.join(doc['features'])}")
+    for wname, w in doc["windows"].items():
+        console.print(f"window {wname}: partition by {', '.join(w['partition_by'])}, {w['frame']} {w['size'] or ''}")
+    console.print(f"online store: {stats['keys']} keys, {stats['rows']} rows")
+    console.print(info.sql, highlight=False, markup=False)
+
+
+@app.command("online-import")
+@handle_errors
+def online_import(
+    name: str,
+    table: TablesOpt = None,
+    version: Annotated[int | None, typer.Option("--version", help="a deployed version (default: latest)")] = None,
+    project: ProjectOpt = DEFAULT_PROJECT,
+    json_out: JsonOpt = False,
+) -> None:
+    """Bulk-load the recent rows of the offline tables into the online store."""
+    s = store()
+    online = catalog.open_online_store(s.settings)
+    info, fs = catalog.open_feature_set(s, online, name, project=project, version=version)
+    sources = catalog.table_sources(s, info, _tables(table))
+    with online.transaction(), _progress(f"importing into {name} v{info.version}") as bar:
+        task = bar.add_task("rows", total=None)
+        n = fs.import_offline(sources, progress=lambda k: bar.advance(task, k))
+    stats = fs.stats()
+    if json_out:
+        print_json({"imported": n, **stats})
+        return
+    console.print(f"imported {n} rows into {info.project}/{name} v{info.version}: "
+                  f"{stats['keys']} keys, {stats['rows']} rows online")
+
+
+@app.command("insert")
+@handle_errors
+def insert(
+    name: str,
+    row: Annotated[list[str] | None, typer.Option("--row", help="a row as JSON (repeatable)")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="rows as JSON lines ('-' for stdin)")] = None,
+    table: Annotated[str | None, typer.Option("--table", help="a LAST JOIN table (default: the main table)")] = None,
+    project: ProjectOpt = DEFAULT_PROJECT,
+) -> None:
+    """Append live rows to the online store (all rows are checked before any is stored)."""
+    s = store()
+    online = catalog.open_online_store(s.settings)
+    rows = _rows(row, file)
+    with online.transaction():
+        _, fs = catalog.open_feature_set(s, online, name, project=project)
+        n = fs.insert_many(rows, table)
+    console.print(f"inserted {n} row(s) into {name}")
+
+
+@app.command("compute")
+@handle_errors
+def compute(
+    name: str,
+    row: Annotated[list[str] | None, typer.Option("--row", help="a request row as JSON (repeatable)")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="request rows as JSON lines ('-' for stdin)")] = None,
+    version: Annotated[int | None, typer.Option("--version", help="a deployed version (default: latest)")] = None,
+    project: ProjectOpt = DEFAULT_PROJECT,
+) -> None:
+    """Features of request rows in request mode (the rows are not stored). Prints JSON."""
+    s = store()
+    online = catalog.open_online_store(s.settings)
+    _, fs = catalog.open_feature_set(s, online, name, project=project, version=version)
+    rows = _rows(row, file)
+    results = fs.compute_batch(rows)
+    print_json(results[0] if len(results) == 1 and row and not file else results)
+
+
+@app.command("verify")
+@handle_errors
+def verify(
+    name: str,
+    sample: Annotated[int, typer.Option("--sample", help="how many rows to check")] = 100,
+    seed: Annotated[int, typer.Option("--seed", help="which rows (random sample seed)")] = 0,
+    table: TablesOpt = None,
+    version: Annotated[int | None, typer.Option("--version", help="a deployed version (default: latest)")] = None,
+    project: ProjectOpt = DEFAULT_PROJECT,
+    json_out: JsonOpt = False,
+) -> None:
+    """Skew check: request-mode features of sampled rows against their offline features."""
+    if sample < 1:
+        raise InvalidInput("--sample must be at least 1")
+    s = store()
+    info = catalog.get_feature_set(s, name, project=project, version=version)
+    sources = catalog.table_sources(s, info, _tables(table))
+    with _progress(f"verifying {name} v{info.version}") as bar:
+        task = bar.add_task("rows", total=sample)
+        report = run_verify(info.query(), sources, sample=sample, seed=seed, cap=info.max_rows_per_key,
+                            progress=lambda k: bar.advance(task, k))
+    if json_out:
+        print_json({"rows_in_table": report.rows_in_table, "checked": report.checked, "ok": report.ok,
+                    "mismatches": [m.__dict__ for m in report.mismatches]})
+    elif report.ok:
+        console.print(f"[green]ok[/]: {report.checked} sampled rows of {report.rows_in_table}, "
+                      f"{len(info.query().features)} features each, online == offline")
+    else:
+        t = Table(title=f"{len(report.mismatches)} mismatches in {report.checked} rows")
+        for c in ("row", "feature", "offline", "online"):
+            t.add_column(c)
+        for m in report.mismatches[:50]:
+            t.add_row(str(m.seq), m.feature, repr(m.offline), repr(m.online))
+        console.print(t)
+    if not report.ok:
+        raise typer.Exit(1)

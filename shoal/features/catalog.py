@@ -1,0 +1,344 @@
+"""Managed offline tables and deployed feature sets, recorded in the metadata database.
+
+A managed table is an immutable Parquet file per version under `SHOAL_ARTIFACTS/tables/`;
+`import_table` writes the file first and records it after, so a failed import leaves nothing
+behind. A feature set version stores its SQL and the schemas it was compiled against, so that
+request mode never needs the offline tables; `deploy` adds a version only when the SQL or those
+schemas changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+from sqlalchemy import func, insert, select
+
+from shoal.config import Settings
+from shoal.features.errors import FeatureSetNotFound, FeatureSqlError, TableNotFound
+from shoal.features.featureset import DEFAULT_CAP, FeatureSet
+from shoal.features.offline import SEQ, Source, check_schema, connect, literal, quote
+from shoal.features.online import MemoryStore, OnlineStore, RedisStore
+from shoal.features.parse import compile_feature_sql, referenced_tables
+from shoal.features.query import FeatureQuery
+from shoal.features.schema import TableSchema
+from shoal.store import Store, utcnow
+from shoal.store.models import feature_sets, feature_tables, projects
+from shoal.store.projects import DEFAULT_PROJECT, project_id
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    project: str
+    name: str
+    version: int
+    location: str
+    schema: TableSchema
+    row_count: int
+    source: str
+    created_at: datetime
+
+    def source_ref(self) -> Source:
+        return Source("parquet", self.location)
+
+
+@dataclass(frozen=True)
+class FeatureSetInfo:
+    project: str
+    name: str
+    version: int
+    sql: str
+    schemas: dict[str, TableSchema]
+    max_rows_per_key: int
+    created_at: datetime
+
+    @property
+    def namespace(self) -> str:
+        return f"{self.project}/{self.name}/v{self.version}"
+
+    def query(self) -> FeatureQuery:
+        return compile_feature_sql(self.sql, self.schemas)
+
+
+# -- managed tables -------------------------------------------------------------------------------
+
+
+def _tables_dir(settings: Settings, project: str, name: str) -> Path:
+    return Path(settings.artifacts_url) / "tables" / project / name
+
+
+def import_table(
+    store: Store,
+    name: str,
+    *,
+    path: str | Path | None = None,
+    sql: str | None = None,
+    mode: Literal["overwrite", "append"] = "overwrite",
+    project: str = DEFAULT_PROJECT,
+) -> TableInfo:
+    """Copy a CSV/Parquet file, or the result of a DuckDB SELECT, into a new table version.
+
+    In `sql`, the project's managed tables can be read by name. `append` keeps the rows of the
+    current version first (arrival order is file order) and adds the new ones after them.
+    """
+    if (path is None) == (sql is None):
+        raise FeatureSqlError("give exactly one of a file path or a SQL query to import")
+    if not name.replace("_", "").isalnum():
+        raise FeatureSqlError(f"table name {name!r}: use letters, digits and _")
+    current = _latest_table(store, name, project)
+    if mode == "append" and current is None:
+        raise TableNotFound(f"cannot append to table {name}: it does not exist yet (import it first)")
+    con = connect()
+    try:
+        if path is not None:
+            src = Source.from_path(path)
+            select_new = f"SELECT * EXCLUDE ({SEQ}) FROM {src.relation(con, name)} ORDER BY {SEQ}"
+            described = str(Path(path).resolve())
+        else:
+            for t in list_tables(store, project=project):
+                con.execute(f"CREATE VIEW {quote(t.name)} AS SELECT * FROM read_parquet({literal(t.location)})")
+            select_new = sql.strip().rstrip(";")  # type: ignore[union-attr]
+            described = f"sql: {select_new}"
+        try:
+            columns = {r[0]: r[1] for r in con.execute(f"DESCRIBE {select_new}").fetchall()}
+        except duckdb.Error as e:
+            raise FeatureSqlError(f"cannot read the data to import into {name}: {e}") from None
+        schema = TableSchema(name, columns)
+        check_schema(schema)
+        if mode == "append":
+            assert current is not None
+            if columns != current.schema.columns:
+                raise FeatureSqlError(
+                    f"cannot append to {name}: columns {columns} differ from the table's {current.schema.columns}"
+                )
+            select_new = (
+                f"SELECT * FROM read_parquet({literal(current.location)}) UNION ALL ({select_new})"
+            )
+        version = (current.version if current else 0) + 1
+        target = _tables_dir(store.settings, project, name) / f"v{version}.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        try:
+            # One thread keeps the rows in the order they were read: that order is arrival order.
+            con.execute("SET preserve_insertion_order=true")
+            con.execute(f"COPY ({select_new}) TO {literal(str(tmp))} (FORMAT parquet)")
+            rows = con.execute(f"SELECT count(*) FROM read_parquet({literal(str(tmp))})").fetchone()[0]
+            os.replace(tmp, target)
+        except duckdb.Error as e:
+            raise FeatureSqlError(f"cannot import into {name}: {e}") from None
+        finally:
+            tmp.unlink(missing_ok=True)
+    finally:
+        con.close()
+    now = utcnow()
+    with store.engine.begin() as conn:
+        pid = project_id(conn, project, create=True)
+        conn.execute(
+            insert(feature_tables).values(
+                project_id=pid, name=name, version=version, location=str(target), columns=columns,
+                row_count=rows, source=described, created_at=now,
+            )
+        )
+    return TableInfo(project, name, version, str(target), schema, rows, described, now)
+
+
+def _table_info(row, project: str) -> TableInfo:  # type: ignore[no-untyped-def]
+    return TableInfo(
+        project, row.name, row.version, row.location, TableSchema(row.name, dict(row.columns)),
+        row.row_count, row.source, row.created_at,
+    )
+
+
+def _latest_table(store: Store, name: str, project: str) -> TableInfo | None:
+    with store.engine.connect() as conn:
+        row = conn.execute(
+            select(feature_tables)
+            .join(projects, projects.c.id == feature_tables.c.project_id)
+            .where(projects.c.name == project, feature_tables.c.name == name)
+            .order_by(feature_tables.c.version.desc())
+            .limit(1)
+        ).first()
+    return _table_info(row, project) if row else None
+
+
+def get_table(store: Store, name: str, *, project: str = DEFAULT_PROJECT) -> TableInfo:
+    info = _latest_table(store, name, project)
+    if info is None:
+        raise TableNotFound(
+            f"no table {name} in project {project}; import it with `shoal features import {name} FILE`"
+        )
+    return info
+
+
+def list_tables(store: Store, *, project: str = DEFAULT_PROJECT) -> list[TableInfo]:
+    latest = (
+        select(feature_tables.c.name, func.max(feature_tables.c.version).label("v"))
+        .join(projects, projects.c.id == feature_tables.c.project_id)
+        .where(projects.c.name == project)
+        .group_by(feature_tables.c.name)
+        .subquery()
+    )
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(feature_tables)
+            .join(projects, projects.c.id == feature_tables.c.project_id)
+            .join(latest, (latest.c.name == feature_tables.c.name) & (latest.c.v == feature_tables.c.version))
+            .where(projects.c.name == project)
+            .order_by(feature_tables.c.name)
+        ).all()
+    return [_table_info(r, project) for r in rows]
+
+
+def resolve_sources(
+    store: Store | None, tables: list[str], given: dict[str, str] | None = None, *, project: str = DEFAULT_PROJECT
+) -> dict[str, Source]:
+    """Sources for `tables`: files given explicitly (name -> path) first, then managed tables."""
+    given = given or {}
+    sources: dict[str, Source] = {}
+    for t in tables:
+        if t in given:
+            sources[t] = Source.from_path(given[t])
+        elif store is not None:
+            sources[t] = get_table(store, t, project=project).source_ref()
+        else:
+            raise TableNotFound(f"no file given for table {t}")
+    return sources
+
+
+def compile_with_sources(sql: str, sources: dict[str, Source]) -> FeatureQuery:
+    con = connect()
+    try:
+        schemas = {name: src.describe(name, con) for name, src in sources.items()}
+    finally:
+        con.close()
+    for s in schemas.values():
+        check_schema(s)
+    return compile_feature_sql(sql, schemas)
+
+
+# -- feature sets ---------------------------------------------------------------------------------
+
+
+def _hash(sql: str, schemas: dict[str, TableSchema], cap: int) -> str:
+    doc = {"sql": sql, "schemas": {k: v.to_json() for k, v in sorted(schemas.items())}, "cap": cap}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def deploy(
+    store: Store,
+    name: str,
+    sql: str,
+    *,
+    project: str = DEFAULT_PROJECT,
+    tables: dict[str, str] | None = None,
+    max_rows_per_key: int = DEFAULT_CAP,
+) -> tuple[FeatureSetInfo, bool]:
+    """Store a new version of feature set `name` if the SQL (or its tables' schemas) changed.
+
+    Returns the current version and whether it is new. The SQL is compiled first: a feature SQL
+    that does not compile is never stored.
+    """
+    if not name.replace("_", "").replace("-", "").isalnum():
+        raise FeatureSqlError(f"feature set name {name!r}: use letters, digits, - and _")
+    if max_rows_per_key < 1:
+        raise FeatureSqlError("max rows per key must be at least 1")
+    sources = resolve_sources(store, referenced_tables(sql), tables, project=project)
+    query = compile_with_sources(sql, sources)
+    if query.time_column is None:
+        raise FeatureSqlError("a deployed feature set needs at least one window or LAST JOIN to serve online")
+    schemas = {t: query.schemas[role] for role, t in _roles(query).items()}
+    digest = _hash(sql, schemas, max_rows_per_key)
+    with store.engine.begin() as conn:
+        pid = project_id(conn, project, create=True)
+        last = conn.execute(
+            select(feature_sets)
+            .where(feature_sets.c.project_id == pid, feature_sets.c.name == name)
+            .order_by(feature_sets.c.version.desc())
+            .limit(1)
+        ).first()
+        if last is not None and last.sql_hash == digest:
+            return _set_info(last, project), False
+        version = (last.version if last else 0) + 1
+        now = utcnow()
+        conn.execute(
+            insert(feature_sets).values(
+                project_id=pid, name=name, version=version, sql=sql, sql_hash=digest,
+                schemas={k: v.to_json() for k, v in schemas.items()}, max_rows_per_key=max_rows_per_key,
+                created_at=now,
+            )
+        )
+    return FeatureSetInfo(project, name, version, sql, schemas, max_rows_per_key, now), True
+
+
+def _roles(query: FeatureQuery) -> dict[str, str]:
+    from shoal.features.query import MAIN
+
+    return {MAIN: query.main, **{j.alias: j.table for j in query.joins}}
+
+
+def _set_info(row, project: str) -> FeatureSetInfo:  # type: ignore[no-untyped-def]
+    return FeatureSetInfo(
+        project, row.name, row.version, row.sql,
+        {k: TableSchema.from_json(v) for k, v in row.schemas.items()}, row.max_rows_per_key, row.created_at,
+    )
+
+
+def get_feature_set(
+    store: Store, name: str, *, project: str = DEFAULT_PROJECT, version: int | None = None
+) -> FeatureSetInfo:
+    q = (
+        select(feature_sets)
+        .join(projects, projects.c.id == feature_sets.c.project_id)
+        .where(projects.c.name == project, feature_sets.c.name == name)
+    )
+    q = q.where(feature_sets.c.version == version) if version else q.order_by(feature_sets.c.version.desc())
+    with store.engine.connect() as conn:
+        row = conn.execute(q.limit(1)).first()
+    if row is None:
+        what = f"{name} v{version}" if version else name
+        raise FeatureSetNotFound(
+            f"no feature set {what} in project {project}; deploy it with `shoal features deploy {name} FILE.sql`"
+        )
+    return _set_info(row, project)
+
+
+def list_feature_sets(store: Store, *, project: str = DEFAULT_PROJECT) -> list[FeatureSetInfo]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(feature_sets)
+            .join(projects, projects.c.id == feature_sets.c.project_id)
+            .where(projects.c.name == project)
+            .order_by(feature_sets.c.name, feature_sets.c.version)
+        ).all()
+    latest: dict[str, FeatureSetInfo] = {}
+    for r in rows:
+        latest[r.name] = _set_info(r, project)
+    return list(latest.values())
+
+
+def open_online_store(settings: Settings) -> OnlineStore:
+    """The online store the settings name: a memory snapshot under SHOAL_HOME, or Redis."""
+    target = settings.online_store
+    if target == "memory":
+        return MemoryStore(settings.home_dir / "online" / "memory.pkl")
+    if target.startswith(("redis://", "rediss://", "unix://")):
+        return RedisStore(target)
+    raise FeatureSqlError(f"SHOAL_ONLINE_STORE={target!r}: use memory or a redis:// URL")
+
+
+def open_feature_set(
+    store: Store, online: OnlineStore, name: str, *, project: str = DEFAULT_PROJECT, version: int | None = None
+) -> tuple[FeatureSetInfo, FeatureSet]:
+    info = get_feature_set(store, name, project=project, version=version)
+    return info, FeatureSet(info.query(), online, namespace=info.namespace, cap=info.max_rows_per_key)
+
+
+def table_sources(store: Store, info: FeatureSetInfo, given: dict[str, str] | None = None) -> dict[str, Source]:
+    """Offline sources for a deployed feature set's tables (files given, else managed tables)."""
+    return resolve_sources(store, list(info.schemas), given, project=info.project)

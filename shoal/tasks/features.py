@@ -1,0 +1,163 @@
+"""Feature task types, as OpenMLDB's DolphinScheduler task does them, over `shoal.features`.
+
+- `data_import`: a CSV/Parquet file or a DuckDB SELECT -> a new version of a managed table;
+- `feature_extract`: a feature SQL -> Parquet training samples (point-in-time);
+- `feature_deploy`: a feature SQL -> a new version of a feature set (unchanged SQL: none);
+- `online_import`: a feature set's recent rows, from its offline tables, into the online store.
+
+Each runs in its own process and opens the run's metadata database and online store from the
+SHOAL_* variables the engine passes down.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from shoal.config import get_settings
+from shoal.errors import TaskFailed
+from shoal.features import catalog
+from shoal.features.catalog import compile_with_sources, resolve_sources
+from shoal.features.offline import extract
+from shoal.features.parse import referenced_tables
+from shoal.store import Store, open_store
+from shoal.tasks.base import TaskContext, TaskParams, TaskType
+
+Isolation = Literal["fork", "worker"]
+TablesField = Field(
+    default_factory=dict, description="table name -> .parquet/.csv file, instead of the managed table"
+)
+
+
+def _store() -> Store:
+    return open_store(get_settings())
+
+
+def _resolve(path: str, ctx: TaskContext) -> Path:
+    """A relative path is looked up in the directories the workflow was applied from."""
+    p = Path(path)
+    if p.is_absolute():
+        return p
+    for base in (ctx.source_dir or "").split(os.pathsep):
+        if base and (Path(base) / p).exists():
+            return Path(base) / p
+    return p
+
+
+class _SqlSource(TaskParams):
+    sql: str | None = Field(default=None, description="the feature SQL text")
+    sql_file: str | None = Field(default=None, description="a file holding the feature SQL")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> _SqlSource:
+        if (self.sql is None) == (self.sql_file is None):
+            raise ValueError("give exactly one of 'sql' (the feature SQL) or 'sql_file'")
+        return self
+
+    def text(self, ctx: TaskContext) -> str:
+        if self.sql is not None:
+            return self.sql
+        path = _resolve(self.sql_file, ctx)  # type: ignore[arg-type]
+        if not path.exists():
+            raise TaskFailed(f"sql_file {self.sql_file} not found (looked in {ctx.source_dir or '.'})")
+        return path.read_text()
+
+
+class DataImportParams(TaskParams):
+    table: str = Field(description="the managed table to write a new version of")
+    path: str | None = Field(default=None, description="a .csv or .parquet file")
+    sql: str | None = Field(default=None, description="or a DuckDB SELECT (managed tables readable by name)")
+    mode: Literal["overwrite", "append"] = Field(default="overwrite", description="replace the rows, or add after them")
+    isolation: Isolation = "fork"
+
+    @model_validator(mode="after")
+    def _one_of(self) -> DataImportParams:
+        if (self.path is None) == (self.sql is None):
+            raise ValueError("give exactly one of 'path' (a file) or 'sql' (a SELECT)")
+        return self
+
+
+class DataImportTask(TaskType):
+    name = "data_import"
+    Params = DataImportParams
+
+    def run(self, ctx: TaskContext) -> dict[str, Any]:
+        p: DataImportParams = ctx.params
+        path = str(_resolve(p.path, ctx)) if p.path else None
+        info = catalog.import_table(_store(), p.table, path=path, sql=p.sql, mode=p.mode, project=ctx.project)
+        print(f"table {info.name} version {info.version}: {info.row_count} rows -> {info.location}")
+        return {"table": info.name, "version": info.version, "rows": info.row_count, "location": info.location}
+
+
+class FeatureExtractParams(_SqlSource):
+    output: str = Field(description="the Parquet file to write samples to (relative: under SHOAL_ARTIFACTS/samples/)")
+    tables: dict[str, str] = TablesField
+    keep_order: bool = Field(default=True, description="samples in the input's row order")
+    isolation: Isolation = "fork"
+
+
+class FeatureExtractTask(TaskType):
+    name = "feature_extract"
+    Params = FeatureExtractParams
+
+    def run(self, ctx: TaskContext) -> dict[str, Any]:
+        p: FeatureExtractParams = ctx.params
+        sql = p.text(ctx)
+        tables = {k: str(_resolve(v, ctx)) for k, v in p.tables.items()}
+        sources = resolve_sources(_store(), referenced_tables(sql), tables, project=ctx.project)
+        query = compile_with_sources(sql, sources)
+        output = Path(p.output)
+        if not output.is_absolute():
+            output = Path(get_settings().artifacts_url) / "samples" / ctx.project / output
+        result = extract(query, sources, output, keep_order=p.keep_order)
+        print(f"{result.rows} rows x {len(result.columns)} features -> {result.path} in {result.seconds:.1f}s")
+        return {"path": result.path, "rows": result.rows, "features": result.columns}
+
+
+class FeatureDeployParams(_SqlSource):
+    feature_set: str = Field(description="the feature set to deploy a version of")
+    tables: dict[str, str] = TablesField
+    max_rows_per_key: int = Field(default=catalog.DEFAULT_CAP, ge=1, description="online rows kept per key")
+    isolation: Isolation = "fork"
+
+
+class FeatureDeployTask(TaskType):
+    name = "feature_deploy"
+    Params = FeatureDeployParams
+
+    def run(self, ctx: TaskContext) -> dict[str, Any]:
+        p: FeatureDeployParams = ctx.params
+        tables = {k: str(_resolve(v, ctx)) for k, v in p.tables.items()}
+        info, changed = catalog.deploy(
+            _store(), p.feature_set, p.text(ctx), project=ctx.project, tables=tables,
+            max_rows_per_key=p.max_rows_per_key,
+        )
+        print(f"feature set {info.name}: {'version ' + str(info.version) if changed else 'unchanged'}")
+        return {"feature_set": info.name, "version": info.version, "changed": changed}
+
+
+class OnlineImportParams(TaskParams):
+    feature_set: str = Field(description="the deployed feature set to load")
+    version: int | None = Field(default=None, description="a deployed version (default: latest)")
+    tables: dict[str, str] = TablesField
+    isolation: Isolation = "fork"
+
+
+class OnlineImportTask(TaskType):
+    name = "online_import"
+    Params = OnlineImportParams
+
+    def run(self, ctx: TaskContext) -> dict[str, Any]:
+        p: OnlineImportParams = ctx.params
+        store = _store()
+        online = catalog.open_online_store(store.settings)
+        tables = {k: str(_resolve(v, ctx)) for k, v in p.tables.items()}
+        with online.transaction():
+            info, fs = catalog.open_feature_set(store, online, p.feature_set, project=ctx.project, version=p.version)
+            rows = fs.import_offline(catalog.table_sources(store, info, tables))
+        stats = fs.stats()
+        print(f"imported {rows} rows into {info.name} v{info.version}: {stats['keys']} keys online")
+        return {"feature_set": info.name, "version": info.version, "rows": rows, "keys": stats["keys"]}
