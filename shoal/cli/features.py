@@ -17,6 +17,8 @@ from shoal.features import catalog
 from shoal.features.catalog import compile_with_sources, resolve_sources
 from shoal.features.offline import extract as run_extract
 from shoal.features.parse import referenced_tables
+from shoal.features.query import Frame
+from shoal.features.schema import Kind
 from shoal.features.verify import verify as run_verify
 from shoal.store.projects import DEFAULT_PROJECT
 
@@ -198,7 +200,8 @@ def show(
     doc = {
         "project": info.project, "name": info.name, "version": info.version, "sql": info.sql,
         "features": [f.name for f in q.features], "time_column": q.time_column,
-        "windows": {w.name: {"partition_by": list(w.partition_by), "frame": w.frame.kind, "size": w.frame.size}
+        "windows": {w.name: {"partition_by": list(w.partition_by), "frame": w.frame.kind, "size": w.frame.size,
+                             "text": _frame_text(w.frame, q.schemas["main"].kind(w.order_by))}
                     for w in q.windows.values()},
         "tables": {t: sc.columns for t, sc in info.schemas.items()}, "max_rows_per_key": info.max_rows_per_key,
         "online": stats,
@@ -209,9 +212,21 @@ def show(
     console.print(f"[bold]{info.project}/{info.name}[/] version {info.version}, deployed {info.created_at:%Y-%m-%d %H:%M}")
     console.print(f"features: {', '.join(doc['features'])}")
     for wname, w in doc["windows"].items():
-        console.print(f"window {wname}: partition by {', '.join(w['partition_by'])}, {w['frame']} {w['size'] or ''}")
+        console.print(f"window {wname}: PARTITION BY {', '.join(w['partition_by'])} {w['text']}")
     console.print(f"online store: {stats['keys']} keys, {stats['rows']} rows")
     console.print(info.sql, highlight=False, markup=False)
+
+
+def _frame_text(frame: Frame, time_kind: Kind | None) -> str:
+    if frame.kind == "rows":
+        return f"ROWS {frame.size} PRECEDING"
+    if frame.kind == "unbounded":
+        return "UNBOUNDED PRECEDING"
+    size = frame.size if time_kind is Kind.TIMESTAMP else frame.size * 1000  # integer times are ms
+    for unit, us in (("d", 86_400_000_000), ("h", 3_600_000_000), ("m", 60_000_000), ("s", 1_000_000)):
+        if size % us == 0:
+            return f"RANGE {size // us}{unit} PRECEDING"
+    return f"RANGE {size // 1000}ms PRECEDING"
 
 
 @app.command("online-import")
