@@ -26,7 +26,7 @@ app = typer.Typer(no_args_is_help=True, help="Feature SQL: offline samples, depl
 ProjectOpt = Annotated[str, typer.Option("--project", help="project of the tables and feature sets")]
 TablesOpt = Annotated[
     list[str] | None,
-    typer.Option("--table", "-t", help="NAME=FILE: read table NAME from a .parquet/.csv file instead of the managed table"),
+    typer.Option("--table", "-t", help="NAME=FILE: read table NAME from a .parquet/.csv file, not the managed table"),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
 
@@ -115,7 +115,9 @@ def extract(
     sql_file: Annotated[Path, typer.Argument(help="the feature SQL file")],
     output: Annotated[Path, typer.Option("--output", "-o", help="the Parquet file to write samples to")],
     table: TablesOpt = None,
-    any_order: Annotated[bool, typer.Option("--any-order", help="skip sorting samples into input order (faster)")] = False,
+    keep_order: Annotated[
+        bool, typer.Option("--keep-order", help="write samples in the input's row order (sorts: slower)")
+    ] = False,
     project: ProjectOpt = DEFAULT_PROJECT,
     json_out: JsonOpt = False,
 ) -> None:
@@ -124,7 +126,7 @@ def extract(
     sources = resolve_sources(store(), referenced_tables(sql), _tables(table), project=project)
     query = compile_with_sources(sql, sources)
     with console.status(f"extracting {len(query.features)} features with DuckDB..."):
-        result = run_extract(query, sources, output, keep_order=not any_order)
+        result = run_extract(query, sources, output, keep_order=keep_order)
     if json_out:
         print_json(result.__dict__)
         return
@@ -145,7 +147,9 @@ def deploy(
     name: Annotated[str, typer.Argument(help="the feature set name")],
     sql_file: Annotated[Path, typer.Argument(help="the feature SQL file")],
     table: TablesOpt = None,
-    max_rows_per_key: Annotated[int, typer.Option("--max-rows-per-key", help="online store cap per key")] = catalog.DEFAULT_CAP,
+    max_rows_per_key: Annotated[
+        int, typer.Option("--max-rows-per-key", help="online store cap per key")
+    ] = catalog.DEFAULT_CAP,
     project: ProjectOpt = DEFAULT_PROJECT,
     json_out: JsonOpt = False,
 ) -> None:
@@ -209,7 +213,9 @@ def show(
     if json_out:
         print_json(doc)
         return
-    console.print(f"[bold]{info.project}/{info.name}[/] version {info.version}, deployed {info.created_at:%Y-%m-%d %H:%M}")
+    console.print(
+        f"[bold]{info.project}/{info.name}[/] version {info.version}, deployed {info.created_at:%Y-%m-%d %H:%M}"
+    )
     console.print(f"features: {', '.join(doc['features'])}")
     for wname, w in doc["windows"].items():
         console.print(f"window {wname}: PARTITION BY {', '.join(w['partition_by'])} {w['text']}")

@@ -74,7 +74,8 @@ def verify(
         picks = sorted(random.Random(seed).sample(range(total), min(sample, total)))
         # The offline value of every sampled row, computed over the whole table.
         con.execute(
-            f"CREATE TEMP TABLE __offline AS SELECT * FROM ({offline_sql(query, rel, keep_order=False, with_seq=True)}) "
+            "CREATE TEMP TABLE __offline AS SELECT * FROM "
+            f"({offline_sql(query, rel, keep_order=False, with_seq=True)}) "
             f"WHERE {SEQ} IN ({', '.join(map(str, picks))})"
         )
         cur = con.execute(f"SELECT * FROM __offline ORDER BY {SEQ}")

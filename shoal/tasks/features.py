@@ -95,7 +95,7 @@ class DataImportTask(TaskType):
 class FeatureExtractParams(_SqlSource):
     output: str = Field(description="the Parquet file to write samples to (relative: under SHOAL_ARTIFACTS/samples/)")
     tables: dict[str, str] = TablesField
-    keep_order: bool = Field(default=True, description="samples in the input's row order")
+    keep_order: bool = Field(default=False, description="samples in the input's row order (sorts: slower)")
     isolation: Isolation = "fork"
 
 

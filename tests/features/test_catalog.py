@@ -78,7 +78,9 @@ def test_online_import_then_request_matches_offline(
     """The README's promise: a new click's online features equal its offline row."""
     table = catalog.import_table(store, "talkingdata", path=talkingdata_csv)
     info, _ = catalog.deploy(store, "td", TALKINGDATA_SQL.read_text())
-    online = MemoryStore(tmp_path / "online.pkl") if kind == "memory" else RedisStore(require_redis(), prefix=redis_prefix)
+    online = (
+        MemoryStore(tmp_path / "online.pkl") if kind == "memory" else RedisStore(require_redis(), prefix=redis_prefix)
+    )
     try:
         _, fs = catalog.open_feature_set(store, online, "td")
         stored = fs.import_offline(catalog.table_sources(store, info))

@@ -33,7 +33,7 @@ def test_tour_extract_deploy_import_compute_matches_offline_row(cli, talkingdata
     r = cli("features", "import", "talkingdata", str(talkingdata_csv))
     assert r.exit_code == 0 and "3000 rows" in r.output, r.output
     samples = tmp_path / "samples.parquet"
-    r = cli("features", "extract", str(TALKINGDATA_SQL), "-o", str(samples), "--json")
+    r = cli("features", "extract", str(TALKINGDATA_SQL), "-o", str(samples), "--keep-order", "--json")
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["rows"] == 3000
     r = cli("features", "deploy", "td", str(TALKINGDATA_SQL))

@@ -9,9 +9,8 @@ is UNBOUNDED, and never more than `cap`. Rows with the same time keep their arri
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
