@@ -28,7 +28,10 @@ demo: setup
 	$(DEMO) runs list
 
 bench: setup
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) benchmarks/engine_overhead.py
+	$(PY) benchmarks/features_offline.py
+	$(PY) benchmarks/features_online.py
 
 clean:
 	rm -rf $(VENV) .shoal .shoal-demo .pytest_cache
