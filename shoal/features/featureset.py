@@ -19,11 +19,13 @@ from typing import Any
 from shoal.features.errors import RowError
 from shoal.features.evaluate import Compiler, Fn, aggregate
 from shoal.features.offline import ORDER_KEY, SEQ, Source, connect, quote
-from shoal.features.online.base import Fetch, IndexSpec, Key, OnlineStore, Row
+from shoal.features.online.base import Fetch, IndexSpec, OnlineStore, Row
 from shoal.features.query import MAIN, FeatureQuery, Window
 from shoal.features.schema import Kind, coerce, to_micros
 
 DEFAULT_CAP = 10_000
+_PYTHON_TYPE = {Kind.INT: "BIGINT", Kind.FLOAT: "DOUBLE", Kind.STR: "VARCHAR", Kind.BOOL: "BOOLEAN",
+                Kind.TIMESTAMP: "TIMESTAMP"}
 
 
 @dataclass(frozen=True)
@@ -198,9 +200,10 @@ class FeatureSet:
                 if source is None:
                     raise RowError(f"no source given for table {layout.table}", layout.table)
                 cur = con.execute(self._retained_sql(index, layout, source.relation(con, layout.table)))
+                key = index.key
                 while chunk := cur.fetchmany(batch):
-                    rows = [layout.row(dict(zip(layout.columns, r, strict=True))) for r in chunk]
-                    items = [(tuple(r[i] for i in index.key), layout.score(r), r) for r in rows]
+                    # DuckDB already typed every value (see _retained_sql): no per-value checks.
+                    items = [(tuple(r[i] for i in key), r[-1], r[:-1]) for r in chunk]
                     self.store.insert(self.namespace, index, items)
                     total += len(items)
                     if progress:
@@ -212,7 +215,10 @@ class FeatureSet:
     def _retained_sql(self, index: IndexSpec, layout: _Layout, relation: str) -> str:
         # Only what the store would keep after inserting everything: the same rule as
         # IndexSpec.drop_count, applied in DuckDB so that old rows never reach Python.
-        cols = ", ".join(quote(c) for c in layout.columns)
+        # Each column in the one Python type of its kind (DECIMAL -> float, TIMESTAMP_NS -> datetime).
+        cols = ", ".join(
+            f"CAST({quote(c)} AS {_PYTHON_TYPE[k]}) AS {quote(c)}" for c, k in zip(layout.columns, layout.kinds, strict=True)
+        )
         keys = ", ".join(quote(layout.columns[i]) for i in index.key)
         t = quote(layout.columns[layout.time])
         score = f"epoch_us({t})" if layout.kinds[layout.time] is Kind.TIMESTAMP else t
@@ -226,7 +232,7 @@ class FeatureSet:
         if index.table != MAIN:
             not_null += "".join(f" AND {quote(layout.columns[i])} IS NOT NULL" for i in index.key)
         return (
-            f"SELECT {cols} FROM (SELECT *, {score}::HUGEINT * 1000000000000 + {SEQ} AS {ORDER_KEY}, "
+            f"SELECT {cols}, {score}::BIGINT AS __score FROM (SELECT *, {score}::HUGEINT * 1000000000000 + {SEQ} AS {ORDER_KEY}, "
             f"max({score}) OVER (PARTITION BY {keys}) AS __newest, "
             f"row_number() OVER (PARTITION BY {keys} ORDER BY {score} DESC, {SEQ} DESC) AS __rn "
             f"FROM {relation} WHERE {not_null}) WHERE {' AND '.join(keep)} ORDER BY {ORDER_KEY}"
@@ -273,7 +279,7 @@ class FeatureSet:
         for w, index in self._windows:
             scores, rows = stored[index.name]
             if w.frame.kind == "rows":
-                chosen = rows[len(rows) - w.frame.size :] if w.frame.size else []
+                chosen = rows[max(0, len(rows) - w.frame.size) :] if w.frame.size else []
             elif w.frame.kind == "range":
                 chosen = rows[bisect.bisect_left(scores, t - w.frame.size) :]
             else:

@@ -33,6 +33,23 @@ RESERVED = (SEQ, ORDER_KEY)
 _SHIFT = 10**12  # arrival numbers stay below this
 
 
+@dataclass(frozen=True)
+class OrderKey:
+    """How `__ok` is computed: `(time - base) * shift + __seq`, in BIGINT when it fits.
+
+    A 64-bit key sorts and frames faster than a 128-bit one; `prepare` picks it from the table's
+    time range and row count, and falls back to HUGEINT when the product could overflow.
+    """
+
+    base: int = 0
+    shift: int = _SHIFT
+    wide: bool = True
+
+    @property
+    def type(self) -> str:
+        return "HUGEINT" if self.wide else "BIGINT"
+
+
 def connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     # x/0 is inf or NaN and x//0, x%0 are NULL, as in request mode; a feature never aborts a job.
@@ -121,8 +138,9 @@ def check_schema(schema: TableSchema) -> None:
 class _Sql:
     """Renders the expression tree as DuckDB SQL."""
 
-    def __init__(self, query: FeatureQuery) -> None:
+    def __init__(self, query: FeatureQuery, order: OrderKey) -> None:
         self.q = query
+        self.order = order
         self.alias = {MAIN: query.main_alias, **{j.alias: j.alias for j in query.joins}}
 
     def col(self, role: str, name: str) -> str:
@@ -169,7 +187,8 @@ class _Sql:
             return f"(CASE {whens} ELSE {a[-1]} END)"
         if op.startswith("cast_"):
             target = {"cast_int": "BIGINT", "cast_float": "DOUBLE", "cast_str": "VARCHAR"}[op]
-            return f"CAST({a[0]} AS {target})"
+            # TRY_CAST: inf, NaN or a double beyond BIGINT is NULL, as in request mode, not an error.
+            return f"TRY_CAST({a[0]} AS {target})"
         raise AssertionError(f"no DuckDB rendering for {op}")
 
     def agg(self, e: Agg) -> str:
@@ -190,6 +209,9 @@ class _Sql:
         sql = f"{base}({a[0]}){flt} {over}"
         if base == "sum" and e.kind is Kind.INT:
             sql = f"CAST({sql} AS BIGINT)"  # DuckDB sums integers as HUGEINT
+        if base in ("min", "max") and e.kind is Kind.FLOAT:
+            # 0.0 and -0.0 tie; which one min/max returns is up to the implementation: make it 0.0.
+            sql = f"({sql} + 0.0)"
         return sql
 
     def windows(self) -> str:
@@ -201,7 +223,7 @@ class _Sql:
                 frame = f"ROWS BETWEEN {w.frame.size} PRECEDING AND CURRENT ROW"
             elif w.frame.kind == "range":
                 frame = (
-                    f"RANGE BETWEEN ({w.frame.size}::HUGEINT * {_SHIFT} + {self.col(MAIN, SEQ)}) "
+                    f"RANGE BETWEEN ({w.frame.size}::{self.order.type} * {self.order.shift} + {self.col(MAIN, SEQ)}) "
                     "PRECEDING AND CURRENT ROW"
                 )
             else:
@@ -219,31 +241,51 @@ def _lit(e: Lit) -> str:
         return literal(e.value)
     if e.kind is Kind.FLOAT:
         return f"CAST({e.value!r} AS DOUBLE)"
-    return str(e.value)
+    return f"CAST({e.value} AS BIGINT)"  # a bare literal is a 32-bit INTEGER in DuckDB
 
 
-def _time_key(kind: Kind, column: str) -> str:
-    if kind is Kind.TIMESTAMP:
-        return f"epoch_us({column})::HUGEINT"
-    return f"{column}::HUGEINT"
+# The one DuckDB type each kind is computed in: a 32-bit INTEGER or a DECIMAL column would
+# overflow or round where request mode (Python int, float) does not.
+_CANONICAL = {Kind.INT: "BIGINT", Kind.FLOAT: "DOUBLE", Kind.TIMESTAMP: "TIMESTAMP", Kind.STR: "VARCHAR",
+              Kind.BOOL: "BOOLEAN"}
+
+
+def _columns(schema: TableSchema, read: Sequence[str]) -> str:
+    """`*`, with the columns the query reads cast to their kind's canonical type."""
+    casts = []
+    for c in read:
+        kind = schema.kind(c)
+        if kind is not None and schema.columns[c].upper() != _CANONICAL[kind]:
+            casts.append(f"CAST({quote(c)} AS {_CANONICAL[kind]}) AS {quote(c)}")
+    return f"* REPLACE ({', '.join(casts)})" if casts else "*"
+
+
+def _time_score(kind: Kind, column: str) -> str:
+    return f"epoch_us({column})" if kind is Kind.TIMESTAMP else column
 
 
 def offline_sql(
-    query: FeatureQuery, relations: Mapping[str, str], *, keep_order: bool = True, with_seq: bool = False
+    query: FeatureQuery,
+    relations: Mapping[str, str],
+    *,
+    keep_order: bool = True,
+    with_seq: bool = False,
+    order: OrderKey = OrderKey(),
 ) -> str:
     """The DuckDB statement computing every feature for every row of the main table."""
-    r = _Sql(query)
+    r = _Sql(query, order)
     main_rel = relations[query.main]
-    select_main = f"(SELECT *"
+    select_main = f"(SELECT {_columns(query.schemas[MAIN], query.main_columns)}"
     if query.time_column:
-        tk = _time_key(query.schemas[MAIN].kind(query.time_column), quote(query.time_column))  # type: ignore[arg-type]
-        select_main += f", {tk} * {_SHIFT} + {SEQ} AS {ORDER_KEY}"
+        score = _time_score(query.schemas[MAIN].kind(query.time_column), quote(query.time_column))  # type: ignore[arg-type]
+        select_main += f", ({score}::{order.type} - {order.base}) * {order.shift} + {SEQ} AS {ORDER_KEY}"
     select_main += f" FROM {main_rel}) AS {quote(query.main_alias)}"
     joins = []
     for j in query.joins:
         dim_keys = ", ".join(quote(d) for _, d in j.on)
         dedup = (
-            f"(SELECT * FROM {relations[j.table]} QUALIFY row_number() OVER "
+            f"(SELECT {_columns(query.schemas[j.alias], query.join_columns(j.alias))} "
+            f"FROM {relations[j.table]} QUALIFY row_number() OVER "
             f"(PARTITION BY {dim_keys}, {quote(j.order_by)} ORDER BY {SEQ} DESC) = 1)"
         )
         on = " AND ".join(f"{r.col(MAIN, m)} = {r.col(j.alias, d)}" for m, d in j.on)
@@ -268,29 +310,43 @@ class ExtractResult:
     columns: list[str]
 
 
-def prepare(con: duckdb.DuckDBPyConnection, query: FeatureQuery, sources: Mapping[str, Source]) -> dict[str, str]:
+def prepare(
+    con: duckdb.DuckDBPyConnection, query: FeatureQuery, sources: Mapping[str, Source]
+) -> tuple[dict[str, str], OrderKey]:
+    """Relations for every table, checked for rows without a time, and the order key that fits."""
     relations: dict[str, str] = {}
     for table in query.tables:
         if table not in sources:
             raise TableNotFound(f"no source given for table {table}")
         relations[table] = sources[table].relation(con, table)
-    if query.time_column:
-        n = con.execute(
-            f"SELECT count(*) FROM {relations[query.main]} WHERE {quote(query.time_column)} IS NULL"
-        ).fetchone()[0]
-        if n:
-            raise FeatureSqlError(
-                f"{n} row(s) of {query.main} have no {query.time_column}; every row needs a time to place it "
-                "in its windows (filter them out or fill them in first)"
-            )
-    return relations
+    if not query.time_column:
+        return relations, OrderKey()
+    t = quote(query.time_column)
+    score = _time_score(query.schemas[MAIN].kind(query.time_column), t)  # type: ignore[arg-type]
+    nulls, lo, hi, seqs = con.execute(
+        f"SELECT count(*) FILTER (WHERE {t} IS NULL), min({score}), max({score}), max({SEQ}) "
+        f"FROM {relations[query.main]}"
+    ).fetchone()
+    if nulls:
+        raise FeatureSqlError(
+            f"{nulls} row(s) of {query.main} have no {query.time_column}; every row needs a time to place it "
+            "in its windows (filter them out or fill them in first)"
+        )
+    if lo is None:
+        return relations, OrderKey()
+    shift = 10 ** len(str(int(seqs or 0) + 1))
+    span = max((w.frame.size for w in query.windows.values() if w.frame.kind == "range"), default=0)
+    if (int(hi) - int(lo) + span + 2) * shift < 2**63:
+        return relations, OrderKey(base=int(lo), shift=shift, wide=False)
+    return relations, OrderKey()
 
 
 def compute_offline(query: FeatureQuery, sources: Mapping[str, Source]) -> list[dict[str, Any]]:
     """Every row's features, in arrival order, as dicts (for small tables: tests and verify)."""
     con = connect()
     try:
-        sql = offline_sql(query, prepare(con, query, sources))
+        relations, order = prepare(con, query, sources)
+        sql = offline_sql(query, relations, order=order)
         cur = con.execute(sql)
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
@@ -312,7 +368,8 @@ def extract(
     con = connect()
     start = time.perf_counter()
     try:
-        sql = offline_sql(query, prepare(con, query, sources), keep_order=keep_order)
+        relations, order = prepare(con, query, sources)
+        sql = offline_sql(query, relations, keep_order=keep_order, order=order)
         con.execute(f"COPY ({sql}) TO {literal(str(tmp))} (FORMAT parquet)")
         rows = con.execute(f"SELECT count(*) FROM read_parquet({literal(str(tmp))})").fetchone()[0]
         os.replace(tmp, out)

@@ -65,7 +65,7 @@ def verify(
 ) -> VerifyReport:
     con = connect()
     try:
-        rel = prepare(con, query, sources)
+        rel, order = prepare(con, query, sources)
         main_rel = rel[query.main]
         total = con.execute(f"SELECT count(*) FROM {main_rel}").fetchone()[0]
         report = VerifyReport(rows_in_table=total)
@@ -75,7 +75,7 @@ def verify(
         # The offline value of every sampled row, computed over the whole table.
         con.execute(
             "CREATE TEMP TABLE __offline AS SELECT * FROM "
-            f"({offline_sql(query, rel, keep_order=False, with_seq=True)}) "
+            f"({offline_sql(query, rel, keep_order=False, with_seq=True, order=order)}) "
             f"WHERE {SEQ} IN ({', '.join(map(str, picks))})"
         )
         cur = con.execute(f"SELECT * FROM __offline ORDER BY {SEQ}")
