@@ -2,8 +2,9 @@
 
 Every operator follows what the offline DuckDB statement does, so that the two engines agree
 value for value: NULL in -> NULL out, three-valued AND/OR, `x/0` is ±inf (NaN for 0/0),
-`x//0` and `x%0` are NULL, `//` and `%` truncate toward zero, CAST to an integer rounds half away
-from zero, `day_of_week` counts 1 = Sunday. `tests/features/test_consistency.py` checks it.
+`x//0` and `x%0` are NULL for integers (NaN for doubles), `//` and `%` truncate toward zero,
+CAST to an integer rounds half to even and is NULL when the value does not fit (TRY_CAST),
+`day_of_week` counts 1 = Sunday. `tests/features/test_consistency.py` checks it.
 
 A compiled function takes `(row, dims, aggs)`: the current row as a tuple in the query's column
 layout, the joined dimension rows by alias, and the values of the query's aggregates.
@@ -12,10 +13,11 @@ layout, the joined dimension rows by alias, and the values of the query's aggreg
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from shoal.features.query import MAIN, Agg, Call, Col, Expr, FeatureQuery, Lit
+from shoal.features.query import MAIN, Agg, Col, Expr, FeatureQuery, Lit
 from shoal.features.schema import Kind
 
 Fn = Callable[[tuple, dict, list], Any]
@@ -48,18 +50,28 @@ def _intdiv(a: int, b: int) -> int | None:
 
 
 def _mod(a: Any, b: Any) -> Any:
-    if b == 0:
-        return None
     if isinstance(a, int) and isinstance(b, int):
+        if b == 0:
+            return None
         r = abs(a) % abs(b)
         return r if a >= 0 else -r
+    a, b = float(a), float(b)
+    if b == 0 or math.isinf(a) or math.isnan(a) or math.isnan(b):
+        return math.nan  # DuckDB's fmod: NaN where Python's raises
     return math.fmod(a, b)
 
 
-def _round_half_away(x: Any) -> int:
-    if isinstance(x, bool) or isinstance(x, int):
+_INT64 = 2**63
+
+
+def _to_int(x: Any) -> int | None:
+    """CAST(x AS BIGINT): half to even as DuckDB rounds; NULL for inf, NaN or out of range (TRY_CAST)."""
+    if isinstance(x, int):
         return int(x)
-    return int(math.floor(x + 0.5)) if x >= 0 else int(math.ceil(x - 0.5))
+    if not math.isfinite(x):
+        return None
+    r = round(x)
+    return r if -_INT64 <= r < _INT64 else None
 
 
 def _and(a: Any, b: Any) -> bool | None:
@@ -78,6 +90,24 @@ def _or(a: Any, b: Any) -> bool | None:
     return False
 
 
+def _isnan(x: Any) -> bool:
+    return isinstance(x, float) and math.isnan(x)
+
+
+def _order(x: Any) -> tuple[int, Any]:
+    """DuckDB's order of doubles: NaN is above every number (and inf) and equal to itself."""
+    return (1, 0.0) if _isnan(x) else (0, x)
+
+
+def _compare(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
+    def cmp(a: Any, b: Any) -> bool:
+        if _isnan(a) or _isnan(b):
+            return op(_order(a), _order(b))
+        return op(a, b)
+
+    return cmp
+
+
 _BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "+": _strict(lambda a, b: a + b),
     "-": _strict(lambda a, b: a - b),
@@ -85,12 +115,12 @@ _BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "/": _strict(_div),
     "//": _strict(_intdiv),
     "%": _strict(_mod),
-    "=": _strict(lambda a, b: a == b),
-    "!=": _strict(lambda a, b: a != b),
-    "<": _strict(lambda a, b: a < b),
-    "<=": _strict(lambda a, b: a <= b),
-    ">": _strict(lambda a, b: a > b),
-    ">=": _strict(lambda a, b: a >= b),
+    "=": _strict(_compare(operator.eq)),
+    "!=": _strict(_compare(operator.ne)),
+    "<": _strict(_compare(operator.lt)),
+    "<=": _strict(_compare(operator.le)),
+    ">": _strict(_compare(operator.gt)),
+    ">=": _strict(_compare(operator.ge)),
     "and": _and,
     "or": _or,
 }
@@ -107,7 +137,7 @@ _UNARY: dict[str, Callable[[Any], Any]] = {
     "year": _strict(lambda a: a.year),
     "day_of_week": _strict(lambda a: a.isoweekday() % 7 + 1),
     "abs": _strict(abs),
-    "cast_int": _strict(_round_half_away),
+    "cast_int": _strict(_to_int),
     "cast_float": _strict(float),
     "cast_str": _strict(str),
 }
@@ -205,8 +235,9 @@ def aggregate(agg: Agg, fns: Sequence[Fn], rows: Sequence[tuple]) -> Any:
         values = [v for r in rows if (v := value(r, {}, [])) is not None]
     if f == "count":
         return len(values)
+    floats = agg.args[0].kind is Kind.FLOAT  # NaN: one distinct value, above every number
     if f == "distinct_count":
-        return len(set(values))
+        return len({_order(v) for v in values} if floats else set(values))
     if not values:
         return None
     if f == "sum":
@@ -214,7 +245,7 @@ def aggregate(agg: Agg, fns: Sequence[Fn], rows: Sequence[tuple]) -> Any:
     if f == "avg":
         return float(sum(values)) / len(values)
     if f == "min":
-        return min(values)
+        return min(values, key=_order) + 0.0 if floats else min(values)  # + 0.0: -0.0 is 0.0, as offline
     if f == "max":
-        return max(values)
+        return max(values, key=_order) + 0.0 if floats else max(values)
     raise AssertionError(f"no Python aggregate {f}")

@@ -134,11 +134,11 @@ def _rewrite(sql: str) -> _Text:
             replace(tok.start, tok.end, "LEFT")
             table_tok = tokens[i + 2] if i + 2 < len(tokens) else None
             j = i + 2
-            while j < len(tokens) and tokens[j].token_type not in (TokenType.ORDER_BY, TokenType.ON):
+            while j < len(tokens) and tokens[j].token_type not in (TokenType.ORDER_BY, TokenType.ON, TokenType.USING):
                 j += 1
             if table_tok is not None and j < len(tokens) and tokens[j].token_type == TokenType.ORDER_BY:
                 k = j + 1
-                while k < len(tokens) and tokens[k].token_type != TokenType.ON:
+                while k < len(tokens) and tokens[k].token_type not in (TokenType.ON, TokenType.USING):
                     k += 1
                 if k < len(tokens):
                     order_text = sql[tokens[j + 1].start : tokens[k - 1].end + 1] if k > j + 1 else ""
@@ -168,19 +168,44 @@ def _parse(sql: str) -> tuple[exp.Select, _Text]:
         raise FeatureSqlError(f"cannot parse the feature SQL: {desc}", line, col) from None
     trees = [t for t in trees if t is not None]
     if len(trees) != 1:
-        raise FeatureSqlError(f"a feature SQL is exactly one SELECT statement, found {len(trees)} statements")
+        raise FeatureSqlError(
+            f"a feature SQL is exactly one SELECT statement, found {len(trees)} statements",
+            *(_where(trees[1], text) if len(trees) > 1 else (None, None)),
+        )
     tree = trees[0]
     if not isinstance(tree, exp.Select):
         raise FeatureSqlError(f"a feature SQL is one SELECT, not {tree.key.upper()}", *_where(tree, text))
     return tree, text
 
 
+def _leftmost(node: exp.Expression) -> int | None:
+    """Where a construct starts in the (rewritten) text: its leftmost token that has a position."""
+    starts = [n._meta["start"] for n in node.walk() if n._meta and "start" in n._meta]
+    return min(starts) if starts else None
+
+
 def _where(node: exp.Expression, text: _Text) -> tuple[int | None, int | None]:
-    for n in node.walk():
-        meta = n._meta
-        if meta and "start" in meta:
-            return text.line_col(meta["start"])
-    return None, None
+    start = _leftmost(node)
+    return text.line_col(start) if start is not None else (None, None)
+
+
+def _keyword(text: _Text, token: TokenType, node: exp.Expression) -> tuple[int | None, int | None]:
+    """The position of the keyword (WHERE, LIMIT, ...) that starts clause `node`."""
+    before = _leftmost(node)
+    starts = [t.start for t in DuckDB().tokenize(text.text) if t.token_type == token]
+    if before is not None:
+        starts = [s for s in starts if s <= before] or starts
+        return text.line_col(starts[-1]) if starts else _where(node, text)
+    return text.line_col(starts[0]) if starts else (None, None)
+
+
+_CLAUSES = (
+    ("where", "WHERE", TokenType.WHERE), ("group", "GROUP BY", TokenType.GROUP_BY),
+    ("having", "HAVING", TokenType.HAVING), ("order", "ORDER BY", TokenType.ORDER_BY),
+    ("limit", "LIMIT", TokenType.LIMIT), ("offset", "OFFSET", TokenType.OFFSET),
+    ("qualify", "QUALIFY", TokenType.QUALIFY), ("with_", "WITH", TokenType.WITH), ("with", "WITH", TokenType.WITH),
+    ("distinct", "DISTINCT", TokenType.DISTINCT),
+)
 
 
 def referenced_tables(sql: str) -> list[str]:
@@ -206,6 +231,7 @@ class _Binder:
         self.schemas = schemas
         self.tables: dict[str, TableSchema] = {}  # role (MAIN or join alias) -> schema
         self.aliases: dict[str, str] = {}  # name or alias as written (lowercase) -> role
+        self.tables_used: set[str] = set()
         self.windows: dict[str, Window] = {}
         self.in_window_arg = False
 
@@ -216,12 +242,13 @@ class _Binder:
 
     def bind(self) -> FeatureQuery:
         tree = self.tree
-        for key, what in (("where", "WHERE"), ("group", "GROUP BY"), ("having", "HAVING"), ("order", "ORDER BY"),
-                          ("limit", "LIMIT"), ("offset", "OFFSET"), ("qualify", "QUALIFY"), ("with_", "WITH"),
-                          ("with", "WITH"), ("distinct", "DISTINCT")):
+        for key, what, token in _CLAUSES:
             node = tree.args.get(key)
             if node:
-                raise self.fail(f"{what} is not supported in a feature SQL: features are computed for every row", node)
+                raise FeatureSqlError(
+                    f"{what} is not supported in a feature SQL: features are computed for every row",
+                    *_keyword(self.text, token, node),
+                )
         main_name, main_alias = self._main()
         joins = tuple(self._join(j) for j in tree.args.get("joins") or [])
         for w in tree.args.get("windows") or []:
@@ -289,12 +316,15 @@ class _Binder:
         if not isinstance(node, exp.Table) or not node.name:
             raise self.fail("FROM and LAST JOIN take a table name, not a subquery or function", node)
         if node.args.get("db") or node.args.get("catalog"):
-            raise self.fail(f"write the table as a plain name, not {node.sql()}", node)
+            raise self.fail(f"write the table as a plain name, not {_sql(node)}", node)
         name = node.name
         if name not in self.schemas:
             known = ", ".join(sorted(self.schemas)) or "none"
             raise self.fail(f"unknown table {name} (known tables: {known})", node)
         alias = node.alias or name
+        if name in self.tables_used:
+            raise self.fail(f"table {name} appears twice: a feature SQL reads each table once", node)
+        self.tables_used.add(name)
         for key in {name.lower(), alias.lower()}:
             if key in self.aliases:
                 raise self.fail(f"table name or alias {key} is used twice", node)
@@ -410,7 +440,7 @@ class _Binder:
                     start,
                 )
             return Frame("range", int(start.this))
-        raise self.fail(f"window {name}: unsupported range start {start.sql() if start else ''}", spec)
+        raise self.fail(f"window {name}: unsupported range start {_sql(start) if start else ''}", spec)
 
     def _features(self) -> tuple[Feature, ...]:
         features: list[Feature] = []
@@ -423,7 +453,7 @@ class _Binder:
             elif isinstance(item, exp.Column):
                 name, node = item.name, item
             else:
-                raise self.fail(f"give {item.sql()} a name with AS", item)
+                raise self.fail(f"give {_sql(item)} a name with AS", item)
             if name.lower() in seen:
                 raise self.fail(f"feature name {name} is used twice", item)
             seen.add(name.lower())
@@ -438,7 +468,7 @@ class _Binder:
         if qual:
             role = self.aliases.get(qual.lower())
             if role is None:
-                raise self.fail(f"unknown table {qual} in {node.sql()}", node)
+                raise self.fail(f"unknown table {qual} in {_sql(node)}", node)
             roles = [role]
         else:
             roles = [r for r, s in self.tables.items() if name in s.columns]
@@ -447,7 +477,7 @@ class _Binder:
                 roles = [MAIN]
         if not roles or name not in self.tables[roles[0]].columns:
             where = self.tables[roles[0]].name if qual else " or ".join(s.name for s in self.tables.values())
-            raise self.fail(f"unknown column {node.sql()} in {where}", node)
+            raise self.fail(f"unknown column {_sql(node)} in {where}", node)
         if len(roles) > 1:
             raise self.fail(f"column {name} is in several tables; qualify it (e.g. {self._alias(MAIN)}.{name})", node)
         role = roles[0]
@@ -463,10 +493,10 @@ class _Binder:
 
     def _main_column(self, node: exp.Expression, what: str) -> Col:
         if not isinstance(node, exp.Column):
-            raise self.fail(f"{what} takes columns, not {node.sql()}", node)
+            raise self.fail(f"{what} takes columns, not {_sql(node)}", node)
         col = self._column(node, prefer_main=True)
         if col.table != MAIN:
-            raise self.fail(f"{what} takes columns of {self.tables[MAIN].name}, not {node.sql()}", node)
+            raise self.fail(f"{what} takes columns of {self.tables[MAIN].name}, not {_sql(node)}", node)
         return col
 
     def _expr(self, node: exp.Expression) -> Expr:
@@ -475,7 +505,7 @@ class _Binder:
         if isinstance(node, exp.Column):
             col = self._column(node, prefer_main=self.in_window_arg)
             if self.in_window_arg and col.table != MAIN:
-                raise self.fail(f"window aggregates read {self.tables[MAIN].name} columns only, not {node.sql()}", node)
+                raise self.fail(f"window aggregates read {self.tables[MAIN].name} columns only, not {_sql(node)}", node)
             return col
         if isinstance(node, exp.Literal):
             if node.is_string:
@@ -521,7 +551,7 @@ class _Binder:
             return self._cast(node)
         if isinstance(node, exp.Func):
             return self._scalar_func(node)
-        raise self.fail(f"{node.key.upper()} is not supported in a feature SQL: {node.sql()}", node)
+        raise self.fail(f"{node.key.upper()} is not supported in a feature SQL: {_sql(node)}", node)
 
     def _is_null(self, node: exp.Is) -> Call:
         if not isinstance(node.expression, exp.Null):
@@ -531,12 +561,12 @@ class _Binder:
     def _need(self, e: Expr, kinds: set[Kind], what: str, node: exp.Expression) -> None:
         if e.kind is not None and e.kind not in kinds:
             want = " or ".join(sorted(k.value for k in kinds))
-            raise self.fail(f"type mismatch: {what} needs {want}, got {e.kind.value} ({node.sql()})", node)
+            raise self.fail(f"type mismatch: {what} needs {want}, got {e.kind.value} ({_sql(node)})", node)
 
     def _comparable(self, a: Expr, b: Expr, node: exp.Expression) -> None:
         if a.kind is None or b.kind is None or a.kind == b.kind or (a.kind.numeric and b.kind.numeric):
             return
-        raise self.fail(f"type mismatch: cannot compare {a.kind.value} with {b.kind.value} ({node.sql()})", node)
+        raise self.fail(f"type mismatch: cannot compare {a.kind.value} with {b.kind.value} ({_sql(node)})", node)
 
     def _arith(self, op: str, node: exp.Expression) -> Call:
         a, b = self._expr(node.this), self._expr(node.expression)
@@ -560,7 +590,7 @@ class _Binder:
         if kinds <= {Kind.INT, Kind.FLOAT}:
             return Kind.FLOAT
         raise self.fail(
-            f"type mismatch: {what} mixes {', '.join(sorted(k.value for k in kinds))} ({node.sql()})", node
+            f"type mismatch: {what} mixes {', '.join(sorted(k.value for k in kinds))} ({_sql(node)})", node
         )
 
     def _case(self, node: exp.Case) -> Call:
@@ -583,14 +613,15 @@ class _Binder:
         to = node.to.this if isinstance(node.to, exp.DataType) else None
         target = _CASTS.get(to) if to is not None else None
         if target is None:
-            raise self.fail(f"CAST to {node.to.sql()} is not supported (use BIGINT, INT, DOUBLE or VARCHAR)", node)
+            raise self.fail(f"CAST to {_type_name(node.to)} is not supported (use BIGINT, INT, DOUBLE or VARCHAR)", node)
         a = self._expr(node.this)
         if a.kind is not None and a.kind not in _CAST_FROM[target]:
-            raise self.fail(f"type mismatch: cannot CAST {a.kind.value} to {node.to.sql()}", node)
+            raise self.fail(f"type mismatch: cannot CAST {a.kind.value} to {_type_name(node.to)}", node)
         return Call(f"cast_{target.value}", (a,), target)
 
     def _func_name(self, node: exp.Func) -> str:
-        return (node.name if isinstance(node, exp.Anonymous) else node.key).lower()
+        # sql_name() is the name as written (FIRST_VALUE), not sqlglot's class key (firstvalue).
+        return (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
 
     def _func_args(self, node: exp.Func) -> list[exp.Expression]:
         if isinstance(node, exp.Anonymous):
@@ -639,10 +670,10 @@ class _Binder:
         if self.in_window_arg:
             raise self.fail("window aggregates cannot be nested", node)
         func = node.this
-        if isinstance(func, exp.IgnoreNulls) or isinstance(func, exp.RespectNulls):
+        if isinstance(func, (exp.IgnoreNulls, exp.RespectNulls)):
             raise self.fail("IGNORE/RESPECT NULLS is not supported", node)
         if not isinstance(func, exp.Func):
-            raise self.fail(f"{func.sql()} is not an aggregate", node)
+            raise self.fail(f"{_sql(func)} is not an aggregate", node)
         name = self._func_name(func)
         raw = self._func_args(func)
         if name == "count" and isinstance(func.this, exp.Distinct):
@@ -680,6 +711,16 @@ class _Binder:
         else:
             kind = value.kind
         return Agg(name, tuple(args), wname, kind)
+
+
+def _sql(node: exp.Expression) -> str:
+    """A construct as the user would write it (DuckDB spelling: `a // b`, not CAST(a / b AS ...))."""
+    return node.sql("duckdb")
+
+
+def _type_name(node: exp.Expression) -> str:
+    name = node.sql("duckdb")
+    return "VARCHAR" if name == "TEXT" else name  # sqlglot reads VARCHAR as TEXT
 
 
 def _conjuncts(node: exp.Expression) -> list[exp.Expression]:
