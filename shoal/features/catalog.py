@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +22,7 @@ from sqlalchemy import func, insert, select
 from shoal.config import Settings
 from shoal.features.errors import FeatureSetNotFound, FeatureSqlError, TableNotFound
 from shoal.features.featureset import DEFAULT_CAP, FeatureSet
-from shoal.features.offline import SEQ, Source, check_schema, connect, literal, quote
+from shoal.features.offline import SEQ, Source, check_schema, connect, literal, quote, write_parquet
 from shoal.features.online import MemoryStore, OnlineStore, RedisStore
 from shoal.features.parse import compile_feature_sql, referenced_tables
 from shoal.features.query import FeatureQuery
@@ -122,18 +121,12 @@ def import_table(
             )
         version = (current.version if current else 0) + 1
         target = _tables_dir(store.settings, project, name) / f"v{version}.parquet"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         try:
-            # One thread keeps the rows in the order they were read: that order is arrival order.
+            # The rows keep the order they were read in: that order is their arrival order.
             con.execute("SET preserve_insertion_order=true")
-            con.execute(f"COPY ({select_new}) TO {literal(str(tmp))} (FORMAT parquet)")
-            rows = con.execute(f"SELECT count(*) FROM read_parquet({literal(str(tmp))})").fetchone()[0]
-            os.replace(tmp, target)
+            rows = write_parquet(con, select_new, target)
         except duckdb.Error as e:
             raise FeatureSqlError(f"cannot import into {name}: {e}") from None
-        finally:
-            tmp.unlink(missing_ok=True)
     finally:
         con.close()
     now = utcnow()

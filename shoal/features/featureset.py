@@ -18,7 +18,7 @@ from typing import Any
 
 from shoal.features.errors import RowError
 from shoal.features.evaluate import Compiler, Fn, aggregate
-from shoal.features.offline import ORDER_KEY, SEQ, Source, connect, quote
+from shoal.features.offline import SEQ, Source, connect, quote
 from shoal.features.online.base import Fetch, IndexSpec, OnlineStore, Row
 from shoal.features.query import MAIN, FeatureQuery, Window
 from shoal.features.schema import Kind, coerce, to_micros
@@ -217,7 +217,8 @@ class FeatureSet:
         # IndexSpec.drop_count, applied in DuckDB so that old rows never reach Python.
         # Each column in the one Python type of its kind (DECIMAL -> float, TIMESTAMP_NS -> datetime).
         cols = ", ".join(
-            f"CAST({quote(c)} AS {_PYTHON_TYPE[k]}) AS {quote(c)}" for c, k in zip(layout.columns, layout.kinds, strict=True)
+            f"CAST({quote(c)} AS {_PYTHON_TYPE[k]}) AS {quote(c)}"
+            for c, k in zip(layout.columns, layout.kinds, strict=True)
         )
         keys = ", ".join(quote(layout.columns[i]) for i in index.key)
         t = quote(layout.columns[layout.time])
@@ -232,10 +233,10 @@ class FeatureSet:
         if index.table != MAIN:
             not_null += "".join(f" AND {quote(layout.columns[i])} IS NOT NULL" for i in index.key)
         return (
-            f"SELECT {cols}, {score}::BIGINT AS __score FROM (SELECT *, {score}::HUGEINT * 1000000000000 + {SEQ} AS {ORDER_KEY}, "
+            f"SELECT {cols}, {score}::BIGINT AS __score FROM (SELECT *, "
             f"max({score}) OVER (PARTITION BY {keys}) AS __newest, "
             f"row_number() OVER (PARTITION BY {keys} ORDER BY {score} DESC, {SEQ} DESC) AS __rn "
-            f"FROM {relation} WHERE {not_null}) WHERE {' AND '.join(keep)} ORDER BY {ORDER_KEY}"
+            f"FROM {relation} WHERE {not_null}) WHERE {' AND '.join(keep)} ORDER BY __score, {SEQ}"
         )
 
     # -- request mode ----------------------------------------------------------------------------

@@ -302,6 +302,19 @@ def offline_sql(
     return sql
 
 
+def write_parquet(con: duckdb.DuckDBPyConnection, select_sql: str, target: Path) -> int:
+    """COPY a query's rows to `target` atomically (a temp file renamed into place); returns the count."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        con.execute(f"COPY ({select_sql}) TO {literal(str(tmp))} (FORMAT parquet)")
+        rows = con.execute(f"SELECT count(*) FROM read_parquet({literal(str(tmp))})").fetchone()[0]
+        os.replace(tmp, target)
+        return int(rows)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 @dataclass(frozen=True)
 class ExtractResult:
     path: str
@@ -363,19 +376,13 @@ def extract(
 ) -> ExtractResult:
     """Write every row's features to a Parquet file (atomically: a failed run leaves nothing)."""
     out = Path(output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     con = connect()
     start = time.perf_counter()
     try:
         relations, order = prepare(con, query, sources)
-        sql = offline_sql(query, relations, keep_order=keep_order, order=order)
-        con.execute(f"COPY ({sql}) TO {literal(str(tmp))} (FORMAT parquet)")
-        rows = con.execute(f"SELECT count(*) FROM read_parquet({literal(str(tmp))})").fetchone()[0]
-        os.replace(tmp, out)
+        rows = write_parquet(con, offline_sql(query, relations, keep_order=keep_order, order=order), out)
     except duckdb.Error as e:
         raise FeatureSqlError(f"offline extract failed: {e}") from None
     finally:
         con.close()
-        tmp.unlink(missing_ok=True)
     return ExtractResult(str(out), rows, time.perf_counter() - start, [f.name for f in query.features])

@@ -354,7 +354,9 @@ class _Binder:
         dim = self.tables[alias]
         order_col = order_text.split(".")[-1].strip().strip('"')
         if order_col not in dim.columns:
-            raise FeatureSqlError(f"unknown column {order_text} in LAST JOIN ORDER BY", *self._orig_line_col(order_offset))
+            raise FeatureSqlError(
+                f"unknown column {order_text} in LAST JOIN ORDER BY", *self._orig_line_col(order_offset)
+            )
         if join.args.get("using"):
             raise self.fail("LAST JOIN takes ON main.col = dim.col, not USING", join)
         on = join.args.get("on")
@@ -613,7 +615,9 @@ class _Binder:
         to = node.to.this if isinstance(node.to, exp.DataType) else None
         target = _CASTS.get(to) if to is not None else None
         if target is None:
-            raise self.fail(f"CAST to {_type_name(node.to)} is not supported (use BIGINT, INT, DOUBLE or VARCHAR)", node)
+            raise self.fail(
+                f"CAST to {_type_name(node.to)} is not supported (use BIGINT, INT, DOUBLE or VARCHAR)", node
+            )
         a = self._expr(node.this)
         if a.kind is not None and a.kind not in _CAST_FROM[target]:
             raise self.fail(f"type mismatch: cannot CAST {a.kind.value} to {_type_name(node.to)}", node)
