@@ -3,7 +3,7 @@
 Every operator follows what the offline DuckDB statement does, so that the two engines agree
 value for value: NULL in -> NULL out, three-valued AND/OR, `x/0` is ±inf (NaN for 0/0),
 `x//0` and `x%0` are NULL for integers (NaN for doubles), `//` and `%` truncate toward zero,
-CAST to an integer rounds half to even and is NULL when the value does not fit (TRY_CAST),
+CAST to an integer rounds half away from zero and is NULL when the value does not fit (TRY_CAST),
 `day_of_week` counts 1 = Sunday. `tests/features/test_consistency.py` checks it.
 
 A compiled function takes `(row, dims, aggs)`: the current row as a tuple in the query's column
@@ -65,12 +65,16 @@ _INT64 = 2**63
 
 
 def _to_int(x: Any) -> int | None:
-    """CAST(x AS BIGINT): half to even as DuckDB rounds; NULL for inf, NaN or out of range (TRY_CAST)."""
+    """CAST(x AS BIGINT): half away from zero (as documented; offline rounds with DuckDB's round()),
+    NULL for inf, NaN or a value beyond BIGINT (offline: TRY_CAST)."""
     if isinstance(x, int):
         return int(x)
     if not math.isfinite(x):
         return None
-    r = round(x)
+    a = abs(x)
+    whole = math.floor(a)
+    r = whole + 1 if a - whole >= 0.5 else whole  # exact, unlike floor(a + 0.5)
+    r = -r if x < 0 else r
     return r if -_INT64 <= r < _INT64 else None
 
 

@@ -187,7 +187,10 @@ class _Sql:
             return f"(CASE {whens} ELSE {a[-1]} END)"
         if op.startswith("cast_"):
             target = {"cast_int": "BIGINT", "cast_float": "DOUBLE", "cast_str": "VARCHAR"}[op]
-            # TRY_CAST: inf, NaN or a double beyond BIGINT is NULL, as in request mode, not an error.
+            if op == "cast_int" and e.args[0].kind is Kind.FLOAT:
+                # A bare CAST rounds half to even; round() rounds half away from zero, as documented.
+                # TRY_CAST: inf, NaN or a double beyond BIGINT is NULL, as in request mode, not an error.
+                return f"TRY_CAST(round({a[0]}) AS BIGINT)"
             return f"TRY_CAST({a[0]} AS {target})"
         raise AssertionError(f"no DuckDB rendering for {op}")
 

@@ -495,7 +495,8 @@ def make_sql(c: Choices, int_time: bool, max_rows: int, join: bool) -> str:
     main_kinds = main_schema(int_time)[1]
     dim_kinds = dim_schema(int_time)[1] if join else {}
     windows = [f"w{i}" for i in range(c.int_(1, 3))]
-    gen = SqlGen(c, main_kinds, dim_kinds, windows, max_rows, int_time)
+    ev, dim = c.pick([("ev", "dim"), ("ev", "dim"), ("e", "d")])  # the tables as written, or aliases
+    gen = SqlGen(c, main_kinds, dim_kinds, windows, max_rows, int_time, main_alias=ev, dim_alias=dim)
     features = []
     for i in range(c.int_(1, 6)):
         kind = c.pick(["int", "int", "float", "float", "str", "bool", "ts"])
@@ -508,12 +509,12 @@ def make_sql(c: Choices, int_time: bool, max_rows: int, join: bool) -> str:
         part = c.some(["k1", "k2", "k3", "b", "fk"], 1, 2)
         frame = frame_text(c, int_time)
         window_defs.append(f"{w} AS (PARTITION BY {', '.join(part)} ORDER BY ts {frame})".replace(" )", ")"))
-    sql = "SELECT\n  " + ",\n  ".join(features) + "\nFROM ev"
+    sql = "SELECT\n  " + ",\n  ".join(features) + "\nFROM ev" + (" AS e" if ev == "e" else "")
     if join:
-        on = "ev.k1 = dim.dk"
+        on = f"{ev}.k1 = {dim}.dk"
         if c.coin():
-            on += " AND dim.dk2 = ev.k2"
-        sql += f"\nLAST JOIN dim ORDER BY dim.dts ON {on}"
+            on += f" AND {dim}.dk2 = {ev}.k2"
+        sql += f"\nLAST JOIN dim{' AS d' if dim == 'd' else ''} ORDER BY {dim}.dts ON {on}"
     sql += "\nWINDOW " + ",\n  ".join(window_defs)
     return sql
 
