@@ -6,9 +6,10 @@ from sqlalchemy import Connection, insert, select
 
 from shoal.errors import NotFound
 from shoal.store.db import utcnow
+from shoal.spec.models import DEFAULT_PROJECT
 from shoal.store.models import projects
 
-DEFAULT_PROJECT = "default"
+__all__ = ["DEFAULT_PROJECT", "project_id"]
 
 
 def project_id(conn: Connection, name: str, *, create: bool = False) -> int:
