@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -16,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+import _machine  # noqa: E402
+
 REPO = BENCH.parent
 RESULTS = BENCH / "results"
 # Generated data is cached outside the repository, keyed by its size and generator version.
@@ -30,36 +30,9 @@ def logger(name: str):  # type: ignore[no-untyped-def]
 
 
 def machine_facts() -> dict[str, Any]:
-    facts: dict[str, Any] = {
-        "cores": os.cpu_count(),
-        "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "loadavg_start": list(os.getloadavg()),
-    }
-    try:
-        with open("/proc/cpuinfo") as f:
-            facts["cpu"] = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), None)
-        with open("/proc/meminfo") as f:
-            facts["memory_kib"] = int(f.readline().split()[1])
-    except OSError:
-        pass
-    for mod in ("shoal", "duckdb", "sqlglot", "redis", "pandas", "numpy"):
-        try:
-            facts[f"{mod}_version"] = __import__(mod).__version__
-        except (ImportError, AttributeError):
-            facts[f"{mod}_version"] = None
-    try:
-        rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                             check=False, capture_output=True, text=True, timeout=10)
-        facts["shoal_commit"] = rev.stdout.strip() or None
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "shoal/features"],
-                               check=False, capture_output=True, text=True, timeout=10)
-        facts["shoal_features_dirty"] = bool(dirty.stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        facts["shoal_commit"] = None
-    return facts
+    return _machine.machine_facts(
+        ("shoal", "duckdb", "sqlglot", "redis", "pandas", "numpy"), dirty_path="shoal/features"
+    )
 
 
 def percentile(sorted_values: list[float], p: float) -> float:

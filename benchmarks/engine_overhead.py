@@ -23,11 +23,9 @@ goes to stderr. Usage: python benchmarks/engine_overhead.py [--quick] [--reps N]
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import inspect
 import json
 import os
-import platform
 import random
 import shutil
 import statistics
@@ -56,6 +54,7 @@ SQL_FLAT_TOLERANCE = 1.10  # statements/task of the 2,000-task DAG <= 1.10 x the
 
 sys.path.insert(0, str(BENCH))
 from _engine_anchors._common import per_task
+from _machine import machine_facts
 
 
 def log(msg: str) -> None:
@@ -431,40 +430,6 @@ def compute(shoal: dict[str, Any], anchors: dict[str, dict[str, Any]], floors: d
 # -------------------------------------------------------------------------------------------- main
 
 
-def machine_facts() -> dict[str, Any]:
-    facts: dict[str, Any] = {
-        "cores": os.cpu_count(),
-        "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
-    try:
-        with open("/proc/cpuinfo") as f:
-            facts["cpu"] = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), None)
-        with open("/proc/meminfo") as f:
-            facts["memory_kib"] = int(f.readline().split()[1])
-    except OSError:
-        pass
-    try:
-        import shoal
-        facts["shoal_version"] = shoal.__version__
-    except ImportError:
-        facts["shoal_version"] = None
-    try:
-        rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                             check=False, capture_output=True, text=True, timeout=10)
-        facts["shoal_commit"] = rev.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        facts["shoal_commit"] = None
-    try:
-        import sqlalchemy
-        facts["sqlalchemy_version"] = sqlalchemy.__version__
-    except ImportError:
-        pass
-    return facts
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--quick", action="store_true", help="1 repetition instead of 3")
@@ -478,8 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     floor_reps = 3 if args.quick else 5
 
     t_start = time.perf_counter()
-    facts = machine_facts()
-    facts["loadavg_start"] = list(os.getloadavg())
+    facts = machine_facts(("shoal", "sqlalchemy"))
     log(f"floors ({floor_reps} reps)")
     floor_batches = [measure_floors(floor_reps)]
 

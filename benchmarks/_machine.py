@@ -1,0 +1,48 @@
+"""What every benchmark records about the machine and the code it measured."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def machine_facts(modules: Sequence[str] = ("shoal",), dirty_path: str | None = None) -> dict[str, Any]:
+    """Cores, CPU, memory, load, the versions of `modules`, the commit (and whether `dirty_path` has edits)."""
+    facts: dict[str, Any] = {
+        "cores": os.cpu_count(),
+        "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "loadavg_start": list(os.getloadavg()),
+    }
+    try:
+        with open("/proc/cpuinfo") as f:
+            facts["cpu"] = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), None)
+        with open("/proc/meminfo") as f:
+            facts["memory_kib"] = int(f.readline().split()[1])
+    except OSError:
+        pass
+    for mod in modules:
+        try:
+            facts[f"{mod}_version"] = __import__(mod).__version__
+        except (ImportError, AttributeError):
+            facts[f"{mod}_version"] = None
+    try:
+        rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                             check=False, capture_output=True, text=True, timeout=10)
+        facts["shoal_commit"] = rev.stdout.strip() or None
+        if dirty_path is not None:
+            dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", dirty_path],
+                                   check=False, capture_output=True, text=True, timeout=10)
+            facts[f"{dirty_path.replace('/', '_')}_dirty"] = bool(dirty.stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        facts["shoal_commit"] = None
+    return facts
