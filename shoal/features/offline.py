@@ -49,6 +49,10 @@ class OrderKey:
     def type(self) -> str:
         return "HUGEINT" if self.wide else "BIGINT"
 
+    def sql(self, score: str, seq: str = SEQ) -> str:
+        """`__ok` for a row whose time score (microseconds or the integer time) is `score`."""
+        return f"({score}::{self.type} - {self.base}) * {self.shift} + {seq}"
+
 
 def connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
@@ -263,7 +267,7 @@ def _columns(schema: TableSchema, read: Sequence[str]) -> str:
     return f"* REPLACE ({', '.join(casts)})" if casts else "*"
 
 
-def _time_score(kind: Kind, column: str) -> str:
+def time_score(kind: Kind, column: str) -> str:
     return f"epoch_us({column})" if kind is Kind.TIMESTAMP else column
 
 
@@ -280,8 +284,8 @@ def offline_sql(
     main_rel = relations[query.main]
     select_main = f"(SELECT {_columns(query.schemas[MAIN], query.main_columns)}"
     if query.time_column:
-        score = _time_score(query.schemas[MAIN].kind(query.time_column), quote(query.time_column))  # type: ignore[arg-type]
-        select_main += f", ({score}::{order.type} - {order.base}) * {order.shift} + {SEQ} AS {ORDER_KEY}"
+        score = time_score(query.schemas[MAIN].kind(query.time_column), quote(query.time_column))  # type: ignore[arg-type]
+        select_main += f", {order.sql(score)} AS {ORDER_KEY}"
     select_main += f" FROM {main_rel}) AS {quote(query.main_alias)}"
     joins = []
     for j in query.joins:
@@ -338,7 +342,7 @@ def prepare(
     if not query.time_column:
         return relations, OrderKey()
     t = quote(query.time_column)
-    score = _time_score(query.schemas[MAIN].kind(query.time_column), t)  # type: ignore[arg-type]
+    score = time_score(query.schemas[MAIN].kind(query.time_column), t)  # type: ignore[arg-type]
     nulls, lo, hi, seqs = con.execute(
         f"SELECT count(*) FILTER (WHERE {t} IS NULL), min({score}), max({score}), max({SEQ}) "
         f"FROM {relations[query.main]}"

@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shoal.features.featureset import DEFAULT_CAP, FeatureSet
-from shoal.features.offline import ORDER_KEY, SEQ, Source, connect, offline_sql, prepare, quote
+from shoal.features.offline import ORDER_KEY, SEQ, Source, connect, offline_sql, prepare, quote, time_score
 from shoal.features.online import MemoryStore
 from shoal.features.query import MAIN, FeatureQuery
-from shoal.features.schema import Kind
 
 
 @dataclass(frozen=True)
@@ -83,9 +82,8 @@ def verify(
         offline_rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
         main_cols = query.main_columns
         t = quote(query.time_column)  # type: ignore[arg-type]
-        tkind = query.schemas[MAIN].kind(query.time_column)  # type: ignore[arg-type]
-        score = f"epoch_us({t})" if tkind is Kind.TIMESTAMP else t
-        keyed = f"(SELECT *, {score}::HUGEINT * 1000000000000 + {SEQ} AS {ORDER_KEY} FROM {main_rel})"
+        score = time_score(query.schemas[MAIN].kind(query.time_column), t)  # type: ignore[arg-type]
+        keyed = f"(SELECT *, {order.sql(score)} AS {ORDER_KEY} FROM {main_rel})"
         key_sets = {w.partition_by for w in query.windows.values()}
         cols = ", ".join(quote(c) for c in main_cols)
         for off in offline_rows:
