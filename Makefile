@@ -17,18 +17,19 @@ setup: $(STAMP)
 test: setup
 	$(PY) -m pytest -q
 
-# The embedded default: SQLite + local processes under .shoal-demo, no daemon needed.
+# The embedded default: SQLite + local processes + the in-memory online store under .shoal-demo.
+# TalkingData end to end: generate clicks, run the workflow (features -> xgboost -> AUC check ->
+# deploy features online + release), then serve the released model and score a few clicks.
 DEMO := SHOAL_HOME=$(CURDIR)/.shoal-demo $(VENV)/bin/shoal
 demo: setup
-	rm -rf .shoal-demo
-	$(DEMO) workflow apply examples/hello_ml.yaml
-	$(DEMO) run hello_ml --wait
-	$(DEMO) runs logs 1 report
-	$(DEMO) run hello_ml --wait -p threshold=100
-	$(DEMO) runs list
+	rm -rf .shoal-demo && mkdir -p .shoal-demo
+	$(PY) examples/talkingdata/make_data.py .shoal-demo/clicks.csv --rows 200000
+	$(DEMO) workflow apply examples/talkingdata/workflow.yaml
+	$(DEMO) run talkingdata --wait -p data=$(CURDIR)/.shoal-demo/clicks.csv
+	$(DEMO) model versions talkingdata
+	SHOAL_HOME=$(CURDIR)/.shoal-demo $(PY) examples/talkingdata/serve_demo.py
 
 bench: setup
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) benchmarks/engine_overhead.py
 	$(PY) benchmarks/features_offline.py
 	$(PY) benchmarks/features_online.py

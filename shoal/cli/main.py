@@ -14,6 +14,7 @@ import typer
 
 from shoal import __version__
 from shoal.cli import features as features_cli
+from shoal.cli import model as model_cli
 from shoal.cli import runs as runs_cli
 from shoal.cli import schedule as schedule_cli
 from shoal.cli import workflow as workflow_cli
@@ -32,6 +33,8 @@ app.add_typer(workflow_cli.app, name="workflow")
 app.add_typer(runs_cli.app, name="runs")
 app.add_typer(schedule_cli.app, name="schedule")
 app.add_typer(features_cli.app, name="features")
+app.add_typer(model_cli.app, name="model")
+app.command("serve")(handle_errors(model_cli.serve))
 
 ProjectOpt = Annotated[str, typer.Option("--project", help="project of the workflow")]
 

@@ -576,6 +576,11 @@ def main(argv: list[str] | None = None) -> None:
         traceback.print_exc()
         server.crash(f"executor crashed: {type(exc).__name__}: {exc}")
         raise
+    # Leave without interpreter finalization: the preloaded heap is frozen (gc.freeze), so tearing
+    # it down is wasted work, and extension modules (DuckDB's nanobind) report its objects as leaks.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -81,6 +81,9 @@ def from_micros(us: int) -> dt.datetime:
     return _EPOCH + dt.timedelta(microseconds=us)
 
 
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
 def coerce(value: Any, kind: Kind, field: str) -> Any:
     """`value` (from JSON or Python) as the Python value of `kind`; RowError naming `field` if wrong."""
     if value is None:
@@ -114,9 +117,17 @@ def coerce(value: Any, kind: Kind, field: str) -> Any:
         return value
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day)
+    if isinstance(value, int) and not isinstance(value, bool):
+        # Epoch milliseconds, as OpenMLDB and the TalkingData request examples send click_time.
+        try:
+            return _EPOCH + dt.timedelta(milliseconds=value)
+        except OverflowError:
+            raise RowError(f"{field}: {value} is out of range for epoch milliseconds", field) from None
     if isinstance(value, str):
         try:
             return coerce(dt.datetime.fromisoformat(value), kind, field)
         except ValueError:
             pass
-    raise RowError(f"{field}: expected a timestamp like '2017-11-07 09:30:00', got {value!r}", field)
+    raise RowError(
+        f"{field}: expected a timestamp like '2017-11-07 09:30:00' or epoch milliseconds, got {value!r}", field
+    )

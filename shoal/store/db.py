@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 _MIGRATED: set[str] = set()
 _LOCK = threading.Lock()
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 
 
 def utcnow() -> datetime:

@@ -199,6 +199,69 @@ class FeatureSetRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class ModelRow(Base):
+    """A named model; its versions are immutable, its aliases move (release, rollback)."""
+
+    __tablename__ = "models"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(128))
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ModelVersionRow(Base):
+    """One trained model: its artifact (model + preprocessing), metrics and where it came from."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("model_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    flavor: Mapped[str] = mapped_column(String(64))
+    artifact_uri: Mapped[str] = mapped_column(Text)
+    preprocess: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    feature_set: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    feature_set_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # {"inputs": {column: kind}, "features": [...], "output": ...}: what a request must carry.
+    signature: Mapped[dict[str, Any]] = mapped_column(JSON)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    description: Mapped[str] = mapped_column(Text, default="")
+    run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    task_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ModelAliasRow(Base):
+    """Where an alias (`production`, `staging`) of a model points now."""
+
+    __tablename__ = "model_aliases"
+
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), primary_key=True)
+    alias: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ModelReleaseRow(Base):
+    """The release history: every move of an alias, by release or rollback (append-only)."""
+
+    __tablename__ = "model_releases"
+    __table_args__ = (Index("ix_model_releases_model_alias", "model_id", "alias"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    alias: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))  # release | rollback
+    from_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    to_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 projects = ProjectRow.__table__
 workflows = WorkflowRow.__table__
 workflow_versions = WorkflowVersionRow.__table__
@@ -209,3 +272,7 @@ task_runs = TaskRunRow.__table__
 leases = LeaseRow.__table__
 feature_tables = FeatureTableRow.__table__
 feature_sets = FeatureSetRow.__table__
+models = ModelRow.__table__
+model_versions = ModelVersionRow.__table__
+model_aliases = ModelAliasRow.__table__
+model_releases = ModelReleaseRow.__table__

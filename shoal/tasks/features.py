@@ -11,7 +11,6 @@ SHOAL_* variables the engine passes down.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,28 +22,22 @@ from shoal.features import catalog
 from shoal.features.catalog import compile_with_sources, resolve_sources
 from shoal.features.offline import extract
 from shoal.features.parse import referenced_tables
-from shoal.store import Store, open_store
+from shoal.tasks._common import Isolation, resolve, run_store
 from shoal.tasks.base import TaskContext, TaskParams, TaskType
 
-Isolation = Literal["fork", "worker"]
 TablesField = Field(
     default_factory=dict, description="table name -> .parquet/.csv file, instead of the managed table"
 )
 
 
-def _store() -> Store:
-    return open_store(get_settings())
-
-
-def _resolve(path: str, ctx: TaskContext) -> Path:
-    """A relative path is looked up in the directories the workflow was applied from."""
-    p = Path(path)
-    if p.is_absolute():
-        return p
-    for base in (ctx.source_dir or "").split(os.pathsep):
-        if base and (Path(base) / p).exists():
-            return Path(base) / p
-    return p
+def _version(value: int | str | None) -> int | None:
+    """A version given as a number or as a rendered `${task.version}` reference."""
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except ValueError:
+        raise TaskFailed(f"version: {value!r} is not a version number") from None
 
 
 class _SqlSource(TaskParams):
@@ -60,7 +53,7 @@ class _SqlSource(TaskParams):
     def text(self, ctx: TaskContext) -> str:
         if self.sql is not None:
             return self.sql
-        path = _resolve(self.sql_file, ctx)  # type: ignore[arg-type]
+        path = resolve(self.sql_file, ctx)  # type: ignore[arg-type]
         if not path.exists():
             raise TaskFailed(f"sql_file {self.sql_file} not found (looked in {ctx.source_dir or '.'})")
         return path.read_text()
@@ -86,8 +79,8 @@ class DataImportTask(TaskType):
 
     def run(self, ctx: TaskContext) -> dict[str, Any]:
         p: DataImportParams = ctx.params
-        path = str(_resolve(p.path, ctx)) if p.path else None
-        info = catalog.import_table(_store(), p.table, path=path, sql=p.sql, mode=p.mode, project=ctx.project)
+        path = str(resolve(p.path, ctx)) if p.path else None
+        info = catalog.import_table(run_store(), p.table, path=path, sql=p.sql, mode=p.mode, project=ctx.project)
         print(f"table {info.name} version {info.version}: {info.row_count} rows -> {info.location}")
         return {"table": info.name, "version": info.version, "rows": info.row_count, "location": info.location}
 
@@ -106,8 +99,8 @@ class FeatureExtractTask(TaskType):
     def run(self, ctx: TaskContext) -> dict[str, Any]:
         p: FeatureExtractParams = ctx.params
         sql = p.text(ctx)
-        tables = {k: str(_resolve(v, ctx)) for k, v in p.tables.items()}
-        sources = resolve_sources(_store(), referenced_tables(sql), tables, project=ctx.project)
+        tables = {k: str(resolve(v, ctx)) for k, v in p.tables.items()}
+        sources = resolve_sources(run_store(), referenced_tables(sql), tables, project=ctx.project)
         query = compile_with_sources(sql, sources)
         output = Path(p.output)
         if not output.is_absolute():
@@ -130,9 +123,9 @@ class FeatureDeployTask(TaskType):
 
     def run(self, ctx: TaskContext) -> dict[str, Any]:
         p: FeatureDeployParams = ctx.params
-        tables = {k: str(_resolve(v, ctx)) for k, v in p.tables.items()}
+        tables = {k: str(resolve(v, ctx)) for k, v in p.tables.items()}
         info, changed = catalog.deploy(
-            _store(), p.feature_set, p.text(ctx), project=ctx.project, tables=tables,
+            run_store(), p.feature_set, p.text(ctx), project=ctx.project, tables=tables,
             max_rows_per_key=p.max_rows_per_key,
         )
         print(f"feature set {info.name}: {'version ' + str(info.version) if changed else 'unchanged'}")
@@ -141,7 +134,7 @@ class FeatureDeployTask(TaskType):
 
 class OnlineImportParams(TaskParams):
     feature_set: str = Field(description="the deployed feature set to load")
-    version: int | None = Field(default=None, description="a deployed version (default: latest)")
+    version: int | str | None = Field(default=None, description="a deployed version (default: latest)")
     tables: dict[str, str] = TablesField
     isolation: Isolation = "fork"
 
@@ -152,11 +145,12 @@ class OnlineImportTask(TaskType):
 
     def run(self, ctx: TaskContext) -> dict[str, Any]:
         p: OnlineImportParams = ctx.params
-        store = _store()
+        store = run_store()
         online = catalog.open_online_store(store.settings)
-        tables = {k: str(_resolve(v, ctx)) for k, v in p.tables.items()}
+        tables = {k: str(resolve(v, ctx)) for k, v in p.tables.items()}
         with online.transaction():
-            info, fs = catalog.open_feature_set(store, online, p.feature_set, project=ctx.project, version=p.version)
+            version = _version(p.version)
+            info, fs = catalog.open_feature_set(store, online, p.feature_set, project=ctx.project, version=version)
             rows = fs.import_offline(catalog.table_sources(store, info, tables))
         stats = fs.stats()
         print(f"imported {rows} rows into {info.name} v{info.version}: {stats['keys']} keys online")

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from examples.features.make_talkingdata import make
+from examples.talkingdata.make_data import make
 
 ROOT = Path(__file__).parents[2]
-TALKINGDATA_SQL = ROOT / "examples" / "features" / "talkingdata.sql"
+TALKINGDATA_SQL = ROOT / "examples" / "talkingdata" / "features.sql"
 REDIS_URL = os.environ.get("SHOAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

@@ -16,10 +16,10 @@ from tests.features.conftest import ROOT
 def test_example_workflow_runs_end_to_end(client: Client, talkingdata_csv: Path, tmp_path: Path) -> None:  # noqa: F811
     wf = tmp_path / "wf"
     wf.mkdir()
-    for name in ("talkingdata.sql", "talkingdata_features.yaml"):
-        shutil.copy(ROOT / "examples" / "features" / name, wf / name)
+    for name in ("features.sql", "features.yaml"):
+        shutil.copy(ROOT / "examples" / "talkingdata" / name, wf / name)
     shutil.copy(talkingdata_csv, wf / "talkingdata.csv")
-    (result,) = client.apply_path(wf / "talkingdata_features.yaml")
+    (result,) = client.apply_path(wf / "features.yaml")
     info = client.run(result.name, wait=True, timeout=120)
     assert states(info) == {t: "success" for t in ("import_clicks", "samples", "deploy", "load_online")}, info
     assert outputs(info, "import_clicks")["rows"] == 3000

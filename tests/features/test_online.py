@@ -95,7 +95,8 @@ def feature_set(store: OnlineStore, namespace: str, sql: str = SQL, **kw: Any) -
         (click(ip=True), "ip", ["expected an integer"]),
         (click(app=3), "app", ["expected a string", "3"]),
         ({"ip": 1, "app": "a", "ts": "yesterday"}, "ts", ["expected a timestamp", "'yesterday'"]),
-        ({"ip": 1, "app": "a", "ts": 1714564800}, "ts", ["expected a timestamp"]),
+        ({"ip": 1, "app": "a", "ts": 1714564800.5}, "ts", ["expected a timestamp", "epoch milliseconds"]),
+        ({"ip": 1, "app": "a", "ts": 10**20}, "ts", ["out of range"]),
         (click(v="1.5"), "v", ["expected a number"]),
         (click(v=math.nan), "v", ["NaN is not a value"]),
     ],
@@ -162,6 +163,9 @@ def test_timestamps_as_text_and_extra_fields(store: OnlineStore, namespace: str)
     out = fs.compute({"ip": 1, "app": "a", "ts": "2024-05-01 12:45:00"})
     assert out["n_1h"] == 3 and out["v_1h"] == 5.5
     assert out["prev_app"] == "a" and out["score"] is None
+    # Epoch milliseconds (OpenMLDB's timestamp form) name the same instant as the text.
+    epoch_ms = int((T0 + dt.timedelta(minutes=45) - dt.datetime(1970, 1, 1)).total_seconds() * 1000)
+    assert fs.compute({"ip": 1, "app": "a", "ts": epoch_ms}) == out
 
 
 # -- retention ---------------------------------------------------------------------------------------

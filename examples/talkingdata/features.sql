@@ -1,7 +1,7 @@
 -- TalkingData ad-fraud features (after OpenMLDB's TalkingData demo): how busy an ip, an
 -- ip+app and an ip+app+os have been in the last hour and the last day, plus the hour of day.
 SELECT
-  ip, app, device, os, channel, is_attributed,
+  ip, app, device, os, channel, click_time, is_attributed,
   hour(click_time) AS hour_of_click,
   count(*) OVER ip_1h AS ip_clicks_1h,
   count(*) OVER ip_1d AS ip_clicks_1d,

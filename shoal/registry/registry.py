@@ -1,0 +1,371 @@
+"""Models, immutable versions, aliases and the release history, in the metadata database.
+
+`register` copies a saved model bundle (model + preprocessing, `shoal.ml.bundle`) to the artifact
+store and records a new version with its metrics, signature, feature set and provenance.
+`release` moves an alias to a version only after the version's artifact has loaded; `rollback`
+moves it back along the alias's release history. Every move is one transaction that also
+appends to `model_releases`, so the history is exactly the sequence of alias positions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from shoal.errors import NotFound
+from shoal.ml.errors import MLError
+from shoal.registry.artifacts import local_path, store_artifact
+from shoal.registry.errors import ModelNotFound, RegistryInputError, ReleaseRefused
+from shoal.store import Store, utcnow
+from shoal.store.models import model_aliases, model_releases, model_versions, models, projects
+from shoal.store.projects import DEFAULT_PROJECT, project_id
+
+if TYPE_CHECKING:
+    from shoal.ml.bundle import ModelBundle
+
+DEFAULT_ALIAS = "production"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    project: str
+    model: str
+    version: int
+    flavor: str
+    artifact_uri: str
+    preprocess: dict[str, Any] | None
+    feature_set: str | None
+    feature_set_version: int | None
+    metrics: dict[str, Any]
+    signature: dict[str, Any]
+    params: dict[str, Any]
+    description: str
+    run_id: int | None
+    task_run_id: int | None
+    created_at: datetime
+    aliases: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d["created_at"] = self.created_at.isoformat()
+        d["aliases"] = list(self.aliases)
+        return d
+
+
+@dataclass(frozen=True)
+class Release:
+    model: str
+    alias: str
+    action: str
+    from_version: int | None
+    to_version: int
+    created_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d["created_at"] = self.created_at.isoformat()
+        return d
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    project: str
+    name: str
+    description: str
+    latest_version: int | None
+    aliases: dict[str, int]
+    created_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d["created_at"] = self.created_at.isoformat()
+        return d
+
+
+def check_name(name: str, what: str = "model") -> str:
+    if not _NAME.match(name):
+        raise RegistryInputError(f"{what} name {name!r}: use letters, digits, _, - and . (at most 128)")
+    return name
+
+
+class Registry:
+    """The registry of one project. Usable without the scheduler: `Registry(open_store())`."""
+
+    def __init__(self, store: Store, project: str = DEFAULT_PROJECT) -> None:
+        self.store = store
+        self.project = project
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def _model_id(self, conn: Connection, model: str) -> int:
+        mid = conn.execute(
+            select(models.c.id)
+            .join(projects, projects.c.id == models.c.project_id)
+            .where(projects.c.name == self.project, models.c.name == model)
+        ).scalar()
+        if mid is None:
+            raise ModelNotFound(
+                f"no model {model!r} in project {self.project}; `shoal model list` shows the models"
+            )
+        return int(mid)
+
+    def _aliases(self, conn: Connection, mid: int) -> dict[str, int]:
+        rows = conn.execute(select(model_aliases).where(model_aliases.c.model_id == mid)).all()
+        return {r.alias: r.version for r in rows}
+
+    def _version(self, row: Any, model: str, aliases: dict[str, int]) -> ModelVersion:
+        return ModelVersion(
+            self.project, model, row.version, row.flavor, row.artifact_uri, row.preprocess, row.feature_set,
+            row.feature_set_version, row.metrics, row.signature, row.params, row.description, row.run_id,
+            row.task_run_id, row.created_at, tuple(sorted(a for a, v in aliases.items() if v == row.version)),
+        )
+
+    def get(self, model: str, *, version: int | None = None, alias: str | None = None) -> ModelVersion:
+        """A version by number, by alias, or (neither) the latest."""
+        with self.store.engine.connect() as conn:
+            mid = self._model_id(conn, model)
+            aliases = self._aliases(conn, mid)
+            if alias is not None:
+                if alias not in aliases:
+                    raise NotFound(
+                        f"model {model} has no alias {alias!r} (aliases: {', '.join(aliases) or 'none'}); "
+                        f"release a version with `shoal model release {model} VERSION --alias {alias}`"
+                    )
+                version = aliases[alias]
+            q = select(model_versions).where(model_versions.c.model_id == mid)
+            q = q.where(model_versions.c.version == version) if version else q.order_by(model_versions.c.version.desc())
+            row = conn.execute(q.limit(1)).first()
+        if row is None:
+            what = f"version {version}" if version else "versions"
+            raise NotFound(f"model {model} has no {what}; `shoal model versions {model}` lists them")
+        return self._version(row, model, aliases)
+
+    def alias_version(self, model: str, alias: str = DEFAULT_ALIAS) -> int | None:
+        """Where `alias` points now: one indexed read, cheap enough for a server to poll."""
+        with self.store.engine.connect() as conn:
+            return conn.execute(
+                select(model_aliases.c.version)
+                .join(models, models.c.id == model_aliases.c.model_id)
+                .join(projects, projects.c.id == models.c.project_id)
+                .where(projects.c.name == self.project, models.c.name == model, model_aliases.c.alias == alias)
+            ).scalar()
+
+    def versions(self, model: str) -> list[ModelVersion]:
+        with self.store.engine.connect() as conn:
+            mid = self._model_id(conn, model)
+            aliases = self._aliases(conn, mid)
+            rows = conn.execute(
+                select(model_versions).where(model_versions.c.model_id == mid).order_by(model_versions.c.version)
+            ).all()
+        return [self._version(r, model, aliases) for r in rows]
+
+    def models(self) -> list[ModelInfo]:
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(
+                select(models, func.max(model_versions.c.version).label("latest"))
+                .join(projects, projects.c.id == models.c.project_id)
+                .outerjoin(model_versions, model_versions.c.model_id == models.c.id)
+                .where(projects.c.name == self.project)
+                .group_by(models.c.id)
+                .order_by(models.c.name)
+            ).all()
+            return [
+                ModelInfo(self.project, r.name, r.description, r.latest, self._aliases(conn, r.id), r.created_at)
+                for r in rows
+            ]
+
+    def history(self, model: str, alias: str | None = None) -> list[Release]:
+        with self.store.engine.connect() as conn:
+            mid = self._model_id(conn, model)
+            q = select(model_releases).where(model_releases.c.model_id == mid)
+            if alias is not None:
+                q = q.where(model_releases.c.alias == alias)
+            rows = conn.execute(q.order_by(model_releases.c.id)).all()
+        return [Release(model, r.alias, r.action, r.from_version, r.to_version, r.created_at) for r in rows]
+
+    def load(self, mv: ModelVersion) -> ModelBundle:
+        """The version's bundle, ready to predict (downloaded first if the artifact is remote)."""
+        from shoal.ml.bundle import ModelBundle  # the ML libraries load only when a model does
+
+        path = local_path(mv.artifact_uri, self.store.settings.home_dir / "cache" / "models")
+        return ModelBundle.load(path)
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def register(
+        self,
+        model: str,
+        bundle_dir: str | Path,
+        *,
+        metrics: dict[str, Any] | None = None,
+        feature_set: str | None = None,
+        feature_set_version: int | None = None,
+        description: str = "",
+        run_id: int | None = None,
+        task_run_id: int | None = None,
+    ) -> ModelVersion:
+        """Record the bundle saved in `bundle_dir` as the next version of `model`.
+
+        The bundle must load; with a feature set, every model input must be one of its features,
+        and the signature becomes the feature set's request row (what `/predict` must receive).
+        """
+        check_name(model)
+        from shoal.ml.bundle import ModelBundle
+
+        bundle_dir = Path(bundle_dir)
+        try:
+            bundle = ModelBundle.load(bundle_dir)
+        except MLError as e:
+            raise RegistryInputError(f"cannot register {bundle_dir} as {model}: {e}") from None
+        meta = bundle.meta
+        signature = self._signature(bundle, feature_set, feature_set_version)
+        if feature_set is not None and feature_set_version is None:
+            feature_set_version = signature.pop("feature_set_version")
+        signature.pop("feature_set_version", None)
+        metrics = {k: _plain(v) for k, v in (metrics or {}).items()}
+        uri = store_artifact(self.store.settings.artifacts_url, self.project, model, bundle_dir)
+        preprocess = json.loads((bundle_dir / "bundle.json").read_text()).get("preprocess")
+        for _ in range(5):  # two registrations racing for the same number: the loser takes the next
+            try:
+                with self.store.engine.begin() as conn:
+                    pid = project_id(conn, self.project, create=True)
+                    mid = conn.execute(
+                        select(models.c.id).where(models.c.project_id == pid, models.c.name == model)
+                    ).scalar()
+                    if mid is None:
+                        mid = conn.execute(
+                            insert(models).values(project_id=pid, name=model, description=description,
+                                                  created_at=utcnow())
+                        ).inserted_primary_key[0]
+                    last = conn.execute(
+                        select(func.max(model_versions.c.version)).where(model_versions.c.model_id == mid)
+                    ).scalar()
+                    version = (last or 0) + 1
+                    conn.execute(
+                        insert(model_versions).values(
+                            model_id=mid, version=version, flavor=meta["flavor"], artifact_uri=uri,
+                            preprocess=preprocess, feature_set=feature_set, feature_set_version=feature_set_version,
+                            metrics=metrics, signature=signature, params=_plain(meta.get("params") or {}),
+                            description=description, run_id=run_id, task_run_id=task_run_id, created_at=utcnow(),
+                        )
+                    )
+                return self.get(model, version=version)
+            except IntegrityError:
+                continue
+        raise RegistryInputError(f"could not register {model}: too many concurrent registrations, try again")
+
+    def _signature(self, bundle: Any, feature_set: str | None, fs_version: int | None) -> dict[str, Any]:
+        meta = bundle.meta
+        features = list(meta["inputs"])
+        if feature_set is None:
+            kinds = dict(meta.get("input_kinds") or {})
+            return {"inputs": {c: kinds.get(c, "float") for c in features}, "required": [], "features": features}
+        from shoal.features.catalog import get_feature_set
+        from shoal.features.query import MAIN
+
+        info = get_feature_set(self.store, feature_set, project=self.project, version=fs_version)
+        query = info.query()
+        computed = [f.name for f in query.features]
+        missing = [c for c in features if c not in computed]
+        if missing:
+            raise RegistryInputError(
+                f"model inputs {missing} are not features of feature set {feature_set} v{info.version} "
+                f"(it computes: {', '.join(computed)})"
+            )
+        main = query.schemas[MAIN]
+        keys = {k for w in query.windows.values() for k in w.partition_by} | {m for j in query.joins for m, _ in j.on}
+        return {
+            "inputs": {c: main.kind(c).value for c in query.main_columns},  # type: ignore[union-attr]
+            "required": sorted(keys | {query.time_column}),  # type: ignore[arg-type]
+            "features": features,
+            "feature_set_version": info.version,
+        }
+
+    def release(self, model: str, version: int, alias: str = DEFAULT_ALIAS) -> Release:
+        """Point `alias` at `version` once its artifact has loaded; refused (alias unmoved) otherwise."""
+        check_name(alias, "alias")
+        self._check_loads(model, version, f"was not released; {alias} still points where it did")
+        return self._move(model, alias, version, "release")
+
+    def rollback(self, model: str, alias: str = DEFAULT_ALIAS, to: int | None = None) -> Release:
+        """Move `alias` back: to `to`, or to where it pointed before its current release."""
+        if to is None:
+            stack = self.positions(model, alias)
+            if len(stack) < 2:
+                raise RegistryInputError(
+                    f"model {model}: {alias} has no earlier release to roll back to; "
+                    f"give a version with --to"
+                )
+            to = stack[-2]
+        self._check_loads(model, to, f"cannot be rolled back to; {alias} still points where it did")
+        return self._move(model, alias, to, "rollback")
+
+    def _check_loads(self, model: str, version: int, consequence: str) -> None:
+        mv = self.get(model, version=version)
+        try:
+            self.load(mv)
+        except (MLError, OSError) as e:
+            raise ReleaseRefused(
+                f"model {model} version {version} {consequence}: its artifact {mv.artifact_uri} does not load ({e})"
+            ) from None
+
+    def positions(self, model: str, alias: str) -> list[int]:
+        """The alias's release stack: a release pushes, a rollback pops back to an earlier entry."""
+        stack: list[int] = []
+        for r in self.history(model, alias):
+            if r.action == "rollback" and r.to_version in stack:
+                del stack[len(stack) - 1 - stack[::-1].index(r.to_version) + 1 :]
+            else:
+                stack.append(r.to_version)
+        return stack
+
+    def _move(self, model: str, alias: str, version: int, action: str) -> Release:
+        now = utcnow()
+        with self.store.engine.begin() as conn:
+            mid = self._model_id(conn, model)
+            # Lock the model row so two releases of one model serialize (PostgreSQL; SQLite locks the db).
+            conn.execute(select(models.c.id).where(models.c.id == mid).with_for_update())
+            current = conn.execute(
+                select(model_aliases.c.version).where(model_aliases.c.model_id == mid, model_aliases.c.alias == alias)
+            ).scalar()
+            if current is None:
+                conn.execute(insert(model_aliases).values(model_id=mid, alias=alias, version=version, updated_at=now))
+            else:
+                conn.execute(
+                    update(model_aliases)
+                    .where(model_aliases.c.model_id == mid, model_aliases.c.alias == alias)
+                    .values(version=version, updated_at=now)
+                )
+            conn.execute(
+                insert(model_releases).values(
+                    model_id=mid, alias=alias, action=action, from_version=current, to_version=version, created_at=now
+                )
+            )
+        return Release(model, alias, action, current, version, now)
+
+
+def _plain(value: Any) -> Any:
+    """Metrics and params as JSON values (numpy scalars and the like become floats/strings)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def staging_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="shoal-model-"))

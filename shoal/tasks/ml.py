@@ -1,0 +1,326 @@
+"""ML task types, thin wrappers over `shoal.ml` and `shoal.registry`.
+
+    dataset -> preprocess -> train -> evaluate -> (switch on a metric) -> release
+                                             \\-> batch_predict
+
+Each task writes into its own folder under SHOAL_ARTIFACTS/runs/<project>/<workflow>/<run>/<task>
+(or `output`) and returns paths and figures as outputs, read downstream as `${task.key}`:
+`${dataset.train}`, `${train.model_dir}`, `${evaluate.auc}`. Fields that usually hold such a
+reference are strings, because they are checked when the workflow is applied, before the
+reference has a value.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from shoal.errors import TaskFailed
+from shoal.ml.errors import MLError
+from shoal.tasks._common import Isolation, resolve, run_store, task_dir
+from shoal.tasks.base import TaskContext, TaskParams, TaskType
+
+Algorithm = Literal["xgboost", "lightgbm", "lr", "gbdt", "mlp", "word2vec"]
+Objective = Literal["binary", "regression"]
+
+
+def _path(value: str, ctx: TaskContext, what: str) -> Path:
+    path = resolve(value, ctx)
+    if not path.exists():
+        raise TaskFailed(f"{what} {value} does not exist (looked in {ctx.source_dir or '.'})")
+    return path
+
+
+def _number(value: float | int | str, field: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TaskFailed(f"{field}: {value!r} is not a number") from None
+
+
+def _frame(path: str, ctx: TaskContext, what: str):  # type: ignore[no-untyped-def]
+    from shoal.ml.data import load_samples
+
+    return load_samples(path=str(_path(path, ctx, what)))
+
+
+class _Columns(TaskParams):
+    label: str | None = Field(default=None, description="the label column (none for word2vec)")
+    features: list[str] | None = Field(default=None, description="input columns (default: all but label/exclude)")
+    exclude: list[str] = Field(default_factory=list, description="columns that are not model inputs (ids, times)")
+
+    def inputs(self, columns: list[str]) -> list[str]:
+        if self.features is not None:
+            missing = [c for c in self.features if c not in columns]
+            if missing:
+                raise TaskFailed(f"features {missing} are not columns of the samples ({', '.join(columns)})")
+            return list(self.features)
+        unknown = [c for c in self.exclude if c not in columns]
+        if unknown:
+            raise TaskFailed(f"exclude {unknown}: no such columns ({', '.join(columns)})")
+        return [c for c in columns if c != self.label and c not in self.exclude]
+
+
+# -- dataset ---------------------------------------------------------------------------------------
+
+
+class DatasetParams(TaskParams):
+    path: str | None = Field(default=None, description="a .parquet/.csv file, e.g. ${feature_extract.path}")
+    sql: str | None = Field(default=None, description="a SELECT (DuckDB, or the database at `url`)")
+    url: str | None = Field(default=None, description="SQLAlchemy URL to run `sql` on (default: DuckDB)")
+    split: Literal["random", "time"] = Field(default="random", description="random rows, or by time (train first)")
+    time_column: str | None = Field(default=None, description="the column to split by time on")
+    fractions: tuple[float, float, float] = Field(default=(0.8, 0.1, 0.1), description="train, validation, test")
+    seed: int = 42
+    label: str | None = Field(default=None, description="the label column: checked present, positives counted")
+    output: str | None = Field(default=None, description="folder for train/validation/test.parquet")
+    isolation: Isolation = "fork"
+
+    @model_validator(mode="after")
+    def _source(self) -> DatasetParams:
+        if (self.path is None) == (self.sql is None):
+            raise ValueError("give exactly one of 'path' (a file) or 'sql' (a query)")
+        if self.url is not None and self.sql is None:
+            raise ValueError("'url' needs 'sql': the query to run there")
+        if self.split == "time" and not self.time_column:
+            raise ValueError("split: time needs 'time_column'")
+        return self
+
+
+class DatasetTask(TaskType):
+    name = "dataset"
+    Params = DatasetParams
+
+    def run(self, ctx: TaskContext) -> dict[str, Any]:
+        from shoal.ml.data import load_samples, split, write_split
+
+        p: DatasetParams = ctx.params
+        path = str(_path(p.path, ctx, "path")) if p.path else None
+        df = load_samples(path=path, sql=p.sql, url=p.url)
+        if p.label is not None and p.label not in df.columns:
+            raise TaskFailed(f"label {p.label!r} is not a column of the samples ({', '.join(df.columns)})")
+        parts = split(df, method=p.split, fractions=p.fractions, time_column=p.time_column, seed=p.seed)
+        paths = write_split(parts, task_dir(ctx, p.output))
+        out: dict[str, Any] = {**paths, "rows": len(df), "columns": list(df.columns)}
+        for name, part in parts.items():
+            out[f"rows_{name}"] = len(part)
+        if p.label is not None and len(df):
+            out["positive_rate"] = round(float(df[p.label].astype(float).mean()), 6)
+        print(f"{len(df)} rows: " + ", ".join(f"{k} {len(v)}" for k, v in parts.items()))
+        return out
+
+
+# -- preprocess ------------------------------------------------------------------------------------
+
+
+class PreprocessParams(_Columns):
+    train: str = Field(description="training samples (.parquet), e.g. ${dataset.train}")
+    steps: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="transformers in order, e.g. {type: log, columns: [clicks]}; types: fill_missing, "
+        "standard_scale, minmax_scale, log, bucketize, one_hot, hash, label_encode",
+    )
+    output: str | None = None
+    isolation: Isolation = "fork"
+
+
+class PreprocessTask(TaskType):
+    name = "preprocess"
+    Params = PreprocessParams
+
+    def run(self, ctx: TaskContext) -> dict[str, Any]:
+        from shoal.ml.preprocess import Pipeline
+
+        p: PreprocessParams = ctx.params
+        df = _frame(p.train, ctx, "train")
+        pipeline = Pipeline(p.steps, p.inputs(list(df.columns))).fit(df)
+        path = task_dir(ctx, p.output) / "preprocess.json"
+        path.write_text(json.dumps(pipeline.to_json(), indent=1))
+        print(f"{len(pipeline.output_columns)} model features from {len(pipeline.inputs)} columns -> {path}")
+        return {"config": str(path), "inputs": list(pipeline.inputs), "features": len(pipeline.output_columns)}
+
+
+# -- train -----------------------------------------------------------------------------------------
+
+
+class TrainParams(_Columns):
+    algorithm: Algorithm = Field(description="xgboost, lightgbm, lr, gbdt, mlp or word2vec")
+    train: str = Field(description="training samples (.parquet), e.g. ${dataset.train}")
+    validation: str | None = Field(default=None, description="validation samples, for early stopping")
+    preprocess: str | None = Field(default=None, description="a preprocess config, e.g. ${preprocess.config}")
+    objective: Objective = "binary"
+    params: dict[str, Any] = Field(default_factory=dict, description="hyperparameters of the algorithm")
+    early_stopping_rounds: int | None = Field(default=None, ge=1, description="stop when validation stops improving")
+    sequence_column: str | None = Field(default=None, description="word2vec: the column of token sequences")
+    seed: int = 42
+    output: str | None = None
+    isolation: Isolation = "fork"
+
+
+class TrainTask(TaskType):
+    name = "train"
+    Params = TrainParams
+
+    def run(self, ctx: TaskContext) -> dict[str, Any]:
+        from shoal.ml.bundle import build_bundle
+        from shoal.ml.preprocess import Pipeline
+        from shoal.ml.train import train
+
+        p: TrainParams = ctx.params
+        df = _frame(p.train, ctx, "train")
+        valid = _frame(p.validation, ctx, "validation") if p.validation else None
+        if p.algorithm == "word2vec":
+            column = p.sequence_column
+            if column is None or column not in df.columns:
+                raise TaskFailed(f"word2vec needs sequence_column: one of {', '.join(df.columns)}")
+            result = train("word2vec", df[column], None, params=p.params, seed=p.seed)
+            pipeline, inputs = None, [column]
+        else:
+            if p.label is None or p.label not in df.columns:
+                raise TaskFailed(f"label: give the label column, one of {', '.join(df.columns)}")
+            if p.preprocess:
+                pipeline = Pipeline.from_json(json.loads(_path(p.preprocess, ctx, "preprocess").read_text()))
+                inputs = list(pipeline.inputs)
+            else:
+                inputs = p.inputs(list(df.columns))
+                pipeline = Pipeline([], inputs).fit(df)
+            X = pipeline.transform(df)
+            y = df[p.label].to_numpy(dtype=float)
+            Xv = yv = None
+            if valid is not None and len(valid):
+                Xv, yv = pipeline.transform(valid), valid[p.label].to_numpy(dtype=float)
+            result = train(
+                p.algorithm, X, y, X_valid=Xv, y_valid=yv, objective=p.objective, params=p.params,
+                early_stopping_rounds=p.early_stopping_rounds, seed=p.seed, feature_names=pipeline.output_columns,
+            )
+        bundle = build_bundle(result, algorithm=p.algorithm, label=p.label, frame=df, pipeline=pipeline,
+                              inputs=inputs)
+        out_dir = task_dir(ctx, p.output)
+        bundle.save(out_dir)
+        print(f"{p.algorithm} trained on {len(df)} rows in {result.seconds:.1f}s"
+              + (f", best iteration {result.best_iteration}" if result.best_iteration is not None else "")
+              + f" -> {out_dir}")
+        return {"model_dir": str(out_dir), "best_iteration": result.best_iteration,
+                "seconds": round(result.seconds, 3), "rows": len(df)}
+
+
+# -- evaluate --------------------------------------------------------------------------------------
+
+
+class EvaluateParams(TaskParams):
+    model_dir: str = Field(description="a trained model, e.g. ${train.model_dir}")
+    data: str = Field(description="samples to score (.parquet), e.g. ${dataset.test}")
+    label: str = Field(description="the label column")
+    threshold: float = Field(default=0.5, ge=0, le=1, description="score at or above which a row is positive")
+    isolation: Isolation = "fork"
+
+
+class EvaluateTask(TaskType):
+    name = "evaluate"
+    Params = EvaluateParams
+
+    def run(self, ctx: TaskContext) -> dict[str, Any]:
+        from shoal.ml.bundle import ModelBundle
+        from shoal.ml.metrics import evaluate
+
+        p: EvaluateParams = ctx.params
+        bundle = ModelBundle.load(_path(p.model_dir, ctx, "model_dir"))
+        df = _frame(p.data, ctx, "data")
+        if p.label not in df.columns:
+            raise TaskFailed(f"label {p.label!r} is not a column of {p.data}")
+        scores = bundle.predict_frame(df)
+        try:
+            metrics = evaluate(df[p.label].to_numpy(dtype=float), scores,
+                               objective=bundle.meta.get("objective", "binary"), threshold=p.threshold)
+        except MLError as e:
+            raise TaskFailed(f"cannot evaluate on {p.data}: {e}") from None
+        print("  ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()))
+        return metrics
+
+
+# -- release ---------------------------------------------------------------------------------------
+
+
+class ReleaseParams(TaskParams):
+    model: str = Field(description="the registered model's name")
+    model_dir: str = Field(description="the trained model to register, e.g. ${train.model_dir}")
+    alias: str | None = Field(default="production", description="alias to point at the new version (null: none)")
+    feature_set: str | None = Field(default=None, description="the feature set serving computes for a request")
+    feature_set_version: int | str | None = Field(default=None, description="its version (default: latest)")
+    metrics: dict[str, float | str] = Field(default_factory=dict, description="e.g. {auc: '${evaluate.auc}'}")
+    description: str = ""
+    isolation: Isolation = "fork"
+
+
+class ReleaseTask(TaskType):
+    name = "release"
+    Params = ReleaseParams
+
+    def run(self, ctx: TaskContext) -> dict[str, Any]:
+        from shoal.registry import Registry
+
+        p: ReleaseParams = ctx.params
+        registry = Registry(run_store(), ctx.project)
+        fs_version = None
+        if p.feature_set_version not in (None, ""):
+            fs_version = int(_number(p.feature_set_version, "feature_set_version"))  # type: ignore[arg-type]
+        mv = registry.register(
+            p.model, _path(p.model_dir, ctx, "model_dir"),
+            metrics={k: _number(v, f"metrics.{k}") for k, v in p.metrics.items()},
+            feature_set=p.feature_set, feature_set_version=fs_version, description=p.description,
+            run_id=ctx.run_id, task_run_id=ctx.task_run_id,
+        )
+        out: dict[str, Any] = {"model": p.model, "version": mv.version, "artifact": mv.artifact_uri}
+        if p.alias:
+            r = registry.release(p.model, mv.version, p.alias)
+            out.update(alias=p.alias, previous=r.from_version)
+            print(f"{p.model} version {mv.version} registered; {p.alias} -> v{mv.version}"
+                  + (f" (was v{r.from_version})" if r.from_version else ""))
+        else:
+            print(f"{p.model} version {mv.version} registered (no alias moved)")
+        return out
+
+
+# -- batch_predict ---------------------------------------------------------------------------------
+
+
+class BatchPredictParams(TaskParams):
+    model: str = Field(description="the registered model")
+    version: int | str | None = Field(default=None, description="a version (default: the alias's)")
+    alias: str = Field(default="production", description="the alias to use when no version is given")
+    data: str = Field(description="the table to score (.parquet/.csv); with a feature set: its feature rows")
+    output: str = Field(description="the Parquet file to write (relative: under SHOAL_ARTIFACTS)")
+    keep: list[str] = Field(default_factory=list, description="input columns copied next to the score")
+    isolation: Isolation = "fork"
+
+
+class BatchPredictTask(TaskType):
+    name = "batch_predict"
+    Params = BatchPredictParams
+
+    def run(self, ctx: TaskContext) -> dict[str, Any]:
+        from shoal.ml.data import write_frame
+        from shoal.registry import Registry
+
+        p: BatchPredictParams = ctx.params
+        registry = Registry(run_store(), ctx.project)
+        version = int(_number(p.version, "version")) if p.version not in (None, "") else None  # type: ignore[arg-type]
+        mv = registry.get(p.model, version=version, alias=None if version else p.alias)
+        bundle = registry.load(mv)
+        df = _frame(p.data, ctx, "data")
+        missing = [c for c in p.keep if c not in df.columns]
+        if missing:
+            raise TaskFailed(f"keep {missing}: not columns of {p.data}")
+        out = df[p.keep].copy()
+        out["score"] = bundle.predict_frame(df)
+        target = Path(p.output)
+        if not target.is_absolute():
+            from shoal.config import get_settings
+
+            target = Path(get_settings().artifacts_url) / target
+        write_frame(out, target)
+        print(f"scored {len(df)} rows with {p.model} v{mv.version} -> {target}")
+        return {"path": str(target), "rows": len(df), "model": p.model, "version": mv.version}
