@@ -8,20 +8,28 @@
     bundle      ModelBundle, build_bundle: what a model version's artifact holds
 """
 
-from shoal.ml.bundle import ModelBundle, build_bundle
-from shoal.ml.data import load_samples, split, write_split
-from shoal.ml.errors import MLError
-from shoal.ml.flavors import (
-    LightGBMModel,
-    Model,
-    SklearnModel,
-    Word2VecModel,
-    XGBoostModel,
-    load_model,
-)
-from shoal.ml.metrics import evaluate
-from shoal.ml.preprocess import Pipeline
-from shoal.ml.train import ALGORITHMS, TrainResult, train
+import importlib
+from typing import Any
+
+# Names are imported on first use: `import shoal.ml.errors` (the CLI, the registry) must not pull
+# in pandas, scikit-learn and xgboost, which take seconds to import.
+_WHERE = {
+    "ModelBundle": "bundle", "build_bundle": "bundle",
+    "load_samples": "data", "split": "data", "write_split": "data", "write_frame": "data",
+    "MLError": "errors",
+    "LightGBMModel": "flavors", "Model": "flavors", "SklearnModel": "flavors", "Word2VecModel": "flavors",
+    "XGBoostModel": "flavors", "load_model": "flavors",
+    "evaluate": "metrics",
+    "Pipeline": "preprocess",
+    "ALGORITHMS": "train", "TrainResult": "train", "train": "train",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'shoal.ml' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"shoal.ml.{_WHERE[name]}"), name)
+
 
 __all__ = [
     "ALGORITHMS",
@@ -40,5 +48,6 @@ __all__ = [
     "load_samples",
     "split",
     "train",
+    "write_frame",
     "write_split",
 ]

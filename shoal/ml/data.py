@@ -119,21 +119,19 @@ def split(
     return {name: ordered.iloc[lo:hi].reset_index(drop=True) for name, (lo, hi) in bounds.items()}
 
 
-def write_split(splits: Mapping[str, pd.DataFrame], directory: str | os.PathLike[str]) -> dict[str, str]:
-    """Write each split to `<directory>/<name>.parquet` and return name -> path.
+def write_frame(frame: pd.DataFrame, path: str | os.PathLike[str]) -> str:
+    """Write `frame` to a Parquet file through a temporary name, so a reader never sees half a file."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    try:
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return str(target)
 
-    Each file is written to a temporary name and renamed, so a reader never sees half a file.
-    """
-    out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
-    paths: dict[str, str] = {}
-    for name, frame in splits.items():
-        target = out / f"{name}.parquet"
-        tmp = out / f".{name}.parquet.tmp-{os.getpid()}"
-        try:
-            frame.to_parquet(tmp, index=False)
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
-        paths[name] = str(target)
-    return paths
+
+def write_split(splits: Mapping[str, pd.DataFrame], directory: str | os.PathLike[str]) -> dict[str, str]:
+    """Write each split to `<directory>/<name>.parquet` and return name -> path."""
+    return {name: write_frame(frame, Path(directory) / f"{name}.parquet") for name, frame in splits.items()}

@@ -10,6 +10,7 @@ appends to `model_releases`, so the history is exactly the sequence of alias pos
 from __future__ import annotations
 
 import json
+import math
 import re
 import tempfile
 from dataclasses import dataclass
@@ -142,10 +143,11 @@ class Registry:
                     )
                 version = aliases[alias]
             q = select(model_versions).where(model_versions.c.model_id == mid)
-            q = q.where(model_versions.c.version == version) if version else q.order_by(model_versions.c.version.desc())
+            q = (q.where(model_versions.c.version == version) if version is not None
+                 else q.order_by(model_versions.c.version.desc()))
             row = conn.execute(q.limit(1)).first()
         if row is None:
-            what = f"version {version}" if version else "versions"
+            what = f"version {version}" if version is not None else "versions"
             raise NotFound(f"model {model} has no {what}; `shoal model versions {model}` lists them")
         return self._version(row, model, aliases)
 
@@ -246,6 +248,9 @@ class Registry:
                             insert(models).values(project_id=pid, name=model, description=description,
                                                   created_at=utcnow())
                         ).inserted_primary_key[0]
+                    # Lock the model row: registrations of one model then number in turn instead of
+                    # colliding and retrying (PostgreSQL; SQLite's BEGIN IMMEDIATE serializes already).
+                    conn.execute(select(models.c.id).where(models.c.id == mid).with_for_update())
                     last = conn.execute(
                         select(func.max(model_versions.c.version)).where(model_versions.c.model_id == mid)
                     ).scalar()
@@ -359,10 +364,17 @@ def _plain(value: Any) -> Any:
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
-    if value is None or isinstance(value, (bool, int, float, str)):
+    if isinstance(value, float):  # numpy float64 too; NaN/inf are not JSON (PostgreSQL refuses them): null
+        return float(value) if math.isfinite(value) else None
+    if value is None or isinstance(value, (bool, int, str)):
         return value
+    if callable(getattr(value, "item", None)):  # numpy scalars: their Python value (int stays int)
+        try:
+            return _plain(value.item())
+        except (TypeError, ValueError):
+            pass
     try:
-        return float(value)
+        return _plain(float(value))
     except (TypeError, ValueError):
         return str(value)
 

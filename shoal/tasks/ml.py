@@ -18,8 +18,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from shoal.errors import TaskFailed
-from shoal.ml.errors import MLError
+from shoal.errors import ShoalError, TaskFailed
 from shoal.tasks._common import Isolation, resolve, run_store, task_dir
 from shoal.tasks.base import TaskContext, TaskParams, TaskType
 
@@ -64,6 +63,22 @@ class _Columns(TaskParams):
         return [c for c in columns if c != self.label and c not in self.exclude]
 
 
+class _MLTask(TaskType):
+    """Runs `work`; a library or registry error (bad column, bad hyperparameter, a release refused)
+    fails the task with its message, without a traceback."""
+
+    def run(self, ctx: TaskContext) -> dict[str, Any]:
+        try:
+            return self.work(ctx)
+        except TaskFailed:
+            raise
+        except ShoalError as e:
+            raise TaskFailed(str(e)) from None
+
+    def work(self, ctx: TaskContext) -> dict[str, Any]:
+        raise NotImplementedError
+
+
 # -- dataset ---------------------------------------------------------------------------------------
 
 
@@ -90,11 +105,11 @@ class DatasetParams(TaskParams):
         return self
 
 
-class DatasetTask(TaskType):
+class DatasetTask(_MLTask):
     name = "dataset"
     Params = DatasetParams
 
-    def run(self, ctx: TaskContext) -> dict[str, Any]:
+    def work(self, ctx: TaskContext) -> dict[str, Any]:
         from shoal.ml.data import load_samples, split, write_split
 
         p: DatasetParams = ctx.params
@@ -127,11 +142,11 @@ class PreprocessParams(_Columns):
     isolation: Isolation = "fork"
 
 
-class PreprocessTask(TaskType):
+class PreprocessTask(_MLTask):
     name = "preprocess"
     Params = PreprocessParams
 
-    def run(self, ctx: TaskContext) -> dict[str, Any]:
+    def work(self, ctx: TaskContext) -> dict[str, Any]:
         from shoal.ml.preprocess import Pipeline
 
         p: PreprocessParams = ctx.params
@@ -152,7 +167,10 @@ class TrainParams(_Columns):
     validation: str | None = Field(default=None, description="validation samples, for early stopping")
     preprocess: str | None = Field(default=None, description="a preprocess config, e.g. ${preprocess.config}")
     objective: Objective = "binary"
-    params: dict[str, Any] = Field(default_factory=dict, description="hyperparameters of the algorithm")
+    # Not `params`: that key of a task holds its ${...} parameters (see the workflow spec).
+    hyperparams: dict[str, Any] = Field(
+        default_factory=dict, description="hyperparameters, e.g. {num_boost_round: 100, max_depth: 6} for xgboost"
+    )
     early_stopping_rounds: int | None = Field(default=None, ge=1, description="stop when validation stops improving")
     sequence_column: str | None = Field(default=None, description="word2vec: the column of token sequences")
     seed: int = 42
@@ -160,11 +178,11 @@ class TrainParams(_Columns):
     isolation: Isolation = "fork"
 
 
-class TrainTask(TaskType):
+class TrainTask(_MLTask):
     name = "train"
     Params = TrainParams
 
-    def run(self, ctx: TaskContext) -> dict[str, Any]:
+    def work(self, ctx: TaskContext) -> dict[str, Any]:
         from shoal.ml.bundle import build_bundle
         from shoal.ml.preprocess import Pipeline
         from shoal.ml.train import train
@@ -176,7 +194,7 @@ class TrainTask(TaskType):
             column = p.sequence_column
             if column is None or column not in df.columns:
                 raise TaskFailed(f"word2vec needs sequence_column: one of {', '.join(df.columns)}")
-            result = train("word2vec", df[column], None, params=p.params, seed=p.seed)
+            result = train("word2vec", df[column], None, params=p.hyperparams, seed=p.seed)
             pipeline, inputs = None, [column]
         else:
             if p.label is None or p.label not in df.columns:
@@ -193,7 +211,7 @@ class TrainTask(TaskType):
             if valid is not None and len(valid):
                 Xv, yv = pipeline.transform(valid), valid[p.label].to_numpy(dtype=float)
             result = train(
-                p.algorithm, X, y, X_valid=Xv, y_valid=yv, objective=p.objective, params=p.params,
+                p.algorithm, X, y, X_valid=Xv, y_valid=yv, objective=p.objective, params=p.hyperparams,
                 early_stopping_rounds=p.early_stopping_rounds, seed=p.seed, feature_names=pipeline.output_columns,
             )
         bundle = build_bundle(result, algorithm=p.algorithm, label=p.label, frame=df, pipeline=pipeline,
@@ -218,11 +236,11 @@ class EvaluateParams(TaskParams):
     isolation: Isolation = "fork"
 
 
-class EvaluateTask(TaskType):
+class EvaluateTask(_MLTask):
     name = "evaluate"
     Params = EvaluateParams
 
-    def run(self, ctx: TaskContext) -> dict[str, Any]:
+    def work(self, ctx: TaskContext) -> dict[str, Any]:
         from shoal.ml.bundle import ModelBundle
         from shoal.ml.metrics import evaluate
 
@@ -232,11 +250,8 @@ class EvaluateTask(TaskType):
         if p.label not in df.columns:
             raise TaskFailed(f"label {p.label!r} is not a column of {p.data}")
         scores = bundle.predict_frame(df)
-        try:
-            metrics = evaluate(df[p.label].to_numpy(dtype=float), scores,
-                               objective=bundle.meta.get("objective", "binary"), threshold=p.threshold)
-        except MLError as e:
-            raise TaskFailed(f"cannot evaluate on {p.data}: {e}") from None
+        metrics = evaluate(df[p.label].to_numpy(dtype=float), scores,
+                           objective=bundle.meta.get("objective", "binary"), threshold=p.threshold)
         print("  ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()))
         return metrics
 
@@ -255,11 +270,11 @@ class ReleaseParams(TaskParams):
     isolation: Isolation = "fork"
 
 
-class ReleaseTask(TaskType):
+class ReleaseTask(_MLTask):
     name = "release"
     Params = ReleaseParams
 
-    def run(self, ctx: TaskContext) -> dict[str, Any]:
+    def work(self, ctx: TaskContext) -> dict[str, Any]:
         from shoal.registry import Registry
 
         p: ReleaseParams = ctx.params
@@ -297,11 +312,11 @@ class BatchPredictParams(TaskParams):
     isolation: Isolation = "fork"
 
 
-class BatchPredictTask(TaskType):
+class BatchPredictTask(_MLTask):
     name = "batch_predict"
     Params = BatchPredictParams
 
-    def run(self, ctx: TaskContext) -> dict[str, Any]:
+    def work(self, ctx: TaskContext) -> dict[str, Any]:
         from shoal.ml.data import write_frame
         from shoal.registry import Registry
 
