@@ -289,7 +289,9 @@ class Registry:
         main = query.schemas[MAIN]
         keys = {k for w in query.windows.values() for k in w.partition_by} | {m for j in query.joins for m, _ in j.on}
         return {
-            "inputs": {c: main.kind(c).value for c in query.main_columns},  # type: ignore[union-attr]
+            # What a request carries: the main table's columns the SQL reads, but not the label.
+            "inputs": {c: main.kind(c).value for c in query.main_columns  # type: ignore[union-attr]
+                       if c != meta.get("label")},
             "required": sorted(keys | {query.time_column}),  # type: ignore[arg-type]
             "features": features,
             "feature_set_version": info.version,
@@ -342,6 +344,8 @@ class Registry:
             current = conn.execute(
                 select(model_aliases.c.version).where(model_aliases.c.model_id == mid, model_aliases.c.alias == alias)
             ).scalar()
+            if current == version:  # already there: no move, no history row (the rollback stack stays true)
+                return Release(model, alias, action, current, version, now)
             if current is None:
                 conn.execute(insert(model_aliases).values(model_id=mid, alias=alias, version=version, updated_at=now))
             else:
