@@ -33,6 +33,7 @@ bench: setup
 	$(PY) benchmarks/engine_overhead.py
 	$(PY) benchmarks/features_offline.py
 	$(PY) benchmarks/features_online.py
+	$(PY) benchmarks/serving.py
 
 clean:
 	rm -rf $(VENV) .shoal .shoal-demo .pytest_cache

@@ -11,6 +11,7 @@ and scores it with the released version.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import shutil
@@ -70,7 +71,7 @@ def main() -> int:
                           f"(feature set {meta['feature_set']} v{meta['feature_set_version']}, "
                           f"test AUC {meta['metrics'].get('auc')})")
             table = Table(title=f"POST {base}/predict")
-            for c in ("click", "request", "score", "version", "ms"):
+            for c in ("click", "ip", "app", "channel", "click_time (UTC)", "score", "version", "ms"):
                 table.add_column(c)
             for what, click in CLICKS:
                 started = time.perf_counter()
@@ -78,8 +79,11 @@ def main() -> int:
                 ms = (time.perf_counter() - started) * 1000
                 r.raise_for_status()
                 body = r.json()
-                table.add_row(what, json.dumps(click), f"{body['score']:.5f}", str(body["version"]), f"{ms:.1f}")
+                when = dt.datetime.fromtimestamp(click["click_time"] / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+                table.add_row(what, str(click["ip"]), str(click["app"]), str(click["channel"]), when,
+                              f"{body['score']:.5f}", str(body["version"]), f"{ms:.1f}")
             console.print(table)
+            console.print(f"one request body: {json.dumps(CLICKS[1][1])}")
             bad = client.post("/predict", json={k: v for k, v in CLICKS[0][1].items() if k != "ip"})
             console.print(f"a click without ip gets {bad.status_code}: {bad.json()['error']['message']}")
         return 0

@@ -86,6 +86,10 @@ class DatasetParams(TaskParams):
     path: str | None = Field(default=None, description="a .parquet/.csv file, e.g. ${feature_extract.path}")
     sql: str | None = Field(default=None, description="a SELECT (DuckDB, or the database at `url`)")
     url: str | None = Field(default=None, description="SQLAlchemy URL to run `sql` on (default: DuckDB)")
+    feature_set: str | None = Field(
+        default=None, description="or a deployed feature set: its features over its managed tables (point-in-time)"
+    )
+    feature_set_version: int | str | None = Field(default=None, description="its version (default: latest)")
     split: Literal["random", "time"] = Field(default="random", description="random rows, or by time (train first)")
     time_column: str | None = Field(default=None, description="the column to split by time on")
     fractions: tuple[float, float, float] = Field(default=(0.8, 0.1, 0.1), description="train, validation, test")
@@ -96,8 +100,8 @@ class DatasetParams(TaskParams):
 
     @model_validator(mode="after")
     def _source(self) -> DatasetParams:
-        if (self.path is None) == (self.sql is None):
-            raise ValueError("give exactly one of 'path' (a file) or 'sql' (a query)")
+        if sum(x is not None for x in (self.path, self.sql, self.feature_set)) != 1:
+            raise ValueError("give exactly one of 'path' (a file), 'sql' (a query) or 'feature_set'")
         if self.url is not None and self.sql is None:
             raise ValueError("'url' needs 'sql': the query to run there")
         if self.split == "time" and not self.time_column:
@@ -113,12 +117,16 @@ class DatasetTask(_MLTask):
         from shoal.ml.data import load_samples, split, write_split
 
         p: DatasetParams = ctx.params
-        path = str(_path(p.path, ctx, "path")) if p.path else None
-        df = load_samples(path=path, sql=p.sql, url=p.url)
+        out_dir = task_dir(ctx, p.output)
+        if p.feature_set is not None:
+            path = self._extract(p, ctx, out_dir / "samples.parquet")
+        else:
+            path = str(_path(p.path, ctx, "path")) if p.path else None
+        df = load_samples(path=path, sql=p.sql if p.feature_set is None else None, url=p.url)
         if p.label is not None and p.label not in df.columns:
             raise TaskFailed(f"label {p.label!r} is not a column of the samples ({', '.join(df.columns)})")
         parts = split(df, method=p.split, fractions=p.fractions, time_column=p.time_column, seed=p.seed)
-        paths = write_split(parts, task_dir(ctx, p.output))
+        paths = write_split(parts, out_dir)
         out: dict[str, Any] = {**paths, "rows": len(df), "columns": list(df.columns)}
         for name, part in parts.items():
             out[f"rows_{name}"] = len(part)
@@ -126,6 +134,20 @@ class DatasetTask(_MLTask):
             out["positive_rate"] = round(float(df[p.label].astype(float).mean()), 6)
         print(f"{len(df)} rows: " + ", ".join(f"{k} {len(v)}" for k, v in parts.items()))
         return out
+
+    @staticmethod
+    def _extract(p: DatasetParams, ctx: TaskContext, target: Path) -> str:
+        """The feature set's offline output over its managed tables: the samples serving will match."""
+        from shoal.features import catalog
+        from shoal.features.offline import extract
+
+        store = run_store()
+        version = int(_number(p.feature_set_version, "feature_set_version")) \
+            if p.feature_set_version not in (None, "") else None  # type: ignore[arg-type]
+        info = catalog.get_feature_set(store, p.feature_set, project=ctx.project, version=version)  # type: ignore[arg-type]
+        result = extract(info.query(), catalog.table_sources(store, info), target, keep_order=False)
+        print(f"feature set {info.name} v{info.version}: {result.rows} rows of features")
+        return result.path
 
 
 # -- preprocess ------------------------------------------------------------------------------------
@@ -306,36 +328,70 @@ class BatchPredictParams(TaskParams):
     model: str = Field(description="the registered model")
     version: int | str | None = Field(default=None, description="a version (default: the alias's)")
     alias: str = Field(default="production", description="the alias to use when no version is given")
-    data: str = Field(description="the table to score (.parquet/.csv); with a feature set: its feature rows")
+    data: str | None = Field(default=None, description="a .parquet/.csv file to score")
+    table: str | None = Field(default=None, description="or a managed table to score")
     output: str = Field(description="the Parquet file to write (relative: under SHOAL_ARTIFACTS)")
-    keep: list[str] = Field(default_factory=list, description="input columns copied next to the score")
+    keep: list[str] = Field(default_factory=list, description="columns copied next to the score (e.g. ids)")
     isolation: Isolation = "fork"
+
+    @model_validator(mode="after")
+    def _source(self) -> BatchPredictParams:
+        if (self.data is None) == (self.table is None):
+            raise ValueError("give exactly one of 'data' (a file) or 'table' (a managed table)")
+        return self
 
 
 class BatchPredictTask(_MLTask):
+    """Scores a file or a managed table with a model version into Parquet.
+
+    For a model served with a feature set, rows that lack the model's inputs are raw rows of the
+    feature set's main table: their features are computed offline (point-in-time, the same SQL
+    serving runs online) before scoring, so a batch score equals what /predict would have said.
+    """
+
     name = "batch_predict"
     Params = BatchPredictParams
 
     def work(self, ctx: TaskContext) -> dict[str, Any]:
-        from shoal.ml.data import write_frame
+        from shoal.config import get_settings
+        from shoal.features import catalog
+        from shoal.ml.data import load_samples, write_frame
         from shoal.registry import Registry
 
         p: BatchPredictParams = ctx.params
-        registry = Registry(run_store(), ctx.project)
+        store = run_store()
+        registry = Registry(store, ctx.project)
         version = int(_number(p.version, "version")) if p.version not in (None, "") else None  # type: ignore[arg-type]
         mv = registry.get(p.model, version=version, alias=None if version else p.alias)
         bundle = registry.load(mv)
-        df = _frame(p.data, ctx, "data")
+        if p.table is not None:
+            path = catalog.get_table(store, p.table, project=ctx.project).location
+        else:
+            path = str(_path(p.data, ctx, "data"))  # type: ignore[arg-type]
+        df = load_samples(path=path)
+        if mv.feature_set and any(c not in df.columns for c in bundle.inputs):
+            df = self._features(store, mv, path, ctx)
         missing = [c for c in p.keep if c not in df.columns]
         if missing:
-            raise TaskFailed(f"keep {missing}: not columns of {p.data}")
+            raise TaskFailed(f"keep {missing}: not columns of the scored rows ({', '.join(df.columns)})")
         out = df[p.keep].copy()
         out["score"] = bundle.predict_frame(df)
         target = Path(p.output)
         if not target.is_absolute():
-            from shoal.config import get_settings
-
             target = Path(get_settings().artifacts_url) / target
         write_frame(out, target)
         print(f"scored {len(df)} rows with {p.model} v{mv.version} -> {target}")
         return {"path": str(target), "rows": len(df), "model": p.model, "version": mv.version}
+
+    @staticmethod
+    def _features(store: Any, mv: Any, path: str, ctx: TaskContext) -> Any:
+        from shoal.features import catalog
+        from shoal.features.offline import extract
+        from shoal.ml.data import load_samples
+
+        info = catalog.get_feature_set(store, mv.feature_set, project=ctx.project, version=mv.feature_set_version)
+        main = info.query().main
+        result = extract(info.query(), catalog.table_sources(store, info, {main: path}),
+                         task_dir(ctx) / "features.parquet", keep_order=True)
+        print(f"computed {len(result.columns)} features of {mv.feature_set} v{info.version} for {result.rows} rows")
+        return load_samples(path=result.path)

@@ -51,6 +51,24 @@ def test_talkingdata_workflow_trains_checks_and_releases(client: Client, tmp_pat
                               "click_time": 1510185660000}])
     assert 0 <= score < 0.05  # a bot ip
 
+    # The same feature set as a dataset source, and a batch score of the raw table: features are
+    # computed offline for the raw clicks, then scored.
+    extra = wf / "more.yaml"
+    extra.write_text(f"""
+name: td_more
+tasks:
+  - {{name: samples, type: dataset, feature_set: talkingdata, label: is_attributed, fractions: [1, 0, 0]}}
+  - {{name: score, type: batch_predict, model: talkingdata, table: talkingdata, keep: [ip, app],
+     output: "{tmp_path}/scores.parquet"}}
+""")
+    (more,) = client.apply_path(extra)
+    info2 = client.run(more.name, wait=True, timeout=240)
+    assert set(states(info2).values()) == {"success"}, info2
+    assert outputs(info2, "samples")["rows"] == 40_000 and "ip_clicks_1h" in outputs(info2, "samples")["columns"]
+    scored = duckdb.connect().execute(
+        f"SELECT count(*), min(score), max(score), count(DISTINCT ip) FROM '{tmp_path}/scores.parquet'").fetchone()
+    assert scored[0] == 40_000 and 0 <= scored[1] <= scored[2] <= 1 and scored[3] > 100
+
     # Demand an AUC no model reaches: the switch takes the alert branch and nothing is released.
     again = client.run(applied.name, wait=True, timeout=240, params={"min_auc": "1.01"})
     st = states(again)
@@ -146,6 +164,8 @@ def test_word2vec_learns_embeddings(run_yaml: RunYaml, samples: Path) -> None:
     [
         ("{name: t, type: train, algorithm: catboost, train: x.parquet, label: y}", ["algorithm", "catboost"]),
         ("{name: t, type: dataset, path: x.parquet, sql: 'SELECT 1'}", ["exactly one of 'path'"]),
+        ("{name: t, type: dataset, path: x.parquet, feature_set: fs}", ["exactly one of 'path'"]),
+        ("{name: t, type: batch_predict, model: m, output: o.parquet}", ["exactly one of 'data'"]),
         ("{name: t, type: dataset, path: x.parquet, split: time}", ["time_column"]),
         ("{name: t, type: evaluate, model_dir: m, data: d.parquet, label: y, threshold: 2}", ["threshold"]),
         ("{name: t, type: release, model_dir: m}", ["model"]),
