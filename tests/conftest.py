@@ -90,9 +90,7 @@ def executor():  # type: ignore[no-untyped-def]
     """One warm executor shared by the engine tests (starting one costs an interpreter start)."""
     from shoal.executors.local import LocalExecutor
 
-    # The ML libraries take seconds to import; preloaded once here, every forked ML task starts warm.
-    ex = LocalExecutor(preload=["shoal.tasks.runtime", "shoal.ml.bundle", "shoal.ml.data", "shoal.ml.metrics",
-                                "shoal.ml.train", "xgboost", "lightgbm"])
+    ex = LocalExecutor()
     ex.start()
     yield ex
     ex.close()

@@ -142,6 +142,9 @@ def release(
     if json_out:
         print_json(r.to_json())
         return
+    if r.from_version == r.to_version:
+        console.print(f"{name}: {alias} already points at v{r.to_version}; nothing changed")
+        return
     was = f" (was v{r.from_version})" if r.from_version else ""
     console.print(f"{name}: {alias} → v{r.to_version}{was}")
 

@@ -12,7 +12,8 @@ import importlib
 from typing import Any
 
 # Names are imported on first use: `import shoal.ml.errors` (the CLI, the registry) must not pull
-# in pandas, scikit-learn and xgboost, which take seconds to import.
+# in pandas, scikit-learn and xgboost, which take seconds to import. `train` is not re-exported:
+# it would clash with the submodule `shoal.ml.train`; use `from shoal.ml.train import train`.
 _WHERE = {
     "ModelBundle": "bundle", "build_bundle": "bundle",
     "load_samples": "data", "split": "data", "write_split": "data", "write_frame": "data",
@@ -21,7 +22,7 @@ _WHERE = {
     "XGBoostModel": "flavors", "load_model": "flavors",
     "evaluate": "metrics",
     "Pipeline": "preprocess",
-    "ALGORITHMS": "train", "TrainResult": "train", "train": "train",
+    "ALGORITHMS": "train", "TrainResult": "train",
 }
 
 
@@ -47,7 +48,6 @@ __all__ = [
     "load_model",
     "load_samples",
     "split",
-    "train",
     "write_frame",
     "write_split",
 ]

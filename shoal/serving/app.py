@@ -15,11 +15,13 @@ shape, 422 for a row with a missing field or a wrong type (the field is in `deta
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shoal.errors import ShoalError
 from shoal.features.errors import RowError
@@ -93,6 +95,11 @@ def create_app(watcher: ModelWatcher) -> FastAPI:
         single = isinstance(body, dict)
         if not single and not (isinstance(body, list) and body):
             return _error(400, "bad_request", "send one JSON object, or a non-empty list of objects")
+        if not single:
+            for i, row in enumerate(body):
+                if not isinstance(row, dict):
+                    return _error(400, "bad_request", f"row {i} is {type(row).__name__}, not a JSON object",
+                                  field=f"[{i}]")
         scores = scored(model, [body] if single else body)
         if isinstance(scores, Response):
             return scores
@@ -111,14 +118,26 @@ def create_app(watcher: ModelWatcher) -> FastAPI:
             return scores
         return _json({"predictions": scores, "model": watcher.model, "version": model.version.version})
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # Unknown paths and methods answer in shoal's error shape too, not FastAPI's {"detail"}.
+        return _error(exc.status_code, "not_found" if exc.status_code == 404 else "bad_request",
+                      f"{request.method} {request.url.path}: {exc.detail}; "
+                      "POST /predict or /invocations, GET /health or /metadata")
+
     @app.get("/health")
     async def health() -> Response:
-        return _json({"status": "ok", "model": watcher.model, "alias": watcher.alias,
-                      "version": watcher.current.version.version})
+        doc = {"status": "ok", "model": watcher.model, "alias": watcher.alias,
+               "version": watcher.current.version.version}
+        if watcher.failed is not None:
+            # The alias points at a version that did not load: still serving the old one.
+            doc["failed"] = {"version": watcher.failed[0], "error": watcher.failed[1]}
+        return _json(doc)
 
     @app.get("/metadata")
     async def metadata() -> Response:
+        since = dt.datetime.fromtimestamp(watcher.swapped_at, dt.UTC).replace(tzinfo=None).isoformat()
         return _json({**watcher.current.metadata(), "alias": watcher.alias, "poll_seconds": watcher.poll,
-                      "serving_since": watcher.swapped_at})
+                      "serving_since": since})
 
     return app

@@ -31,17 +31,23 @@ class LoadedModel:
     load_seconds: float
 
     @classmethod
-    def load(cls, registry: Registry, mv: ModelVersion) -> LoadedModel:
+    def load(cls, registry: Registry, mv: ModelVersion, previous: LoadedModel | None = None) -> LoadedModel:
         started = time.perf_counter()
         bundle = registry.load(mv)
         features = None
         if mv.feature_set is not None:
-            # A fresh store handle per version: the embedded store re-reads its snapshot, so a
-            # version released after an online import sees the imported rows.
-            online = open_online_store(registry.store.settings)
-            _, features = open_feature_set(
-                registry.store, online, mv.feature_set, project=registry.project, version=mv.feature_set_version
-            )
+            same = previous is not None and previous.features is not None and \
+                (previous.version.feature_set, previous.version.feature_set_version) == \
+                (mv.feature_set, mv.feature_set_version)
+            if same:
+                # Same feature set version: keep its store. Re-reading the embedded store's
+                # snapshot takes seconds of GIL that requests would wait for; Redis is live anyway.
+                features = previous.features  # type: ignore[union-attr]
+            else:
+                online = open_online_store(registry.store.settings)
+                _, features = open_feature_set(
+                    registry.store, online, mv.feature_set, project=registry.project, version=mv.feature_set_version
+                )
         return cls(mv, bundle, features, time.perf_counter() - started)
 
     @property
@@ -63,14 +69,14 @@ class LoadedModel:
                     raise RowError(f"{name}: expected a number, got {value!r}", name)
                 if isinstance(value, float) and math.isnan(value):
                     raise RowError(f"{name}: NaN is not a value; send null for a missing number", name)
+                if kind == "int" and isinstance(value, float) and not value.is_integer():
+                    raise RowError(f"{name}: expected an integer, got {value!r}", name)
             elif kind == "str" and not isinstance(value, str):
                 raise RowError(f"{name}: expected a string, got {value!r}", name)
         return row
 
     def score(self, rows: Sequence[Any]) -> list[float]:
         if self.features is not None:
-            if not all(isinstance(r, Mapping) for r in rows):
-                raise RowError("a request row is a JSON object of field values", "")
             feats: Sequence[Mapping[str, Any]] = self.features.compute_batch(rows)
         else:
             feats = [self.check(r) for r in rows]

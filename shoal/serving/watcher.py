@@ -31,7 +31,8 @@ class ModelWatcher:
         self.swapped_at = time.time()
         if freeze:
             _freeze()
-        self._failed: int | None = None  # a version that did not load: not retried until the alias moves
+        # A version that did not load: not retried until the alias moves; /health shows it.
+        self.failed: tuple[int, str] | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.on_swap: Callable[[LoadedModel, LoadedModel], None] | None = None
@@ -55,19 +56,19 @@ class ModelWatcher:
     def check(self) -> bool:
         """Swap to the alias's version if it moved; whether a swap happened."""
         target = self.registry.alias_version(self.model, self.alias)
-        if target is None or target == self.current.version.version or target == self._failed:
+        if target is None or target == self.current.version.version or (self.failed and target == self.failed[0]):
             return False
         try:
-            new = LoadedModel.load(self.registry, self.registry.get(self.model, version=target))
+            new = LoadedModel.load(self.registry, self.registry.get(self.model, version=target), self.current)
         except Exception as e:
-            self._failed = target
+            self.failed = (target, f"{type(e).__name__}: {e}")
             log.error("version %s of %s did not load (%s); still serving version %s",
                       target, self.model, e, self.current.version.version)
             return False
         old, self.current = self.current, new
         if self.freeze:
             _freeze()
-        self._failed = None
+        self.failed = None
         self.swapped_at = time.time()
         log.warning("%s@%s: now serving version %s (was %s), loaded in %.0f ms", self.model, self.alias,
                     target, old.version.version, new.load_seconds * 1000)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from shoal.config import get_settings
+from shoal.errors import TaskFailed
 from shoal.store import Store, open_store
 from shoal.tasks.base import TaskContext
 
@@ -31,17 +32,37 @@ def resolve(path: str, ctx: TaskContext) -> Path:
 
 
 def task_dir(ctx: TaskContext, output: str | None = None) -> Path:
-    """A fresh folder for what this task run writes.
+    """The folder this task run writes to.
 
-    Default: SHOAL_ARTIFACTS/runs/<project>/<workflow>/<run>/<task>; a retry starts it afresh so
-    no attempt sees another's half-written files. A relative `output` goes under the artifacts.
+    Default: SHOAL_ARTIFACTS/runs/<project>/<workflow>/<run>/<task>, started afresh so a retry
+    never sees an earlier attempt's half-written files. A folder the user names with `output`
+    (relative: under the artifacts) is never emptied: tasks replace their files in it atomically.
     """
     base = Path(get_settings().artifacts_url)
     if output:
         path = Path(output) if Path(output).is_absolute() else base / output
-    else:
-        path = base / "runs" / ctx.project / ctx.workflow / str(ctx.run_id) / ctx.task
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    path = base / "runs" / ctx.project / ctx.workflow / str(ctx.run_id) / ctx.task
     if path.exists():
         shutil.rmtree(path)
     path.mkdir(parents=True)
     return path
+
+
+def number(value: float | int | str, field: str) -> float:
+    """A number given as such or as a rendered `${task.key}` reference (text)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TaskFailed(f"{field}: {value!r} is not a number") from None
+
+
+def version(value: int | str | None, field: str = "version") -> int | None:
+    """A version number given as such or as a rendered reference; empty means "the latest"."""
+    if value is None or value == "":
+        return None
+    as_float = number(value, field)
+    if not as_float.is_integer() or as_float < 1:
+        raise TaskFailed(f"{field}: {value!r} is not a version number")
+    return int(as_float)

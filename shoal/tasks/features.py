@@ -23,21 +23,12 @@ from shoal.features.catalog import compile_with_sources, resolve_sources
 from shoal.features.offline import extract
 from shoal.features.parse import referenced_tables
 from shoal.tasks._common import Isolation, resolve, run_store
+from shoal.tasks._common import version as parse_version
 from shoal.tasks.base import TaskContext, TaskParams, TaskType
 
 TablesField = Field(
     default_factory=dict, description="table name -> .parquet/.csv file, instead of the managed table"
 )
-
-
-def _version(value: int | str | None) -> int | None:
-    """A version given as a number or as a rendered `${task.version}` reference."""
-    if value in (None, ""):
-        return None
-    try:
-        return int(value)  # type: ignore[arg-type]
-    except ValueError:
-        raise TaskFailed(f"version: {value!r} is not a version number") from None
 
 
 class _SqlSource(TaskParams):
@@ -149,7 +140,7 @@ class OnlineImportTask(TaskType):
         online = catalog.open_online_store(store.settings)
         tables = {k: str(resolve(v, ctx)) for k, v in p.tables.items()}
         with online.transaction():
-            version = _version(p.version)
+            version = parse_version(p.version)
             info, fs = catalog.open_feature_set(store, online, p.feature_set, project=ctx.project, version=version)
             rows = fs.import_offline(catalog.table_sources(store, info, tables))
         stats = fs.stats()

@@ -19,7 +19,8 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from shoal.errors import ShoalError, TaskFailed
-from shoal.tasks._common import Isolation, resolve, run_store, task_dir
+from shoal.tasks._common import Isolation, number, resolve, run_store, task_dir
+from shoal.tasks._common import version as parse_version
 from shoal.tasks.base import TaskContext, TaskParams, TaskType
 
 Algorithm = Literal["xgboost", "lightgbm", "lr", "gbdt", "mlp", "word2vec"]
@@ -31,13 +32,6 @@ def _path(value: str, ctx: TaskContext, what: str) -> Path:
     if not path.exists():
         raise TaskFailed(f"{what} {value} does not exist (looked in {ctx.source_dir or '.'})")
     return path
-
-
-def _number(value: float | int | str, field: str) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise TaskFailed(f"{field}: {value!r} is not a number") from None
 
 
 def _frame(path: str, ctx: TaskContext, what: str):  # type: ignore[no-untyped-def]
@@ -142,10 +136,10 @@ class DatasetTask(_MLTask):
         from shoal.features.offline import extract
 
         store = run_store()
-        version = int(_number(p.feature_set_version, "feature_set_version")) \
-            if p.feature_set_version not in (None, "") else None  # type: ignore[arg-type]
+        version = parse_version(p.feature_set_version, "feature_set_version")
         info = catalog.get_feature_set(store, p.feature_set, project=ctx.project, version=version)  # type: ignore[arg-type]
-        result = extract(info.query(), catalog.table_sources(store, info), target, keep_order=False)
+        # In table order: the same tables give the same samples, so the same split and model.
+        result = extract(info.query(), catalog.table_sources(store, info), target, keep_order=True)
         print(f"feature set {info.name} v{info.version}: {result.rows} rows of features")
         return result.path
 
@@ -274,7 +268,7 @@ class EvaluateTask(_MLTask):
         scores = bundle.predict_frame(df)
         metrics = evaluate(df[p.label].to_numpy(dtype=float), scores,
                            objective=bundle.meta.get("objective", "binary"), threshold=p.threshold)
-        print("  ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()))
+        print("  ".join(f"{k}={int(v)}" if k in ("rows", "positives") else f"{k}={v:.4f}" for k, v in metrics.items()))
         return metrics
 
 
@@ -301,12 +295,10 @@ class ReleaseTask(_MLTask):
 
         p: ReleaseParams = ctx.params
         registry = Registry(run_store(), ctx.project)
-        fs_version = None
-        if p.feature_set_version not in (None, ""):
-            fs_version = int(_number(p.feature_set_version, "feature_set_version"))  # type: ignore[arg-type]
+        fs_version = parse_version(p.feature_set_version, "feature_set_version")
         mv = registry.register(
             p.model, _path(p.model_dir, ctx, "model_dir"),
-            metrics={k: _number(v, f"metrics.{k}") for k, v in p.metrics.items()},
+            metrics={k: number(v, f"metrics.{k}") for k, v in p.metrics.items()},
             feature_set=p.feature_set, feature_set_version=fs_version, description=p.description,
             run_id=ctx.run_id, task_run_id=ctx.task_run_id,
         )
@@ -361,7 +353,7 @@ class BatchPredictTask(_MLTask):
         p: BatchPredictParams = ctx.params
         store = run_store()
         registry = Registry(store, ctx.project)
-        version = int(_number(p.version, "version")) if p.version not in (None, "") else None  # type: ignore[arg-type]
+        version = parse_version(p.version)
         mv = registry.get(p.model, version=version, alias=None if version else p.alias)
         bundle = registry.load(mv)
         if p.table is not None:

@@ -141,3 +141,11 @@ def test_errors_exit_2_and_change_nothing(cli, store: Store, bundle_dirs: list[P
     assert [v.version for v in reg.versions("ctr")] == [1]
     assert reg.alias_version("ctr") == 1 and len(reg.history("ctr")) == 1
     assert [m.name for m in reg.models()] == ["ctr"]
+
+
+def test_serve_refuses_what_it_cannot_serve(cli, bundle_dirs: list[Path]) -> None:  # type: ignore[no-untyped-def]
+    r = cli("serve", "nope", "--port", "1")
+    assert r.exit_code == 2 and "no model 'nope'" in r.output
+    assert cli("model", "register", "ctr", str(bundle_dirs[0])).exit_code == 0
+    r = cli("serve", "ctr", "--alias", "staging", "--port", "1")  # registered, never released as staging
+    assert r.exit_code == 2 and "no alias 'staging'" in r.output and "shoal model release ctr" in r.output

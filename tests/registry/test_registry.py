@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from sqlalchemy import func, select
 
 from shoal.errors import NotFound
 from shoal.features.catalog import FeatureSetInfo, deploy
+from shoal.ml.bundle import ModelBundle
 from shoal.registry import Registry
 from shoal.registry.errors import ModelNotFound, RegistryInputError, ReleaseRefused
 from shoal.store import Store
@@ -355,3 +357,19 @@ def test_releasing_the_current_version_changes_nothing(reg: Registry, bundle_dir
     assert (again.from_version, again.to_version) == (2, 2)
     assert [r.to_version for r in reg.history("ctr")] == [1, 2]  # no second row for v2
     assert reg.rollback("ctr").to_version == 1  # so one rollback goes back to v1, not to v2 again
+
+
+def test_artifacts_go_through_fsspec(store: Store, bundle_dirs: list[Path]) -> None:
+    """A non-local artifact store (fsspec's in-memory filesystem): copied there, downloaded to load."""
+    import fsspec
+
+    settings = store.settings.model_copy(update={"artifacts": f"memory://shoal-{uuid.uuid4().hex[:8]}"})
+    reg = Registry(Store(engine=store.engine, settings=settings))
+    mv = reg.register("remote", bundle_dirs[0])
+    assert mv.artifact_uri.startswith(settings.artifacts + "/models/default/remote/")
+    fs = fsspec.filesystem("memory")
+    assert any(p.endswith("bundle.json") for p in fs.find(mv.artifact_uri.removeprefix("memory://")))
+    expected = ModelBundle.load(bundle_dirs[0]).predict_rows([{"clicks": 20, "app": 3, "hour": 2.0}])
+    reg.release("remote", mv.version)  # loads it: a local copy lands in the cache under SHOAL_HOME
+    assert list((settings.home_dir / "cache" / "models").iterdir())
+    assert reg.load(mv).predict_rows([{"clicks": 20, "app": 3, "hour": 2.0}]).tolist() == expected.tolist()

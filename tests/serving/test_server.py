@@ -78,7 +78,8 @@ def test_health_and_metadata(served: tuple[TestClient, ModelWatcher]) -> None:
         ({**ROW, "clicks": "many"}, 422, "clicks", ["expected a number", "'many'"]),
         ({**ROW, "app": [3]}, 422, "app", ["expected a number"]),
         ([ROW, {"clicks": 1, "hour": 2.0}], 422, "app", ["no app"]),
-        ([ROW, 7], 422, "", ["JSON object"]),
+        ([ROW, 7], 400, "[1]", ["row 1 is int", "not a JSON object"]),
+        ({**ROW, "app": 3.7}, 422, "app", ["expected an integer"]),
         ([], 400, None, ["non-empty list"]),
         ("just text", 400, None, ["one JSON object"]),
     ],
@@ -136,7 +137,20 @@ def test_a_version_that_does_not_load_is_skipped(served: tuple[TestClient, Model
     (Path(v3.artifact_uri) / "bundle.json").write_text("{broken")
     assert not watcher.check()
     assert client.post("/predict", json=ROW).json()["version"] == 1
-    assert client.get("/health").json()["version"] == 1
+    health = client.get("/health").json()
+    assert health["version"] == 1 and health["failed"]["version"] == v3.version  # says what it could not load
+    assert "bundle.json" in health["failed"]["error"]
+    # Releasing a good version clears it.
+    registry.release("ctr", 2)
+    assert watcher.check() and "failed" not in client.get("/health").json()
+
+
+def test_unknown_paths_answer_in_the_error_shape(served: tuple[TestClient, ModelWatcher]) -> None:
+    client, _ = served
+    r = client.get("/nope")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found" and "/nope" in r.json()["error"]["message"]
+    r = client.get("/predict")
+    assert r.status_code == 405 and "POST /predict" in r.json()["error"]["message"]
 
 
 # -- a feature-set model: the request is a raw click; serving computes its window features -------------
@@ -196,3 +210,9 @@ def test_a_click_is_scored_on_its_online_features(click_model: Registry) -> None
             assert r.status_code == 422 and r.json()["error"]["details"]["field"] == field, r.text
         assert not math.isnan(client.post("/predict", json=[CLICK, CLICK]).json()["scores"][1])
         assert json.loads(client.get("/metadata").content)["feature_set"] == "td"
+        # A new version on the same feature set version keeps the loaded online store (no reload).
+        before = watcher.current.features
+        v2 = click_model.register("clicks", Path(click_model.get("clicks", version=1).artifact_uri), feature_set="td")
+        click_model.release("clicks", v2.version)
+        assert watcher.check() and watcher.current.version.version == 2
+        assert watcher.current.features is before

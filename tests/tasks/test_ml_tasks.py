@@ -16,6 +16,20 @@ from tests.engine.conftest import RunYaml, outputs, states
 from tests.features.conftest import ROOT
 from tests.serving.conftest import frame
 
+@pytest.fixture(scope="module")
+def executor():  # type: ignore[no-untyped-def]
+    """An executor of this module's own: the ML libraries take seconds to import, so it preloads
+    them once and every forked ML task starts warm (the shared one stays light for engine tests
+    that restart it)."""
+    from shoal.executors.local import LocalExecutor
+
+    ex = LocalExecutor(preload=["shoal.tasks.runtime", "shoal.ml.bundle", "shoal.ml.data", "shoal.ml.metrics",
+                                "shoal.ml.train", "xgboost", "lightgbm"])
+    ex.start()
+    yield ex
+    ex.close()
+
+
 TASKS = ["import_clicks", "feature_extract", "dataset", "preprocess", "train", "evaluate", "check_auc",
          "deploy_features", "online_import", "release"]
 
