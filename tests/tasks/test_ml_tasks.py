@@ -16,6 +16,7 @@ from tests.engine.conftest import RunYaml, outputs, states
 from tests.features.conftest import ROOT
 from tests.serving.conftest import frame
 
+
 @pytest.fixture(scope="module")
 def executor():  # type: ignore[no-untyped-def]
     """An executor of this module's own: the ML libraries take seconds to import, so it preloads
