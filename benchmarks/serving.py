@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -130,7 +131,7 @@ def bare_model(home: Path) -> tuple[Path, list[str], dict[str, float], dict[str,
     return Path(mv.artifact_uri) / "model.ubj", features, row, info
 
 
-def release_to_first_response(home: Path, port: int, repeats: int = 5) -> dict[str, Any]:
+def release_to_first_response(home: Path, port: int, repeats: int = 10) -> dict[str, Any]:
     """Release new versions under a polling client: ms from release() returning to the first answer."""
     import http.client
 
@@ -147,7 +148,11 @@ def release_to_first_response(home: Path, port: int, repeats: int = 5) -> dict[s
         reg = Registry(store)
         source = Path(reg.get("talkingdata", version=1).artifact_uri)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        rng = random.Random(5)
         for _ in range(repeats):
+            # A random wait first: a release lands anywhere in the server's poll period, not just
+            # after the swap the previous loop saw (which would always cost the full period).
+            time.sleep(rng.uniform(0, 0.5))
             mv = reg.register("talkingdata", source)
             reg.release("talkingdata", mv.version)
             released = time.perf_counter()
