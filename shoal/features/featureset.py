@@ -189,8 +189,20 @@ class FeatureSet:
         *,
         progress: Callable[[int], None] | None = None,
         batch: int = 20_000,
+        replace: bool = True,
     ) -> int:
-        """Bulk-load, from offline tables, the recent rows each index keeps; returns rows stored."""
+        """Bulk-load, from offline tables, the recent rows each index keeps; returns rows stored.
+
+        `replace` (default) first forgets what the store holds for this feature set version: the
+        offline tables are the truth, and importing them again (a workflow's second run) must not
+        store every row twice. Sources are checked before anything is forgotten. `replace=False`
+        adds to what is there (rows that are not in the store yet).
+        """
+        for layout in {lay.table: lay for lay in self.layouts.values()}.values():
+            if layout.table not in sources:
+                raise RowError(f"no source given for table {layout.table}", layout.table)
+        if replace:
+            self.store.clear(self.namespace)
         total = 0
         con = connect()
         try:

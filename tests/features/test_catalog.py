@@ -98,6 +98,10 @@ def test_online_import_then_request_matches_offline(
         offline_value = compute_offline(info.query(), {"talkingdata": Source.from_rows(table.schema, both)})[-1]
         assert online_value == offline_value
         assert online_value["ip_clicks_1d"] >= 1
+        # Importing again (a workflow's second run) replaces the rows instead of doubling them.
+        before = fs.stats()
+        assert fs.import_offline(catalog.table_sources(store, info)) == stored
+        assert fs.stats() == before and fs.compute(new) == online_value
     finally:
         online.clear(info.namespace)
         online.close()
