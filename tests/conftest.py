@@ -94,3 +94,25 @@ def executor():  # type: ignore[no-untyped-def]
     ex.start()
     yield ex
     ex.close()
+
+
+def cli_runner(monkeypatch: pytest.MonkeyPatch, settings: Settings, cwd: Path):  # type: ignore[no-untyped-def]
+    """`invoke(*args)` runs the `shoal` CLI in-process against `settings` (SHOAL_* set, others cleared)."""
+    from typer.testing import CliRunner
+
+    from shoal.cli.main import app
+
+    monkeypatch.setenv("SHOAL_HOME", str(settings.home))
+    for name, value in (("SHOAL_DB_URL", settings.db_url), ("SHOAL_ARTIFACTS", settings.artifacts)):
+        if value:
+            monkeypatch.setenv(name, value)
+        else:
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("SHOAL_ONLINE_STORE", raising=False)
+    monkeypatch.chdir(cwd)
+    runner = CliRunner()
+
+    def invoke(*args: str):  # type: ignore[no-untyped-def]
+        return runner.invoke(app, list(args), catch_exceptions=False)
+
+    return invoke

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from shoal.cli.main import app
+from shoal.config import Settings
+from tests.conftest import cli_runner
 
 ROOT = Path(__file__).parents[2]
 HELLO = ROOT / "examples" / "hello_ml.yaml"
@@ -16,15 +16,7 @@ HELLO = ROOT / "examples" / "hello_ml.yaml"
 
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("SHOAL_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("SHOAL_DB_URL", raising=False)
-    monkeypatch.chdir(ROOT)
-    runner = CliRunner()
-
-    def invoke(*args: str):  # type: ignore[no-untyped-def]
-        return runner.invoke(app, list(args), catch_exceptions=False)
-
-    return invoke
+    return cli_runner(monkeypatch, Settings(home=tmp_path / "home"), ROOT)
 
 
 def test_apply_run_wait_show_logs(cli) -> None:  # type: ignore[no-untyped-def]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from typer.testing import CliRunner
 
-from shoal.cli.main import app
+from shoal.config import Settings
+from tests.conftest import cli_runner
 from tests.features.conftest import TALKINGDATA_SQL
 
 CLICK = {"ip": 7, "app": 2, "device": 1, "os": 3, "channel": 9, "click_time": "2017-11-08 23:59:58"}
@@ -17,16 +17,7 @@ CLICK = {"ip": 7, "app": 2, "device": 1, "os": 3, "channel": 9, "click_time": "2
 
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("SHOAL_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("SHOAL_DB_URL", raising=False)
-    monkeypatch.delenv("SHOAL_ONLINE_STORE", raising=False)
-    monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
-
-    def invoke(*args: str):  # type: ignore[no-untyped-def]
-        return runner.invoke(app, list(args), catch_exceptions=False)
-
-    return invoke
+    return cli_runner(monkeypatch, Settings(home=tmp_path / "home"), tmp_path)
 
 
 def test_tour_extract_deploy_import_compute_matches_offline_row(cli, talkingdata_csv: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -6,31 +6,17 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from shoal.cli.main import app
 from shoal.config import Settings
 from shoal.registry import Registry
 from shoal.store import Store
+from tests.conftest import cli_runner
 
 
 @pytest.fixture
 def cli(store_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    """Invoke the CLI against the store of `store_settings` (SQLite under SHOAL_HOME, or PostgreSQL)."""
-    monkeypatch.setenv("SHOAL_HOME", str(store_settings.home))
-    if store_settings.db_url:
-        monkeypatch.setenv("SHOAL_DB_URL", store_settings.db_url)
-    else:
-        monkeypatch.delenv("SHOAL_DB_URL", raising=False)
-    monkeypatch.delenv("SHOAL_ARTIFACTS", raising=False)
-    monkeypatch.delenv("SHOAL_ONLINE_STORE", raising=False)
-    monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
-
-    def invoke(*args: str):  # type: ignore[no-untyped-def]
-        return runner.invoke(app, list(args), catch_exceptions=False)
-
-    return invoke
+    """The CLI against the store of `store_settings` (SQLite under SHOAL_HOME, or PostgreSQL)."""
+    return cli_runner(monkeypatch, store_settings, tmp_path)
 
 
 def _json(result):  # type: ignore[no-untyped-def]
