@@ -34,14 +34,13 @@ import math
 import zlib
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-import pydantic
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from shoal.ml.errors import MLError
+from shoal.ml.steps import Bucketize, FillMissing, OneHot, _StepConfig, parse_step
 
 NUM = "num"
 RAW = "raw"
@@ -52,110 +51,7 @@ _NAN = math.nan
 _INT_KEY_LIMIT = 2.0**53
 
 
-# --- step configs (validated once, up front) -------------------------------------------------------
-
-
-class _StepConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    columns: list[str] = Field(min_length=1)
-
-
-class FillMissing(_StepConfig):
-    """Replace missing values: by the train mean/median/most frequent value, or by `value`."""
-
-    type: Literal["fill_missing"]
-    strategy: Literal["mean", "median", "most_frequent", "constant"] = "mean"
-    value: float | int | bool | str | None = None
-
-    @pydantic.model_validator(mode="after")
-    def _constant_needs_value(self) -> FillMissing:
-        if self.strategy == "constant" and self.value is None:
-            raise ValueError("strategy 'constant' needs a value, e.g. \"value\": 0")
-        return self
-
-
-class StandardScale(_StepConfig):
-    """(x - mean) / std with train mean and population std; std 0 divides by 1."""
-
-    type: Literal["standard_scale"]
-
-
-class MinMaxScale(_StepConfig):
-    """(x - min) / (max - min) with train min/max; a constant column becomes 0."""
-
-    type: Literal["minmax_scale"]
-
-
-class Log(_StepConfig):
-    """sign(x) * log1p(|x|): defined for negative values too, and 0 stays 0."""
-
-    type: Literal["log"]
-
-
-class Bucketize(_StepConfig):
-    """Bucket index i (as a float) such that boundaries[i-1] <= x < boundaries[i].
-
-    Give `boundaries` (ascending) or `n_buckets` (quantile boundaries fitted on train).
-    """
-
-    type: Literal["bucketize"]
-    boundaries: list[Annotated[float, Field(allow_inf_nan=False)]] | None = None
-    n_buckets: int | None = Field(default=None, ge=2)
-
-    @pydantic.model_validator(mode="after")
-    def _one_of(self) -> Bucketize:
-        if (self.boundaries is None) == (self.n_buckets is None):
-            raise ValueError("give exactly one of boundaries (a list of numbers) or n_buckets (an integer >= 2)")
-        b = self.boundaries
-        if b is not None and any(lo >= hi for lo, hi in zip(b, b[1:], strict=False)):
-            raise ValueError("boundaries must be strictly ascending")
-        return self
-
-
-class OneHot(_StepConfig):
-    """One 0/1 column `col=value` per category kept (the `max_categories` most frequent, ties by value)."""
-
-    type: Literal["one_hot"]
-    max_categories: int = Field(default=50, ge=1)
-
-
-class Hash(_StepConfig):
-    """crc32(category) % n_buckets: stable across processes and machines, unlike Python's hash()."""
-
-    type: Literal["hash"]
-    n_buckets: int = Field(default=1024, ge=1)
-
-
-class LabelEncode(_StepConfig):
-    """Position of the category in the sorted train categories; unknown categories give -1."""
-
-    type: Literal["label_encode"]
-
-
-StepConfig = Annotated[
-    FillMissing | StandardScale | MinMaxScale | Log | Bucketize | OneHot | Hash | LabelEncode,
-    Field(discriminator="type"),
-]
-_STEP_ADAPTER: TypeAdapter[Any] = TypeAdapter(StepConfig)
-
-
-def parse_step(index: int, raw: Mapping[str, Any]) -> _StepConfig:
-    """Validate one step dict; errors name the step index, its type and the field."""
-    if not isinstance(raw, Mapping):
-        raise MLError(f"step {index} must be an object like {{\"type\": \"standard_scale\", \"columns\": [...]}}",
-                      step=index)
-    try:
-        return _STEP_ADAPTER.validate_python(dict(raw))
-    except pydantic.ValidationError as exc:
-        kind = raw.get("type")
-        problems = []
-        for err in exc.errors():
-            loc = [str(p) for p in err["loc"]]
-            if loc and loc[0] == kind:  # the union puts the tag first
-                loc = loc[1:]
-            where = f"field {'.'.join(loc)!r}: " if loc else ""
-            problems.append(where + err["msg"])
-        raise MLError(f"step {index} ({kind or 'no type'}): " + "; ".join(problems), step=index) from None
+# Step configs (pydantic only) live in shoal.ml.steps: the task type's params use them too.
 
 
 # --- shared scalar helpers (the row path and the frame path both use these) --------------------------

@@ -163,6 +163,8 @@ def _data_path(data: Any, loc: Path) -> Path:
     current = data
     for part in loc:
         if isinstance(current, Mapping):
+            if part not in current and current.get("type") == part:
+                continue  # the member tag of a union discriminated by "type" (preprocess steps)
             out.append(part)
             if part not in current:
                 break  # a missing key: name it, there is nothing below

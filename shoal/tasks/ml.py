@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from shoal.errors import ShoalError, TaskFailed
+from shoal.ml.steps import StepConfig
 from shoal.tasks._common import Isolation, number, resolve, run_store, task_dir
 from shoal.tasks._common import version as parse_version
 from shoal.tasks.base import TaskContext, TaskParams, TaskType
@@ -149,7 +150,9 @@ class DatasetTask(_MLTask):
 
 class PreprocessParams(_Columns):
     train: str = Field(description="training samples (.parquet), e.g. ${dataset.train}")
-    steps: list[dict[str, Any]] = Field(
+    # Typed by the step configs themselves: a wrong step is refused when the workflow is applied,
+    # and the UI renders each step type's form from this schema.
+    steps: list[StepConfig] = Field(  # type: ignore[valid-type]
         default_factory=list,
         description="transformers in order, e.g. {type: log, columns: [clicks]}; types: fill_missing, "
         "standard_scale, minmax_scale, log, bucketize, one_hot, hash, label_encode",
@@ -167,7 +170,8 @@ class PreprocessTask(_MLTask):
 
         p: PreprocessParams = ctx.params
         df = _frame(p.train, ctx, "train")
-        pipeline = Pipeline(p.steps, p.inputs(list(df.columns))).fit(df)
+        steps = [step.model_dump(exclude_none=True) for step in p.steps]
+        pipeline = Pipeline(steps, p.inputs(list(df.columns))).fit(df)
         path = task_dir(ctx, p.output) / "preprocess.json"
         path.write_text(json.dumps(pipeline.to_json(), indent=1))
         print(f"{len(pipeline.output_columns)} model features from {len(pipeline.inputs)} columns -> {path}")
