@@ -175,6 +175,9 @@ def serve(
     project: ProjectOpt = DEFAULT_PROJECT,
 ) -> None:
     """Serve a model's aliased version over HTTP; swap to each new release without dropping requests."""
+    # One request is one row (or a few): waking an OpenMP pool costs more than the trees, and a
+    # spinning pool steals the core the event loop needs. Set before any ML library loads.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     import uvicorn
 
     from shoal.serving import ModelWatcher, create_app
