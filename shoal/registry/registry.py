@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -381,7 +380,3 @@ def _plain(value: Any) -> Any:
         return _plain(float(value))
     except (TypeError, ValueError):
         return str(value)
-
-
-def staging_dir() -> Path:
-    return Path(tempfile.mkdtemp(prefix="shoal-model-"))
