@@ -93,3 +93,27 @@ def test_write_split_writes_parquet_atomically(tmp_path, frame):
                                                                       "validation.parquet"]
     back = pd.read_parquet(paths["train"])
     assert len(back) == 8 and list(back.columns) == ["t", "x", "s"]
+
+
+@pytest.mark.integration
+def test_load_from_postgresql():
+    """Samples straight from the production database (the real PostgreSQL, never skipped in CI)."""
+    from sqlalchemy import create_engine, text
+
+    from tests.conftest import drop_pg_schema, pg_schema_url, require_pg
+
+    require_pg()
+    schema, url = pg_schema_url()
+    try:
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE clicks (uid bigint, amount double precision, city text, label int)"))
+            conn.execute(text("INSERT INTO clicks VALUES (1, 2.5, 'a', 0), (2, NULL, 'b', 1), (3, 7.0, NULL, 1)"))
+        engine.dispose()
+        got = load_samples(url=url, sql="SELECT * FROM clicks ORDER BY uid")
+        assert got["uid"].tolist() == [1, 2, 3] and got["label"].sum() == 2
+        assert got["amount"].isna().tolist() == [False, True, False] and got["city"].tolist()[:2] == ["a", "b"]
+        with pytest.raises(MLError, match="no_such"):
+            load_samples(url=url, sql="SELECT * FROM no_such")
+    finally:
+        drop_pg_schema(schema)
