@@ -7,6 +7,7 @@ Loading needs local files: a remote artifact is downloaded once into a cache und
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from pathlib import Path
@@ -44,3 +45,14 @@ def local_path(uri: str, cache_dir: Path) -> Path:
             fs.get_file(remote, str(local))
         os.replace(tmp, dest)
     return dest
+
+
+def digest(uri_or_dir: str | Path) -> str:
+    """One sha256 over every file's relative path and bytes: equal digests, equal artifacts."""
+    fs, root = fsspec.core.url_to_fs(str(uri_or_dir))
+    h = hashlib.sha256()
+    for path in sorted(fs.find(root)):
+        h.update(path[len(root):].lstrip("/").encode() + b"\0")
+        with fs.open(path, "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()

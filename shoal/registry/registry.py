@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shoal.errors import NotFound
 from shoal.ml.errors import MLError
-from shoal.registry.artifacts import local_path, store_artifact
+from shoal.registry.artifacts import digest, local_path, store_artifact
 from shoal.registry.errors import ModelNotFound, RegistryInputError, ReleaseRefused
 from shoal.store import Store, utcnow
 from shoal.store.models import model_aliases, model_releases, model_versions, models, projects
@@ -233,6 +233,9 @@ class Registry:
             feature_set_version = signature.pop("feature_set_version")
         signature.pop("feature_set_version", None)
         metrics = {k: _plain(v) for k, v in (metrics or {}).items()}
+        again = self._registered_by(model, task_run_id, bundle_dir)
+        if again is not None:
+            return again
         uri = store_artifact(self.store.settings.artifacts_url, self.project, model, bundle_dir)
         preprocess = json.loads((bundle_dir / "bundle.json").read_text()).get("preprocess")
         for _ in range(5):  # two registrations racing for the same number: the loser takes the next
@@ -266,6 +269,24 @@ class Registry:
             except IntegrityError:
                 continue
         raise RegistryInputError(f"could not register {model}: too many concurrent registrations, try again")
+
+    def _registered_by(self, model: str, task_run_id: int | None, bundle_dir: Path) -> ModelVersion | None:
+        """The version this task run already registered from the same files, if any.
+
+        A release task whose attempt died after registering is retried with the same task run:
+        it gets that version back instead of a duplicate. A rerun that trained a different model
+        has different files, and registers a new version.
+        """
+        if task_run_id is None:
+            return None
+        try:
+            earlier = [v for v in self.versions(model) if v.task_run_id == task_run_id]
+        except ModelNotFound:
+            return None
+        if not earlier:
+            return None
+        mine = digest(bundle_dir)
+        return next((v for v in reversed(earlier) if digest(v.artifact_uri) == mine), None)
 
     def _signature(self, bundle: Any, feature_set: str | None, fs_version: int | None) -> dict[str, Any]:
         meta = bundle.meta

@@ -373,3 +373,14 @@ def test_artifacts_go_through_fsspec(store: Store, bundle_dirs: list[Path]) -> N
     reg.release("remote", mv.version)  # loads it: a local copy lands in the cache under SHOAL_HOME
     assert list((settings.home_dir / "cache" / "models").iterdir())
     assert reg.load(mv).predict_rows([{"clicks": 20, "app": 3, "hour": 2.0}]).tolist() == expected.tolist()
+
+
+def test_a_retried_release_task_does_not_register_twice(reg: Registry, bundle_dirs: list[Path]) -> None:
+    """A release task's attempt died after registering; its retry (same task run) gets that version."""
+    first = reg.register("ctr", bundle_dirs[0], run_id=7, task_run_id=70)
+    again = reg.register("ctr", bundle_dirs[0], run_id=7, task_run_id=70)
+    assert again.version == first.version and [v.version for v in reg.versions("ctr")] == [1]
+    # Another task run, or the same task run with other files (a rerun retrained): a new version.
+    assert reg.register("ctr", bundle_dirs[0], run_id=8, task_run_id=80).version == 2
+    assert reg.register("ctr", bundle_dirs[1], run_id=7, task_run_id=70).version == 3
+    assert reg.register("ctr", bundle_dirs[0]).version == 4  # no task run: always a new version
