@@ -158,6 +158,11 @@ def test_unknown_paths_answer_in_the_error_shape(served: tuple[TestClient, Model
 
 @pytest.fixture
 def click_model(store: Store, talkingdata_csv: Path, tmp_path: Path) -> Registry:
+    return make_click_model(store, talkingdata_csv, tmp_path)
+
+
+def make_click_model(store: Store, talkingdata_csv: Path, tmp_path: Path, project: str = "default") -> Registry:
+    """Clicks imported, feature set `td` deployed and loaded online, a model on its features released."""
     from shoal.features.offline import extract
     from shoal.ml.bundle import build_bundle
     from shoal.ml.data import load_samples
@@ -165,11 +170,11 @@ def click_model(store: Store, talkingdata_csv: Path, tmp_path: Path) -> Registry
     from shoal.ml.train import train
     from tests.features.conftest import TALKINGDATA_SQL
 
-    catalog.import_table(store, "talkingdata", path=talkingdata_csv)
-    info, _ = catalog.deploy(store, "td", TALKINGDATA_SQL.read_text())
+    catalog.import_table(store, "talkingdata", path=talkingdata_csv, project=project)
+    info, _ = catalog.deploy(store, "td", TALKINGDATA_SQL.read_text(), project=project)
     online = catalog.open_online_store(store.settings)
     with online.transaction():
-        _, fs = catalog.open_feature_set(store, online, "td")
+        _, fs = catalog.open_feature_set(store, online, "td", project=project)
         fs.import_offline(catalog.table_sources(store, info))
     sources = catalog.table_sources(store, info)
     out = extract(info.query(), sources, tmp_path / "samples.parquet")
@@ -180,7 +185,7 @@ def click_model(store: Store, talkingdata_csv: Path, tmp_path: Path) -> Registry
                    params={"num_boost_round": 5})
     build_bundle(result, algorithm="xgboost", label="is_attributed", frame=df, pipeline=pipeline).save(
         tmp_path / "clicks_model")
-    reg = Registry(store)
+    reg = Registry(store, project)
     reg.register("clicks", tmp_path / "clicks_model", feature_set="td")
     reg.release("clicks", 1)
     return reg
@@ -216,3 +221,34 @@ def test_a_click_is_scored_on_its_online_features(click_model: Registry) -> None
         click_model.release("clicks", v2.version)
         assert watcher.check() and watcher.current.version.version == 2
         assert watcher.current.features is before
+
+
+@pytest.mark.integration
+def test_with_redis_the_server_sees_live_rows(store: Store, talkingdata_csv: Path, tmp_path: Path) -> None:
+    """On Redis, a click stored by another process counts in the very next request's features."""
+    import uuid
+
+    from tests.features.conftest import require_redis
+
+    settings = store.settings.model_copy(update={"online_store": require_redis()})
+    project = f"t{uuid.uuid4().hex[:10]}"  # its own online namespace: <project>/td/v1
+    reg = make_click_model(Store(engine=store.engine, settings=settings), talkingdata_csv, tmp_path, project)
+    online = catalog.open_online_store(settings)
+    _, fs = catalog.open_feature_set(reg.store, online, "td", project=project)
+    try:
+        watcher = ModelWatcher(reg, "clicks", "production", poll=3600)
+        with TestClient(create_app(watcher)) as client:
+            click = {**CLICK, "ip": 424242}  # an ip with no history
+            bundle = reg.load(reg.get("clicks", version=1))
+
+            def expected() -> tuple[float, int]:
+                features = fs.compute(click)
+                return float(bundle.predict_rows([features])[0]), features["ip_clicks_1h"]
+
+            score, clicks = expected()
+            assert clicks == 1 and client.post("/predict", json=click).json()["score"] == pytest.approx(score)
+            fs.insert({**click, "click_time": "2017-11-09 00:00:30"})  # "another process" stores a click
+            score, clicks = expected()
+            assert clicks == 2 and client.post("/predict", json=click).json()["score"] == pytest.approx(score)
+    finally:
+        fs.clear()
