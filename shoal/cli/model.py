@@ -172,6 +172,7 @@ def serve(
     port: Annotated[int, typer.Option("--port", help="TCP port")] = 8881,
     host: Annotated[str, typer.Option("--host", help="address to bind")] = "127.0.0.1",
     poll: Annotated[float, typer.Option("--poll", help="seconds between checks of the alias")] = 0.5,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="server processes, each with the model loaded")] = 1,
     project: ProjectOpt = DEFAULT_PROJECT,
 ) -> None:
     """Serve a model's aliased version over HTTP; swap to each new release without dropping requests."""
@@ -181,6 +182,16 @@ def serve(
     import uvicorn
 
     from shoal.serving import ModelWatcher, create_app
+    from shoal.serving.app import SERVE_ENV
+
+    if workers > 1:
+        mv = _registry(project).get(name, alias=alias)  # fail here, once, if there is nothing to serve
+        console.print(f"serving {name}@{alias} = version {mv.version} ({mv.flavor}) on http://{host}:{port}"
+                      f" with {workers} worker processes")
+        os.environ[SERVE_ENV] = json.dumps({"model": name, "alias": alias, "poll": poll, "project": project})
+        uvicorn.run("shoal.serving.app:app_from_env", factory=True, workers=workers, host=host, port=port,
+                    log_level="warning", access_log=False)
+        return
 
     watcher = ModelWatcher(_registry(project), name, alias, poll=poll, freeze=True)
     mv = watcher.current.version

@@ -141,3 +141,26 @@ def create_app(watcher: ModelWatcher) -> FastAPI:
                       "serving_since": since})
 
     return app
+
+
+# `shoal serve --workers N`: what each worker process serves, as JSON {model, alias, poll, project}.
+SERVE_ENV = "SHOAL_SERVE"
+
+
+def app_from_env() -> FastAPI:
+    """The app of one `shoal serve --workers N` worker process (a uvicorn app factory).
+
+    Each worker loads the version itself and follows the alias with its own watcher, so every
+    worker swaps on its own within one poll period; a request is answered by one version.
+    """
+    import json
+    import os
+
+    from shoal.registry import Registry
+    from shoal.store import open_store
+
+    spec = json.loads(os.environ[SERVE_ENV])
+    registry = Registry(open_store(), spec["project"])
+    watcher = ModelWatcher(registry, spec["model"], spec["alias"], poll=spec["poll"], freeze=True)
+    watcher.start()  # a daemon thread: it ends with the worker
+    return create_app(watcher)

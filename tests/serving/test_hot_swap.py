@@ -29,9 +29,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(settings: Settings, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_server(settings: Settings, port: int, log: Path, workers: int = 1) -> subprocess.Popen[bytes]:
     env = {**os.environ, **settings.to_env(), "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "shoal.cli.main", "serve", "ctr", "--port", str(port), "--poll", "0.1"]
+    cmd = [sys.executable, "-m", "shoal.cli.main", "serve", "ctr", "--port", str(port), "--poll", "0.1",
+           "--workers", str(workers)]
     proc = subprocess.Popen(cmd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -94,14 +95,23 @@ def wait_until(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-de
     return False
 
 
-def test_release_under_load_fails_no_request(store_settings: Settings, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("backend", "workers"), [("sqlite", 1), ("postgresql", 1), ("sqlite", 2)], indirect=["backend"]
+)
+def test_release_under_load_fails_no_request(store_settings: Settings, tmp_path: Path, workers: int) -> None:
+    """Every worker process swaps on its own; each keep-alive connection stays on one worker."""
     store = open_store(store_settings)
     registry = Registry(store)
     for seed in (0, 1):
         registry.register("ctr", save_bundle(tmp_path / f"b{seed}", seed=seed, trees=50))
     registry.release("ctr", 1)
     port = free_port()
-    server = start_server(store_settings, port, tmp_path / "serve.log")
+    server = start_server(store_settings, port, tmp_path / "serve.log", workers)
+    if workers > 1:
+        import psutil
+
+        children = [" ".join(c.cmdline()) for c in psutil.Process(server.pid).children()]
+        assert len([c for c in children if "resource_tracker" not in c]) == workers, children  # uvicorn's workers
     try:
         with Load(port) as load:
             assert wait_until(lambda: all(len(s) >= 20 for s in load.seen), 30), "the load never got going"
@@ -127,5 +137,5 @@ def test_release_under_load_fails_no_request(store_settings: Settings, tmp_path:
         versions = [v for _, v, _ in s]
         changes = [b for a, b in zip(versions, versions[1:], strict=False) if a != b]
         assert changes == [2, 1], changes
-    print(f"\n{len(responses)} requests, 0 failed; release -> first v2 response: "
+    print(f"\n{workers} worker(s): {len(responses)} requests, 0 failed; release -> first v2 response: "
           f"{(first_v2 - released) * 1000:.0f} ms (poll 100 ms)")
