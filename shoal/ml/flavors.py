@@ -60,6 +60,12 @@ class Model:
     best_iteration: int | None = None
     feature_names: list[str] | None = None
 
+    def _describe(self, objective: str, best_iteration: int | None, feature_names: list[str] | None) -> None:
+        """The fields every flavor saves in flavor.json (see `_meta`)."""
+        self.objective = objective
+        self.best_iteration = best_iteration
+        self.feature_names = feature_names
+
     def predict(self, X: Any) -> np.ndarray:
         """Scores for the rows of X: P(positive) for binary, the value for regression."""
         raise NotImplementedError
@@ -85,9 +91,7 @@ class XGBoostModel(Model):
     def __init__(self, booster: Any, objective: str, best_iteration: int | None = None,
                  feature_names: list[str] | None = None) -> None:
         self.booster = booster
-        self.objective = objective
-        self.best_iteration = best_iteration
-        self.feature_names = feature_names
+        self._describe(objective, best_iteration, feature_names)
         # xgboost counts iterations 0..n-1; predict with trees up to and including the best one
         self._range = (0, best_iteration + 1) if best_iteration is not None else (0, 0)
         # nthread is per booster, not per call, so small and large batches use separate boosters; changing
@@ -131,9 +135,7 @@ class LightGBMModel(Model):
     def __init__(self, booster: Any, objective: str, best_iteration: int | None = None,
                  feature_names: list[str] | None = None) -> None:
         self.booster = booster
-        self.objective = objective
-        self.best_iteration = best_iteration
-        self.feature_names = feature_names
+        self._describe(objective, best_iteration, feature_names)
         # lightgbm's num_iteration is a count (1-based); None means all
         self._num_iteration = best_iteration + 1 if best_iteration is not None else None
 
@@ -176,9 +178,7 @@ class SklearnModel(Model):
                  feature_names: list[str] | None = None, algorithm: str | None = None,
                  needs_finite: bool = False) -> None:
         self.estimator = estimator
-        self.objective = objective
-        self.best_iteration = best_iteration
-        self.feature_names = feature_names
+        self._describe(objective, best_iteration, feature_names)
         self.algorithm = algorithm
         self.needs_finite = needs_finite  # LR and MLP cannot take NaN; HistGradientBoosting can
 
