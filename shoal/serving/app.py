@@ -50,6 +50,14 @@ def _parse(raw: bytes) -> Any:
         raise BadRequest(f"the request body is not valid JSON: {e}") from None
 
 
+def _objects(rows: list[Any], where: str) -> list[Any]:
+    """The rows, each a JSON object; else BadRequest naming the first that is not."""
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise BadRequest(f"row {i} is {type(row).__name__}, not a JSON object", field=f"{where}[{i}]")
+    return rows
+
+
 def _rows_from_mlflow(body: Any) -> list[Any]:
     if not isinstance(body, dict):
         raise BadRequest("an /invocations body is a JSON object with dataframe_split or dataframe_records")
@@ -57,7 +65,7 @@ def _rows_from_mlflow(body: Any) -> list[Any]:
         records = body["dataframe_records"]
         if not isinstance(records, list):
             raise BadRequest("dataframe_records must be a list of objects", field="dataframe_records")
-        return records
+        return _objects(records, "dataframe_records")
     if "dataframe_split" in body:
         split = body["dataframe_split"]
         if not isinstance(split, dict) or not isinstance(split.get("columns"), list) \
@@ -95,12 +103,11 @@ def create_app(watcher: ModelWatcher) -> FastAPI:
         single = isinstance(body, dict)
         if not single and not (isinstance(body, list) and body):
             return _error(400, "bad_request", "send one JSON object, or a non-empty list of objects")
-        if not single:
-            for i, row in enumerate(body):
-                if not isinstance(row, dict):
-                    return _error(400, "bad_request", f"row {i} is {type(row).__name__}, not a JSON object",
-                                  field=f"[{i}]")
-        scores = scored(model, [body] if single else body)
+        try:
+            rows = [body] if single else _objects(body, "")
+        except BadRequest as e:
+            return _error(400, e.code, e.message, **e.details)
+        scores = scored(model, rows)
         if isinstance(scores, Response):
             return scores
         head = {"model": watcher.model, "version": model.version.version}

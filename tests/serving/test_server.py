@@ -106,6 +106,7 @@ def test_bad_rows_get_4xx_naming_the_field(
         ("/invocations", b'{"instances": []}', ["dataframe_split or dataframe_records", "instances"]),
         ("/invocations", b'{"dataframe_split": {"columns": ["clicks"], "data": [[1, 2]]}}', ["data[0]"]),
         ("/invocations", b'{"dataframe_records": {"clicks": 1}}', ["list of objects"]),
+        ("/invocations", b'{"dataframe_records": [{"clicks": 1}, [1]]}', ["row 1 is list"]),
     ],
 )
 def test_malformed_bodies_get_400(served: tuple[TestClient, ModelWatcher], path: str, raw: bytes,
