@@ -41,6 +41,19 @@ def _frame(path: str, ctx: TaskContext, what: str):  # type: ignore[no-untyped-d
     return load_samples(path=str(_path(path, ctx, what)))
 
 
+def _feature_samples(store: Any, name: str, version: int | None, ctx: TaskContext, target: Path,
+                     main_file: str | None = None) -> tuple[Any, Any]:
+    """A deployed feature set's offline output over its managed tables (or over `main_file` as its
+    main table), in table order: the same tables give the same samples, so the same split and model."""
+    from shoal.features import catalog
+    from shoal.features.offline import extract
+
+    info = catalog.get_feature_set(store, name, project=ctx.project, version=version)
+    query = info.query()
+    given = {query.main: main_file} if main_file else None
+    return info, extract(query, catalog.table_sources(store, info, given), target, keep_order=True)
+
+
 class _Columns(TaskParams):
     label: str | None = Field(default=None, description="the label column (none for word2vec)")
     features: list[str] | None = Field(default=None, description="input columns (default: all but label/exclude)")
@@ -133,14 +146,8 @@ class DatasetTask(_MLTask):
     @staticmethod
     def _extract(p: DatasetParams, ctx: TaskContext, target: Path) -> str:
         """The feature set's offline output over its managed tables: the samples serving will match."""
-        from shoal.features import catalog
-        from shoal.features.offline import extract
-
-        store = run_store()
         version = parse_version(p.feature_set_version, "feature_set_version")
-        info = catalog.get_feature_set(store, p.feature_set, project=ctx.project, version=version)  # type: ignore[arg-type]
-        # In table order: the same tables give the same samples, so the same split and model.
-        result = extract(info.query(), catalog.table_sources(store, info), target, keep_order=True)
+        info, result = _feature_samples(run_store(), p.feature_set, version, ctx, target)  # type: ignore[arg-type]
         print(f"feature set {info.name} v{info.version}: {result.rows} rows of features")
         return result.path
 
@@ -381,13 +388,9 @@ class BatchPredictTask(_MLTask):
 
     @staticmethod
     def _features(store: Any, mv: Any, path: str, ctx: TaskContext) -> Any:
-        from shoal.features import catalog
-        from shoal.features.offline import extract
         from shoal.ml.data import load_samples
 
-        info = catalog.get_feature_set(store, mv.feature_set, project=ctx.project, version=mv.feature_set_version)
-        main = info.query().main
-        result = extract(info.query(), catalog.table_sources(store, info, {main: path}),
-                         task_dir(ctx) / "features.parquet", keep_order=True)
+        info, result = _feature_samples(store, mv.feature_set, mv.feature_set_version, ctx,
+                                        task_dir(ctx) / "features.parquet", main_file=path)
         print(f"computed {len(result.columns)} features of {mv.feature_set} v{info.version} for {result.rows} rows")
         return load_samples(path=result.path)
