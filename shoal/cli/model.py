@@ -181,8 +181,7 @@ def serve(
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import uvicorn
 
-    from shoal.serving import ModelWatcher, create_app
-    from shoal.serving.app import SERVE_ENV
+    from shoal.serving.app import SERVE_ENV, server_app
 
     if workers > 1:
         mv = _registry(project).get(name, alias=alias)  # fail here, once, if there is nothing to serve
@@ -193,13 +192,12 @@ def serve(
                     log_level="warning", access_log=False)
         return
 
-    watcher = ModelWatcher(_registry(project), name, alias, poll=poll, freeze=True)
+    watcher, app = server_app(_registry(project), name, alias, poll)
     mv = watcher.current.version
     console.print(f"serving {name}@{alias} = version {mv.version} ({mv.flavor}) on http://{host}:{port}"
                   f"  (POST /predict, /invocations; GET /health, /metadata)")
-    watcher.start()
     try:
-        uvicorn.run(create_app(watcher), host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     finally:
         watcher.stop()
     # The loaded models are frozen out of the collector: skip tearing them down one by one (and

@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shoal.errors import ShoalError
 from shoal.features.errors import RowError
+from shoal.registry import Registry
 from shoal.serving.loaded import LoadedModel
 from shoal.serving.watcher import ModelWatcher
 
@@ -163,11 +164,15 @@ def app_from_env() -> FastAPI:
     import json
     import os
 
-    from shoal.registry import Registry
     from shoal.store import open_store
 
     spec = json.loads(os.environ[SERVE_ENV])
-    registry = Registry(open_store(), spec["project"])
-    watcher = ModelWatcher(registry, spec["model"], spec["alias"], poll=spec["poll"], freeze=True)
-    watcher.start()  # a daemon thread: it ends with the worker
-    return create_app(watcher)
+    _, app = server_app(Registry(open_store(), spec["project"]), spec["model"], spec["alias"], spec["poll"])
+    return app
+
+
+def server_app(registry: Registry, model: str, alias: str, poll: float) -> tuple[ModelWatcher, FastAPI]:
+    """A server process's app: the aliased version loaded (and frozen), its watcher started."""
+    watcher = ModelWatcher(registry, model, alias, poll=poll, freeze=True)
+    watcher.start()  # a daemon thread: it ends with the process
+    return watcher, create_app(watcher)
