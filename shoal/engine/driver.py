@@ -22,7 +22,7 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,8 @@ from shoal.engine.runtime import (
 from shoal.engine.states import RUN_TERMINAL, TASK_TERMINAL, RunState, TaskRunState
 from shoal.engine.transitions import (
     INCREMENT,
+    DeferredWrites,
+    Writer,
     move_run,
     move_tasks,
     move_tasks_returning,
@@ -159,6 +161,10 @@ class Driver:
         # transaction that finished the child).
         self._child_results: list[tuple[tuple[int, str], int, str]] = []
         self.finished: set[int] = set()  # runs this driver saw end
+        # Attempts of taken-over runs that a dead driver had already run to success (by key),
+        # and their results waiting to be recorded as if the executor had just reported them.
+        self._unrecorded: dict[str, Result] = {}
+        self._adopted: list[Result] = []
         self._next_done_check = 0.0
         self._next_sync = 0.0
         self._next_heartbeat = 0.0
@@ -253,11 +259,12 @@ class Driver:
         self._fire_timers()
         progressed = self._dispatch()
         wait = max(0.0, min(max_wait, self._next_sync - time.monotonic(), self._until_next_timer()))
-        if progressed and self.ready:
+        if (progressed and self.ready) or self._adopted:
             # An inline task (switch, condition) just decided and made more tasks ready: go on
             # at once. Tasks still ready otherwise wait for capacity, which only a result frees.
             wait = 0.0
-        for result in self.executor.poll(wait):
+        adopted, self._adopted = self._adopted, []
+        for result in adopted + self.executor.poll(wait):
             self._on_result(result)
 
     # ----------------------------------------------------------------- sync / claim
@@ -360,6 +367,8 @@ class Driver:
             trows = conn.execute(select(task_runs).where(task_runs.c.run_id == run_id)).all()
         self._wait_for_orphans(trows)
         run = self._build(row, spec, source_dir, trows)
+        # Driven before (by a driver now gone, or by this one): attempts may have run unrecorded.
+        run.recovered = row.state == RunState.RUNNING
         self.active[run_id] = run
         now = utcnow()
         with self._tx() as conn:
@@ -368,12 +377,16 @@ class Driver:
             self._settle(conn, run, [n for n, t in run.tasks.items() if t.state == S.PENDING], now)
             if run.is_complete():
                 self._finish(conn, run, now)
-        for name, ts in run.tasks.items():
-            if ts.state == S.QUEUED:
+        # A snapshot: adopting a running task records its outcome, which may start its
+        # downstream, and those fresh attempts must not be taken for orphans too.
+        loaded = [(name, ts, ts.state) for name, ts in run.tasks.items()]
+        for name, _ts, state in loaded:
+            if state == S.QUEUED:
                 self.ready[(run_id, name)] = None
-            elif ts.state == S.RETRYING:
+            elif state == S.RETRYING:
                 self.retrying.add((run_id, name))
-            elif ts.state == S.RUNNING:
+        for _name, ts, state in loaded:
+            if state == S.RUNNING:
                 self._adopt_running(run, ts, trows)
         if run.is_complete():
             self._forget(run_id, kill=False)
@@ -456,7 +469,7 @@ class Driver:
 
     # ----------------------------------------------------------------- deciding
 
-    def _settle(self, conn: Connection, run: ActiveRun, names: Iterable[str], now: datetime) -> None:
+    def _settle(self, conn: Writer, run: ActiveRun, names: Iterable[str], now: datetime) -> None:
         """Decide pending tasks whose upstreams are done, cascading through skips and failures,
         with one guarded UPDATE per target state."""
         moves: dict[TaskRunState, list[TaskState]] = {}
@@ -486,7 +499,7 @@ class Driver:
                 for t in group:
                     self.ready[(run.id, t.name)] = None
 
-    def _after_terminal(self, conn: Connection, run: ActiveRun, name: str, now: datetime) -> None:
+    def _after_terminal(self, conn: Writer, run: ActiveRun, name: str, now: datetime) -> None:
         ts = run.tasks[name]
         # Downstream first, so tasks that depend on a failure read upstream_failed, not stopped.
         self._settle(conn, run, run.down[name], now)
@@ -495,7 +508,7 @@ class Driver:
         if run.is_complete():
             self._finish(conn, run, now)
 
-    def _end_early(self, conn: Connection, run: ActiveRun, failed: str, now: datetime) -> None:
+    def _end_early(self, conn: Writer, run: ActiveRun, failed: str, now: datetime) -> None:
         """failure_strategy=end: tasks not started yet will not start; running ones finish."""
         note = f"not started: task {failed!r} failed and failure_strategy is end"
         for frm in (S.PENDING, S.QUEUED, S.RETRYING):
@@ -508,7 +521,7 @@ class Driver:
                 self.retrying.discard((run.id, t.name))
                 self.waiting.discard((run.id, t.name))
 
-    def _finish(self, conn: Connection, run: ActiveRun, now: datetime) -> None:
+    def _finish(self, conn: Writer, run: ActiveRun, now: datetime) -> None:
         state = RunState(final_run_state(run))
         failed = [t.name for t in run.tasks.values() if t.state == S.FAILED]
         error = f"failed task(s): {', '.join(failed)}" if state == RunState.FAILED and failed else None
@@ -557,22 +570,25 @@ class Driver:
         if self.ready:
             with self._tx() as conn:
                 batch = self._start_batch(conn)
-            self._submit(batch)
+            self._record_refused(self._submit(batch))
         self._deliver_child_results()
         return progressed
 
-    def _start_batch(self, conn: Connection) -> list[tuple[ActiveRun, TaskState, Launch]]:
-        """Within the caller's transaction, move the ready process tasks that fit to running
-        (one guarded UPDATE) and return what to hand to the executor once it commits."""
+    def _start_batch(self, conn: Writer, only_run: int | None = None) -> list[tuple[ActiveRun, TaskState, Launch]]:
+        """Within the caller's transaction, move the ready process tasks that fit (of run
+        `only_run`, if given) to running (one guarded UPDATE) and return what to hand to the
+        executor."""
         batch: list[tuple[ActiveRun, TaskState, Launch]] = []
         for key, run, ts in self._ready_in_order():
+            if only_run is not None and run.id != only_run:
+                continue
             if run.types[ts.name].kind in ("inline", "engine"):
                 continue  # started by _dispatch, each in its own transaction
             res = run.spec_of(ts.name).resources
             if not self.slots.can_ever_fit(res.cpu, res.memory, res.gpu):
                 self.ready.pop(key)
                 reason = self.slots.never_fits_reason(res.cpu, res.memory, res.gpu)
-                self._fail_unstartable(run, ts, f"cannot start: {reason}")
+                self._fail_unstartable(run, ts, f"cannot start: {reason}", conn)
                 continue
             limit = run.spec.max_active_tasks
             if limit is not None and self.per_workflow[run.workflow_id] >= limit:
@@ -580,7 +596,9 @@ class Driver:
             if not self.slots.fits(res.cpu, res.memory, res.gpu):
                 continue
             self.ready.pop(key)
-            launch = self._prepare(run, ts)
+            launch = self._prepare(run, ts, conn)
+            if launch is not None and run.recovered:
+                self._check_unrecorded(launch)
             if launch is not None:
                 # Reserve now so the rest of this pass sees the capacity as taken.
                 self.slots.take(launch.key, res.cpu, res.memory, res.gpu)
@@ -620,9 +638,9 @@ class Driver:
         }
         return task_type.Params.model_validate(config)
 
-    def _prepare(self, run: ActiveRun, ts: TaskState) -> Launch | None:
+    def _prepare(self, run: ActiveRun, ts: TaskState, conn: Writer) -> Launch | None:
         """Render the task for its next attempt and build what the executor will start.
-        A task that cannot be rendered fails here, once, with the reason."""
+        A task that cannot be rendered fails here, once, with the reason, in `conn`."""
         spec = run.spec_of(ts.name)
         task_type = run.types[ts.name]
         attempt = ts.attempt + 1
@@ -655,21 +673,47 @@ class Driver:
                 cwd=run.work_dir, sys_path=run.search_path, **common,
             )
         except (ShoalError, ValidationError) as exc:
-            self._fail_unstartable(run, ts, f"cannot start: {_one_line(exc)}")
+            self._fail_unstartable(run, ts, f"cannot start: {_one_line(exc)}", conn)
             return None
 
-    def _submit(self, batch: list[tuple[ActiveRun, TaskState, Launch]]) -> None:
-        """Hand started attempts to the executor (after their transaction committed). The pid
-        is recorded with the outcome: stop goes through the owning driver, which kills by
-        attempt key, so the database need not know it sooner."""
+    def _submit(self, batch: list[tuple[ActiveRun, TaskState, Launch]]) -> list[tuple[ActiveRun, TaskState, Result]]:
+        """Hand started attempts to the executor. The pid is recorded with the outcome: stop goes
+        through the owning driver, which kills by attempt key, so the database need not know it
+        sooner. Returns the attempts the executor refused, for the caller to record once the
+        transaction that started them has committed."""
+        refused: list[tuple[ActiveRun, TaskState, Result]] = []
         for run, ts, launch in batch:
             self.inflight[launch.key] = (run.id, ts.name)
+            adopted = self._unrecorded.pop(launch.key, None)
+            if adopted is not None:
+                self._adopted.append(adopted)  # it already succeeded: record it, never rerun it
+                continue
             try:
                 self.executor.submit(launch, wait=False)
             except Exception as exc:  # e.g. the executor refused the launch
                 self.inflight.pop(launch.key, None)
                 self._release(run, launch.key)
-                self._record(run, ts, Result(key=launch.key, exit_code=None, error=f"cannot start: {_one_line(exc)}"))
+                error = f"cannot start: {_one_line(exc)}"
+                refused.append((run, ts, Result(key=launch.key, exit_code=None, error=error)))
+        return refused
+
+    def _record_refused(self, refused: list[tuple[ActiveRun, TaskState, Result]]) -> None:
+        for run, ts, result in refused:
+            self._record(run, ts, result)
+
+    def _check_unrecorded(self, launch: Launch) -> None:
+        """Before starting an attempt of a run taken over from a dead driver, look for a result
+        of that very attempt: the dead driver may have handed it to its executor and died before
+        the transaction recording the start committed (see `_record`). A success is kept, to be
+        recorded instead of running the task again; anything else is stale and removed."""
+        path = Path(launch.result_path)
+        if not path.exists():
+            return
+        result = _read_result(path, launch.key)
+        if result is not None and result.is_success:
+            self._unrecorded[launch.key] = result
+            return
+        path.unlink(missing_ok=True)
 
     def _ctx(self, run: ActiveRun, ts: TaskState, attempt: int, params: Any, **extra: Any) -> Any:
         from shoal.tasks.base import TaskContext
@@ -693,10 +737,11 @@ class Driver:
         if run is not None and self.per_workflow[run.workflow_id] > 0:
             self.per_workflow[run.workflow_id] -= 1
 
-    def _fail_unstartable(self, run: ActiveRun, ts: TaskState, error: str) -> None:
-        """Fail without retrying: rendering or sizing errors would fail every attempt the same way."""
+    def _fail_unstartable(self, run: ActiveRun, ts: TaskState, error: str, conn: Writer | None = None) -> None:
+        """Fail without retrying: rendering or sizing errors would fail every attempt the same way.
+        In `conn` (the caller's transaction, or deferred writes) if given, else in its own."""
         now = utcnow()
-        with self._tx() as conn:
+        with self._tx() if conn is None else nullcontext(conn) as conn:
             if not move_tasks(conn, [ts.id], [S.QUEUED], S.RUNNING, attempt=ts.attempt + 1, started_at=now):
                 return
             move_tasks(conn, [ts.id], [S.RUNNING], S.FAILED, ended_at=now, error=_db_text(error), duration=0.0)
@@ -750,7 +795,9 @@ class Driver:
         child_id: int | None = None
         try:
             with self._tx() as conn:
-                if not move_tasks(conn, [ts.id], [S.QUEUED], S.RUNNING, attempt=attempt, started_at=now, host=socket.gethostname()):
+                if not move_tasks(
+                    conn, [ts.id], [S.QUEUED], S.RUNNING, attempt=attempt, started_at=now, host=socket.gethostname()
+                ):
                     return
                 if spec.type == "sub_workflow":
                     child_id = trigger_run(
@@ -881,10 +928,20 @@ class Driver:
         ts = run.tasks[where[1]]
         if ts.state != S.RUNNING or f"{ts.id}:{ts.attempt}" != result.key:
             return
-        self._record(run, ts, result)
+        self._record(run, ts, result, pipeline=True)
 
-    def _record(self, run: ActiveRun, ts: TaskState, result: Result, *, lost: bool = False) -> None:
-        """Record an attempt's end and decide what follows, in one transaction."""
+    def _record(self, run: ActiveRun, ts: TaskState, result: Result, *, lost: bool = False,
+                pipeline: bool = False) -> None:
+        """Record an attempt's end and decide what follows, in one transaction.
+
+        With `pipeline` (an attempt this driver's executor ran), the tasks of the same run that
+        this outcome makes ready are handed to the executor *before* that transaction runs, so
+        they run while it is written: on a chain the database work hides behind the next task
+        instead of adding to it. Crash safety holds because the finished task's row still says
+        `running` on this executor until the commit, so a driver taking over waits for this
+        executor to exit (it kills what it ran and writes every result file first) and then
+        finds, in `_check_unrecorded`, any attempt that ran without its start being recorded.
+        """
         spec = run.spec_of(ts.name)
         now = utcnow()
         started = result.started_at
@@ -902,28 +959,56 @@ class Driver:
             values["next_retry_at"] = now + timedelta(seconds=delay)
         else:
             to = S.FAILED
-        batch: list[tuple[ActiveRun, TaskState, Launch]] = []
-        with self._tx() as conn:
-            if not move_tasks(conn, [ts.id], [S.RUNNING], to, **values):
-                return  # stopped meanwhile: the stop already recorded the outcome
-            ts.state, ts.outputs = to, dict(result.outputs or {}) if to == S.SUCCESS else {}
-            if to == S.RETRYING:
-                ts.next_retry_at = values["next_retry_at"]
-                self.retrying.add((run.id, ts.name))
-            else:
-                self._after_terminal(conn, run, ts.name, now)
-            # Event-driven: what this outcome made ready starts in the same transaction.
-            batch = self._start_batch(conn) if self.ready else []
-        self._submit(batch)
+        if pipeline:
+            writes = DeferredWrites()
+            batch = self._decide_outcome(writes, run, ts, to, values, now, only_run=run.id) or []
+            refused = self._submit(batch)
+            try:
+                with self._tx() as conn:
+                    if not writes.apply(conn):
+                        raise _GuardFailed
+            except _GuardFailed:
+                # Stopped or taken over meanwhile: what was just started must not run on.
+                self._forget(run.id, kill=True)
+                self._next_sync = 0.0
+                return
+        else:
+            with self._tx() as conn:
+                batch = self._decide_outcome(conn, run, ts, to, values, now)
+                if batch is None:
+                    return  # stopped meanwhile: the stop already recorded the outcome
+            refused = self._submit(batch)
+        self._record_refused(refused)
         if lost:
             what = "will retry" if to == S.RETRYING else str(to)
             self._write_log_line(run, ts, f"{result.error}; {what}")
         self._after_commit(run)
 
+    def _decide_outcome(
+        self, conn: Writer, run: ActiveRun, ts: TaskState, to: TaskRunState, values: dict[str, Any],
+        now: datetime, only_run: int | None = None,
+    ) -> list[tuple[ActiveRun, TaskState, Launch]] | None:
+        """Move `ts` to `to`, decide its downstream and start what became ready; None if `ts`
+        was not running any more."""
+        if not move_tasks(conn, [ts.id], [S.RUNNING], to, **values):
+            return None
+        ts.state, ts.outputs = to, dict(values["outputs"]) if to == S.SUCCESS else {}
+        if to == S.RETRYING:
+            ts.next_retry_at = values["next_retry_at"]
+            self.retrying.add((run.id, ts.name))
+        else:
+            self._after_terminal(conn, run, ts.name, now)
+        # Event-driven: what this outcome made ready starts in the same transaction.
+        return self._start_batch(conn, only_run) if self.ready else []
+
     def _after_commit(self, run: ActiveRun) -> None:
         if run.is_complete():
             self._forget(run.id, kill=False)
         self._deliver_child_results()
+
+
+class _GuardFailed(Exception):
+    """A deferred move found its task or run in another state: roll the transaction back."""
 
 
 def _read_result(path: Path, key: str) -> Result | None:

@@ -10,8 +10,9 @@ def attempt_dir(logs_dir: Path, run_id: int, task: str) -> Path:
 
 
 def log_path(logs_dir: Path, run_id: int, task: str, attempt: int) -> Path:
-    return attempt_dir(logs_dir, run_id, task) / f"{attempt}.log"
+    # One join, not three: these are built for every attempt the engine starts.
+    return logs_dir.joinpath(f"{run_id}/{task}/{attempt}.log")
 
 
 def result_path(logs_dir: Path, run_id: int, task: str, attempt: int) -> Path:
-    return attempt_dir(logs_dir, run_id, task) / f"{attempt}.result.json"
+    return logs_dir.joinpath(f"{run_id}/{task}/{attempt}.result.json")

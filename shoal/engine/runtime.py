@@ -65,6 +65,8 @@ class ActiveRun:
     order: dict[str, int]  # definition order, the tie-breaker when dispatching
     # Branching tasks (switch, condition) -> every downstream task they may choose between.
     branch_targets: dict[str, set[str]] = field(default_factory=dict)
+    # Taken over from a previous driver: check for attempts it ran without recording their start.
+    recovered: bool = False
 
     @property
     def search_path(self) -> list[str]:
@@ -78,12 +80,15 @@ class ActiveRun:
         return path[0] if path else None
 
     def spec_of(self, name: str) -> TaskSpec:
-        return self.spec.task(name)
+        return self._specs[name]
 
     unfinished: int = -1  # maintained by TaskState; -1 until attach() counts it
+    # Task specs by name (the spec keeps a list): looked up several times per task start.
+    _specs: dict[str, TaskSpec] = field(default_factory=dict, repr=False)
 
     def attach(self) -> None:
-        """Link the task states to this run so they keep `unfinished` current."""
+        """Index the specs, and link the task states to this run so they keep `unfinished` current."""
+        self._specs = {t.name: t for t in self.spec.tasks}
         self.unfinished = sum(t.state not in TASK_TERMINAL for t in self.tasks.values())
         for t in self.tasks.values():
             t.run = self
