@@ -9,8 +9,11 @@ One run measures, on this machine and in this order:
    random DAG of shell `true` tasks, and the SQL statements per task of the 100-task chain and of
    the 2,000-task DAG;
 3. the anchors, each in its own process with the venv benchmarks/.venvs/anchors (created on
-   first use): Prefect 3 and Dagster, same shapes, trivial in-process tasks;
-4. the floors again (the figures are the median over both batches).
+   first use): Prefect 3 and Dagster, same shapes, trivial in-process tasks; each twice, as
+   shipped (default logging: `prefect`, `dagster`, which targets_met compares with) and with
+   their loggers quieted (`prefect_quiet`, `dagster_quiet`, faster; targets_met_quiet);
+4. shoal again (its figures are the median over both batches, so drift weighs on both sides);
+5. the floors again (the figures are the median over both batches).
 
 Per-task time = (wall of an N-task run - wall of a 1-task run of the same kind) / (N - 1), in a
 warm process, median of --reps repetitions (see _engine_anchors/_common.py). The machine is a
@@ -181,9 +184,9 @@ def _anchor_env(home: str) -> dict[str, str]:
     return env
 
 
-def run_anchor(py: Path, script: str, tasks: int, reps: int) -> dict[str, Any]:
+def run_anchor(py: Path, script: str, tasks: int, reps: int, logging: str = "default") -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="shoal-bench-anchor-") as home:
-        cmd = [str(py), str(ANCHORS_DIR / script), "--tasks", str(tasks), "--reps", str(reps)]
+        cmd = [str(py), str(ANCHORS_DIR / script), "--tasks", str(tasks), "--reps", str(reps), "--logging", logging]
         t0 = time.perf_counter()
         try:
             proc = subprocess.run(cmd, env=_anchor_env(home), cwd=home, check=False, capture_output=True, text=True,
@@ -371,28 +374,67 @@ def _at_most(value: float | None, bound: float) -> bool | None:
     return None if value is None else value <= bound
 
 
+def merge_shoal(batches: list[dict[str, Any]]) -> dict[str, Any]:
+    """One figure per measurement from shoal batches taken before and after the anchors: the
+    median of every batch's reps, so a machine that drifts over the run weighs on both sides."""
+    out = dict(batches[0])
+    for key, first in batches[0].items():
+        if not isinstance(first, dict) or "per_task_ms_reps" not in first:
+            continue
+        reps = [r for b in batches if isinstance(b.get(key), dict) for r in b[key].get("per_task_ms_reps", [])]
+        out[key] = {**first, "per_task_ms": round(statistics.median(reps), 4), "per_task_ms_reps": reps,
+                    "batches": len(batches)}
+    return out
+
+
+# Which anchor workload each shoal mode is compared with: shell tasks with the anchors' tasks
+# that run `true`, python tasks with their no-op tasks.
+PAIRS = {"shell": "shell", "python_worker": "python", "python_fork": "python"}
+
+
+def _over_shoal(shoal: dict[str, Any], res: dict[str, Any] | None) -> dict[str, Any]:
+    r: dict[str, Any] = {}
+    for mode, anchor_kind in PAIRS.items():
+        for shape in ("chain", "fanout"):
+            suffix = "" if shape == "chain" else "_fanout"
+            r[mode + suffix] = _ratio(_pt(res, f"{anchor_kind}_{shape}", "per_task_ms"),
+                                      _pt(shoal, f"{mode}_{shape}", "per_task_ms"))
+    return r
+
+
+def _anchor_targets(po: dict[str, Any], do: dict[str, Any]) -> dict[str, bool | None]:
+    return {
+        "shell_chain_10x_below_prefect": _at_least(po["shell"], 10),
+        "shell_chain_10x_below_dagster": _at_least(do["shell"], 10),
+        "python_worker_chain_10x_below_prefect": _at_least(po["python_worker"], 10),
+        "python_worker_chain_10x_below_dagster": _at_least(do["python_worker"], 10),
+        "python_fork_chain_5x_below_prefect": _at_least(po["python_fork"], 5),
+        "python_fork_chain_5x_below_dagster": _at_least(do["python_fork"], 5),
+    }
+
+
+def _all(targets: dict[str, bool | None]) -> bool | None:
+    measured = [v for v in targets.values() if v is not None]
+    return all(measured) if len(measured) == len(targets) else (False if False in measured else None)
+
+
 def compute(shoal: dict[str, Any], anchors: dict[str, dict[str, Any]], floors: dict[str, Any],
             tasks: int, dag_tasks: int) -> dict[str, Any]:
-    # Which anchor workload each shoal mode is compared with: shell tasks with the anchors' tasks
-    # that run `true`, python tasks with their no-op tasks.
-    pairs = {"shell": "shell", "python_worker": "python", "python_fork": "python"}
+    """Ratios and targets. The anchors run twice: as shipped (`prefect`, `dagster`: each tool's
+    default logging, which is how the issue's figures were taken) and quieted (`*_quiet`:
+    loggers off, the faster of the two); targets_met uses the former, targets_met_quiet the latter."""
     ratios: dict[str, Any] = {}
-    for tool in ("prefect", "dagster"):
-        res = anchors.get(tool, {}).get("results")
-        r: dict[str, Any] = {}
-        for mode, anchor_kind in pairs.items():
-            for shape in ("chain", "fanout"):
-                suffix = "" if shape == "chain" else "_fanout"
-                r[mode + suffix] = _ratio(_pt(res, f"{anchor_kind}_{shape}", "per_task_ms"),
-                                          _pt(shoal, f"{mode}_{shape}", "per_task_ms"))
-        ratios[f"{tool}_over_shoal"] = r
-    prefect_res = anchors.get("prefect", {}).get("results")
-    ratios["prefect_recorded_over_shoal"] = {
+    for tool in ("prefect", "dagster", "prefect_quiet", "dagster_quiet"):
+        ratios[f"{tool}_over_shoal"] = _over_shoal(shoal, anchors.get(tool, {}).get("results"))
+    prefect_res = anchors.get("prefect_quiet", {}).get("results")
+    ratios["prefect_quiet_recorded_over_shoal"] = {
         mode: _ratio(_pt(prefect_res, f"{anchor_kind}_chain", "recorded", "per_task_ms"),
                      _pt(shoal, f"{mode}_chain", "per_task_ms"))
-        for mode, anchor_kind in pairs.items()
+        for mode, anchor_kind in PAIRS.items()
     }
-    ratios["shoal_shell_over_spawn_floor"] = _ratio(_pt(shoal, "shell_chain", "per_task_ms"), floors.get("spawn_true_ms"))
+    ratios["shoal_shell_over_spawn_floor"] = _ratio(
+        _pt(shoal, "shell_chain", "per_task_ms"), floors.get("spawn_true_ms")
+    )
     ratios["shoal_python_fork_over_fork_floor"] = _ratio(_pt(shoal, "python_fork_chain", "per_task_ms"),
                                                          floors.get("fork_exit_wait_ms"))
 
@@ -407,24 +449,19 @@ def compute(shoal: dict[str, Any], anchors: dict[str, dict[str, Any]], floors: d
         "marginal_ratio": _ratio(dag_sql_m, chain_sql_m),
     }
 
-    po, do = ratios["prefect_over_shoal"], ratios["dagster_over_shoal"]
     dag = shoal.get(f"dag_{dag_tasks}") if isinstance(shoal, dict) else None
     sql_ratios = [x for x in (sql["ratio"], sql["marginal_ratio"]) if x is not None]
-    targets = {
-        "shell_chain_10x_below_prefect": _at_least(po["shell"], 10),
-        "shell_chain_10x_below_dagster": _at_least(do["shell"], 10),
+    common = {
         "shell_chain_within_3x_spawn_floor": _at_most(ratios["shoal_shell_over_spawn_floor"], 3),
-        "python_worker_chain_10x_below_prefect": _at_least(po["python_worker"], 10),
-        "python_worker_chain_10x_below_dagster": _at_least(do["python_worker"], 10),
-        "python_fork_chain_5x_below_prefect": _at_least(po["python_fork"], 5),
-        "python_fork_chain_5x_below_dagster": _at_least(do["python_fork"], 5),
         f"dag_{dag_tasks}_completes": None if not isinstance(dag, dict) else bool(dag.get("completed")),
         "sql_statements_per_task_flat": (None if len(sql_ratios) < 2
                                          else max(sql_ratios) <= SQL_FLAT_TOLERANCE),
     }
-    measured = [v for v in targets.values() if v is not None]
-    targets["all"] = all(measured) if len(measured) == len(targets) else (False if False in measured else None)
-    return {"ratios": ratios, "sql_statements_per_task": sql, "targets_met": targets}
+    targets = {**_anchor_targets(ratios["prefect_over_shoal"], ratios["dagster_over_shoal"]), **common}
+    targets["all"] = _all(targets)
+    quiet = {**_anchor_targets(ratios["prefect_quiet_over_shoal"], ratios["dagster_quiet_over_shoal"]), **common}
+    quiet["all"] = _all(quiet)
+    return {"ratios": ratios, "sql_statements_per_task": sql, "targets_met": targets, "targets_met_quiet": quiet}
 
 
 # -------------------------------------------------------------------------------------------- main
@@ -447,25 +484,31 @@ def main(argv: list[str] | None = None) -> int:
     log(f"floors ({floor_reps} reps)")
     floor_batches = [measure_floors(floor_reps)]
 
-    shoal: dict[str, Any] = {"skipped": True} if args.skip_shoal else measure_shoal(reps, args.tasks, args.dag_tasks)
+    shoal_batches = [] if args.skip_shoal else [measure_shoal(reps, args.tasks, args.dag_tasks)]
 
     anchors: dict[str, dict[str, Any]] = {}
+    runs = [(tool + suffix, script, logging) for logging, suffix in (("default", ""), ("quiet", "_quiet"))
+            for tool, script in (("prefect", "prefect_bench.py"), ("dagster", "dagster_bench.py"))]
     if args.skip_anchors:
-        anchors = {"prefect": {"skipped": True}, "dagster": {"skipped": True}}
+        anchors = {name: {"skipped": True} for name, _, _ in runs}
     else:
         try:
             py = ensure_anchor_venv()
         except (OSError, subprocess.CalledProcessError) as exc:
             log(f"ERROR: could not set up the anchors venv: {exc}")
             py = None
-        for tool, script in (("prefect", "prefect_bench.py"), ("dagster", "dagster_bench.py")):
+        for name, script, logging in runs:
             if py is None:
-                anchors[tool] = {"error": "anchors venv could not be set up"}
+                anchors[name] = {"error": "anchors venv could not be set up"}
                 continue
-            log(f"{tool} ({args.tasks} tasks, {reps} reps)")
-            anchors[tool] = run_anchor(py, script, args.tasks, reps)
-            if "error" in anchors[tool]:
-                log(f"ERROR: {tool}: {anchors[tool]['error']}")
+            log(f"{name} ({args.tasks} tasks, {reps} reps, {logging} logging)")
+            anchors[name] = run_anchor(py, script, args.tasks, reps, logging)
+            if "error" in anchors[name]:
+                log(f"ERROR: {name}: {anchors[name]['error']}")
+    if not args.skip_shoal:
+        log("shoal again, after the anchors")
+        shoal_batches.append(measure_shoal(reps, args.tasks, args.dag_tasks))
+    shoal: dict[str, Any] = merge_shoal(shoal_batches) if shoal_batches else {"skipped": True}
 
     log("floors again")
     floor_batches.append(measure_floors(floor_reps))
@@ -480,12 +523,11 @@ def main(argv: list[str] | None = None) -> int:
         "config": {
             "reps": reps, "tasks": args.tasks, "dag_tasks": args.dag_tasks, "quick": args.quick,
             "per_task_method": "(wall of N-task run - wall of 1-task run of the same kind) / (N - 1), "
-                               "warm, median over reps",
+                               "warm, median over reps (shoal: over its batches before and after the anchors)",
         },
         "floors": floors,
         "shoal": shoal,
-        "prefect": anchors["prefect"],
-        "dagster": anchors["dagster"],
+        **{name: anchors[name] for name, _, _ in runs},
         **compute(shoal, anchors, floors, args.tasks, args.dag_tasks),
         "elapsed_s": round(time.perf_counter() - t_start, 1),
     }

@@ -3,7 +3,9 @@
 Runs in benchmarks/.venvs/anchors (never in the project's venv) and prints one JSON line.
 Each job runs with `execute_in_process` (the in-process executor: every op in this process, no
 process isolation) against one warm ephemeral DagsterInstance (in-memory storage), reused by all
-runs. The console logger is at ERROR, which only makes Dagster faster.
+runs. `--logging quiet` sets the console logger to ERROR, which only makes Dagster faster;
+`--logging default` keeps Dagster's default (every step event logged to the console, stderr),
+as a user running a job gets it.
 
 Shapes, in Dagster's own idiom (one op definition aliased N times in a graph, results passed by
 the default in-memory IO manager):
@@ -11,7 +13,7 @@ the default in-memory IO manager):
 - fanout: one root op t0 and N-1 ops each taking t0's output.
 Kinds: `python` = the op body does nothing; `shell` = the op body is subprocess.run(["true"]).
 
-Usage: python dagster_bench.py [--tasks 100] [--reps 3]
+Usage: python dagster_bench.py [--tasks 100] [--reps 3] [--logging quiet|default]
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ warnings.filterwarnings("ignore")
 
 from dagster import DagsterInstance, job, op
 
-RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
 
 def _shell() -> int:
@@ -77,11 +79,11 @@ def build(shape: str, kind: str, n: int):
     return the_job
 
 
-def _runner(instance: DagsterInstance, shape: str, kind: str, n: int):
+def _runner(instance: DagsterInstance, shape: str, kind: str, n: int, run_config: dict):
     jobs = {1: build(shape, kind, 1), n: build(shape, kind, n)}
 
     def run(k: int) -> None:
-        result = jobs[k].execute_in_process(run_config=RUN_CONFIG, instance=instance)
+        result = jobs[k].execute_in_process(run_config=run_config, instance=instance)
         if not result.success:
             raise RuntimeError(f"dagster {shape}/{kind} job failed")
 
@@ -92,8 +94,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tasks", type=int, default=100)
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--logging", choices=("quiet", "default"), default="quiet")
     args = ap.parse_args()
-    logging.getLogger("dagster").setLevel(logging.ERROR)
+    quiet = args.logging == "quiet"
+    if quiet:
+        logging.getLogger("dagster").setLevel(logging.ERROR)
+    run_config = QUIET_RUN_CONFIG if quiet else {}
 
     import dagster
 
@@ -101,11 +107,15 @@ def main() -> None:
     with DagsterInstance.ephemeral() as instance:
         for kind in ("python", "shell"):
             for shape in ("chain", "fanout"):
-                results[f"{kind}_{shape}"] = per_task(_runner(instance, shape, kind, args.tasks), args.tasks, args.reps)
+                results[f"{kind}_{shape}"] = per_task(
+                    _runner(instance, shape, kind, args.tasks, run_config), args.tasks, args.reps
+                )
     print(json.dumps({
         "tool": "dagster",
         "version": dagster.__version__,
-        "mode": "execute_in_process (in-process executor), ephemeral instance, console log ERROR",
+        "mode": "execute_in_process (in-process executor), ephemeral instance, "
+                + ("console log ERROR" if quiet else "default console logging"),
+        "logging": args.logging,
         "results": results,
     }), flush=True)
 
