@@ -114,9 +114,19 @@ def trigger_run(
             f"--disable names unknown task(s) {', '.join(map(repr, unknown))} of workflow {name!r}; "
             f"its tasks are: {', '.join(names)}"
         )
+    declared = set(spec.params).union(*(t.params for t in spec.tasks))
+    if trigger == "sub_workflow" and params:
+        # The parent task's params, passed along: the child takes those it declares.
+        params = {k: v for k, v in params.items() if k in declared}
     for key in params or {}:
         if not key.isidentifier():
             raise InvalidInput(f"parameter name {key!r} is not valid: use letters, digits and _")
+        if key not in declared:
+            # Nothing could read it (`${...}` of an undeclared name is refused at apply): a typo.
+            raise InvalidInput(
+                f"workflow {name!r} has no parameter {key!r}; its parameters are: "
+                f"{', '.join(sorted(declared)) or 'none'} (declare it under `params:` to pass it)"
+            )
     now = utcnow()
     run_id = conn.execute(
         insert(runs).values(

@@ -59,6 +59,10 @@ def test_invalid_workflow_exits_2_and_stores_nothing(cli, tmp_path: Path) -> Non
 def test_bad_params_and_unknown_names_exit_2(cli) -> None:  # type: ignore[no-untyped-def]
     cli("workflow", "apply", str(HELLO))
     assert cli("run", "hello_ml", "-p", "novalue").exit_code == 2
+    typo = cli("run", "hello_ml", "-p", "regoin=us")
+    assert typo.exit_code == 2
+    flat = " ".join(typo.output.split())
+    assert "no parameter 'regoin'" in flat and "region, threshold" in flat
     assert cli("run", "nope").exit_code == 2
     assert cli("run", "hello_ml", "--disable", "ghost").exit_code == 2
     assert cli("runs", "show", "999").exit_code == 2
