@@ -221,7 +221,10 @@ def worker_main(task_fd: int, out_fd: int, marker: bytes, once: bool = False) ->
     base_environ = dict(os.environ) if not once else {}
     base_cwd = os.getcwd() if not once else ""
     base_path = list(sys.path)
+    code_files = _CodeFiles()
     for launch in _read_frames(task_fd):
+        if not once:
+            code_files.forget_if_changed()
         # Re-point fds 1/2 every time: a previous task may have redirected or closed them.
         os.dup2(out_fd, 1)
         os.dup2(out_fd, 2)
@@ -237,9 +240,58 @@ def worker_main(task_fd: int, out_fd: int, marker: bytes, once: bool = False) ->
         _report(out_fd, marker, outcome)
         if once:
             return code
+        code_files.track(launch.get("sys_path") or [])
         _restore(base_environ, base_cwd, base_path)
         sys.stdout, sys.stderr = stdout, stderr
     return 0
+
+
+class _CodeFiles:
+    """The workflow's own modules a warm worker imported, so an edit to one is not missed.
+
+    Tasks import the user's code from their workflow's directories (the launch's `sys_path`).
+    A warm worker keeps modules imported, which is its point, but after the user edits a file
+    the next task would run the old code. So the worker records the modification time of each
+    module imported from those directories, and before each task, if any file changed (or
+    vanished), drops all of them from `sys.modules`: the task imports them afresh. Modules
+    that were imported before the worker forked (shoal, the preload) and third-party packages
+    are never tracked, so this costs one `stat` per user module per task.
+    """
+
+    def __init__(self) -> None:
+        self.preloaded = set(sys.modules)
+        self.files: dict[str, tuple[str, float]] = {}  # module name -> (file, mtime when seen)
+        self.seen = len(sys.modules)
+
+    def track(self, dirs: list[str]) -> None:
+        if len(sys.modules) == self.seen or not dirs:
+            return
+        self.seen = len(sys.modules)
+        roots = tuple(os.path.join(os.path.abspath(d), "") for d in dirs)
+        for name, module in list(sys.modules.items()):
+            if name in self.preloaded or name in self.files:
+                continue
+            path = getattr(module, "__file__", None)
+            if not path or not path.startswith(roots) or f"{os.sep}site-packages{os.sep}" in path:
+                continue
+            try:
+                self.files[name] = (path, os.stat(path).st_mtime)
+            except OSError:
+                continue
+
+    def forget_if_changed(self) -> None:
+        for path, mtime in self.files.values():
+            try:
+                if os.stat(path).st_mtime == mtime:
+                    continue
+            except OSError:
+                pass
+            for name in self.files:
+                sys.modules.pop(name, None)
+            self.files.clear()
+            self.seen = -1  # re-track whatever the next task imports
+            importlib.invalidate_caches()
+            return
 
 
 def _restore(environ: dict[str, str], cwd: str, path: list[str]) -> None:

@@ -139,6 +139,33 @@ def test_worker_is_reused_and_its_state_restored(make_launch: MakeLaunch, tmp_pa
     assert second.outputs["path0"] == HERE  # its own sys_path first, no "/leaked"
 
 
+def test_worker_imports_an_edited_module_afresh_and_keeps_an_unchanged_one(
+    make_launch: MakeLaunch, tmp_path: Path
+) -> None:
+    code = tmp_path / "code"
+    (code / "pkg").mkdir(parents=True)
+    (code / "pkg" / "__init__.py").write_text("")
+    (code / "pkg" / "helper.py").write_text("VALUE = 'old'\n")
+    (code / "usercode.py").write_text(
+        "import os\nfrom pkg import helper\nLOADED = os.getpid(), id(helper)\n"
+        "def task(payload):\n    return {'value': helper.VALUE, 'loaded': list(LOADED)}\n"
+    )
+
+    def call() -> Result:
+        return run(executor, make_launch("python", target="usercode:task", isolation="worker", sys_path=[str(code)]))
+
+    with LocalExecutor(preload=[], workers=1) as executor:
+        first, unchanged = call(), call()
+        helper = code / "pkg" / "helper.py"
+        helper.write_text("VALUE = 'new'\n")
+        os.utime(helper, (time.time() + 5, time.time() + 5))  # a clearly later mtime, whatever the clock
+        edited = call()
+    assert [r.outputs["value"] for r in (first, unchanged, edited)] == ["old", "old", "new"]
+    assert first.outputs["loaded"] == unchanged.outputs["loaded"]  # kept: nothing changed
+    assert edited.outputs["loaded"][0] == first.outputs["loaded"][0]  # the same warm worker...
+    assert edited.outputs["loaded"] != first.outputs["loaded"]  # ...that imported the code again
+
+
 def test_worker_launches_queue_while_all_workers_are_busy(make_launch: MakeLaunch) -> None:
     with LocalExecutor(preload=[], workers=1) as executor:
         first = make_launch("python", target="targets:sleep", payload={"seconds": 0.3}, isolation="worker")
