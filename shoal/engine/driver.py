@@ -58,7 +58,7 @@ from shoal.executors.local import LocalExecutor
 from shoal.spec.dag import downstream_map, upstream_map
 from shoal.spec.templating import Scope, build_builtins, render_value
 from shoal.store import Store, utcnow
-from shoal.store.models import backfills, runs, task_runs
+from shoal.store.models import backfills, runs, task_runs, workflows
 from shoal.tasks.registry import get_task_type
 
 S = TaskRunState
@@ -165,6 +165,7 @@ class Driver:
         # and their results waiting to be recorded as if the executor had just reported them.
         self._unrecorded: dict[str, Result] = {}
         self._adopted: list[Result] = []
+        self._run_limits: dict[int, int | None] = {}  # version id -> its max_active_runs
         self._next_done_check = 0.0
         self._next_sync = 0.0
         self._next_heartbeat = 0.0
@@ -310,7 +311,8 @@ class Driver:
         if self.only is not None and not (self.only - set(self.active)):
             return
         q = select(
-            runs.c.id, runs.c.owner, runs.c.lease_until, runs.c.state, runs.c.backfill_id, runs.c.logical_date
+            runs.c.id, runs.c.owner, runs.c.lease_until, runs.c.state, runs.c.backfill_id, runs.c.logical_date,
+            runs.c.workflow_id, runs.c.version_id,
         ).where(runs.c.state.in_([str(RunState.QUEUED), str(RunState.RUNNING)]))
         if self.only is not None:
             q = q.where(runs.c.id.in_(list(self.only - set(self.active))))
@@ -325,7 +327,7 @@ class Driver:
                 if r.owner is None or r.owner == self.owner
                 or (r.lease_until is not None and r.lease_until < now) or is_owner_dead(r.owner)
             ]
-            for r in self._gate_backfills(conn, rows):
+            for r in self._gate_active_runs(conn, self._gate_backfills(conn, rows)):
                 guard = runs.c.owner.is_(None) if r.owner is None else runs.c.owner == r.owner
                 moved = conn.execute(
                     update(runs).where(runs.c.id == r.id, guard).values(owner=self.owner, lease_until=lease_until)
@@ -334,6 +336,43 @@ class Driver:
                     claimed.append(r.id)
         for run_id in claimed:
             self._load(run_id)
+
+    def _gate_active_runs(self, conn: Connection, rows: list[Any]) -> list[Any]:
+        """A workflow with `max_active_runs` starts queued runs only while fewer are running,
+        earliest logical date first (so a catch-up or backfill goes through its dates in order)."""
+        queued = [r for r in rows if r.state == RunState.QUEUED]
+        if not queued:
+            return rows
+        newest: dict[int, int] = {}  # workflow -> its newest version among the candidates
+        for r in queued:
+            newest[r.workflow_id] = max(newest.get(r.workflow_id, 0), r.version_id)
+        allowed: set[int] = set()
+        gated: set[int] = set()
+        for wf_id, version_id in newest.items():
+            limit = self._max_active_runs(conn, version_id)
+            if limit is None:
+                continue
+            gated.add(wf_id)
+            if self._is_pg:  # serialise claims of this workflow's runs between schedulers
+                conn.execute(select(workflows.c.id).where(workflows.c.id == wf_id).with_for_update())
+            running = conn.execute(
+                select(func.count()).select_from(runs).where(
+                    runs.c.workflow_id == wf_id, runs.c.state == str(RunState.RUNNING)
+                )
+            ).scalar_one()
+            if running >= limit:
+                continue
+            allowed.update(conn.execute(
+                select(runs.c.id).where(runs.c.workflow_id == wf_id, runs.c.state == str(RunState.QUEUED))
+                .order_by(runs.c.logical_date.asc(), runs.c.id.asc()).limit(limit - running)
+            ).scalars())
+        return [r for r in rows if r.state != RunState.QUEUED or r.workflow_id not in gated or r.id in allowed]
+
+    def _max_active_runs(self, conn: Connection, version_id: int) -> int | None:
+        """A version's `max_active_runs` (versions are immutable: read once)."""
+        if version_id not in self._run_limits:
+            self._run_limits[version_id] = version_spec(conn, version_id)[0].max_active_runs
+        return self._run_limits[version_id]
 
     def _gate_backfills(self, conn: Connection, rows: list[Any]) -> list[Any]:
         """A backfill starts at most `parallel` of its queued runs at once, in date order."""

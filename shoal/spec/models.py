@@ -162,6 +162,9 @@ class Workflow(BaseModel):
     # end: a failed task stops new tasks from starting; continue: independent branches go on.
     failure_strategy: Literal["end", "continue"] = "end"
     max_active_tasks: int | None = Field(default=None, ge=1)
+    # At most this many runs of the workflow at once (scheduled, catch-up, backfill, manual);
+    # the others wait queued and start earliest logical date first.
+    max_active_runs: int | None = Field(default=None, ge=1)
     tasks: list[TaskSpec] = Field(min_length=1)
 
     def task(self, name: str) -> TaskSpec:

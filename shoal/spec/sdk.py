@@ -111,6 +111,7 @@ class WorkflowBuilder:
         schedule: Schedule | Mapping[str, Any] | None = None,
         failure_strategy: str | None = None,
         max_active_tasks: int | None = None,
+        max_active_runs: int | None = None,
     ) -> None:
         self.name = name
         self.filename, line = _caller()
@@ -122,6 +123,7 @@ class WorkflowBuilder:
             "params": dict(params) if params is not None else None,
             "schedule": dict(schedule) if schedule is not None else None,
             "failure_strategy": failure_strategy, "max_active_tasks": max_active_tasks,
+            "max_active_runs": max_active_runs,
         }
         self._head: dict[str, Any] = {"name": name, **{k: v for k, v in given.items() if v is not None}}
         self._tasks: list[dict[str, Any]] = []
@@ -194,11 +196,12 @@ def workflow(
     schedule: Schedule | Mapping[str, Any] | None = None,
     failure_strategy: str | None = None,
     max_active_tasks: int | None = None,
+    max_active_runs: int | None = None,
 ) -> WorkflowBuilder:
     """Starts a workflow definition; use it as a context manager or call `.build()`."""
     return WorkflowBuilder(
         name, project=project, description=description, params=params, schedule=schedule,
-        failure_strategy=failure_strategy, max_active_tasks=max_active_tasks,
+        failure_strategy=failure_strategy, max_active_tasks=max_active_tasks, max_active_runs=max_active_runs,
     )
 
 

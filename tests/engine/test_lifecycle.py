@@ -200,6 +200,26 @@ def test_backfill_parallel_completes_every_date(client: Client, apply_yaml) -> N
     assert {i.state for i in infos} == {"success"}
 
 
+def test_max_active_runs_runs_catch_up_dates_one_at_a_time_in_order(client: Client, apply_yaml, workdir: Path) -> None:
+    """Catch-up creates every missed run at once; `max_active_runs: 1` starts them one by one,
+    earliest first, even though the driver could run them all together."""
+    ledger = workdir / "ledger"
+    apply_yaml(f"""
+        name: one_at_a_time
+        max_active_runs: 1
+        schedule: {{cron: "0 * * * *", start: "2026-01-01", catchup: true}}
+        tasks:
+          - {{name: a, type: shell, command: "sh -c 'echo start-$[HH] >> {ledger}; sleep 0.2; echo end-$[HH] >> {ledger}'"}}
+        """)
+    with client.engine.begin() as conn:
+        conn.execute(update(schedules).values(next_fire_at=datetime(2026, 1, 1)))
+    created = tick_schedules(client.store, now=datetime(2026, 1, 1, 3, 30, tzinfo=UTC))
+    assert len(created) == 4
+    client.wait(list(reversed(created)), timeout=120)
+    assert {get_run(client.store, r).state for r in created} == {"success"}
+    assert ledger.read_text().split() == [f"{edge}-{h:02d}" for h in range(4) for edge in ("start", "end")]
+
+
 def test_backfill_rejects_an_inverted_range(client: Client, apply_yaml) -> None:
     apply_yaml("name: bfx\ntasks: [{name: a, type: shell, command: 'true'}]\n")
     with pytest.raises(InvalidInput, match="before"):
