@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     online_store: str = Field(default="memory", description="memory or redis://host:port/db")
     # How long a driver's claim on a run lasts without a heartbeat before another takes it over.
     lease_seconds: float = 15.0
+    # How long a stopping scheduler (SIGTERM, Ctrl+C) lets running attempts finish before it
+    # kills them; either way it then lets go of its runs for the next scheduler.
+    stop_grace_seconds: float = Field(default=30.0, ge=0)
 
     @cached_property
     def home_dir(self) -> Path:

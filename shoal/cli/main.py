@@ -143,7 +143,17 @@ def scheduler() -> None:
 
     logging.getLogger("shoal").setLevel(logging.INFO)
     sched = Scheduler(store())
-    signal.signal(signal.SIGTERM, lambda *_: sched.stop.set())
+    grace = sched.store.settings.stop_grace_seconds
+
+    def stop(signum: int, _frame: object) -> None:
+        if sched.stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt  # a second Ctrl+C: stop now, running attempts are cut off
+        sched.stop.set()
+        console.print(f"stopping: running tasks get up to {grace:g}s to finish (SHOAL_STOP_GRACE_SECONDS)"
+                      + ("; Ctrl+C again to stop now" if signum == signal.SIGINT else ""))
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     console.print(f"scheduler {sched.owner} started (Ctrl+C to stop)")
     try:
         sched.run_forever()

@@ -166,6 +166,7 @@ class Driver:
         self._unrecorded: dict[str, Result] = {}
         self._adopted: list[Result] = []
         self._run_limits: dict[int, int | None] = {}  # version id -> its max_active_runs
+        self.draining = False  # stopping: start nothing, claim nothing (see `drain`)
         self._next_done_check = 0.0
         self._next_sync = 0.0
         self._next_heartbeat = 0.0
@@ -208,6 +209,37 @@ class Driver:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def drain(self, grace: float) -> None:
+        """Stop gracefully: start and claim nothing more, give running attempts up to `grace`
+        seconds to end (recording each outcome as usual), kill the rest (recorded as cut off:
+        retried by the next driver if they have retries, failed otherwise), then let go of every
+        run so that the next driver, on any host, claims it at once instead of waiting for the
+        lease to expire."""
+        self.start()
+        self.draining = True
+        deadline = time.monotonic() + grace
+        while self.inflight and time.monotonic() < deadline:
+            for result in self.executor.poll(min(SYNC_INTERVAL, max(0.0, deadline - time.monotonic()))):
+                self._on_result(result)
+        if self.inflight:
+            cut = sorted(name for _, name in self.inflight.values())
+            log.warning("stopping: killing %d attempt(s) still running after %.0fs: %s",
+                        len(cut), grace, ", ".join(cut))
+            for key in list(self.inflight):
+                self.executor.kill(key)
+            give_up = time.monotonic() + self.executor.kill_grace + 5.0
+            while self.inflight and time.monotonic() < give_up:
+                for result in self.executor.poll(SYNC_INTERVAL):
+                    self._on_result(result)
+        if self.active:
+            with self._tx() as conn:
+                conn.execute(
+                    update(runs).where(runs.c.id.in_(list(self.active)), runs.c.owner == self.owner)
+                    .values(owner=None, lease_until=None)
+                )
+            for run_id in list(self.active):
+                self._forget(run_id, kill=False)
 
     def watch(self, run_ids: Iterable[int]) -> None:
         """Also drive these runs (a waiting command adds the runs it created)."""
@@ -308,7 +340,7 @@ class Driver:
             del self.ready[k]
 
     def _claim(self, now: datetime, lease_until: datetime) -> None:
-        if self.only is not None and not (self.only - set(self.active)):
+        if self.draining or (self.only is not None and not (self.only - set(self.active))):
             return
         q = select(
             runs.c.id, runs.c.owner, runs.c.lease_until, runs.c.state, runs.c.backfill_id, runs.c.logical_date,
@@ -593,7 +625,7 @@ class Driver:
         """Start what is ready: inline and engine-driven tasks, then a batch of processes.
         Returns whether an inline or engine-driven task was handled (it may have made more
         tasks ready)."""
-        if not self.ready:
+        if not self.ready or self.draining:
             return False
         progressed = False
         for key, run, ts in self._ready_in_order():
@@ -618,6 +650,8 @@ class Driver:
         `only_run`, if given) to running (one guarded UPDATE) and return what to hand to the
         executor."""
         batch: list[tuple[ActiveRun, TaskState, Launch]] = []
+        if self.draining:
+            return batch  # what became ready stays queued for the next driver
         for key, run, ts in self._ready_in_order():
             if only_run is not None and run.id != only_run:
                 continue

@@ -135,5 +135,7 @@ class Scheduler:
                             log.info("scheduled run %s created", run_id)
                         next_tick = now + TICK_INTERVAL
                     self.driver.step(max_wait=0.2)
+                # Stopping on request: finish (or cut off) what runs, hand the runs on.
+                self.driver.drain(self.store.settings.stop_grace_seconds)
             finally:
                 self._release()

@@ -140,6 +140,37 @@ def test_sigterm_stops_the_scheduler_cleanly_and_releases_the_lease(
     assert task.attempt == 2
 
 
+def test_sigterm_lets_running_tasks_finish_starts_nothing_new_and_hands_the_run_on(
+    store_settings: Settings, store: Store, start_scheduler: StartScheduler, executor, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    started, ledger = tmp_path / "started", tmp_path / "ledger"
+    client = Client(store=store, executor=executor)
+    name = apply(client, tmp_path, f"""
+        name: drained
+        tasks:
+          - {{name: a, type: shell, command: "sh -c 'touch {started}; sleep 1.5; echo a >> {ledger}'"}}
+          - {{name: b, type: shell, upstream: [a], command: "sh -c 'echo b >> {ledger}'"}}
+        """)
+    sched = start_scheduler(store_settings, store, stop_grace=20)
+    run_id = client.run(name).id
+    deadline = time.monotonic() + DEADLINE
+    while not started.exists():
+        assert time.monotonic() < deadline, sched.output()
+        time.sleep(0.05)
+
+    assert sched.stop() == 0, sched.output()
+    info = client.get_run(run_id)
+    # a ran to its end and was recorded; b became ready but was left queued; nobody owns the run.
+    assert {t.task: (t.state, t.attempt) for t in info.tasks} == {"a": ("success", 1), "b": ("queued", 0)}
+    assert ledger.read_text().split() == ["a"]
+    with store.engine.connect() as conn:
+        assert conn.execute(select(runs.c.owner).where(runs.c.id == run_id)).scalar_one() is None
+
+    client.wait([run_id], timeout=DEADLINE)
+    assert client.get_run(run_id).state == "success"
+    assert ledger.read_text().split() == ["a", "b"]
+
+
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_waiting_client_takes_over_when_the_scheduler_stops(
     store_settings: Settings, store: Store, start_scheduler: StartScheduler, executor, tmp_path: Path  # type: ignore[no-untyped-def]
