@@ -58,7 +58,9 @@ def create_backfill(
         timezone = sched.timezone if sched else "UTC"
         dates = backfill_dates(sched.cron if sched else None, timezone, start, end)
         if not dates:
-            raise InvalidInput(f"no fire time of {sched.cron!r} falls between {start} and {end}" if sched else "empty range")
+            raise InvalidInput(
+                f"no fire time of {sched.cron!r} falls between {start} and {end}" if sched else "empty range"
+            )
         if len(dates) > MAX_BACKFILL_RUNS:
             raise InvalidInput(f"the range holds more than {MAX_BACKFILL_RUNS} runs; split it")
         if descending:

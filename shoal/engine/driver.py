@@ -32,7 +32,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, func, select, update
 
 from shoal.engine.clock import from_utc_naive
-from shoal.engine.paths import log_path, result_path
+from shoal.engine.paths import attempt_files, log_path, result_path
 from shoal.engine.runs import trigger_run
 from shoal.engine.runtime import (
     ActiveRun,
@@ -722,11 +722,9 @@ class Driver:
             params = self._render(run, ts, scope)
             env = {k: str(v) for k, v in render_value(dict(spec.env), scope).items()}
             env.update(self._task_env(run, ts, attempt))
+            log_file, result_file = attempt_files(self.store.logs_dir, run.id, ts.name, attempt)
             common: dict[str, Any] = dict(
-                key=f"{ts.id}:{attempt}",
-                log_path=str(log_path(self.store.logs_dir, run.id, ts.name, attempt)),
-                result_path=str(result_path(self.store.logs_dir, run.id, ts.name, attempt)),
-                env=env, timeout=spec.timeout,
+                key=f"{ts.id}:{attempt}", log_path=log_file, result_path=result_file, env=env, timeout=spec.timeout,
             )
             if task_type.kind == "command":
                 cmd = task_type.command(self._ctx(run, ts, attempt, params))

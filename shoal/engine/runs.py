@@ -73,7 +73,8 @@ def parse_logical_date(text: str | date | datetime | None, timezone: str) -> dat
     if isinstance(text, (date, datetime)):
         return as_aware(text, timezone)
     try:
-        value: date | datetime = datetime.fromisoformat(text) if "T" in text or " " in text.strip() else date.fromisoformat(text)
+        has_time = "T" in text or " " in text.strip()
+        value: date | datetime = datetime.fromisoformat(text) if has_time else date.fromisoformat(text)
     except ValueError:
         raise InvalidInput(f"invalid date {text!r}: use YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]") from None
     return as_aware(value, timezone)
@@ -179,7 +180,9 @@ def stop_run(store: Store, run_id: int) -> list[int]:
                 )
             ).all()
             for t in tasks:
-                move_tasks(conn, [t.id], [TaskRunState(t.state)], TaskRunState.STOPPED, ended_at=now, error="stopped by user")
+                move_tasks(
+                    conn, [t.id], [TaskRunState(t.state)], TaskRunState.STOPPED, ended_at=now, error="stopped by user"
+                )
             children = conn.execute(
                 select(runs.c.id).where(runs.c.parent_task_run_id.in_([t.id for t in tasks]))
             ).scalars()
@@ -208,7 +211,9 @@ def _requeue(conn: Connection, row: Any, spec: Workflow, names: set[str], reason
             max_attempts=t.attempt + retries + 1, outputs={}, error=None, note=reason,
             queued_at=None, started_at=None, ended_at=None, next_retry_at=None, pid=None, duration=None,
         )
-    move_run(conn, row.id, [RunState(row.state)], RunState.QUEUED, ended_at=None, owner=None, lease_until=None, error=None)
+    move_run(
+        conn, row.id, [RunState(row.state)], RunState.QUEUED, ended_at=None, owner=None, lease_until=None, error=None
+    )
     return len(tasks)
 
 

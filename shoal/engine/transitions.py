@@ -15,12 +15,18 @@ held, and executed later, in order, in one transaction that fails if any guard d
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Connection, Table, Update, bindparam, update
 
-from shoal.engine.states import RUN_TRANSITIONS, TASK_TRANSITIONS, RunState, TaskRunState
+from shoal.engine.states import (
+    RUN_TRANSITIONS,
+    TASK_TRANSITIONS,
+    RunState,
+    TaskRunState,
+)
 from shoal.errors import InvalidTransition
 from shoal.store.models import runs, task_runs
 
@@ -30,12 +36,6 @@ class Increment:
 
 
 INCREMENT = Increment()
-
-
-class Writer(Protocol):
-    """What a move needs from its connection: a real `Connection`, or `DeferredWrites`."""
-
-    def execute(self, statement: Any, parameters: dict[str, Any]) -> Any: ...
 
 
 class _Assumed:
@@ -49,33 +49,61 @@ class _Assumed:
         return iter(self._ids)
 
 
+@dataclass
+class _Move:
+    table: Table
+    ids: list[int]
+    sources: tuple[str, ...]
+    to: str
+    values: dict[str, Any]
+    returning: bool
+
+
 class DeferredWrites:
-    """Guarded moves recorded now and executed by `apply` later, in the order they were made."""
+    """Guarded moves recorded now and executed by `apply` later, in the order they were made.
+
+    A move that continues the previous one on the same rows (queued -> running right after
+    pending -> queued) is folded into it: one UPDATE guarded on the first source state, with
+    both moves' values. Nobody could have seen the state in between, which was never written.
+    """
 
     def __init__(self) -> None:
-        self.moves: list[tuple[Any, dict[str, Any], int]] = []
+        self.moves: list[_Move] = []
 
-    def execute(self, statement: Any, parameters: dict[str, Any]) -> _Assumed:
-        ids = list(parameters["_ids"]) if "_ids" in parameters else [parameters["_id"]]
-        self.moves.append((statement, parameters, len(ids)))
-        return _Assumed(ids)
+    def record(self, move: _Move) -> _Assumed:
+        last = self.moves[-1] if self.moves else None
+        if (last is not None and last.table is move.table and last.ids == move.ids
+                and move.sources == (last.to,)):
+            last.to = move.to
+            last.values = {**last.values, **move.values}
+            last.returning = last.returning or move.returning
+        else:
+            self.moves.append(move)
+        return _Assumed(move.ids)
 
     def apply(self, conn: Connection) -> bool:
         """Execute the moves in `conn`'s transaction; False as soon as one guard did not hold
         (someone else changed a state first), leaving the caller to roll back."""
-        for statement, parameters, expected in self.moves:
-            result = conn.execute(statement, parameters)
+        for m in self.moves:
+            result = _execute(conn, m.table, m.ids, m.sources, m.to, m.values, m.returning)
             moved = len(result.all()) if result.returns_rows else result.rowcount
-            if moved != expected:
+            if moved != len(m.ids):
                 return False
         return True
 
 
-def _check(table: dict[Any, str], frm: Iterable[Any], to: Any, what: str) -> tuple[str, ...]:
+Writer = Connection | DeferredWrites
+
+
+@lru_cache(maxsize=256)
+def _check(kind: str, frm: tuple[Any, ...], to: Any) -> tuple[str, ...]:
+    """The sources of a move of a `kind` ("task" or "run"), checked against its transition
+    table; cached, since the engine asks the same few questions for every task it moves."""
+    table = TASK_TRANSITIONS if kind == "task" else RUN_TRANSITIONS
     sources = tuple(sorted(str(f) for f in frm))
     for f in sources:
         if (type(to)(f), to) not in table:
-            raise InvalidTransition(f"{what} cannot move from {f} to {to}")
+            raise InvalidTransition(f"a {kind}{' run' if kind == 'task' else ''} cannot move from {f} to {to}")
     return sources
 
 
@@ -99,6 +127,8 @@ def _execute(
     conn: Writer, table: Table, ids: Collection[int], sources: tuple[str, ...], to: str,
     values: dict[str, Any], returning: bool,
 ) -> Any:
+    if isinstance(conn, DeferredWrites):
+        return conn.record(_Move(table, list(ids), sources, to, values, returning))
     increments = tuple(sorted(k for k, v in values.items() if v is INCREMENT))
     keys = tuple(sorted(k for k, v in values.items() if v is not INCREMENT))
     batch = len(ids) != 1
@@ -119,7 +149,7 @@ def move_tasks(
     **values: Any,
 ) -> int:
     """Move task runs `ids` that are in one of `frm` to `to`; returns how many moved."""
-    sources = _check(TASK_TRANSITIONS, frm, to, "a task run")
+    sources = _check("task", tuple(frm), to)
     if not ids:
         return 0
     return _execute(conn, task_runs, ids, sources, str(to), values, returning=False).rowcount
@@ -133,7 +163,7 @@ def move_tasks_returning(
     **values: Any,
 ) -> set[int]:
     """Like `move_tasks`, for a batch: returns the ids that actually moved."""
-    sources = _check(TASK_TRANSITIONS, frm, to, "a task run")
+    sources = _check("task", tuple(frm), to)
     if not ids:
         return set()
     return set(_execute(conn, task_runs, ids, sources, str(to), values, returning=True).scalars())
@@ -143,5 +173,5 @@ def move_run(
     conn: Writer, run_id: int, frm: Iterable[RunState], to: RunState, **values: Any
 ) -> bool:
     """Move run `run_id` from one of `frm` to `to`; False if its state was not one of `frm`."""
-    sources = _check(RUN_TRANSITIONS, frm, to, "a run")
+    sources = _check("run", tuple(frm), to)
     return _execute(conn, runs, [run_id], sources, str(to), values, returning=False).rowcount == 1

@@ -14,8 +14,8 @@ from shoal.engine.states import RUN_ACTIVE
 from shoal.errors import Conflict, NotFound
 from shoal.spec.models import DEFAULT_PROJECT, Workflow
 from shoal.store import Store, utcnow
-from shoal.store.projects import project_id
 from shoal.store.models import projects, runs, schedules, workflow_versions, workflows
+from shoal.store.projects import project_id
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,10 @@ def apply_workflow(store: Store, wf: Workflow, source_dir: str | None = None) ->
                 if source_dir:
                     conn.execute(
                         update(workflow_versions)
-                        .where(workflow_versions.c.workflow_id == row.id, workflow_versions.c.version == row.current_version)
+                        .where(
+                            workflow_versions.c.workflow_id == row.id,
+                            workflow_versions.c.version == row.current_version,
+                        )
                         .values(source_dir=source_dir)
                     )
                 return ApplyResult(wf.project, wf.name, row.current_version, changed=False)
