@@ -53,7 +53,7 @@ ANCHOR_TIMEOUT_S = 3600
 NOOP_CALLABLE = "benchmarks._engine_anchors.noop:noop"
 DAG_SEED = 20240611
 DAG_WIDTH = 50
-SQL_FLAT_TOLERANCE = 1.10  # statements/task of the 2,000-task DAG <= 1.10 x the 100-task chain's
+SQL_FLAT_TOLERANCE = 1.10  # statements/task of a 2,000-task chain <= 1.10 x the 100-task chain's
 
 sys.path.insert(0, str(BENCH))
 from _engine_anchors._common import per_task
@@ -243,7 +243,7 @@ def _task(kind: str, i: int, upstream: list[str]) -> dict[str, Any]:
             "upstream": upstream}
 
 
-def measure_shoal(reps: int, tasks: int, dag_tasks: int) -> dict[str, Any]:
+def measure_shoal(reps: int, tasks: int, dag_tasks: int, count_sizes: bool = True) -> dict[str, Any]:
     """Everything shoal, behind the one client API (`Client(home=...)`, `apply`, `run`, `engine`).
 
     Each measurement (one shape and task kind) gets a fresh embedded home and, when the client
@@ -274,7 +274,7 @@ def measure_shoal(reps: int, tasks: int, dag_tasks: int) -> dict[str, Any]:
             "tasks": [_task(kind, i, up) for i, up in enumerate(upstreams)],
         })
 
-    def measure(kind: str, shape: str, upstreams: list[list[str]]) -> dict[str, Any]:
+    def measure(kind: str, shape: str, upstreams: list[list[str]], timed: bool = True) -> dict[str, Any]:
         n = len(upstreams)
         wf_1 = workflow(f"bench_{kind}_{shape}_1", kind, [[]])
         wf_n = workflow(f"bench_{kind}_{shape}_{n}", kind, upstreams)
@@ -307,7 +307,7 @@ def measure_shoal(reps: int, tasks: int, dag_tasks: int) -> dict[str, Any]:
             client.apply(wf_n, source_dir=REPO)
             s_1 = counted(wf_1)
             s_n = counted(wf_n)  # doubles as the warm-up run
-            out = per_task(lambda k: run(wf_1 if k == 1 else wf_n), n, reps, warmup=False)
+            out = per_task(lambda k: run(wf_1 if k == 1 else wf_n), n, reps, warmup=False) if timed else {}
             out["sql_statements"] = {
                 "run_1_task": s_1, "run_n_tasks": s_n,
                 "per_task": round(s_n / n, 3),
@@ -344,6 +344,16 @@ def measure_shoal(reps: int, tasks: int, dag_tasks: int) -> dict[str, Any]:
                 out[key]["layers"] = -(-len(upstreams) // DAG_WIDTH)
                 out[key]["seed"] = DAG_SEED
         except Exception as exc:  # noqa: BLE001 - one broken measurement must not hide the others
+            log(f"shoal: {key} failed: {exc!r}")
+            out[key] = {"completed": False, "error": repr(exc), "traceback": traceback.format_exc()[-3000:]}
+    if count_sizes:
+        # The same shape (a chain) at the DAG's size, statements counted, not timed: what
+        # "statements per task do not grow with the DAG size" compares.
+        key = f"shell_chain_{dag_tasks}"
+        log(f"shoal: {key} ({dag_tasks} tasks, statements only)")
+        try:
+            out[key] = {**measure("shell", f"chain{dag_tasks}", _chain(dag_tasks), timed=False), "completed": True}
+        except Exception as exc:  # noqa: BLE001
             log(f"shoal: {key} failed: {exc!r}")
             out[key] = {"completed": False, "error": repr(exc), "traceback": traceback.format_exc()[-3000:]}
     return out
@@ -438,15 +448,19 @@ def compute(shoal: dict[str, Any], anchors: dict[str, dict[str, Any]], floors: d
     ratios["shoal_python_fork_over_fork_floor"] = _ratio(_pt(shoal, "python_fork_chain", "per_task_ms"),
                                                          floors.get("fork_exit_wait_ms"))
 
-    chain_sql = _pt(shoal, "shell_chain", "sql_statements", "per_task")
-    dag_sql = _pt(shoal, f"dag_{dag_tasks}", "sql_statements", "per_task")
-    chain_sql_m = _pt(shoal, "shell_chain", "sql_statements", "marginal_per_task")
-    dag_sql_m = _pt(shoal, f"dag_{dag_tasks}", "sql_statements", "marginal_per_task")
+    def stmts(key: str, which: str) -> float | None:
+        return _pt(shoal, key, "sql_statements", which)
+
+    small, big, dag_key = "shell_chain", f"shell_chain_{dag_tasks}", f"dag_{dag_tasks}"
     sql = {
-        f"chain_{tasks}_per_task": chain_sql, f"dag_{dag_tasks}_per_task": dag_sql,
-        "ratio": _ratio(dag_sql, chain_sql),
-        f"chain_{tasks}_marginal_per_task": chain_sql_m, f"dag_{dag_tasks}_marginal_per_task": dag_sql_m,
-        "marginal_ratio": _ratio(dag_sql_m, chain_sql_m),
+        f"chain_{tasks}_per_task": stmts(small, "per_task"), f"chain_{dag_tasks}_per_task": stmts(big, "per_task"),
+        "ratio": _ratio(stmts(big, "per_task"), stmts(small, "per_task")),
+        f"chain_{tasks}_marginal_per_task": stmts(small, "marginal_per_task"),
+        f"chain_{dag_tasks}_marginal_per_task": stmts(big, "marginal_per_task"),
+        "marginal_ratio": _ratio(stmts(big, "marginal_per_task"), stmts(small, "marginal_per_task")),
+        # The layered DAG (fan-in, several ready at once) for reference: its own shape's figure.
+        f"dag_{dag_tasks}_per_task": stmts(dag_key, "per_task"),
+        f"dag_{dag_tasks}_marginal_per_task": stmts(dag_key, "marginal_per_task"),
     }
 
     dag = shoal.get(f"dag_{dag_tasks}") if isinstance(shoal, dict) else None
@@ -507,7 +521,7 @@ def main(argv: list[str] | None = None) -> int:
                 log(f"ERROR: {name}: {anchors[name]['error']}")
     if not args.skip_shoal:
         log("shoal again, after the anchors")
-        shoal_batches.append(measure_shoal(reps, args.tasks, args.dag_tasks))
+        shoal_batches.append(measure_shoal(reps, args.tasks, args.dag_tasks, count_sizes=False))
     shoal: dict[str, Any] = merge_shoal(shoal_batches) if shoal_batches else {"skipped": True}
 
     log("floors again")
