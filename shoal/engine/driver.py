@@ -157,6 +157,7 @@ class Driver:
         self.waiting: set[tuple[int, str]] = set()  # engine-driven tasks (dependent, sub_workflow)
         self.children: dict[int, tuple[int, str]] = {}  # child run id -> parent (run id, task)
         self.per_workflow: Counter[int] = Counter()  # running task count, for max_active_tasks
+        self._holder: dict[str, int] = {}  # attempt key -> workflow id it counts against
         # Sub-workflow runs that ended, waiting to complete their parent task (outside the
         # transaction that finished the child).
         self._child_results: list[tuple[tuple[int, str], int, str]] = []
@@ -676,6 +677,7 @@ class Driver:
                 # Reserve now so the rest of this pass sees the capacity as taken.
                 self.slots.take(launch.key, res.cpu, res.memory, res.gpu)
                 self.per_workflow[run.workflow_id] += 1
+                self._holder[launch.key] = run.workflow_id
                 batch.append((run, ts, launch))
         if not batch:
             return batch
@@ -690,7 +692,7 @@ class Driver:
                 ts.state, ts.attempt = S.RUNNING, ts.attempt + 1
                 kept.append((run, ts, launch))
             else:  # stopped meanwhile
-                self._release(run, launch.key)
+                self._release(launch.key)
         return kept
 
     def _scope(self, run: ActiveRun, ts: TaskState, attempt: int) -> Scope:
@@ -763,7 +765,7 @@ class Driver:
                 self.executor.submit(launch, wait=False)
             except Exception as exc:  # e.g. the executor refused the launch
                 self.inflight.pop(launch.key, None)
-                self._release(run, launch.key)
+                self._release(launch.key)
                 error = f"cannot start: {_one_line(exc)}"
                 refused.append((run, ts, Result(key=launch.key, exit_code=None, error=error)))
         return refused
@@ -803,10 +805,14 @@ class Driver:
             "SHOAL_LOGICAL_DATE": run.logical_date.isoformat(), "SHOAL_DS": run.logical_date.date().isoformat(),
         }
 
-    def _release(self, run: ActiveRun | None, key: str) -> None:
+    def _release(self, key: str) -> None:
+        """Give back an attempt's capacity and its place in its workflow's max_active_tasks, even
+        when its run was forgotten meanwhile (stopped elsewhere): a long-lived scheduler must not
+        leak either."""
         self.slots.release(key)
-        if run is not None and self.per_workflow[run.workflow_id] > 0:
-            self.per_workflow[run.workflow_id] -= 1
+        workflow_id = self._holder.pop(key, None)
+        if workflow_id is not None and self.per_workflow[workflow_id] > 0:
+            self.per_workflow[workflow_id] -= 1
 
     def _fail_unstartable(self, run: ActiveRun, ts: TaskState, error: str, conn: Writer | None = None) -> None:
         """Fail without retrying: rendering or sizing errors would fail every attempt the same way.
@@ -993,7 +999,7 @@ class Driver:
         if where is None:
             return
         run = self.active.get(where[0])
-        self._release(run, result.key)
+        self._release(result.key)
         if run is None:
             return
         ts = run.tasks[where[1]]

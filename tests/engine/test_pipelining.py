@@ -1,6 +1,7 @@
 """The driver hands the next task of a run to the executor before the transaction recording it
 commits (`Driver._record(pipeline=True)`). These tests open that window on purpose: a driver
-that dies inside it, and a run stopped inside it."""
+that dies inside it, and a run stopped inside it; and a run stopped elsewhere while a
+long-lived driver holds its capacity."""
 
 from __future__ import annotations
 
@@ -142,3 +143,34 @@ def test_a_run_stopped_while_its_next_task_is_being_recorded_kills_that_task(
     # does without pipelining when a stop and an outcome race.
     assert {t.task: t.state for t in info.tasks} == {"a": "stopped", "b": "stopped", "c": "stopped"}
     assert ledger.read_text().split() == ["a"]
+
+
+def test_a_run_stopped_elsewhere_gives_back_its_place_in_max_active_tasks(
+    store: Store, executor, tmp_path: Path
+) -> None:
+    """A long-lived driver forgets a run stopped by someone else; the killed attempt's place in
+    the workflow's `max_active_tasks` must come back, or the workflow's next run never starts."""
+    hold = tmp_path / "hold"
+    hold.touch()
+    wf = tmp_path / "limited.yaml"
+    wf.write_text(
+        "name: limited\nmax_active_tasks: 1\ntasks:\n"
+        f"  - {{name: a, type: shell, command: \"sh -c 'if test -f {hold}; then sleep 30; fi'\"}}\n"
+    )
+    Client(store=store, executor=executor).apply_path(wf)
+    first = trigger_run(store, "limited")
+    with Driver(store, executor=executor) as driver:  # claims every run, like the scheduler
+        deadline = time.monotonic() + 20
+        while not driver.inflight:
+            assert time.monotonic() < deadline, "a never started"
+            driver.step(max_wait=0.1)
+        stop_run(store, first)
+        deadline = time.monotonic() + 20
+        while driver.inflight or first in driver.active:
+            assert time.monotonic() < deadline, "the stopped run was not let go"
+            driver.step(max_wait=0.1)
+        hold.unlink()
+        second = trigger_run(store, "limited")
+        driver.drive([second], timeout=30)
+    assert get_run(store, second).state == "success"
+    assert get_run(store, first).state == "stopped"
