@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -79,8 +80,19 @@ class PythonTask(TaskType):
         return result
 
 
-def _parameters(fn: Any) -> set[str]:
+def _parameters(fn: Any) -> frozenset[str]:
     try:
-        return set(inspect.signature(fn).parameters)
+        return _cached_parameters(fn)
+    except TypeError:  # an unhashable callable object
+        return _signature_names(fn)
+
+
+def _signature_names(fn: Any) -> frozenset[str]:
+    try:
+        return frozenset(inspect.signature(fn).parameters)
     except (TypeError, ValueError):
-        return set()
+        return frozenset()
+
+
+# A warm worker calls the same function task after task, and signature() is slow.
+_cached_parameters = lru_cache(maxsize=1024)(_signature_names)
