@@ -447,6 +447,10 @@ def compute(shoal: dict[str, Any], anchors: dict[str, dict[str, Any]], floors: d
     )
     ratios["shoal_python_fork_over_fork_floor"] = _ratio(_pt(shoal, "python_fork_chain", "per_task_ms"),
                                                          floors.get("fork_exit_wait_ms"))
+    # The fork server has the engine imported: forking it costs what this floor measures.
+    ratios["shoal_python_fork_over_engine_fork_floor"] = _ratio(
+        _pt(shoal, "python_fork_chain", "per_task_ms"), floors.get("fork_exit_wait_engine_loaded_ms")
+    )
 
     def stmts(key: str, which: str) -> float | None:
         return _pt(shoal, key, "sql_statements", which)
