@@ -142,6 +142,7 @@ class Driver:
         self.store = store
         self.engine = store.engine
         self.settings = store.settings
+        self.logs_dir = store.logs_dir  # a property that builds a Path: read once, not per attempt
         # Task processes open the same metadata database, artifacts and online store.
         self._settings_env = self.settings.to_env()
         self.owner = owner or make_owner()
@@ -530,7 +531,7 @@ class Driver:
                 ts.next_poll_at = utcnow()
                 self.waiting.add((run.id, ts.name))
                 return
-        path = result_path(self.store.logs_dir, run.id, ts.name, ts.attempt)
+        path = result_path(self.logs_dir, run.id, ts.name, ts.attempt)
         result = _read_result(path, key=f"{ts.id}:{ts.attempt}")
         if result is None:
             result = Result(
@@ -724,7 +725,7 @@ class Driver:
             params = self._render(run, ts, scope)
             env = {k: str(v) for k, v in render_value(dict(spec.env), scope).items()}
             env.update(self._task_env(run, ts, attempt))
-            log_file, result_file = attempt_files(self.store.logs_dir, run.id, ts.name, attempt)
+            log_file, result_file = attempt_files(self.logs_dir, run.id, ts.name, attempt)
             common: dict[str, Any] = dict(
                 key=f"{ts.id}:{attempt}", log_path=log_file, result_path=result_file, env=env, timeout=spec.timeout,
             )
@@ -828,7 +829,7 @@ class Driver:
         self._after_commit(run)
 
     def _write_log_line(self, run: ActiveRun, ts: TaskState, message: str) -> None:
-        path = log_path(self.store.logs_dir, run.id, ts.name, ts.attempt)
+        path = log_path(self.logs_dir, run.id, ts.name, ts.attempt)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a") as f:
             f.write(f"[{datetime.now().isoformat(sep=' ', timespec='milliseconds')}] {message}\n")
