@@ -229,7 +229,7 @@ class Driver:
             log.warning("stopping: killing %d attempt(s) still running after %.0fs: %s",
                         len(cut), grace, ", ".join(cut))
             for key in list(self.inflight):
-                self.executor.kill(key)
+                self.executor.kill(key, f"cut off: the scheduler stopped and {grace:g}s of grace ran out")
             give_up = time.monotonic() + self.executor.kill_grace + 5.0
             while self.inflight and time.monotonic() < give_up:
                 for result in self.executor.poll(SYNC_INTERVAL):
@@ -694,6 +694,7 @@ class Driver:
                 kept.append((run, ts, launch))
             else:  # stopped meanwhile
                 self._release(launch.key)
+                self._unrecorded.pop(launch.key, None)
         return kept
 
     def _scope(self, run: ActiveRun, ts: TaskState, attempt: int) -> Scope:

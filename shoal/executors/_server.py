@@ -199,7 +199,7 @@ class Server:
                     att.open_files()  # after the reply: the driver need not wait for the disk
             elif op == "kill":
                 if (doomed := self.attempts.get(msg["key"])) is not None:
-                    self._terminate(doomed, "killed")
+                    self._terminate(doomed, msg.get("reason") or "killed")
             elif op == "close":
                 if msg.get("kill", True):
                     self._shutdown("executor closed")

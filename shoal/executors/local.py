@@ -182,11 +182,12 @@ class LocalExecutor:
             if not self._poller.poll(wait_ms) and deadline is not None and time.monotonic() >= deadline:
                 return []
 
-    def kill(self, key: str) -> None:
+    def kill(self, key: str, reason: str = "killed") -> None:
         """Kill an attempt's process group (SIGTERM, SIGKILL after `kill_grace`); its Result,
-        with `killed=True`, comes back through `poll`. Unknown or finished keys are ignored."""
+        with `killed=True` and `reason` as its error, comes back through `poll`. Unknown or
+        finished keys are ignored."""
         if key in self._running:
-            self._send({"op": "kill", "key": key})
+            self._send({"op": "kill", "key": key, "reason": reason})
 
     def running(self) -> set[str]:
         """Keys submitted whose Result `poll` has not returned yet."""
