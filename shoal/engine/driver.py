@@ -389,17 +389,7 @@ class Driver:
             gated.add(wf_id)
             if self._is_pg:  # serialise claims of this workflow's runs between schedulers
                 conn.execute(select(workflows.c.id).where(workflows.c.id == wf_id).with_for_update())
-            running = conn.execute(
-                select(func.count()).select_from(runs).where(
-                    runs.c.workflow_id == wf_id, runs.c.state == str(RunState.RUNNING)
-                )
-            ).scalar_one()
-            if running >= limit:
-                continue
-            allowed.update(conn.execute(
-                select(runs.c.id).where(runs.c.workflow_id == wf_id, runs.c.state == str(RunState.QUEUED))
-                .order_by(runs.c.logical_date.asc(), runs.c.id.asc()).limit(limit - running)
-            ).scalars())
+            allowed.update(_next_queued(conn, runs.c.workflow_id == wf_id, limit, runs.c.logical_date.asc()))
         return [r for r in rows if r.state != RunState.QUEUED or r.workflow_id not in gated or r.id in allowed]
 
     def _max_active_runs(self, conn: Connection, version_id: int) -> int | None:
@@ -416,19 +406,10 @@ class Driver:
         allowed: set[int] = set()
         for bf_id in {r.backfill_id for r in queued}:
             bf = conn.execute(select(backfills).where(backfills.c.id == bf_id)).one()
-            running = conn.execute(
-                select(func.count()).select_from(runs).where(
-                    runs.c.backfill_id == bf_id, runs.c.state == str(RunState.RUNNING)
-                )
-            ).scalar_one()
             # The next runs in order are the earliest queued ones of the whole backfill, not only
             # of those claimable here, so a serial backfill never skips ahead.
             order = runs.c.logical_date.desc() if bf.descending else runs.c.logical_date.asc()
-            next_ids = conn.execute(
-                select(runs.c.id).where(runs.c.backfill_id == bf_id, runs.c.state == str(RunState.QUEUED))
-                .order_by(order).limit(max(0, bf.parallel - running))
-            ).scalars().all()
-            allowed.update(next_ids)
+            allowed.update(_next_queued(conn, runs.c.backfill_id == bf_id, bf.parallel, order))
         return [r for r in rows if r.backfill_id is None or r.state != RunState.QUEUED or r.id in allowed]
 
     # ----------------------------------------------------------------- loading a run
@@ -1084,6 +1065,20 @@ class Driver:
         if run.is_complete():
             self._forget(run.id, kill=False)
         self._deliver_child_results()
+
+
+def _next_queued(conn: Connection, group: Any, limit: int, order: Any) -> list[int]:
+    """The queued runs of `group` (a WHERE clause) that may start now so that at most `limit`
+    of the group run: the first ones by `order` (then id), counting those running already."""
+    running = conn.execute(
+        select(func.count()).select_from(runs).where(group, runs.c.state == str(RunState.RUNNING))
+    ).scalar_one()
+    if running >= limit:
+        return []
+    return list(conn.execute(
+        select(runs.c.id).where(group, runs.c.state == str(RunState.QUEUED))
+        .order_by(order, runs.c.id.asc()).limit(limit - running)
+    ).scalars())
 
 
 class _GuardFailed(Exception):
