@@ -220,20 +220,14 @@ class Driver:
         lease to expire."""
         self.start()
         self.draining = True
-        deadline = time.monotonic() + grace
-        while self.inflight and time.monotonic() < deadline:
-            for result in self.executor.poll(min(SYNC_INTERVAL, max(0.0, deadline - time.monotonic()))):
-                self._on_result(result)
+        self._record_inflight(grace)
         if self.inflight:
             cut = sorted(name for _, name in self.inflight.values())
             log.warning("stopping: killing %d attempt(s) still running after %.0fs: %s",
                         len(cut), grace, ", ".join(cut))
             for key in list(self.inflight):
                 self.executor.kill(key, f"cut off: the scheduler stopped and {grace:g}s of grace ran out")
-            give_up = time.monotonic() + self.executor.kill_grace + 5.0
-            while self.inflight and time.monotonic() < give_up:
-                for result in self.executor.poll(SYNC_INTERVAL):
-                    self._on_result(result)
+            self._record_inflight(self.executor.kill_grace + 5.0)
         if self.active:
             with self._tx() as conn:
                 conn.execute(
@@ -242,6 +236,13 @@ class Driver:
                 )
             for run_id in list(self.active):
                 self._forget(run_id, kill=False)
+
+    def _record_inflight(self, within: float) -> None:
+        """Record outcomes as attempts end, until none is in flight or `within` seconds passed."""
+        deadline = time.monotonic() + within
+        while self.inflight and (left := deadline - time.monotonic()) > 0:
+            for result in self.executor.poll(min(SYNC_INTERVAL, left)):
+                self._on_result(result)
 
     def watch(self, run_ids: Iterable[int]) -> None:
         """Also drive these runs (a waiting command adds the runs it created)."""
