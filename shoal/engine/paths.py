@@ -10,16 +10,16 @@ def attempt_dir(logs_dir: Path, run_id: int, task: str) -> Path:
     return logs_dir / str(run_id) / task
 
 
+def attempt_files(logs_dir: Path, run_id: int, task: str, attempt: int) -> tuple[str, str]:
+    """An attempt's log and result file, as strings: built for every attempt the engine starts,
+    so no Path objects on that path."""
+    base = f"{logs_dir}{os.sep}{run_id}{os.sep}{task}{os.sep}{attempt}"
+    return f"{base}.log", f"{base}.result.json"
+
+
 def log_path(logs_dir: Path, run_id: int, task: str, attempt: int) -> Path:
-    return logs_dir.joinpath(f"{run_id}/{task}/{attempt}.log")
+    return Path(attempt_files(logs_dir, run_id, task, attempt)[0])
 
 
 def result_path(logs_dir: Path, run_id: int, task: str, attempt: int) -> Path:
-    return logs_dir.joinpath(f"{run_id}/{task}/{attempt}.result.json")
-
-
-def attempt_files(logs_dir: Path, run_id: int, task: str, attempt: int) -> tuple[str, str]:
-    """`log_path` and `result_path` as strings, for every attempt the engine starts (no Path
-    objects built on the hot path)."""
-    base = f"{logs_dir}{os.sep}{run_id}{os.sep}{task}{os.sep}{attempt}"
-    return f"{base}.log", f"{base}.result.json"
+    return Path(attempt_files(logs_dir, run_id, task, attempt)[1])
