@@ -221,9 +221,10 @@ def worker_main(task_fd: int, out_fd: int, marker: bytes, once: bool = False) ->
     base_environ = dict(os.environ) if not once else {}
     base_cwd = os.getcwd() if not once else ""
     base_path = list(sys.path)
-    code_files = _CodeFiles()
+    # Only a warm worker outlives its task; a spare fork child need not index sys.modules.
+    code_files = _CodeFiles() if not once else None
     for launch in _read_frames(task_fd):
-        if not once:
+        if code_files is not None:
             code_files.forget_if_changed()
         # Re-point fds 1/2 every time: a previous task may have redirected or closed them.
         os.dup2(out_fd, 1)
@@ -238,7 +239,7 @@ def worker_main(task_fd: int, out_fd: int, marker: bytes, once: bool = False) ->
         else:
             outcome, code = call_target(launch)
         _report(out_fd, marker, outcome)
-        if once:
+        if code_files is None:
             return code
         code_files.track(launch.get("sys_path") or [])
         _restore(base_environ, base_cwd, base_path)
