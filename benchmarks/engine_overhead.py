@@ -322,38 +322,28 @@ def measure_shoal(reps: int, tasks: int, dag_tasks: int, count_sizes: bool = Tru
                 executor.close()
             shutil.rmtree(home, ignore_errors=True)
 
-    plan: list[tuple[str, str, list[list[str]]]] = [
-        ("shell", "chain", _chain(tasks)),
-        ("shell", "fanout", _fanout(tasks)),
-        ("python_worker", "chain", _chain(tasks)),
-        ("python_worker", "fanout", _fanout(tasks)),
-        ("python_fork", "chain", _chain(tasks)),
-        ("python_fork", "fanout", _fanout(tasks)),
-        ("shell", "dag", layered_dag(dag_tasks)),
+    # (key, task kind, shape, upstreams, timed). The last entry is the same shape as the first
+    # at the DAG's size, statements counted, not timed: what "statements per task do not grow
+    # with the DAG size" compares.
+    plan: list[tuple[str, str, str, list[list[str]], bool]] = [
+        (f"{kind}_{shape}", kind, shape, _chain(tasks) if shape == "chain" else _fanout(tasks), True)
+        for kind in ("shell", "python_worker", "python_fork") for shape in ("chain", "fanout")
     ]
+    plan.append((f"dag_{dag_tasks}", "shell", "dag", layered_dag(dag_tasks), True))
+    if count_sizes:
+        plan.append((f"shell_chain_{dag_tasks}", "shell", f"chain{dag_tasks}", _chain(dag_tasks), False))
     out: dict[str, Any] = {"executor": "one warm LocalExecutor per measurement, shared by its runs"
                            if shared_executor else "the client's default: one executor per run"}
-    for kind, shape, upstreams in plan:
-        key = f"{kind}_{shape}" if shape != "dag" else f"dag_{len(upstreams)}"
-        log(f"shoal: {key} ({len(upstreams)} tasks, {reps} reps)")
+    for key, kind, shape, upstreams, timed in plan:
+        log(f"shoal: {key} ({len(upstreams)} tasks, {f'{reps} reps' if timed else 'statements only'})")
         try:
-            out[key] = measure(kind, shape, upstreams)
+            out[key] = measure(kind, shape, upstreams, timed)
             out[key]["completed"] = True
             if shape == "dag":
                 out[key]["edges"] = sum(len(u) for u in upstreams)
                 out[key]["layers"] = -(-len(upstreams) // DAG_WIDTH)
                 out[key]["seed"] = DAG_SEED
         except Exception as exc:  # noqa: BLE001 - one broken measurement must not hide the others
-            log(f"shoal: {key} failed: {exc!r}")
-            out[key] = {"completed": False, "error": repr(exc), "traceback": traceback.format_exc()[-3000:]}
-    if count_sizes:
-        # The same shape (a chain) at the DAG's size, statements counted, not timed: what
-        # "statements per task do not grow with the DAG size" compares.
-        key = f"shell_chain_{dag_tasks}"
-        log(f"shoal: {key} ({dag_tasks} tasks, statements only)")
-        try:
-            out[key] = {**measure("shell", f"chain{dag_tasks}", _chain(dag_tasks), timed=False), "completed": True}
-        except Exception as exc:  # noqa: BLE001
             log(f"shoal: {key} failed: {exc!r}")
             out[key] = {"completed": False, "error": repr(exc), "traceback": traceback.format_exc()[-3000:]}
     return out
