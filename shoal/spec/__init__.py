@@ -2,7 +2,7 @@
 
     models.py     pydantic models: Workflow, TaskSpec, Schedule, Resources
     io.py         load_file/load_dir/load_text (-> Workflow), read_* (-> LoadedWorkflow), dump_*
-    validate.py   validate_workflow: task types, DAG, ${...} references, branches
+    validate.py   validate_workflow: task types, DAG, ${...} references, branches; validate_project_name
     dag.py        topological order, cycles, ancestors/descendants
     sdk.py        the Python SDK: `with workflow("name") as wf: wf.shell(...)`
     templating.py `${...}` / `$[...]` references
@@ -38,6 +38,7 @@ from shoal.spec.validate import (
     BUILTIN_PARAMS,
     TaskTypeInfo,
     TaskTypeLookup,
+    validate_project_name,
     validate_workflow,
 )
 
@@ -70,6 +71,7 @@ __all__ = [
     "read_text",
     "topological_order",
     "upstream_map",
+    "validate_project_name",
     "validate_workflow",
     "workflow",
 ]

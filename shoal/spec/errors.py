@@ -198,6 +198,9 @@ def _message(
             f"invalid {key} {err['input']!r}: use letters, digits, '_' and '-', "
             "starting with a letter or '_'"
         )
+    if kind == "string_too_long" and key in ("name", "project") and isinstance(err.get("input"), str):
+        limit = (err.get("ctx") or {}).get("max_length")
+        return f"invalid {key}: it is {len(err['input'])} characters long, at most {limit} fit"
     message = str(err["msg"])
     if kind == "value_error":
         return message.removeprefix("Value error, ")

@@ -13,6 +13,11 @@ Every problem of every document is collected before one `SpecError` is raised, a
 returned unless all documents are valid. YAML is read with safe-load semantics, except that
 dates stay strings (as in JSON), so a YAML and a JSON file with the same text give the same
 workflow and dumping never changes a value's type.
+
+Parameter and env values are strings. An unquoted number or boolean there keeps the text it was
+written as, not what YAML 1.1 makes of it: `1.10` stays "1.10" (not "1.1"), `12:30` "12:30" (not
+the sexagesimal 750), `0700` "0700" (not the octal 448), `NO` "NO" (not "false"); so do their
+names (`on:` is "on", not True). JSON numbers keep their text the same way (`1e3` is "1e3").
 """
 
 from __future__ import annotations
@@ -263,6 +268,7 @@ def _yaml_documents(text: str, source: str) -> list[_Document]:
             data = loader.construct_document(node)
             if data is None and not node.value:
                 continue  # an empty document, e.g. after a trailing '---'
+            data = _keep_param_text(data, node)
             docs.append((data, _LineMap(lines)))
     except yaml.YAMLError as exc:
         raise SpecError([_yaml_problem(exc, source)]) from None
@@ -316,7 +322,8 @@ def _json_documents(text: str, source: str) -> list[_Document]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SpecError([Problem(source, exc.lineno, None, None, f"invalid JSON at column {exc.colno}: {exc.msg}")]) from None
+        message = f"invalid JSON at column {exc.colno}: {exc.msg}"
+        raise SpecError([Problem(source, exc.lineno, None, None, message)]) from None
     # JSON is YAML, so the YAML composer gives the lines (and catches duplicate keys).
     locate: Locator = no_lines
     docs: list[_Document] = []
@@ -329,10 +336,84 @@ def _json_documents(text: str, source: str) -> list[_Document]:
         docs.extend(Problem(source, line, None, None, msg) for line, msg in dupes)
         locate = _LineMap(lines)
     if isinstance(data, list):  # a JSON array holds several workflows, like YAML documents
-        docs.extend((item, _Offset(locate, i)) for i, item in enumerate(data))
+        items = node.value if isinstance(node, yaml.SequenceNode) and len(node.value) == len(data) else None
+        docs.extend(
+            (_keep_param_text(item, items[i]) if items else item, _Offset(locate, i)) for i, item in enumerate(data)
+        )
     else:
-        docs.append((data, locate))
+        docs.append((_keep_param_text(data, node) if node is not None else data, locate))
     return docs
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+# Scalars whose source text is the param value: strings, and what YAML 1.1 reads as numbers/booleans.
+_TEXT_TAGS = frozenset({_STR_TAG, *(f"tag:yaml.org,2002:{t}" for t in ("int", "float", "bool"))})
+
+
+def _keep_param_text(doc: Any, node: yaml.Node) -> Any:
+    """`doc` with its params/env keys and unquoted values as written (see the module docstring).
+
+    `node` is the document's node tree, composed (and for YAML constructed, which flattens merge
+    keys into it). New dicts are made rather than changing shared ones: an alias may put the
+    same dict in two places.
+    """
+    if not isinstance(doc, dict) or not isinstance(node, yaml.MappingNode):
+        return doc
+    out = _with_text(doc, node, ("params",))
+    tasks, tasks_node = out.get("tasks"), _value_node(node, "tasks")
+    if isinstance(tasks, list) and isinstance(tasks_node, yaml.SequenceNode) and len(tasks) == len(tasks_node.value):
+        out["tasks"] = [
+            _with_text(task, task_node, ("params", "env")) if isinstance(task, dict) else task
+            for task, task_node in zip(tasks, tasks_node.value, strict=True)
+        ]
+    return out
+
+
+def _with_text(data: dict[str, Any], node: yaml.Node, sections: tuple[str, ...]) -> dict[str, Any]:
+    out = dict(data)
+    for section in sections:
+        values, values_node = out.get(section), _value_node(node, section)
+        if not isinstance(values, dict) or not isinstance(values_node, yaml.MappingNode):
+            continue
+        fixed: dict[str, Any] = {}
+        for key_node, value_node in values_node.value:
+            key = _text(key_node)
+            if key is None:
+                break  # a null or complex key: the model reports the section as it was read
+            # The key as the data has it: YAML 1.1 makes `on` True; a string is as the parser read
+            # it (JSON's own escapes included, which the YAML view of the text may fold).
+            data_key = key if key_node.tag == _STR_TAG else _plain_scalar(key)
+            if data_key not in values:
+                break
+            # Only what YAML 1.1 turned into a number or boolean is taken as written; a string, a
+            # list, a mapping or null is left as read (the model says what is wrong with it).
+            value = values[data_key]
+            typed = isinstance(value, bool | int | float) and isinstance(value_node, yaml.ScalarNode)
+            fixed[key] = value_node.value if typed else value
+        else:
+            out[section] = fixed
+    return out
+
+
+def _plain_scalar(text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def _text(node: yaml.Node) -> str | None:
+    return node.value if isinstance(node, yaml.ScalarNode) and node.tag in _TEXT_TAGS else None
+
+
+def _value_node(node: yaml.Node, key: str) -> yaml.Node | None:
+    """The node of `key`'s value in a mapping node (the last one, as the constructed dict keeps)."""
+    found = None
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _STR_TAG and key_node.value == key:
+                found = value_node
+    return found
 
 
 # --- dumping ------------------------------------------------------------------------------------

@@ -5,22 +5,50 @@ durations, cron, timezone); `shoal.spec.validate` then checks the workflow as a 
 references, task-type params). Task-type specific keys (`command`, `callable`, `cases`, ...) sit
 beside the common keys of a task and are kept in `TaskSpec.model_extra`; the task type's own
 `Params` model validates them.
+
+Numbers are bounded by what the engine and the database can hold (Integer columns are 32-bit,
+date arithmetic overflows past year 9999), so a bad value fails here, naming its field, and not
+later in the engine. Definitions stored by an older shoal are re-read with `Workflow.from_stored`,
+which skips the bounds added since (an out-of-range value could already be stored): a stored
+version stays readable, and only new input is held to the new rules.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from croniter import CroniterBadDateError, CroniterError, croniter
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]*$"
+# projects.name, workflows.name and task_runs.task_name are String(128) columns.
+MAX_NAME_LENGTH = 128
 DEFAULT_PROJECT = "default"
+
+# Bounds of numeric fields. task_runs.priority is a 32-bit Integer column; the others leave
+# room for arithmetic (retry backoff, deadlines) and are far beyond any real need.
+PRIORITY_RANGE = (-1_000_000, 1_000_000)
+MAX_ACTIVE_LIMIT = 1_000_000  # max_active_tasks, max_active_runs
+MAX_GPU = 4096
+MAX_MEMORY = 2**50  # 1Pi
+MAX_DURATION = 365 * 86400.0  # retry_delay, timeout, poll_interval: 365 days
+MAX_CRON_LENGTH = 128  # schedules.cron is a String(128) column
+# Validation context key set by `Workflow.from_stored`: skip the bounds added after data was stored.
+STORED = "stored"
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
@@ -31,34 +59,99 @@ _MEMORY_UNITS = {
 }
 
 
+def is_stored(info: ValidationInfo) -> bool:
+    """True while `Workflow.from_stored` re-reads a stored definition (see the module docstring)."""
+    return isinstance(info.context, dict) and bool(info.context.get(STORED))
+
+
 def parse_duration(value: Any) -> float:
-    """`"1s"`, `"5m"`, `"2h"`, `"1d"`, `"250ms"` or a number of seconds -> seconds."""
+    """`"1s"`, `"5m"`, `"2h"`, `"1d"`, `"250ms"` or a finite number of seconds -> seconds."""
     if isinstance(value, bool):
         raise ValueError(f"invalid duration {value!r}: use e.g. 30s, 5m, 2h, 1d")
+    seconds: float | None = None
     if isinstance(value, (int, float)):
-        if value < 0:
-            raise ValueError(f"invalid duration {value!r}: must not be negative")
-        return float(value)
-    if isinstance(value, str):
+        seconds = float(value)
+    elif isinstance(value, str):
         m = _DURATION_RE.match(value)
         if m:
-            return float(m.group(1)) * _DURATION_UNITS[m.group(2)]
-    raise ValueError(f"invalid duration {value!r}: use e.g. 30s, 5m, 2h, 1d")
+            seconds = float(m.group(1)) * _DURATION_UNITS[m.group(2)]
+    if seconds is None:
+        raise ValueError(f"invalid duration {value!r}: use e.g. 30s, 5m, 2h, 1d")
+    if not math.isfinite(seconds):  # YAML .inf/.nan, or more digits than a float holds
+        raise ValueError(f"invalid duration {_short(value)}: must be a finite number of seconds")
+    if seconds < 0:
+        raise ValueError(f"invalid duration {value!r}: must not be negative")
+    return seconds
 
 
 def parse_memory(value: Any) -> int:
-    """`"512Mi"`, `"1Gi"`, `"100M"` or a number of bytes -> bytes."""
+    """`"512Mi"`, `"1Gi"`, `"100M"` or a finite number of bytes -> bytes."""
     if isinstance(value, bool):
         raise ValueError(f"invalid memory {value!r}: use e.g. 512Mi, 2Gi")
+    size: float | None = None
     if isinstance(value, (int, float)):
-        if value < 0:
-            raise ValueError(f"invalid memory {value!r}: must not be negative")
-        return int(value)
-    if isinstance(value, str):
+        size = value
+    elif isinstance(value, str):
         m = _MEMORY_RE.match(value)
         if m:
-            return int(float(m.group(1)) * _MEMORY_UNITS[m.group(2)])
-    raise ValueError(f"invalid memory {value!r}: use e.g. 512Mi, 2Gi")
+            size = float(m.group(1)) * _MEMORY_UNITS[m.group(2)]
+    if size is None:
+        raise ValueError(f"invalid memory {value!r}: use e.g. 512Mi, 2Gi")
+    if isinstance(size, float) and not math.isfinite(size):  # int(inf) would raise OverflowError
+        raise ValueError(f"invalid memory {_short(value)}: must be a finite number of bytes")
+    if size < 0:
+        raise ValueError(f"invalid memory {value!r}: must not be negative")
+    return int(size)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
+
+
+def _bounded_duration(value: Any, info: ValidationInfo) -> float:
+    seconds = parse_duration(value)
+    if seconds > MAX_DURATION and not is_stored(info):
+        raise ValueError(f"invalid duration {_short(value)}: at most 365d")
+    return seconds
+
+
+def _positive(value: float, info: ValidationInfo) -> float:
+    if value <= 0 and not is_stored(info):
+        hint = "; leave it out for no timeout" if info.field_name == "timeout" else ""
+        raise ValueError(f"{info.field_name} must be greater than 0{hint}")
+    return value
+
+
+def _reject_bool(value: Any) -> Any:
+    # pydantic's lax mode reads true as 1; in YAML that is usually a typo or `yes`/`on`.
+    if isinstance(value, bool):
+        raise ValueError(
+            f"expected a number, got the boolean {str(value).lower()} (YAML reads true, yes and on as booleans)"
+        )
+    return value
+
+
+def _whole_number(value: Any) -> Any:
+    value = _reject_bool(value)
+    # 1e20 (a float in YAML and JSON) would get pydantic's "unable to parse input string as an
+    # integer"; as an int it gets the field's own range message.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _within(low: int, high: int, shown_high: str | None = None) -> AfterValidator:
+    """A bound checked on new input only (stored definitions predate it; see the module docstring)."""
+
+    def check(value: int, info: ValidationInfo) -> int:
+        if not low <= value <= high and not is_stored(info):
+            raise ValueError(
+                f"{info.field_name} {value} is out of range: it must be between {low:,} and {shown_high or f'{high:,}'}"
+            )
+        return value
+
+    return AfterValidator(check)
 
 
 def format_duration(seconds: float) -> str:
@@ -77,10 +170,80 @@ def _to_str(value: Any) -> Any:
     return value
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-MemoryBytes = Annotated[int, BeforeValidator(parse_memory)]
+Duration = Annotated[float, BeforeValidator(_bounded_duration)]
+# A duration where 0 makes no sense (a timeout of 0 would fail every attempt at once).
+PositiveDuration = Annotated[float, BeforeValidator(_bounded_duration), AfterValidator(_positive)]
+MemoryBytes = Annotated[int, BeforeValidator(parse_memory), _within(0, MAX_MEMORY, "1Pi")]
 ParamValue = Annotated[str, BeforeValidator(_to_str)]
-Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=128)]
+Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=MAX_NAME_LENGTH)]
+Integer = Annotated[int, BeforeValidator(_whole_number)]
+Number = Annotated[float, BeforeValidator(_reject_bool)]
+Priority = Annotated[Integer, _within(*PRIORITY_RANGE)]
+ActiveLimit = Annotated[Integer, Field(ge=1), _within(1, MAX_ACTIVE_LIMIT)]
+
+_CRON_FIELDS = (
+    ("minute", "0-59"), ("hour", "0-23"), ("day-of-month", "1-31"), ("month", "1-12 or JAN-DEC"),
+    ("day-of-week", "0-7 or SUN-SAT, 0 and 7 are Sunday"),
+)
+_CRON_ALIASES = "@hourly, @daily, @weekly, @monthly, @yearly"
+
+
+def cron_problem(expr: str) -> str | None:
+    """Why `expr` is not a usable 5-field cron (or alias) expression; None if it is.
+
+    croniter also takes 6 and 7 fields (seconds, year); Quartz-style crons copied from
+    DolphinScheduler would then fire at the wrong times, so only the 5-field form is allowed.
+    """
+    fields = expr.split()
+    if expr.strip().startswith("@"):
+        if not croniter.is_valid(expr.strip()):
+            return f"unknown cron alias {expr!r}: use {_CRON_ALIASES} or 5 fields, e.g. '0 2 * * *'"
+    elif len(fields) != 5:
+        return (
+            f"invalid cron expression {expr!r}: expected 5 fields (minute hour day-of-month month "
+            f"day-of-week), got {len(fields)}; e.g. '0 2 * * *'"
+        )
+    else:
+        # Each field alone, the others '*', finds the field at fault (croniter's message does not say).
+        for i, (label, allowed) in enumerate(_CRON_FIELDS):
+            probe = ["*"] * 5
+            probe[i] = fields[i]
+            try:
+                croniter.expand(" ".join(probe))
+            except CroniterError as exc:
+                reason = _croniter_reason(exc)
+                if "out of range" in reason:
+                    return f"invalid cron expression {expr!r}: {label} {fields[i]!r} is out of range ({allowed})"
+                return f"invalid cron expression {expr!r}: {label} {fields[i]!r} is not valid: {reason}"
+        try:
+            croniter.expand(expr)
+        except CroniterError as exc:
+            return f"invalid cron expression {expr!r}: {_croniter_reason(exc)}"
+    try:
+        croniter(expr.strip(), datetime(2000, 1, 1)).get_next(datetime)
+    except CroniterBadDateError:
+        try:
+            croniter.expand(expr.strip(), strict=True)  # says which day and month cannot meet
+            why = "no date matches it"
+        except CroniterError as exc:
+            why = _croniter_reason(exc)
+        return f"cron {expr!r} never fires: {why}"
+    return None
+
+
+def _croniter_reason(exc: Exception) -> str:
+    """croniter's message without the expression it starts with: "[0 25 * * *] is not acceptable, ..."."""
+    text = re.sub(r"^\[[^\]]*\]\s*", "", str(exc))
+    text = re.sub(r"^is not acceptable[.,]?\s*", "", text)
+    text = re.sub(r" in field \d+", "", text)  # its index, which the message names better
+    return text[:1].lower() + text[1:] if text else "not a valid cron expression"
+
+
+def _instant(value: date, timezone: str, *, end: bool = False) -> datetime:
+    """A schedule's start/end as an aware datetime; a date `end` includes that whole day."""
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, time.max if end else time.min)
+    return value if value.tzinfo is not None else value.replace(tzinfo=ZoneInfo(timezone))
 
 
 class Resources(BaseModel):
@@ -88,9 +251,9 @@ class Resources(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    cpu: float = Field(default=1.0, gt=0, le=4096)
+    cpu: Number = Field(default=1.0, gt=0, le=4096, allow_inf_nan=False)
     memory: MemoryBytes = Field(default=0, ge=0)
-    gpu: int = Field(default=0, ge=0)
+    gpu: Annotated[Integer, _within(0, MAX_GPU)] = Field(default=0, ge=0)
 
 
 class Schedule(BaseModel):
@@ -106,9 +269,12 @@ class Schedule(BaseModel):
 
     @field_validator("cron")
     @classmethod
-    def _valid_cron(cls, v: str) -> str:
-        if not croniter.is_valid(v):
-            raise ValueError(f"invalid cron expression {v!r}: expected 5 fields, e.g. '0 2 * * *'")
+    def _valid_cron(cls, v: str, info: ValidationInfo) -> str:
+        if len(v) > MAX_CRON_LENGTH and not is_stored(info):
+            raise ValueError(f"cron expression is {len(v)} characters long: at most {MAX_CRON_LENGTH} fit")
+        problem = cron_problem(v)
+        if problem is not None:
+            raise ValueError(problem)
         return v
 
     @field_validator("timezone")
@@ -118,6 +284,19 @@ class Schedule(BaseModel):
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown timezone {v!r}: use an IANA name such as 'Asia/Shanghai' or 'UTC'") from None
+        return v
+
+    @field_validator("end")
+    @classmethod
+    def _end_not_before_start(cls, v: date | None, info: ValidationInfo) -> date | None:
+        start, timezone = info.data.get("start"), info.data.get("timezone")
+        if v is None or start is None or timezone is None or is_stored(info):
+            return v  # a bad start or timezone is reported on its own
+        if _instant(v, timezone, end=True) < _instant(start, timezone):
+            raise ValueError(
+                f"end {v.isoformat()} is before start {start.isoformat()}: the schedule would never fire; "
+                "move end after start or leave it out"
+            )
         return v
 
 
@@ -131,12 +310,12 @@ class TaskSpec(BaseModel):
     description: str = ""
     upstream: list[str] = Field(default_factory=list)
     params: dict[str, ParamValue] = Field(default_factory=dict)
-    retries: int = Field(default=0, ge=0, le=100)
+    retries: Integer = Field(default=0, ge=0, le=100)
     retry_delay: Duration = 0.0
     # Delay before attempt n+1 is retry_delay * retry_backoff**(n-1); 2.0 gives exponential backoff.
-    retry_backoff: float = Field(default=1.0, ge=1.0, le=10.0)
-    timeout: Duration | None = None
-    priority: int = 0
+    retry_backoff: Number = Field(default=1.0, ge=1.0, le=10.0, allow_inf_nan=False)
+    timeout: PositiveDuration | None = None
+    priority: Priority = 0
     # When the task may start, given its upstreams' outcomes (Airflow's trigger rules). None: the
     # task type's default (all_success; all_done for `condition`, which branches on failure).
     trigger_rule: Literal["all_success", "all_done", "none_failed", "one_success"] | None = None
@@ -147,6 +326,17 @@ class TaskSpec(BaseModel):
     def config(self) -> dict[str, Any]:
         """The task-type specific keys, as written (before `${...}` resolution)."""
         return dict(self.model_extra or {})
+
+    def retry_wait(self, nth: int) -> float:
+        """Seconds to wait before retry `nth` (1 = the first), capped at MAX_DURATION.
+
+        retry_delay * retry_backoff**(nth-1) grows without bound (1d * 10**99 with the largest
+        settings), and the engine adds it to a datetime, which cannot go past year 9999.
+        """
+        try:
+            return min(self.retry_delay * self.retry_backoff ** max(0, nth - 1), MAX_DURATION)
+        except OverflowError:
+            return MAX_DURATION
 
 
 class Workflow(BaseModel):
@@ -161,11 +351,17 @@ class Workflow(BaseModel):
     schedule: Schedule | None = None
     # end: a failed task stops new tasks from starting; continue: independent branches go on.
     failure_strategy: Literal["end", "continue"] = "end"
-    max_active_tasks: int | None = Field(default=None, ge=1)
+    max_active_tasks: ActiveLimit | None = None
     # At most this many runs of the workflow at once (scheduled, catch-up, backfill, manual);
     # the others wait queued and start earliest logical date first.
-    max_active_runs: int | None = Field(default=None, ge=1)
+    max_active_runs: ActiveLimit | None = None
     tasks: list[TaskSpec] = Field(min_length=1)
+
+    @classmethod
+    def from_stored(cls, data: Any) -> Workflow:
+        """A definition read back from the database: the bounds added after it was stored are
+        not applied, so every stored version stays readable (see the module docstring)."""
+        return cls.model_validate(data, context={STORED: True})
 
     def task(self, name: str) -> TaskSpec:
         for t in self.tasks:

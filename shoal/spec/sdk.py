@@ -13,8 +13,10 @@ workflow"), and keyword arguments are exactly the keys of a task in a YAML file.
 remembers the line each task was declared on, so validation errors point into the .py file.
 Leaving the `with` block builds the workflow once, so field errors surface right there.
 
-`run_workflow_module` runs such a file (for `shoal.spec.io`) and collects the workflows it defines
-at module level.
+`run_workflow_module` runs such a file (for `shoal.spec.io`) and collects the workflows it defines:
+every `with workflow(...)` block that completed while the file ran, wherever it is (two blocks in a
+row, a loop making one per region, a helper function), as in Airflow 2.4+, and every builder or
+`Workflow` bound to a module-level name. Each is collected once.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import runpy
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from pathlib import Path as FsPath
 from types import TracebackType
 from typing import Any, NamedTuple, overload
@@ -37,6 +40,10 @@ from shoal.spec.errors import (
     problems_from_validation_error,
 )
 from shoal.spec.models import Schedule, Workflow
+
+# The builders whose `with` block completed while `run_workflow_module` runs a file, in order;
+# None outside it. A ContextVar, so files run at the same time in two threads stay apart.
+_completed: ContextVar[list[WorkflowBuilder] | None] = ContextVar("shoal_sdk_completed", default=None)
 
 
 class TaskRef:
@@ -185,6 +192,9 @@ class WorkflowBuilder:
     ) -> None:
         if exc_type is None:
             self.build()
+            completed = _completed.get()
+            if completed is not None and all(b is not self for b in completed):
+                completed.append(self)
 
 
 def workflow(
@@ -226,7 +236,7 @@ class DefinedWorkflow(NamedTuple):
 def run_workflow_module(
     source: str, source_dir: FsPath | None = None, text: str | None = None
 ) -> list[DefinedWorkflow | Problem]:
-    """Runs the file `source` (or `text`, named `source`) and collects its module-level workflows.
+    """Runs the file `source` (or `text`, named `source`) and collects the workflows it defines.
 
     The module runs under the name `__shoal_workflow__`, so an `if __name__ == "__main__":`
     block does not run, with `source_dir` first on sys.path for its own imports. Any failure,
@@ -235,6 +245,8 @@ def run_workflow_module(
     added = source_dir is not None and str(source_dir) not in sys.path
     if added:
         sys.path.insert(0, str(source_dir))
+    completed: list[WorkflowBuilder] = []
+    token = _completed.set(completed)
     try:
         if text is None:
             namespace = runpy.run_path(source, run_name="__shoal_workflow__")
@@ -244,21 +256,28 @@ def run_workflow_module(
     except SpecError as exc:  # raised when a `with workflow(...)` block ends
         return list(exc.with_file(source).problems)
     except SyntaxError as exc:
-        return [Problem(exc.filename or source, exc.lineno, None, None, f"invalid Python at column {exc.offset}: {exc.msg}")]
+        message = f"invalid Python at column {exc.offset}: {exc.msg}"
+        return [Problem(exc.filename or source, exc.lineno, None, None, message)]
     except (Exception, SystemExit) as exc:  # user code: anything may come out of it
         line = _last_line_in(exc.__traceback__, source)
         return [Problem(source, line, None, None, f"running the file raised {type(exc).__name__}: {exc}")]
     finally:
+        _completed.reset(token)
         if added:
             sys.path.remove(str(source_dir))
-    return _collect(namespace, source)
+    return _collect([*completed, *namespace.values()], source)
 
 
-def _collect(namespace: dict[str, Any], source: str) -> list[DefinedWorkflow | Problem]:
+def _collect(values: Iterable[Any], source: str) -> list[DefinedWorkflow | Problem]:
+    """The workflows among `values` (builders and `Workflow`s), each once, in order."""
     results: list[DefinedWorkflow | Problem] = []
     seen: list[Workflow] = []
-    for value in list(namespace.values()):
+    builders: list[WorkflowBuilder] = []
+    for value in values:
         if isinstance(value, WorkflowBuilder):
+            if any(b is value for b in builders):
+                continue  # a `with` block whose builder is also a module-level name
+            builders.append(value)
             try:
                 found = DefinedWorkflow(value.build(), value.filename or source, value.locate)
             except SpecError as exc:
@@ -275,7 +294,7 @@ def _collect(namespace: dict[str, Any], source: str) -> list[DefinedWorkflow | P
     if not results:
         results.append(Problem(
             source, None, None, None,
-            "the file defines no workflow: create one at module level with `with shoal.spec.sdk.workflow(...) as wf:`",
+            "the file defines no workflow: create one with `with shoal.spec.sdk.workflow(...) as wf:`",
         ))
     return results
 

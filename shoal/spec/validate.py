@@ -1,5 +1,6 @@
 """Whole-workflow checks, after each field passed the pydantic models of `shoal.spec.models`.
 
+Field rules (units, bounds, cron, schedule dates) live in the models and are checked first.
 `validate_workflow` collects every problem before raising, so one `SpecError` lists them all:
 
 - task types: the type exists, and the task's type-specific keys pass the type's `Params` model;
@@ -11,6 +12,8 @@
 Parameters must be declared to be referenced. A run-time parameter (`-p key=value`) only
 overrides a declared value, so `${name}` is defined when `name` is in the workflow's `params`, the
 task's `params`, or `BUILTIN_PARAMS`; to pass a new value at run time, declare it with a default.
+
+`validate_project_name` checks a project name given on its own (`apply --project P`).
 
 The task-type registry lives above this layer; it is handed in as a `TaskTypeLookup`.
 """
@@ -33,7 +36,7 @@ from shoal.spec.errors import (
     problems_from_validation_error,
     suggest,
 )
-from shoal.spec.models import TaskSpec, Workflow
+from shoal.spec.models import Name, TaskSpec, Workflow
 
 # Names the engine defines for every run. templating.BUILTIN_NAMES is the source of truth; the
 # literal set keeps validation working if that module is older or newer than this one.
@@ -60,6 +63,23 @@ class TaskTypeInfo(Protocol):
 
 # Task type name -> info. A Mapping, so an unknown type's error can list the known ones.
 TaskTypeLookup = Mapping[str, TaskTypeInfo]
+
+
+class _ProjectName(pydantic.BaseModel):
+    project: Name
+
+
+def validate_project_name(name: str, *, source: str | None = None) -> str:
+    """`name` if it is a valid project name, else SpecError (field 'project').
+
+    The rules are those of a workflow's `project` key, so a name given on its own (`apply
+    --project P`) is held to what a file may say: letters, digits, '_' and '-', at most 128.
+    """
+    try:
+        return _ProjectName(project=name).project
+    except pydantic.ValidationError as exc:
+        data = {"project": name}
+        raise SpecError(problems_from_validation_error(exc, data, model=_ProjectName, file=source)) from None
 
 
 def validate_workflow(
@@ -93,7 +113,6 @@ class _Checker:
         return Problem(self.source, self.locate(path), task, field, message)
 
     def run(self) -> Iterator[Problem]:
-        yield from self.check_schedule()
         yield from self.check_workflow_params()
         first_index: dict[str, int] = {}
         for i, task in enumerate(self.wf.tasks):
@@ -111,17 +130,6 @@ class _Checker:
                 yield from self.check_branches(i, task, params)
             yield from self.check_references(i, task)
         yield from self.check_cycles(first_index)
-
-    def check_schedule(self) -> Iterator[Problem]:
-        # croniter also accepts 6 and 7 fields (seconds, year); Quartz-style crons copied from
-        # DolphinScheduler would then fire at the wrong times, so only the 5-field form is allowed.
-        cron = self.wf.schedule.cron if self.wf.schedule else None
-        if cron is not None and not cron.startswith("@") and len(cron.split()) != 5:
-            yield self.problem(
-                ("schedule", "cron"), None, "schedule.cron",
-                f"invalid cron expression {cron!r}: it has {len(cron.split())} fields, expected 5 "
-                "(minute hour day-of-month month day-of-week), e.g. '0 2 * * *'",
-            )
 
     def check_workflow_params(self) -> Iterator[Problem]:
         defined = set(self.wf.params) | BUILTIN_PARAMS

@@ -124,7 +124,8 @@ def test_load_dir_reads_every_workflow_file_in_name_order(tmp_path: Path, task_t
 def test_load_dir_rejects_a_workflow_name_defined_in_two_files(tmp_path: Path) -> None:
     for name in ("one.yaml", "two.yaml"):
         (tmp_path / name).write_text("name: same\ntasks: [{name: t, type: shell}]\n")
-    with pytest.raises(SpecError, match=r"two.yaml:1: field 'name': workflow 'same' is defined twice \(also at .*one.yaml:1\)"):
+    twice = r"two.yaml:1: field 'name': workflow 'same' is defined twice \(also at .*one.yaml:1\)"
+    with pytest.raises(SpecError, match=twice):
         load_dir(tmp_path)
 
 
@@ -149,3 +150,42 @@ def test_awkward_strings_survive_yaml() -> None:
     odd = ["a\r\nb", "x\x85y", "trailing \n", "\ttab\n", "  indented\nfirst", "ends with newlines\n\n\n", "é中"]
     wf = Workflow.model_validate({"name": "w", "tasks": [{"name": "t", "type": "shell", "lines": odd}]})
     assert load_text(dump_yaml(wf)) == [wf]
+
+
+PARAM_TEXTS = {
+    "decimal": "1.10", "clock": "12:30", "octal": "0700", "no": "NO", "yes": "yes", "exp": "1e3", "hex": "0x1F",
+    "inf": ".inf", "underscore": "1_000", "int": "10", "quoted": "10", "word": "cn",
+}
+
+
+def test_unquoted_param_and_env_values_keep_their_text_not_yaml_1_1_guesses(task_types: TaskTypeLookup) -> None:
+    text = (
+        "name: wf\n"
+        "params: {decimal: 1.10, clock: 12:30, octal: 0700, no: NO, yes: yes, exp: 1e3, hex: 0x1F,\n"
+        "         inf: .inf, underscore: 1_000, int: 10, quoted: \"10\", word: cn}\n"
+        "tasks:\n"
+        "  - &base {name: a, type: shell, params: {version: 1.10}, env: {MODE: 0755, DEBUG: on}}\n"
+        "  - {<<: *base, name: b}\n"
+    )
+    [wf] = load_text(text)
+    assert wf.params == PARAM_TEXTS
+    for task in wf.tasks:
+        assert task.params == {"version": "1.10"} and task.env == {"MODE": "0755", "DEBUG": "on"}
+    for dump, fmt in ((dump_yaml, "yaml"), (dump_json, "json"), (dump_python, "python")):
+        [again] = load_text(dump(wf), fmt)
+        assert again == wf, fmt
+    # The example is unchanged: it validates and an export re-applies as the same version.
+    [hello] = load_file(HELLO, task_types=task_types)
+    assert hello.params == {"threshold": "10", "region": "cn"}
+    for dump, fmt in ((dump_yaml, "yaml"), (dump_json, "json"), (dump_python, "python")):
+        [again] = load_text(dump(hello), fmt, f"hello.{fmt}", task_types)
+        assert again.spec_hash() == hello.spec_hash()
+
+
+def test_json_param_numbers_keep_their_text() -> None:
+    text = '[{"name": "a", "params": {"v": 1.10, "n": 1e3, "b": true}, "tasks": [{"name": "t", "type": "shell",'
+    text += ' "env": {"E": 2.50}}]}, {"name": "b", "params": {"v": 0.50}, "tasks": [{"name": "t", "type": "shell"}]}]'
+    first, second = load_text(text, "json")
+    assert first.params == {"v": "1.10", "n": "1e3", "b": "true"} and first.tasks[0].env == {"E": "2.50"}
+    assert second.params == {"v": "0.50"}
+

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shoal.spec import Workflow, dump_json, dump_python, dump_yaml, load_text
-from shoal.spec.models import TaskSpec
+from shoal.spec.models import TaskSpec, parse_duration
 
 NAMES = st.from_regex(r"[A-Za-z_][A-Za-z0-9_-]{0,11}", fullmatch=True)
 # Any text YAML can carry: no surrogates (not encodable) and no NUL-like C0 controls beyond \t\n.
@@ -51,7 +51,7 @@ def workflows(draw: Any) -> Workflow:
             "retries": st.integers(0, 100),
             "retry_delay": DURATIONS,
             "retry_backoff": st.sampled_from([1.0, 2, 1.5]),
-            "timeout": DURATIONS,
+            "timeout": DURATIONS.filter(lambda d: parse_duration(d) > 0),  # 0 is rejected: no timeout is left out
             "priority": st.integers(-5, 5),
             "resources": st.fixed_dictionaries(
                 {}, optional={"cpu": st.sampled_from([0.5, 1, 2, 16]), "memory": MEMORY, "gpu": st.integers(0, 4)}

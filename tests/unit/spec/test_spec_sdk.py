@@ -82,3 +82,41 @@ def test_builder_keeps_plain_data_until_build() -> None:
         "tasks": [{"name": "train", "type": "python", "script": "print(1)", "isolation": "worker"}],
     }
     assert repr(wf.python("t2")) == "<task 't2' of workflow 'raw'>"
+
+
+def read_py(tmp_path: Path, source: str) -> list[str]:
+    path = tmp_path / "wfs.py"
+    path.write_text(source)
+    return [w.name for w in load_file(path)]
+
+
+def test_every_with_block_of_a_file_is_a_workflow(tmp_path: Path) -> None:
+    with workflow("outside_any_file") as outside:  # not run by a workflow file: never collected
+        outside.shell("a", command="x")
+    source = (
+        "from shoal.spec.sdk import workflow\n"
+        "with workflow('first') as wf:\n"
+        "    wf.shell('a', command='echo 1')\n"
+        "with workflow('second') as wf:\n"
+        "    wf.shell('a', command='echo 2')\n"
+        "plain = workflow('plain')\n"  # a module-level builder without `with` still counts
+        "plain.shell('a', command='echo 3')\n"
+    )
+    assert read_py(tmp_path, source) == ["first", "second", "plain"]
+
+
+def test_workflows_made_in_a_loop_or_a_function_are_all_collected(tmp_path: Path) -> None:
+    source = (
+        "from shoal.spec.sdk import workflow\n"
+        "def make(name):\n"
+        "    with workflow(name) as w:\n"
+        "        w.shell('a', command='echo')\n"
+        "for region in ['cn', 'us', 'eu']:\n"
+        "    with workflow(f'etl_{region}') as wf:\n"
+        "        wf.shell('extract', command=f'echo {region}')\n"
+        "make('helper_made')\n"
+        "kept = wf\n"  # also a module-level name: still one workflow
+        "built = wf.build()\n"
+    )
+    assert read_py(tmp_path, source) == ["etl_cn", "etl_us", "etl_eu", "helper_made"]
+
