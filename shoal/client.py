@@ -22,11 +22,13 @@ from shoal.engine.driver import Driver
 from shoal.engine.runs import RunInfo, get_run, trigger_run
 from shoal.engine.scheduler import scheduler_alive
 from shoal.engine.states import RUN_TERMINAL
-from shoal.engine.workflows import ApplyResult, apply_workflow
+from shoal.engine.workflows import ApplyResult, apply_workflows
+from shoal.errors import InvalidInput
 from shoal.executors.local import LocalExecutor
-from shoal.spec.io import LoadedWorkflow, read_dir, read_file
+from shoal.spec.errors import Problem, SpecError
+from shoal.spec.io import FORMATS, LoadedWorkflow, read_dir, read_file
 from shoal.spec.models import DEFAULT_PROJECT, Workflow
-from shoal.spec.validate import validate_workflow
+from shoal.spec.validate import validate_project_name, validate_workflow
 from shoal.store import Store, open_store
 from shoal.store.models import runs
 from shoal.tasks.registry import task_types
@@ -67,25 +69,40 @@ class Client:
         return read_dir(p, task_types()) if p.is_dir() else read_file(p, task_types())
 
     def apply(self, wf: Workflow, source_dir: str | Path | None = None, *, project: str | None = None) -> ApplyResult:
-        if project is not None and project != wf.project:
-            wf = wf.model_copy(update={"project": project})
-        validate_workflow(wf, task_types())
-        if source_dir is not None and os.pathsep not in str(source_dir):
-            source_dir = str(Path(source_dir).resolve())
-        return apply_workflow(self.store, wf, str(source_dir) if source_dir else None)
+        return apply_workflows(self.store, [self._prepared(wf, source_dir, project)])[0]
 
     def apply_path(self, path: str | Path, *, project: str | None = None) -> list[ApplyResult]:
-        """Apply every workflow of a file or directory; all are validated before any is stored.
+        """Apply every workflow of a file or directory, all or none: all are validated before
+        any is stored, and they are stored in one transaction.
 
         Python tasks import their `module:function` from the directory `apply` is run in, then
         from the file's own directory: both are kept as the version's search path.
         """
         loaded = self.load(path)
-        results = []
+        if not loaded:
+            hint = (
+                f": apply reads the {'/'.join(FORMATS)} files directly inside it, not in its "
+                "subdirectories, and skips names starting with _ or ."
+            ) if Path(path).is_dir() else ""
+            raise InvalidInput(f"no workflows found in {path}{hint}")
+        if project is not None:
+            _refuse_merged_names(loaded, project)
+        items = []
         for lw in loaded:
             dirs = [str(Path.cwd().resolve())] + ([str(Path(lw.source_dir).resolve())] if lw.source_dir else [])
-            results.append(self.apply(lw.workflow, os.pathsep.join(dict.fromkeys(dirs)), project=project))
-        return results
+            items.append(self._prepared(lw.workflow, os.pathsep.join(dict.fromkeys(dirs)), project))
+        return apply_workflows(self.store, items)
+
+    def _prepared(
+        self, wf: Workflow, source_dir: str | Path | None, project: str | None
+    ) -> tuple[Workflow, str | None]:
+        """`wf` moved to `project` (if given) and validated, with its source directory resolved."""
+        if project is not None and project != wf.project:
+            wf = wf.model_copy(update={"project": validate_project_name(project)})
+        validate_workflow(wf, task_types())
+        if source_dir is not None and os.pathsep not in str(source_dir):
+            source_dir = str(Path(source_dir).resolve())
+        return wf, str(source_dir) if source_dir else None
 
     # ---------------------------------------------------------------- runs
 
@@ -145,3 +162,20 @@ class Client:
 
     def get_run(self, run_id: int) -> RunInfo:
         return get_run(self.store, run_id)
+
+
+def _refuse_merged_names(loaded: list[LoadedWorkflow], project: str) -> None:
+    """`--project` puts every workflow in one project: two of the same name would silently
+    become versions of one workflow."""
+    first: dict[str, LoadedWorkflow] = {}
+    problems = []
+    for lw in loaded:
+        other = first.setdefault(lw.workflow.name, lw)
+        if other is not lw:
+            problems.append(Problem(
+                lw.source, lw.locate(("name",)), None, "name",
+                f"workflow {lw.workflow.name!r} is also defined in {other.source}; with --project {project} both "
+                "would be the same workflow: rename one or apply them separately",
+            ))
+    if problems:
+        raise SpecError(problems)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
@@ -30,20 +31,35 @@ def as_aware(value: date | datetime, timezone: str) -> datetime:
 
 
 def next_fire(cron: str, timezone: str, after: datetime) -> datetime:
-    """The first fire time strictly after `after` (aware), in `timezone`."""
-    it = croniter(cron, after.astimezone(ZoneInfo(timezone)))
-    return it.get_next(datetime)
+    """The first fire time strictly after `after` (aware), in `timezone`.
+
+    A schedule at a fixed wall-clock time (`30 1 * * *`) fires once a day across DST changes, as
+    cron and Airflow do: it is stepped in local wall-clock time, so the hour repeated when clocks
+    go back does not fire twice (and a time skipped when they go forward fires at the jump).
+    Other schedules (`*/15 * * * *`, `0 * * * *`) step in real time, every occurrence counted.
+    """
+    tz = ZoneInfo(timezone)
+    local = after.astimezone(tz)
+    if _fixed_time(cron):
+        wall = croniter(cron, local.replace(tzinfo=None)).get_next(datetime)
+        return wall.replace(tzinfo=tz)  # fold=0: the first of a repeated wall time
+    return croniter(cron, local).get_next(datetime)
 
 
 def fire_times(cron: str, timezone: str, start: datetime, end: datetime) -> Iterator[datetime]:
     """Every fire time in [start, end] (aware datetimes), ascending."""
-    tz = ZoneInfo(timezone)
-    it = croniter(cron, start.astimezone(tz))
-    # croniter yields times strictly after its start; include `start` itself if it matches.
-    if croniter.match(cron, start.astimezone(tz)):
-        yield start.astimezone(tz)
-    while True:
-        t = it.get_next(datetime)
-        if t > end:
-            return
+    t = start.astimezone(ZoneInfo(timezone))
+    # Fire times are strictly after where they are counted from: include `start` if it matches.
+    if croniter.match(cron, t):
         yield t
+    while (t := next_fire(cron, timezone, t)) <= end:
+        yield t
+
+
+@lru_cache(maxsize=256)
+def _fixed_time(cron: str) -> bool:
+    """Whether the schedule fires at one wall-clock time of day (Airflow's test: the next two
+    fire times from a reference date share their hour and minute)."""
+    it = croniter(cron, datetime(2000, 1, 1))
+    a, b = it.get_next(datetime), it.get_next(datetime)
+    return (a.hour, a.minute) == (b.hour, b.minute)

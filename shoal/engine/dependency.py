@@ -14,6 +14,19 @@ from shoal.engine.states import RunState, TaskRunState
 from shoal.store.models import projects, runs, task_runs, workflows
 
 
+def describe_dependency(conn: Connection, run: ActiveRun, params: Any) -> str:
+    """What the task waits for, in words for its log (and whether that workflow exists at all)."""
+    project = params.project or run.spec.project
+    day = run.logical_date.date() + timedelta(days=params.date_offset)
+    what = f"task {params.task!r} of " if params.task else ""
+    exists = conn.execute(
+        select(workflows.c.id).join(projects, projects.c.id == workflows.c.project_id)
+        .where(workflows.c.name == params.workflow, projects.c.name == project)
+    ).first()
+    missing = "" if exists else f" (there is no workflow {params.workflow!r} in project {project!r} yet)"
+    return f"waiting for {what}a successful run of {params.workflow!r} on {day.isoformat()}{missing}"
+
+
 def find_dependency(conn: Connection, run: ActiveRun, params: Any) -> int | None:
     """The id of a run satisfying the dependency, or None if there is none yet."""
     day = run.logical_date.date() + timedelta(days=params.date_offset)

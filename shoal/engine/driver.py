@@ -55,7 +55,7 @@ from shoal.errors import ShoalError
 from shoal.executors.base import Launch, Result
 from shoal.executors.capacity import Slots, default_capacity
 from shoal.executors.local import LocalExecutor
-from shoal.spec.dag import downstream_map, upstream_map
+from shoal.spec.dag import downstream_map, reachable, upstream_map
 from shoal.spec.templating import Scope, build_builtins, render_value
 from shoal.store import Store, utcnow
 from shoal.store.models import backfills, runs, task_runs, workflows
@@ -156,6 +156,7 @@ class Driver:
         self.ready: dict[tuple[int, str], None] = {}  # queued tasks, dispatched by priority
         self.retrying: set[tuple[int, str]] = set()
         self.waiting: set[tuple[int, str]] = set()  # engine-driven tasks (dependent, sub_workflow)
+        self.described: set[tuple[int, str, int]] = set()  # dependent attempts that logged their wait
         self.children: dict[int, tuple[int, str]] = {}  # child run id -> parent (run id, task)
         self.per_workflow: Counter[int] = Counter()  # running task count, for max_active_tasks
         self._holder: dict[str, int] = {}  # attempt key -> workflow id it counts against
@@ -357,12 +358,12 @@ class Driver:
             q = q.with_for_update(skip_locked=True)
         claimed: list[int] = []
         with self._tx() as conn:
-            rows = [
-                r for r in conn.execute(q).all()
-                if r.owner is None or r.owner == self.owner
-                or (r.lease_until is not None and r.lease_until < now) or is_owner_dead(r.owner)
-            ]
-            for r in self._gate_active_runs(conn, self._gate_backfills(conn, rows)):
+            rows = [r for r in conn.execute(q).all() if self._claimable(r, now)]
+            rows, ahead = self._gate_backfills(conn, rows)
+            rows, ahead_too = self._gate_active_runs(conn, rows)
+            if self.only is not None:
+                rows += self._adopt(conn, (ahead | ahead_too) - {r.id for r in rows}, now)
+            for r in rows:
                 guard = runs.c.owner.is_(None) if r.owner is None else runs.c.owner == r.owner
                 moved = conn.execute(
                     update(runs).where(runs.c.id == r.id, guard).values(owner=self.owner, lease_until=lease_until)
@@ -372,12 +373,38 @@ class Driver:
         for run_id in claimed:
             self._load(run_id)
 
-    def _gate_active_runs(self, conn: Connection, rows: list[Any]) -> list[Any]:
+    def _claimable(self, r: Any, now: datetime) -> bool:
+        return (
+            r.owner is None or r.owner == self.owner
+            or (r.lease_until is not None and r.lease_until < now) or is_owner_dead(r.owner)
+        )
+
+    def _adopt(self, conn: Connection, ids: set[int], now: datetime) -> list[Any]:
+        """A driver limited to some runs (a waiting command) whose runs wait behind earlier queued
+        runs of their workflow or backfill that nobody drives takes those too: otherwise it would
+        wait for ever for runs no one starts."""
+        if not ids:
+            return []
+        rows = [
+            r for r in conn.execute(
+                select(runs.c.id, runs.c.owner, runs.c.lease_until, runs.c.state)
+                .where(runs.c.id.in_(sorted(ids)), runs.c.state == str(RunState.QUEUED))
+            ).all()
+            if self._claimable(r, now)
+        ]
+        for r in rows:
+            log.info("run %s is queued ahead of the runs waited for and nobody drives it: driving it too", r.id)
+            self.only.add(r.id)  # type: ignore[union-attr]
+        return rows
+
+    def _gate_active_runs(self, conn: Connection, rows: list[Any]) -> tuple[list[Any], set[int]]:
         """A workflow with `max_active_runs` starts queued runs only while fewer are running,
-        earliest logical date first (so a catch-up or backfill goes through its dates in order)."""
+        earliest logical date first (so a catch-up or backfill goes through its dates in order).
+        Returns the rows that may start and the ids of every queued run of those workflows that
+        may start now, claimable here or not."""
         queued = [r for r in rows if r.state == RunState.QUEUED]
         if not queued:
-            return rows
+            return rows, set()
         newest: dict[int, int] = {}  # workflow -> its newest version among the candidates
         for r in queued:
             newest[r.workflow_id] = max(newest.get(r.workflow_id, 0), r.version_id)
@@ -391,7 +418,7 @@ class Driver:
             if self._is_pg:  # serialise claims of this workflow's runs between schedulers
                 conn.execute(select(workflows.c.id).where(workflows.c.id == wf_id).with_for_update())
             allowed.update(_next_queued(conn, runs.c.workflow_id == wf_id, limit, runs.c.logical_date.asc()))
-        return [r for r in rows if r.state != RunState.QUEUED or r.workflow_id not in gated or r.id in allowed]
+        return [r for r in rows if r.state != RunState.QUEUED or r.workflow_id not in gated or r.id in allowed], allowed
 
     def _max_active_runs(self, conn: Connection, version_id: int) -> int | None:
         """A version's `max_active_runs` (versions are immutable: read once)."""
@@ -399,11 +426,12 @@ class Driver:
             self._run_limits[version_id] = version_spec(conn, version_id)[0].max_active_runs
         return self._run_limits[version_id]
 
-    def _gate_backfills(self, conn: Connection, rows: list[Any]) -> list[Any]:
-        """A backfill starts at most `parallel` of its queued runs at once, in date order."""
+    def _gate_backfills(self, conn: Connection, rows: list[Any]) -> tuple[list[Any], set[int]]:
+        """A backfill starts at most `parallel` of its queued runs at once, in date order.
+        Returns the rows that may start and the ids of every run of those backfills that may."""
         queued = [r for r in rows if r.backfill_id is not None and r.state == RunState.QUEUED]
         if not queued:
-            return rows
+            return rows, set()
         allowed: set[int] = set()
         for bf_id in {r.backfill_id for r in queued}:
             bf = conn.execute(select(backfills).where(backfills.c.id == bf_id)).one()
@@ -411,7 +439,7 @@ class Driver:
             # of those claimable here, so a serial backfill never skips ahead.
             order = runs.c.logical_date.desc() if bf.descending else runs.c.logical_date.asc()
             allowed.update(_next_queued(conn, runs.c.backfill_id == bf_id, bf.parallel, order))
-        return [r for r in rows if r.backfill_id is None or r.state != RunState.QUEUED or r.id in allowed]
+        return [r for r in rows if r.backfill_id is None or r.state != RunState.QUEUED or r.id in allowed], allowed
 
     # ----------------------------------------------------------------- loading a run
 
@@ -564,17 +592,27 @@ class Driver:
             self._finish(conn, run, now)
 
     def _end_early(self, conn: Writer, run: ActiveRun, failed: str, now: datetime) -> None:
-        """failure_strategy=end: tasks not started yet will not start; running ones finish."""
-        note = f"not started: task {failed!r} failed and failure_strategy is end"
+        """failure_strategy=end: tasks not started yet will not start; running ones finish.
+        Pending tasks downstream of the failure are `upstream_failed`, as under `continue`; the
+        others are `stopped`."""
+        downstream = reachable(run.down, failed)
+        notes = {
+            S.UPSTREAM_FAILED: f"upstream task {failed!r} failed",
+            S.STOPPED: f"not started: task {failed!r} failed and failure_strategy is end",
+        }
         for frm in (S.PENDING, S.QUEUED, S.RETRYING):
-            group = [t for t in run.tasks.values() if t.state == frm]
-            if group:
-                move_tasks(conn, [t.id for t in group], [frm], S.STOPPED, ended_at=now, note=note)
-            for t in group:
-                t.state = S.STOPPED
-                self.ready.pop((run.id, t.name), None)
-                self.retrying.discard((run.id, t.name))
-                self.waiting.discard((run.id, t.name))
+            groups: dict[TaskRunState, list[TaskState]] = {S.UPSTREAM_FAILED: [], S.STOPPED: []}
+            for t in run.tasks.values():
+                if t.state == frm:
+                    groups[S.UPSTREAM_FAILED if frm == S.PENDING and t.name in downstream else S.STOPPED].append(t)
+            for to, group in groups.items():
+                if group:
+                    move_tasks(conn, [t.id for t in group], [frm], to, ended_at=now, note=notes[to])
+                for t in group:
+                    t.state = to
+                    self.ready.pop((run.id, t.name), None)
+                    self.retrying.discard((run.id, t.name))
+                    self.waiting.discard((run.id, t.name))
 
     def _finish(self, conn: Writer, run: ActiveRun, now: datetime) -> None:
         state = RunState(final_run_state(run))
@@ -715,7 +753,9 @@ class Driver:
             if task_type.kind == "command":
                 cmd = task_type.command(self._ctx(run, ts, attempt, params))
                 env.update(cmd.env)
-                return Launch(kind="command", argv=cmd.argv, cwd=cmd.cwd or run.work_dir, **common)
+                # A relative cwd is relative to the apply directory, wherever the driver runs.
+                cwd = os.path.join(run.work_dir, cmd.cwd) if cmd.cwd and run.work_dir else cmd.cwd or run.work_dir
+                return Launch(kind="command", argv=cmd.argv, cwd=cwd, **common)
             payload = {
                 "type": spec.type,
                 "params": params.model_dump(mode="json"),
@@ -864,7 +904,7 @@ class Driver:
                     child_id = trigger_run(
                         self.store, params.workflow, project=params.project or run.spec.project,
                         params=child_params, logical_date=run.logical_date, trigger="sub_workflow",
-                        parent_task_run_id=ts.id, priority=run.priority, conn=conn,
+                        parent_task_run_id=ts.id, priority=run.priority, timezone=run.timezone, conn=conn,
                     )
         except ShoalError as exc:
             self._fail_unstartable(run, ts, f"cannot start sub-workflow: {exc}")
@@ -881,18 +921,24 @@ class Driver:
             ts.next_poll_at = now
 
     def _poll_dependent(self, run: ActiveRun, ts: TaskState) -> None:
-        from shoal.engine.dependency import find_dependency
+        from shoal.engine.dependency import describe_dependency, find_dependency
 
         params = self._render(run, ts, self._scope(run, ts, ts.attempt))
+        first = (run.id, ts.name, ts.attempt) not in self.described
         with self._tx() as conn:
             found = find_dependency(conn, run, params)
+            if first and found is None:
+                self.described.add((run.id, ts.name, ts.attempt))
+                self._write_log_line(run, ts, f"{describe_dependency(conn, run, params)}; looking every "
+                                              f"{params.poll_interval:g}s")
         now = utcnow()
         if found is not None:
             self._write_log_line(run, ts, f"dependency met: run {found} succeeded")
             self._finish_waiting(run, ts, Result(key="", exit_code=0, outputs={"run_id": found}))
         elif ts.deadline is not None and now >= ts.deadline:
-            self._finish_waiting(run, ts, Result(key="", exit_code=None, timed_out=True,
-                                                 error=f"timed out waiting for {params.workflow!r}"))
+            error = f"timed out waiting for {params.workflow!r}"
+            self._write_log_line(run, ts, error)
+            self._finish_waiting(run, ts, Result(key="", exit_code=None, timed_out=True, error=error))
         else:
             ts.next_poll_at = now + timedelta(seconds=params.poll_interval)
 
@@ -1016,7 +1062,10 @@ class Driver:
             values["error"] = None
         elif ts.attempt < ts.max_attempts:
             to = S.RETRYING
-            delay = spec.retry_delay * spec.retry_backoff ** max(0, ts.attempt - 1)
+            # Counted within this series of attempts: a rerun or recover starts a new series
+            # (max_attempts moves on by retries + 1) and waits retry_delay again first.
+            nth = ts.attempt - (ts.max_attempts - spec.retries - 1)
+            delay = spec.retry_wait(nth)
             values["next_retry_at"] = now + timedelta(seconds=delay)
         else:
             to = S.FAILED

@@ -21,11 +21,15 @@ from shoal.engine.states import (
 )
 from shoal.engine.transitions import move_run, move_tasks
 from shoal.engine.workflows import get_workflow, version_spec
-from shoal.errors import Conflict, InvalidInput, NotFound
+from shoal.errors import Conflict, InvalidInput, NotFound, ParamError
 from shoal.spec.dag import descendants
 from shoal.spec.models import DEFAULT_PROJECT, Workflow
+from shoal.spec.templating import check_date_expr, find_references
+from shoal.spec.validate import BUILTIN_PARAMS
 from shoal.store import Store, utcnow
-from shoal.store.models import runs, task_runs, workflows
+from shoal.store.models import projects, runs, task_runs, workflow_versions, workflows
+from shoal.tasks.base import TaskType
+from shoal.tasks.registry import get_task_type
 
 
 @dataclass
@@ -93,6 +97,7 @@ def trigger_run(
     parent_task_run_id: int | None = None,
     backfill_id: int | None = None,
     dedup_key: str | None = None,
+    timezone: str | None = None,
     conn: Connection | None = None,
 ) -> int:
     """Create a queued run of the workflow's current version, with all its task runs pending."""
@@ -101,11 +106,13 @@ def trigger_run(
             return trigger_run(
                 store, name, project=project, params=params, logical_date=logical_date, disabled=disabled,
                 trigger=trigger, priority=priority, parent_task_run_id=parent_task_run_id,
-                backfill_id=backfill_id, dedup_key=dedup_key, conn=c,
+                backfill_id=backfill_id, dedup_key=dedup_key, timezone=timezone, conn=c,
             )
     wf = get_workflow(store, name, project=project, conn=conn)
     spec = wf.spec
-    timezone = spec.schedule.timezone if spec.schedule else "UTC"
+    # The zone the logical date (and ${ds}) is read in: the schedule's, or the parent run's for a
+    # sub-workflow, so parent and child see the same day.
+    timezone = timezone or (spec.schedule.timezone if spec.schedule else "UTC")
     when = parse_logical_date(logical_date, timezone)
     disabled = list(dict.fromkeys(disabled or []))
     names = [t.name for t in spec.tasks]
@@ -115,6 +122,17 @@ def trigger_run(
             f"--disable names unknown task(s) {', '.join(map(repr, unknown))} of workflow {name!r}; "
             f"its tasks are: {', '.join(names)}"
         )
+    for d in disabled:
+        task_type = get_task_type(spec.task(d).type)
+        if type(task_type).branch_targets is not TaskType.branch_targets:
+            # A disabled task counts as succeeded without running; a branching one would have
+            # chosen no branch, which silently skips them all.
+            raise InvalidInput(
+                f"cannot disable {d!r} of workflow {name!r}: it is a {task_type.name} task, which chooses "
+                "the branch its downstream takes; disable the tasks of the branch you do not want instead"
+            )
+    if parent_task_run_id is not None:
+        _refuse_sub_workflow_cycle(conn, parent_task_run_id, wf.id, name)
     declared = set(spec.params).union(*(t.params for t in spec.tasks))
     if trigger == "sub_workflow" and params:
         # The parent task's params, passed along: the child takes those it declares.
@@ -128,6 +146,8 @@ def trigger_run(
                 f"workflow {name!r} has no parameter {key!r}; its parameters are: "
                 f"{', '.join(sorted(declared)) or 'none'} (declare it under `params:` to pass it)"
             )
+        if trigger != "sub_workflow":  # those were rendered by the parent already
+            _check_param_value(key, params[key], declared)
     now = utcnow()
     run_id = conn.execute(
         insert(runs).values(
@@ -189,6 +209,48 @@ def stop_run(store: Store, run_id: int) -> list[int]:
             todo.extend(children)
             stopped.append(rid)
     return stopped
+
+
+def _check_param_value(key: str, value: str, declared: set[str]) -> None:
+    """A run-time value is checked like a declared one at apply: what it references must exist."""
+    for ref in find_references(str(value)):
+        if ref.kind == "output":
+            why = f"a run-time param cannot read task outputs ({ref.text}); reference it in the task instead"
+        elif ref.kind == "param" and ref.name not in declared | BUILTIN_PARAMS:
+            why = f"undefined parameter {ref.text}; it can use: {', '.join(sorted(declared | BUILTIN_PARAMS))}"
+        elif ref.kind == "date":
+            try:
+                check_date_expr(ref.expr)
+                continue
+            except ParamError as exc:
+                why = str(exc)
+        else:
+            continue
+        raise InvalidInput(f"-p {key}={value}: {why}")
+
+
+def _refuse_sub_workflow_cycle(conn: Connection, parent_task_run_id: int, workflow_id: int, name: str) -> None:
+    """A sub-workflow run of a workflow that is already among its ancestors would start the same
+    chain again, without end: refuse it, naming the chain."""
+    chain: list[tuple[int, str]] = []
+    task_run_id: int | None = parent_task_run_id
+    while task_run_id is not None:
+        row = conn.execute(
+            select(runs.c.workflow_id, runs.c.parent_task_run_id, workflows.c.name)
+            .join(task_runs, task_runs.c.run_id == runs.c.id)
+            .join(workflows, workflows.c.id == runs.c.workflow_id)
+            .where(task_runs.c.id == task_run_id)
+        ).first()
+        if row is None:
+            return
+        chain.append((row.workflow_id, row.name))
+        if row.workflow_id == workflow_id:
+            path = " -> ".join(n for _, n in reversed(chain))
+            raise InvalidInput(
+                f"sub-workflow cycle: {path} -> {name}; a workflow cannot run itself as a sub-workflow, "
+                "directly or through others"
+            )
+        task_run_id = row.parent_task_run_id
 
 
 def _spec_for_run(conn: Connection, row: Any) -> Workflow:
@@ -279,23 +341,30 @@ def get_run(store: Store, run_id: int, conn: Connection | None = None) -> RunInf
 
 
 def list_runs(
-    store: Store, *, workflow: str | None = None, state: str | None = None, limit: int = 50
+    store: Store, *, project: str | None = None, workflow: str | None = None, state: str | None = None,
+    limit: int = 50,
 ) -> list[dict[str, Any]]:
+    """Recent runs, newest first, with their project and workflow version."""
     q = (
-        select(runs, workflows.c.name.label("wf_name"))
+        select(runs, workflows.c.name.label("wf_name"), projects.c.name.label("project"),
+               workflow_versions.c.version.label("version"))
         .join(workflows, workflows.c.id == runs.c.workflow_id)
+        .join(projects, projects.c.id == workflows.c.project_id)
+        .join(workflow_versions, workflow_versions.c.id == runs.c.version_id)
         .order_by(runs.c.id.desc())
         .limit(limit)
-    )
+    )  # fmt: skip
+    if project:
+        q = q.where(projects.c.name == project)
     if workflow:
         q = q.where(workflows.c.name == workflow)
     if state:
-        q = q.where(runs.c.state == state)
+        q = q.where(runs.c.state == str(state))
     with store.engine.connect() as conn:
         return [
             {
-                "id": r.id, "workflow": r.wf_name, "state": r.state, "trigger": r.trigger,
-                "logical_date": from_utc_naive(r.logical_date, r.timezone).isoformat(),
+                "id": r.id, "project": r.project, "workflow": r.wf_name, "version": r.version, "state": r.state,
+                "trigger": r.trigger, "logical_date": from_utc_naive(r.logical_date, r.timezone).isoformat(),
                 "created_at": r.created_at.isoformat(timespec="seconds"),
                 "ended_at": r.ended_at.isoformat(timespec="seconds") if r.ended_at else None,
             }

@@ -100,28 +100,36 @@ class ActiveRun:
         return self.spec_of(name).trigger_rule or self.types[name].trigger_rule
 
 
-def edge_state(run: ActiveRun, upstream: str, downstream: str) -> TaskRunState:
-    """The upstream's outcome as `downstream` sees it: a branch that was not chosen is a skip."""
+def not_chosen(run: ActiveRun, upstream: str, downstream: str) -> bool:
+    """Whether `upstream` is a branching task (switch, condition) that finished without choosing
+    `downstream`."""
     u = run.tasks[upstream]
-    if (
+    return (
         u.state == S.SUCCESS
         and downstream in run.branch_targets.get(upstream, ())
         and downstream not in u.outputs.get(BRANCHES_KEY, ())
-    ):
-        return S.SKIPPED
-    return u.state
+    )
 
 
 def decide(run: ActiveRun, name: str) -> TaskRunState | None:
     """What a pending task becomes now, or None if it must keep waiting for an upstream."""
-    ups = run.up[name]
-    states = []
-    for u in ups:
-        st = edge_state(run, u, name)
-        if st not in TASK_TERMINAL:
-            return None
-        states.append(st)
     rule = run.trigger_rule(name)
+    states = []
+    waiting = False
+    for u in run.up[name]:
+        if not_chosen(run, u, name):
+            # A branch that was not taken is skipped whatever its trigger rule, as Airflow's
+            # branch operators and DolphinScheduler's switch do: the branching task decided.
+            return S.SKIPPED
+        st = run.tasks[u].state
+        if st in TASK_TERMINAL:
+            states.append(st)
+        else:
+            waiting = True
+    if rule == "one_success" and S.SUCCESS in states:
+        return _ready(run, name)  # at the first success, without waiting for the others
+    if waiting:
+        return None
     failed = any(s in (S.FAILED, S.UPSTREAM_FAILED) for s in states)
     stopped = any(s == S.STOPPED for s in states)
     skipped = [s == S.SKIPPED for s in states]
@@ -131,7 +139,7 @@ def decide(run: ActiveRun, name: str) -> TaskRunState | None:
             return S.SKIPPED
         return _ready(run, name)
     if rule == "one_success":
-        if any(s == S.SUCCESS for s in states) or not states:
+        if not states:
             return _ready(run, name)
         return S.UPSTREAM_FAILED if failed else (S.STOPPED if stopped else S.SKIPPED)
     if failed:

@@ -19,7 +19,7 @@ from shoal.engine.workflows import get_workflow
 from shoal.errors import Conflict, NotFound
 from shoal.spec.models import DEFAULT_PROJECT
 from shoal.store import Store, utcnow
-from shoal.store.models import leases, projects, schedules, workflows
+from shoal.store.models import leases, projects, runs, schedules, workflows
 
 SCHEDULER_LEASE = "scheduler"
 TICK_INTERVAL = 1.0
@@ -52,7 +52,25 @@ def tick_schedules(store: Store, now: datetime | None = None) -> list[int]:
                 created.extend(_fire(store, conn, s, now_utc))
         except IntegrityError:
             log.info("schedule of %s already fired elsewhere", s.name)
+        except Exception as exc:  # noqa: BLE001 - one bad schedule must not stop the others firing
+            log.error("schedule of %s could not fire (%s: %s); skipping to its next fire time",
+                      s.name, type(exc).__name__, exc)
+            _skip_to_next(store, s, now_utc)
     return created
+
+
+def _skip_to_next(store: Store, s, now_utc: datetime) -> None:  # type: ignore[no-untyped-def]
+    """Move a schedule that failed to fire past `now`, so it is not retried on every tick."""
+    try:
+        nxt = to_utc_naive(next_fire(s.cron, s.timezone, now_utc))
+        with store.engine.begin() as conn:
+            conn.execute(
+                update(schedules)
+                .where(schedules.c.workflow_id == s.workflow_id, schedules.c.next_fire_at == s.next_fire_at)
+                .values(next_fire_at=nxt)
+            )
+    except Exception as exc:  # noqa: BLE001
+        log.error("schedule of %s could not be moved on either: %s", s.name, exc)
 
 
 def _fire(store: Store, conn: Connection, s, now_utc: datetime) -> list[int]:  # type: ignore[no-untyped-def]
@@ -62,6 +80,8 @@ def _fire(store: Store, conn: Connection, s, now_utc: datetime) -> list[int]:  #
     while fire <= now_utc and (end is None or fire <= end) and len(times) < MAX_CATCHUP_PER_TICK:
         times.append(fire)
         fire = next_fire(s.cron, s.timezone, fire)
+    if s.start_at is not None:
+        times = [t for t in times if t >= from_utc_naive(s.start_at, s.timezone)]
     if not s.catchup and times:
         times = times[-1:]  # catch-up off: only the most recent missed fire time runs
     nxt = to_utc_naive(fire) if (end is None or fire <= end) else None
@@ -72,12 +92,14 @@ def _fire(store: Store, conn: Connection, s, now_utc: datetime) -> list[int]:  #
     ).rowcount
     if not moved:
         return []
+    keys = {t: f"schedule:{s.workflow_id}:{to_utc_naive(t).isoformat()}" for t in times}
+    # Times that already have their run (the schedule was moved back by a changed cron or start)
+    # are skipped: recreating one would fail the whole tick on the unique key, every tick.
+    done = set(conn.execute(select(runs.c.dedup_key).where(runs.c.dedup_key.in_(list(keys.values())))).scalars())
     return [
-        trigger_run(
-            store, s.name, project=s.project, logical_date=t, trigger="schedule",
-            dedup_key=f"schedule:{s.workflow_id}:{to_utc_naive(t).isoformat()}", conn=conn,
-        )
-        for t in times
+        trigger_run(store, s.name, project=s.project, logical_date=t, trigger="schedule", dedup_key=key, conn=conn)
+        for t, key in keys.items()
+        if key not in done
     ]
 
 
@@ -92,7 +114,11 @@ def set_paused(store: Store, name: str, paused: bool, *, project: str = DEFAULT_
         values: dict[str, object] = {"paused": paused, "updated_at": utcnow()}
         if not paused and not wf.schedule["catchup"]:
             tz = wf.schedule["timezone"]
-            values["next_fire_at"] = to_utc_naive(next_fire(wf.schedule["cron"], tz, datetime.now(UTC)))
+            since = datetime.now(UTC)
+            start = conn.execute(select(schedules.c.start_at).where(schedules.c.workflow_id == wf.id)).scalar()
+            if start is not None and start > to_utc_naive(since):  # not begun yet: it still begins at start
+                since = from_utc_naive(start, tz) - timedelta(microseconds=1)
+            values["next_fire_at"] = to_utc_naive(next_fire(wf.schedule["cron"], tz, since))
         conn.execute(update(schedules).where(schedules.c.workflow_id == wf.id).values(**values))
 
 

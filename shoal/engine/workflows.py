@@ -4,14 +4,14 @@ show, delete. Every workflow belongs to a project; `default` unless told otherwi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from shoal.engine.clock import as_aware, next_fire, to_utc_naive
+from shoal.engine.clock import as_aware, from_utc_naive, next_fire, to_utc_naive
 from shoal.engine.states import RUN_ACTIVE
-from shoal.errors import Conflict, NotFound
+from shoal.errors import Conflict, InvalidInput, NotFound
 from shoal.spec.models import DEFAULT_PROJECT, Workflow
 from shoal.store import Store, utcnow
 from shoal.store.models import projects, runs, schedules, workflow_versions, workflows
@@ -24,6 +24,8 @@ class ApplyResult:
     name: str
     version: int
     changed: bool  # False: identical to the current version, nothing stored
+    # Unchanged, but applied from other directories than the version's python search path.
+    kept_source_dir: str | None = None
 
 
 @dataclass(frozen=True)
@@ -40,55 +42,54 @@ class StoredWorkflow:
     schedule: dict[str, Any] | None  # cron, timezone, paused, next_fire_at
 
 
-def apply_workflow(store: Store, wf: Workflow, source_dir: str | None = None) -> ApplyResult:
-    """Store `wf` (already validated) as a new version if its content changed."""
+def apply_workflows(store: Store, items: list[tuple[Workflow, str | None]]) -> list[ApplyResult]:
+    """Store each (validated) workflow as a new version where it changed, all in one transaction:
+    a directory is applied completely or not at all."""
+    with store.engine.begin() as conn:
+        return [_apply_one(conn, wf, source_dir) for wf, source_dir in items]
+
+
+def _apply_one(conn: Connection, wf: Workflow, source_dir: str | None) -> ApplyResult:
     now = utcnow()
     digest = wf.spec_hash()
-    with store.engine.begin() as conn:
-        pid = project_id(conn, wf.project, create=True)
-        row = conn.execute(
-            select(workflows.c.id, workflows.c.current_version).where(
-                workflows.c.project_id == pid, workflows.c.name == wf.name
-            )
-        ).first()
-        if row is not None:
-            current_hash = conn.execute(
-                select(workflow_versions.c.spec_hash).where(
-                    workflow_versions.c.workflow_id == row.id, workflow_versions.c.version == row.current_version
-                )
-            ).scalar_one()
-            if current_hash == digest:
-                if source_dir:
-                    conn.execute(
-                        update(workflow_versions)
-                        .where(
-                            workflow_versions.c.workflow_id == row.id,
-                            workflow_versions.c.version == row.current_version,
-                        )
-                        .values(source_dir=source_dir)
-                    )
-                return ApplyResult(wf.project, wf.name, row.current_version, changed=False)
-            workflow_id, version = row.id, row.current_version + 1
-            conn.execute(
-                update(workflows)
-                .where(workflows.c.id == workflow_id)
-                .values(current_version=version, description=wf.description, updated_at=now)
-            )
-        else:
-            version = 1
-            workflow_id = conn.execute(
-                insert(workflows).values(
-                    project_id=pid, name=wf.name, current_version=1,
-                    description=wf.description, created_at=now, updated_at=now,
-                )
-            ).inserted_primary_key[0]
-        conn.execute(
-            insert(workflow_versions).values(
-                workflow_id=workflow_id, version=version, spec=wf.to_dict(),
-                spec_hash=digest, source_dir=source_dir, created_at=now,
-            )
+    pid = project_id(conn, wf.project, create=True)
+    row = conn.execute(
+        select(workflows.c.id, workflows.c.current_version).where(
+            workflows.c.project_id == pid, workflows.c.name == wf.name
         )
-        _sync_schedule(conn, workflow_id, wf)
+    ).first()
+    if row is not None:
+        current = conn.execute(
+            select(workflow_versions.c.spec_hash, workflow_versions.c.source_dir).where(
+                workflow_versions.c.workflow_id == row.id, workflow_versions.c.version == row.current_version
+            )
+        ).one()
+        if current.spec_hash == digest:
+            # Only a changed definition stores a version, and a stored version is immutable, where
+            # its python tasks import from included: its runs and reruns keep working.
+            moved = current.source_dir if source_dir and current.source_dir != source_dir else None
+            return ApplyResult(wf.project, wf.name, row.current_version, changed=False, kept_source_dir=moved)
+        workflow_id, version = row.id, row.current_version + 1
+        conn.execute(
+            update(workflows)
+            .where(workflows.c.id == workflow_id)
+            .values(current_version=version, description=wf.description, updated_at=now)
+        )
+    else:
+        version = 1
+        workflow_id = conn.execute(
+            insert(workflows).values(
+                project_id=pid, name=wf.name, current_version=1,
+                description=wf.description, created_at=now, updated_at=now,
+            )
+        ).inserted_primary_key[0]
+    conn.execute(
+        insert(workflow_versions).values(
+            workflow_id=workflow_id, version=version, spec=wf.to_dict(),
+            spec_hash=digest, source_dir=source_dir, created_at=now,
+        )
+    )
+    _sync_schedule(conn, workflow_id, wf)
     return ApplyResult(wf.project, wf.name, version, changed=True)
 
 
@@ -116,6 +117,13 @@ def _sync_schedule(conn: Connection, workflow_id: int, wf: Workflow) -> None:
     ) == (s.cron, s.timezone, values["start_at"], s.catchup)
     if not unchanged_timing:
         values["next_fire_at"] = to_utc_naive(first_fire(s.cron, s.timezone, start, s.catchup))
+    elif existing.next_fire_at is None and values["end_at"] != existing.end_at:
+        # A schedule that had reached its end, whose end moved: it goes on from where it stopped
+        # (catch-up) or from now.
+        now = datetime.now(UTC)
+        since = from_utc_naive(existing.end_at, s.timezone) if s.catchup and existing.end_at else now
+        nxt = next_fire(s.cron, s.timezone, since)
+        values["next_fire_at"] = to_utc_naive(nxt) if end is None or nxt <= end else None
     if existing is None:
         conn.execute(insert(schedules).values(workflow_id=workflow_id, paused=False, **values))
     else:
@@ -124,8 +132,6 @@ def _sync_schedule(conn: Connection, workflow_id: int, wf: Workflow) -> None:
 
 def first_fire(cron: str, timezone: str, start: datetime | None, catchup: bool) -> datetime:
     """Where a new schedule begins: its start if it catches up, else the next fire from now."""
-    from datetime import UTC, timedelta
-
     now = datetime.now(UTC)
     if start is not None and (catchup or start > now):
         return next_fire(cron, timezone, start - timedelta(microseconds=1))
@@ -147,6 +153,8 @@ def get_workflow(
     ).first()
     if row is None:
         raise NotFound(f"workflow {name!r} not found in project {project!r}; `shoal workflow list` shows what exists")
+    if version is not None and version < 1:
+        raise InvalidInput(f"version {version} does not exist: versions count from 1 (latest is {row.current_version})")
     wanted = version or row.current_version
     ver = conn.execute(
         select(workflow_versions).where(
@@ -158,7 +166,7 @@ def get_workflow(
     sched = conn.execute(select(schedules).where(schedules.c.workflow_id == row.id)).first()
     return StoredWorkflow(
         id=row.id, project=row.project, name=row.name, version=ver.version, version_id=ver.id,
-        spec=Workflow.model_validate(ver.spec), source_dir=ver.source_dir,
+        spec=Workflow.from_stored(ver.spec), source_dir=ver.source_dir,
         created_at=row.created_at, updated_at=row.updated_at,
         schedule=None if sched is None else {
             "cron": sched.cron, "timezone": sched.timezone, "paused": sched.paused,
@@ -171,7 +179,7 @@ def version_spec(conn: Connection, version_id: int) -> tuple[Workflow, str | Non
     row = conn.execute(
         select(workflow_versions.c.spec, workflow_versions.c.source_dir).where(workflow_versions.c.id == version_id)
     ).one()
-    return Workflow.model_validate(row.spec), row.source_dir
+    return Workflow.from_stored(row.spec), row.source_dir
 
 
 def list_workflows(store: Store, *, search: str | None = None, project: str | None = None) -> list[dict[str, Any]]:
@@ -194,8 +202,12 @@ def list_workflows(store: Store, *, search: str | None = None, project: str | No
     if project:
         q = q.where(projects.c.name == project)
     if search:
-        pattern = f"%{search.lower()}%"
-        q = q.where(func.lower(workflows.c.name).like(pattern) | func.lower(workflows.c.description).like(pattern))
+        # autoescape: `_` and `%` in the search are literal text, not LIKE wildcards.
+        text = search.lower()
+        q = q.where(
+            func.lower(workflows.c.name).contains(text, autoescape=True)
+            | func.lower(workflows.c.description).contains(text, autoescape=True)
+        )
     with store.engine.connect() as conn:
         return [
             {

@@ -106,6 +106,10 @@ class Attempt:
         started = f"pid {self.pid}" if self.pid else "not started"
         self._log([f"shoal: start {self.key}: {what} ({started})"])
 
+    def note(self, text: str) -> None:
+        """A line of shoal's own in the attempt's log."""
+        self._log([f"shoal: {text}"])
+
     def _log(self, lines: list[str]) -> None:
         if self.log is None:
             return

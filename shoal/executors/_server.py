@@ -17,7 +17,8 @@ launch is handed to the spare (which then exits after the call); a `"worker"` la
 pool worker (queued while all are busy). Either way the child reports the outcome on its output
 pipe after the task's last output (see `_worker.py`), and the attempt ends with that marker.
 A command attempt ends when its process has been reaped *and* its output pipe hit EOF, waiting
-at most `EOF_GRACE` after the exit in case a grandchild keeps the pipe open.
+at most `EOF_GRACE` after the exit in case a grandchild keeps the pipe open; what still holds it
+then (e.g. `sleep 300 &`) is killed with the attempt's process group, as Airflow does.
 
 - ctl (driver → server): pickled, length-prefixed `{"op": "submit" | "kill" | "close", ...}`; a
   submit is answered on ctl with the JSON line `{"pid": n}` as soon as the process exists (0:
@@ -164,6 +165,12 @@ class Server:
             if att.deadline is not None and now >= att.deadline and att.reason is None:
                 self._terminate(att, f"timed out after {float(att.launch['timeout'])}s", timed_out=True)
             if att.status is not None and not att.done and now >= att.exited_at + EOF_GRACE:
+                if att.child is None and att.pid:
+                    # The command exited but something it started still holds its output open:
+                    # left running, it would be outside the capacity the attempt held. Its group
+                    # cannot have been reused while those processes are in it.
+                    _killpg(att.pid, signal.SIGKILL)
+                    att.note(f"killed what the command left running in its process group after {EOF_GRACE}s")
                 self._finish(att)
         for pgid, at in list(self.pending_kills.items()):
             if now >= at:

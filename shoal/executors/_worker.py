@@ -225,7 +225,7 @@ def worker_main(task_fd: int, out_fd: int, marker: bytes, once: bool = False) ->
     code_files = _CodeFiles() if not once else None
     for launch in _read_frames(task_fd):
         if code_files is not None:
-            code_files.forget_if_changed()
+            code_files.forget_stale(launch.get("sys_path") or [])
         # Re-point fds 1/2 every time: a previous task may have redirected or closed them.
         os.dup2(out_fd, 1)
         os.dup2(out_fd, 2)
@@ -251,23 +251,28 @@ class _CodeFiles:
     """The workflow's own modules a warm worker imported, so an edit to one is not missed.
 
     Tasks import the user's code from their workflow's directories (the launch's `sys_path`).
-    A warm worker keeps modules imported, which is its point, but after the user edits a file
-    the next task would run the old code. So the worker records the modification time of each
-    module imported from those directories, and before each task, if any file changed (or
-    vanished), drops all of them from `sys.modules`: the task imports them afresh. Modules
-    that were imported before the worker forked (shoal, the preload) and third-party packages
-    are never tracked, so this costs one `stat` per user module per task.
+    A warm worker keeps modules imported, which is its point, but two things make a kept module
+    wrong for the next task: the user edited its file, or the next task imports from other
+    directories (a workflow applied elsewhere), where the same module name may mean another
+    file (every workflow may have its own `tasks.py`). So the worker records the file and
+    modification time of each module imported from those directories, and before each task, if
+    its directories differ or any file changed (or vanished), drops all of them from
+    `sys.modules`: the task imports them afresh. All, not just the stale ones, because a kept
+    module holds what it imported from the others. Modules imported before the worker forked (shoal, the preload) and
+    third-party packages are never tracked, so this costs one `stat` per user module per task.
     """
 
     def __init__(self) -> None:
         self.preloaded = set(sys.modules)
         self.files: dict[str, tuple[str, float]] = {}  # module name -> (file, mtime when seen)
+        self.dirs: list[str] = []  # the sys_path they were imported under
         self.seen = len(sys.modules)
 
     def track(self, dirs: list[str]) -> None:
         if len(sys.modules) == self.seen or not dirs:
             return
         self.seen = len(sys.modules)
+        self.dirs = dirs
         roots = tuple(os.path.join(os.path.abspath(d), "") for d in dirs)
         for name, module in list(sys.modules.items()):
             if name in self.preloaded or name in self.files:
@@ -280,19 +285,24 @@ class _CodeFiles:
             except OSError:
                 continue
 
-    def forget_if_changed(self) -> None:
-        for path, mtime in self.files.values():
-            try:
-                if os.stat(path).st_mtime == mtime:
-                    continue
-            except OSError:
-                pass
-            for name in self.files:
-                sys.modules.pop(name, None)
-            self.files.clear()
-            self.seen = -1  # re-track whatever the next task imports
-            importlib.invalidate_caches()
+    def forget_stale(self, dirs: list[str]) -> None:
+        """Before a task whose code lives in `dirs`: drop the tracked modules if any is stale."""
+        if not self.files:
             return
+        if dirs == self.dirs and all(_unchanged(path, mtime) for path, mtime in self.files.values()):
+            return
+        for name in self.files:
+            sys.modules.pop(name, None)
+        self.files.clear()
+        self.seen = -1  # re-track whatever the next task imports
+        importlib.invalidate_caches()
+
+
+def _unchanged(path: str, mtime: float) -> bool:
+    try:
+        return os.stat(path).st_mtime == mtime
+    except OSError:
+        return False
 
 
 def _restore(environ: dict[str, str], cwd: str, path: list[str]) -> None:

@@ -9,13 +9,17 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from shoal.client import Client
+from shoal.engine import scheduler
+from shoal.engine import workflows as workflows_module
+from shoal.engine.paths import attempt_files
 from shoal.engine.runs import get_run, recover_run, rerun_from, stop_run, trigger_run
 from shoal.engine.scheduler import set_paused, tick_schedules
-from shoal.engine.workflows import get_workflow
+from shoal.engine.workflows import get_workflow, list_workflows
 from shoal.errors import Conflict, InvalidInput, NotFound
+from shoal.spec.errors import SpecError
 from shoal.store.models import runs, schedules
 from tests.engine.conftest import states
 
@@ -31,6 +35,63 @@ def test_apply_stores_a_new_version_only_when_changed(client: Client, apply_yaml
     apply_yaml("name: v\ntasks: [{name: a, type: shell, command: 'echo changed'}]\n")
     assert get_workflow(client.store, "v").version == 2
     assert get_workflow(client.store, "v", version=1).spec.tasks[0].config["command"] == "true"
+
+
+def test_the_same_definition_applied_from_another_directory_changes_nothing_stored(
+    client: Client, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a changed definition stores a version, and a stored version (where its python tasks
+    import from included) never changes: re-applying elsewhere says so and keeps runs working."""
+    path = workdir / "v.yaml"
+    path.write_text("name: moved\ntasks: [{name: a, type: shell, command: 'true'}]\n")
+    monkeypatch.chdir(workdir)
+    (first,) = client.apply_path(path)
+    (again,) = client.apply_path(path)
+    stored = get_workflow(client.store, "moved").source_dir
+    monkeypatch.chdir(workdir.parent)
+    (moved,) = client.apply_path(path)
+    assert (first.version, again.changed, again.kept_source_dir) == (1, False, None)
+    assert (moved.version, moved.changed, moved.kept_source_dir) == (1, False, stored)
+    assert get_workflow(client.store, "moved").source_dir == stored
+    path.write_text("name: moved\ntasks: [{name: a, type: shell, command: 'echo new'}]\n")
+    (changed,) = client.apply_path(path)
+    assert changed.version == 2 and get_workflow(client.store, "moved").source_dir != stored
+
+
+def test_a_directory_is_applied_completely_or_not_at_all(
+    client: Client, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (workdir / "a.yaml").write_text("name: dir_a\ntasks: [{name: a, type: shell, command: 'true'}]\n")
+    (workdir / "b.yaml").write_text("name: dir_b\ntasks: [{name: b, type: shell, command: 'true'}]\n")
+    real, calls = workflows_module._apply_one, []
+
+    def failing_second(conn, wf, source_dir):  # type: ignore[no-untyped-def]
+        calls.append(wf.name)
+        if len(calls) == 2:
+            raise OSError("disk full")  # whatever fails while storing the second
+        return real(conn, wf, source_dir)
+
+    monkeypatch.setattr(workflows_module, "_apply_one", failing_second)
+    with pytest.raises(OSError):
+        client.apply_path(workdir)
+    assert calls == ["dir_a", "dir_b"] and list_workflows(client.store) == []
+    monkeypatch.undo()
+    # --project puts both in one project: two files naming the same workflow are refused.
+    (workdir / "c.yaml").write_text("name: dir_a\nproject: other\ntasks: [{name: c, type: shell, command: 'true'}]")
+    with pytest.raises(SpecError, match="also defined in .*with --project team both would be the same workflow"):
+        client.apply_path(workdir, project="team")
+    assert list_workflows(client.store) == []
+    (workdir / "c.yaml").unlink()
+    assert [r.name for r in client.apply_path(workdir, project="team")] == ["dir_a", "dir_b"]
+
+
+def test_workflow_version_zero_and_search_wildcards(client: Client, apply_yaml) -> None:
+    apply_yaml("name: under_score\ntasks: [{name: a, type: shell, command: 'true'}]\n")
+    apply_yaml("name: plain\ndescription: 100% sure\ntasks: [{name: a, type: shell, command: 'true'}]\n")
+    with pytest.raises(InvalidInput, match="versions count from 1"):
+        get_workflow(client.store, "plain", version=0)
+    assert [w["name"] for w in list_workflows(client.store, search="_")] == ["under_score"]
+    assert [w["name"] for w in list_workflows(client.store, search="%")] == ["plain"]
 
 
 def test_a_run_pins_the_version_it_started_with(client: Client, apply_yaml, workdir: Path) -> None:
@@ -80,6 +141,21 @@ def test_recover_reruns_only_failed_stopped_and_upstream_failed(run_yaml, client
     assert _count(workdir / "ok") == 1
     with pytest.raises(Conflict):
         recover_run(client.store, info.id)
+
+
+def test_recover_starts_a_new_series_of_retry_delays(run_yaml, client: Client) -> None:
+    """The backoff counts attempts within a series: after a recover the first retry waits
+    retry_delay again, not retry_delay * backoff**(attempts so far) (here 1 s, not 100 s)."""
+    info = run_yaml("""
+        name: backoff_series
+        tasks:
+          - {name: bad, type: shell, command: "exit 1", retries: 1, retry_delay: 1s, retry_backoff: 10}
+        """)
+    assert (info.state, info.tasks[0].attempt) == ("failed", 2)
+    assert recover_run(client.store, info.id) == 1
+    client.wait([info.id], timeout=30)  # a delay counted from attempt 1 would not end in time
+    after = get_run(client.store, info.id)
+    assert (after.state, after.tasks[0].attempt, after.tasks[0].max_attempts) == ("failed", 4, 4)
 
 
 def test_rerun_of_an_active_run_is_refused(client: Client, apply_yaml) -> None:
@@ -140,11 +216,43 @@ def test_sub_workflow_runs_a_child_run_and_waits(run_yaml, apply_yaml, client: C
     assert child.tasks[0].outputs == {"greeting": "hi-parent"}
 
 
+def test_sub_workflow_child_reads_the_same_day_as_its_parent(run_yaml, apply_yaml, client: Client) -> None:
+    """Parent scheduled in Asia/Shanghai, child unscheduled (UTC by default): 01:30 in Shanghai is
+    the previous day in UTC, yet the child must process the parent's day."""
+    apply_yaml("""
+        name: tz_child
+        tasks: [{name: say, type: shell, command: "echo '##shoal:set day=${ds}'"}]
+        """)
+    info = run_yaml("""
+        name: tz_parent
+        schedule: {cron: "30 1 * * *", timezone: Asia/Shanghai}
+        tasks:
+          - {name: sub, type: sub_workflow, workflow: tz_child}
+          - {name: mine, type: shell, command: "echo '##shoal:set day=${ds}'"}
+        """, date="2026-05-10T01:30")
+    assert info.state == "success"
+    child = get_run(client.store, info.tasks[0].outputs["run_id"])
+    assert child.tasks[0].outputs == info.tasks[1].outputs == {"day": "2026-05-10"}
+
+
 def test_sub_workflow_failure_fails_the_parent_task(run_yaml, apply_yaml) -> None:
     apply_yaml("name: badchild\ntasks: [{name: x, type: shell, command: 'false'}]\n")
     info = run_yaml("name: p2\ntasks: [{name: sub, type: sub_workflow, workflow: badchild}]\n")
     assert info.state == "failed"
     assert "ended failed" in (info.tasks[0].error or "")
+
+
+def test_sub_workflow_cycles_fail_instead_of_starting_runs_without_end(run_yaml, apply_yaml, client: Client) -> None:
+    info = run_yaml("name: selfsub\ntasks: [{name: again, type: sub_workflow, workflow: selfsub}]\n")
+    assert info.state == "failed"
+    assert "sub-workflow cycle: selfsub -> selfsub" in (info.tasks[0].error or "")
+    apply_yaml("name: mb\ntasks: [{name: back, type: sub_workflow, workflow: ma}]\n")
+    info = run_yaml("name: ma\ntasks: [{name: to_b, type: sub_workflow, workflow: mb}]\n")
+    assert info.state == "failed"
+    with client.store.engine.connect() as conn:
+        (child_id,) = conn.execute(select(runs.c.id).where(runs.c.parent_task_run_id == info.tasks[0].id)).one()
+        assert conn.execute(select(func.count()).select_from(runs)).scalar() == 3  # selfsub, ma, mb
+    assert "sub-workflow cycle: ma -> mb -> ma" in (get_run(client.store, child_id).tasks[0].error or "")
 
 
 def test_sub_workflow_of_an_unknown_workflow_fails_clearly(run_yaml) -> None:
@@ -177,6 +285,19 @@ def test_dependent_times_out_when_nothing_succeeds(client: Client, apply_yaml) -
     info = client.run("waits_forever", date="2026-02-02", wait=True, timeout=60)
     assert info.state == "failed"
     assert "timed out" in (info.tasks[0].error or "")
+
+
+def test_dependent_says_in_its_log_what_it_waits_for_and_when_it_gives_up(client: Client, apply_yaml) -> None:
+    apply_yaml("""
+        name: typo_dep
+        tasks: [{name: wait, type: dependent, workflow: nevr_wf, date_offset: -1, poll_interval: 0.2s, timeout: 1s}]
+        """)
+    info = client.run("typo_dep", date="2026-02-02", wait=True, timeout=60)
+    assert info.state == "failed"
+    log_file, _ = attempt_files(client.store.settings.logs_dir, info.id, "wait", 1)
+    text = Path(log_file).read_text()
+    assert "waiting for a successful run of 'nevr_wf' on 2026-02-01 (there is no workflow 'nevr_wf'" in text
+    assert "timed out waiting for 'nevr_wf'" in text
 
 
 def test_backfill_serial_runs_in_date_order(client: Client, apply_yaml, workdir: Path) -> None:
@@ -220,6 +341,21 @@ def test_max_active_runs_runs_catch_up_dates_one_at_a_time_in_order(client: Clie
     assert ledger.read_text().split() == [f"{edge}-{h:02d}" for h in range(4) for edge in ("start", "end")]
 
 
+def test_waiting_for_a_run_queued_behind_an_undriven_one_drives_both(client: Client, apply_yaml) -> None:
+    """`run --wait` of a later date while an earlier run of a `max_active_runs: 1` workflow sits
+    queued with nobody driving it (started without --wait, no scheduler): the waiting command
+    drives the earlier one first instead of waiting for ever. Same for a backfill's runs."""
+    apply_yaml("name: one_at_a_time\nmax_active_runs: 1\ntasks: [{name: a, type: shell, command: 'true'}]\n")
+    earlier = trigger_run(client.store, "one_at_a_time", logical_date="2026-01-01")
+    later = trigger_run(client.store, "one_at_a_time", logical_date="2026-02-01")
+    client.wait([later], timeout=60)
+    assert [get_run(client.store, r).state for r in (earlier, later)] == ["success", "success"]
+    apply_yaml("name: bf_wait\ntasks: [{name: a, type: shell, command: 'true'}]\n")
+    ids = client.backfill("bf_wait", start=date(2026, 6, 1), end=date(2026, 6, 3))
+    client.wait([ids[-1]], timeout=60)
+    assert {get_run(client.store, r).state for r in ids} == {"success"}
+
+
 def test_backfill_rejects_an_inverted_range(client: Client, apply_yaml) -> None:
     apply_yaml("name: bfx\ntasks: [{name: a, type: shell, command: 'true'}]\n")
     with pytest.raises(InvalidInput, match="before"):
@@ -251,6 +387,78 @@ def test_schedule_tick_creates_due_runs_with_and_without_catchup(client: Client,
     assert tick_schedules(client.store, now=datetime(2026, 1, 1, 3, 30, tzinfo=UTC)) == []
 
 
+def test_a_schedule_that_cannot_fire_does_not_stop_the_others(
+    client: Client, apply_yaml, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    for name in ("broken", "healthy"):
+        apply_yaml(f"name: {name}\nschedule: {{cron: '0 * * * *'}}\ntasks: [{{name: a, type: shell, command: 'true'}}]")
+    with client.engine.begin() as conn:
+        conn.execute(update(schedules).values(next_fire_at=datetime(2026, 1, 1)))
+    real = scheduler.trigger_run
+
+    def trigger(store, name, **kwargs):  # type: ignore[no-untyped-def]
+        if name == "broken":
+            raise OverflowError("date value out of range")  # e.g. what a bad stored value did
+        return real(store, name, **kwargs)
+
+    monkeypatch.setattr(scheduler, "trigger_run", trigger)
+    now = datetime(2026, 1, 1, 0, 30, tzinfo=UTC)
+    created = tick_schedules(client.store, now=now)
+    assert [get_run(client.store, r).workflow for r in created] == ["healthy"]
+    assert "schedule of broken could not fire (OverflowError: date value out of range)" in caplog.text
+    # It moved on: the next tick does not fail on the same fire time again.
+    caplog.clear()
+    assert tick_schedules(client.store, now=now) == [] and "broken" not in caplog.text
+
+
+def _hours(client: Client, created: list[int]) -> list[int]:
+    return sorted(get_run(client.store, r).logical_date.hour for r in created)
+
+
+def _next_fire(client: Client) -> datetime | None:
+    with client.engine.connect() as conn:
+        return conn.execute(select(schedules.c.next_fire_at)).scalar()
+
+
+def test_a_catch_up_schedule_moved_back_fills_the_gap_and_goes_on(client: Client, apply_yaml) -> None:
+    """Moving `start` (or the cron) back makes the schedule count again from times that already
+    have runs: those are skipped, the rest are created, and the schedule goes on (it used to stop
+    for good, failing every tick on the runs' unique key)."""
+    wf = "name: moved_back\nschedule: {{cron: '0 * * * *', timezone: UTC, start: '{start}', catchup: true}}\n"
+    wf += "tasks: [{{name: a, type: shell, command: 'true'}}]\n"
+    now = datetime(2026, 1, 1, 5, 30, tzinfo=UTC)
+    apply_yaml(wf.format(start="2026-01-01T03:00"))
+    assert _hours(client, tick_schedules(client.store, now=now)) == [3, 4, 5]
+    apply_yaml(wf.format(start="2026-01-01T01:00"))
+    assert _hours(client, tick_schedules(client.store, now=now)) == [1, 2]
+    assert _next_fire(client) == datetime(2026, 1, 1, 6)
+    assert tick_schedules(client.store, now=now) == []
+
+
+def test_a_schedule_that_ended_goes_on_when_its_end_moves_later(client: Client, apply_yaml) -> None:
+    wf = "name: extended\nschedule: {{cron: '0 * * * *', timezone: UTC, start: '2026-01-01T00:00', "
+    wf += "end: '{end}', catchup: true}}\ntasks: [{{name: a, type: shell, command: 'true'}}]\n"
+    now = datetime(2026, 1, 1, 5, 30, tzinfo=UTC)
+    apply_yaml(wf.format(end="2026-01-01T02:00"))
+    assert _hours(client, tick_schedules(client.store, now=now)) == [0, 1, 2]
+    assert _next_fire(client) is None  # ended
+    apply_yaml(wf.format(end="2026-01-01T04:00"))
+    assert _hours(client, tick_schedules(client.store, now=now)) == [3, 4]
+
+
+def test_resuming_a_schedule_that_has_not_begun_keeps_its_start(client: Client, apply_yaml) -> None:
+    apply_yaml("""
+        name: later
+        schedule: {cron: "0 6 * * *", timezone: UTC, start: "2030-01-01"}
+        tasks: [{name: a, type: shell, command: 'true'}]
+        """)
+    assert _next_fire(client) == datetime(2030, 1, 1, 6)
+    set_paused(client.store, "later", True)
+    set_paused(client.store, "later", False)
+    assert _next_fire(client) == datetime(2030, 1, 1, 6)
+    assert tick_schedules(client.store, now=datetime.now(UTC) + timedelta(days=1)) == []
+
+
 def test_paused_schedule_creates_no_runs(client: Client, apply_yaml) -> None:
     apply_yaml("""
         name: pausable
@@ -276,3 +484,21 @@ def test_unknown_disable_and_bad_date_change_nothing(client: Client, apply_yaml)
         trigger_run(client.store, "guard", logical_date="31/01/2026")
     with client.engine.connect() as conn:
         assert conn.execute(select(runs.c.id)).all() == []
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("${nope}", r"-p q=\$\{nope\}: undefined parameter \$\{nope\}; it can use: .*ds"),
+    ("${a.v}", "cannot read task outputs"),
+    ("$[yyyyMMddQ]", "-p q=\\$\\[yyyyMMddQ\\]"),
+])
+def test_a_run_time_param_value_is_checked_before_a_run_exists(
+    client: Client, apply_yaml, value: str, message: str
+) -> None:
+    apply_yaml("name: pv\nparams: {q: x, other: y}\ntasks: [{name: a, type: shell, command: 'echo ${q}'}]\n")
+    with pytest.raises(InvalidInput, match=message):
+        trigger_run(client.store, "pv", params={"q": value})
+    with client.engine.connect() as conn:
+        assert conn.execute(select(runs.c.id)).all() == []
+    good = trigger_run(client.store, "pv", params={"q": "${other}-$[yyyyMMdd-1]-$${literal}"})
+    client.wait([good], timeout=60)
+    assert get_run(client.store, good).state == "success"

@@ -7,8 +7,10 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
 from shoal.client import Client
+from shoal.errors import InvalidInput
 from tests.engine.conftest import outputs, states
 
 HELLO = Path(__file__).parents[2] / "examples" / "hello_ml.yaml"
@@ -96,9 +98,11 @@ def test_failure_strategy_end_starts_nothing_new(run_yaml) -> None:
         tasks:
           - {name: bad, type: shell, command: "false", priority: 10}
           - {name: other, type: shell, command: "true"}
+          - {name: after, type: shell, command: "true", upstream: [bad, other]}
         """)
     assert info.state == "failed"
-    assert states(info) == {"bad": "failed", "other": "stopped"}
+    # Downstream of the failure is upstream_failed, as under `continue`; the rest is stopped.
+    assert states(info) == {"bad": "failed", "other": "stopped", "after": "upstream_failed"}
 
 
 def test_failure_strategy_continue_runs_independent_branches(run_yaml) -> None:
@@ -273,3 +277,65 @@ def test_a_whole_output_reference_in_kwargs_keeps_its_type(run_yaml, workdir: Pa
         """)
     assert info.state == "success", [(t.task, t.error) for t in info.tasks]
     assert outputs(info, "check") == {"ok": True, "label": "auc=0.83"}
+
+
+@pytest.mark.parametrize("rule", ["none_failed", "one_success", "all_done"])
+def test_a_branch_not_chosen_is_skipped_whatever_its_trigger_rule(run_yaml, rule: str) -> None:
+    """As with Airflow's branch operators: the switch decided, so the other upstream's success
+    does not make the not-chosen branch run; the chosen one still follows its own rule."""
+    info = run_yaml(f"""
+        name: branch_rule_{rule}
+        tasks:
+          - {{name: other, type: shell, command: "true"}}
+          - name: pick
+            type: switch
+            cases: [{{when: "1 == 1", then: chosen}}]
+            default: not_chosen
+          - {{name: chosen, type: shell, command: "true", upstream: [pick, other], trigger_rule: {rule}}}
+          - {{name: not_chosen, type: shell, command: "true", upstream: [pick, other], trigger_rule: {rule}}}
+        """)
+    assert states(info) == {"other": "success", "pick": "success", "chosen": "success", "not_chosen": "skipped"}
+
+
+def test_one_success_starts_at_the_first_success_without_waiting_for_the_others(run_yaml) -> None:
+    info = run_yaml("""
+        name: first_wins
+        tasks:
+          - {name: fast, type: shell, command: "true"}
+          - {name: slow, type: shell, command: "sleep 3"}
+          - {name: first, type: shell, command: "true", upstream: [fast, slow], trigger_rule: one_success}
+        """)
+    assert info.state == "success"
+    by_name = {t.task: t for t in info.tasks}
+    assert by_name["first"].ended_at < by_name["slow"].ended_at
+
+
+def test_a_relative_shell_cwd_is_relative_to_the_apply_directory(
+    client: Client, apply_yaml, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(workdir)  # apply from there...
+    (workdir / "sub").mkdir()
+    (workdir / "sub" / "marker").write_text("here")
+    apply_yaml("""
+        name: rel_cwd
+        tasks:
+          - {name: direct, type: shell, cwd: sub, command: "cat marker"}
+          - {name: script, type: shell, cwd: sub, command: "echo \\"##shoal:set at=$(pwd)\\""}
+        """)
+    monkeypatch.chdir("/")  # ...while the driver runs from anywhere else
+    info = client.run("rel_cwd", wait=True, timeout=60)
+    assert info.state == "success", [t.error for t in info.tasks]
+    assert outputs(info, "script") == {"at": str(workdir / "sub")}
+
+
+def test_disabling_a_branching_task_is_refused(client, apply_yaml) -> None:  # type: ignore[no-untyped-def]
+    name = apply_yaml("""
+        name: no_disable_switch
+        tasks:
+          - {name: pick, type: switch, cases: [{when: "1 == 1", then: a}], default: b}
+          - {name: a, type: shell, command: "true", upstream: [pick]}
+          - {name: b, type: shell, command: "true", upstream: [pick]}
+        """)
+    with pytest.raises(InvalidInput, match="cannot disable 'pick'.*switch task.*disable the tasks of the branch"):
+        client.run(name, disable=["pick"])
+    assert client.run(name, disable=["b"], wait=True, timeout=60).state == "success"

@@ -67,15 +67,15 @@ def test_scheduler_creates_due_scheduled_runs_and_drives_them(
 ) -> None:
     client = Client(store=store)
     now = datetime.now(UTC)
+    # Due since three minutes ago (on the minute), as if the scheduler had been down.
+    first = now.replace(second=0, microsecond=0) - timedelta(minutes=3)
     name = apply(client, tmp_path, f"""
         name: every_minute
-        schedule: {{cron: "* * * * *", start: "{(now - timedelta(minutes=3)).strftime('%Y-%m-%dT%H:%M:%S')}", catchup: true}}
+        schedule: {{cron: "* * * * *", start: "{first.strftime('%Y-%m-%dT%H:%M:%S')}", catchup: true}}
         tasks:
           - {{name: a, type: shell, command: "echo run ${{run_id}} for ${{logical_date}}"}}
           - {{name: b, type: shell, upstream: [a], command: "true"}}
         """)
-    # Due since three minutes ago (on the minute), as if the scheduler had been down.
-    first = now.replace(second=0, microsecond=0) - timedelta(minutes=3)
     with store.engine.begin() as conn:
         wf_id = conn.execute(select(workflows.c.id).where(workflows.c.name == name)).scalar_one()
         conn.execute(update(schedules).where(schedules.c.workflow_id == wf_id).values(next_fire_at=to_utc_naive(first)))

@@ -15,7 +15,7 @@ import pytest
 from shoal.executors.base import Result
 from shoal.executors.local import ExecutorDied, LocalExecutor
 
-from .conftest import MakeLaunch, kill_session_leftovers, pid_gone, run, wait_for, wait_gone
+from .conftest import MakeLaunch, pid_gone, run, wait_for, wait_gone
 
 STAMPED = re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] (.*)$")
 
@@ -160,16 +160,19 @@ def test_kill_terminates_a_running_attempt(ex: LocalExecutor, make_launch: MakeL
     ex.kill(launch.key)  # already finished: ignored
 
 
-def test_exited_command_whose_grandchild_holds_the_pipe_still_finishes(
-    ex: LocalExecutor, make_launch: MakeLaunch
+def test_exited_command_whose_grandchild_holds_the_pipe_finishes_and_the_grandchild_is_killed(
+    ex: LocalExecutor, make_launch: MakeLaunch, tmp_path: Path
 ) -> None:
-    # The grandchild keeps stdout open for 30s; the attempt ends about a second after `sh` exits.
-    launch = make_launch(argv=["sh", "-c", "sleep 30 & echo bye"])
+    # The grandchild would keep stdout open for 30s; the attempt ends about a second after `sh`
+    # exits, and what it left running in its process group is killed then.
+    pid_file = tmp_path / "grandchild.pid"
+    launch = make_launch(argv=["sh", "-c", f"sleep 30 & echo $! > {pid_file}; echo bye"])
     result = run(ex, launch, timeout=5)
     assert result.is_success
-    assert "bye" in log_lines(launch.log_path)
-    assert result.pid is not None
-    kill_session_leftovers(result.pid)
+    lines = log_lines(launch.log_path)
+    assert "bye" in lines
+    assert any("killed what the command left running in its process group" in line for line in lines)
+    assert pid_gone(int(pid_file.read_text()))
 
 
 def test_fileno_is_readable_exactly_when_results_wait(ex: LocalExecutor, make_launch: MakeLaunch) -> None:

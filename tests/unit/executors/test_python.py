@@ -166,6 +166,25 @@ def test_worker_imports_an_edited_module_afresh_and_keeps_an_unchanged_one(
     assert edited.outputs["loaded"] != first.outputs["loaded"]  # ...that imported the code again
 
 
+def test_worker_imports_a_same_named_module_of_another_directory_afresh(
+    make_launch: MakeLaunch, tmp_path: Path
+) -> None:
+    """Two workflows applied from different directories, each with its own `usercode.py`, share
+    one warm worker: each task runs its own directory's module, never the one left imported."""
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "usercode.py").write_text(f"def task(payload):\n    return {{'who': {name!r}}}\n")
+
+    def call(name: str, dirs: list[str]) -> Result:
+        return run(executor, make_launch("python", target="usercode:task", isolation="worker", sys_path=dirs))
+
+    # As the engine passes them: the apply directory first, then the workflow file's directory.
+    a, b = [str(tmp_path), str(tmp_path / "a")], [str(tmp_path), str(tmp_path / "b")]
+    with LocalExecutor(preload=[], workers=1) as executor:
+        results = [call("a", a), call("b", b), call("a", a), call("a", a)]
+    assert [r.outputs["who"] for r in results] == ["a", "b", "a", "a"]
+    assert len({r.pid for r in results}) == 1  # one warm worker ran them all
+
 def test_worker_launches_queue_while_all_workers_are_busy(make_launch: MakeLaunch) -> None:
     with LocalExecutor(preload=[], workers=1) as executor:
         first = make_launch("python", target="targets:sleep", payload={"seconds": 0.3}, isolation="worker")
