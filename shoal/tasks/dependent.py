@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from shoal.spec.models import Duration
+from shoal.spec.models import PositiveDuration
 from shoal.tasks.base import TaskParams, TaskType
 
 
@@ -18,8 +18,10 @@ class DependentParams(TaskParams):
     workflow: str = Field(description="the workflow whose run must have succeeded")
     project: str | None = Field(default=None, description="its project (default: this workflow's)")
     task: str | None = Field(default=None, description="a task of it that must have succeeded (default: the run)")
-    date_offset: int = Field(default=0, description="days to shift the logical date by, e.g. -1 for the previous day")
-    poll_interval: Duration = Field(default=10.0, description="how often to look, e.g. 30s")
+    date_offset: int = Field(
+        default=0, ge=-36500, le=36500, description="days to shift the logical date by, e.g. -1 for the previous day"
+    )
+    poll_interval: PositiveDuration = Field(default=10.0, description="how often to look, e.g. 30s")
 
 
 class DependentTask(TaskType):

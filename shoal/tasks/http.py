@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from shoal.errors import TaskFailed
+from shoal.spec.models import PositiveDuration
 from shoal.tasks.base import TaskContext, TaskParams, TaskType
 
 
@@ -16,7 +17,8 @@ class HttpParams(TaskParams):
     headers: dict[str, str] = Field(default_factory=dict)
     body: str | dict[str, Any] | list[Any] | None = Field(default=None, description="JSON body (dict/list) or raw text")
     expected_status: list[int] = Field(default_factory=lambda: list(range(200, 300)))
-    request_timeout: float = Field(default=30.0, gt=0, description="seconds per request")
+    request_timeout: PositiveDuration = Field(default=30.0, description="per request, e.g. 30s or 500ms")
+    follow_redirects: bool = Field(default=True, description="follow 3xx redirects; false: a 3xx is the response")
     outputs: dict[str, str] = Field(
         default_factory=dict, description="output name -> JSONPath into the response body, e.g. $.data.auc"
     )
@@ -62,13 +64,18 @@ class HttpTask(TaskType):
         elif p.body is not None:
             kwargs["content"] = p.body
         try:
-            response = httpx.request(p.method, p.url, timeout=p.request_timeout, **kwargs)
-        except httpx.HTTPError as exc:
+            response = httpx.request(
+                p.method, p.url, timeout=p.request_timeout, follow_redirects=p.follow_redirects, **kwargs
+            )
+        except httpx.HTTPError as exc:  # TooManyRedirects too (more than 20)
             raise TaskFailed(f"{p.method} {p.url} failed: {exc}") from None
-        print(f"{p.method} {p.url} -> {response.status_code}")
+        for hop in response.history:
+            print(f"{hop.request.method} {hop.request.url} -> {hop.status_code} {hop.headers.get('location', '')}")
+        print(f"{response.request.method} {response.request.url} -> {response.status_code}")
         if response.status_code not in p.expected_status:
+            redirected = f" (redirected to {response.url})" if response.history else ""
             raise TaskFailed(
-                f"{p.method} {p.url} returned {response.status_code}, expected one of "
+                f"{p.method} {p.url}{redirected} returned {response.status_code}, expected one of "
                 f"{_ranges(p.expected_status)}: {response.text[:500]}"
             )
         outputs: dict[str, Any] = {"status_code": response.status_code}

@@ -2,6 +2,8 @@
 
 `output: first_row` turns the columns of the last statement's first row into outputs;
 `output: rows` puts up to `max_rows` rows (as a list of dicts) under the `rows` output.
+`row_count` is the number of rows the last statement returned (all counted, streamed), or for a
+statement returning none (INSERT/UPDATE/DELETE...) the rows changed as the driver reports them.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import Field
@@ -24,8 +28,18 @@ class SqlParams(TaskParams):
         description="SQLAlchemy URL (postgresql+psycopg://...), or duckdb:///path.db; default in-memory DuckDB",
     )
     output: Literal["none", "first_row", "rows"] = Field(default="none", description="turn results into outputs")
-    max_rows: int = Field(default=100, ge=1, le=100_000)
+    max_rows: int = Field(default=100, ge=1, le=100_000, description="rows kept for `output: rows`")
     isolation: Literal["fork", "worker"] = "fork"
+
+
+@dataclass
+class _Result:
+    """The last statement's result: its first `max_rows` rows and how many rows it returned or changed."""
+
+    columns: list[str] = field(default_factory=list)
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    row_count: int = 0
+    returns_rows: bool = False
 
 
 def _plain(value: Any) -> Any:
@@ -33,7 +47,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, decimal.Decimal):
         return float(value)
     if isinstance(value, (dt.date, dt.datetime, dt.time)):
-        return value.isoformat()
+        return value.isoformat()  # with its UTC offset when tz-aware (TIMESTAMPTZ)
     if isinstance(value, dt.timedelta):
         return value.total_seconds()
     if isinstance(value, uuid.UUID):
@@ -51,64 +65,158 @@ class SqlTask(TaskType):
     def run(self, ctx: TaskContext) -> dict[str, Any]:
         p: SqlParams = ctx.params
         url = p.url or "duckdb:///:memory:"
-        columns, rows = (_run_duckdb if url.startswith("duckdb:") else _run_sqlalchemy)(url, p.sql, p.max_rows)
-        print(f"{len(rows)} row(s)" + (f": {', '.join(columns)}" if columns else ""))
-        records = [{c: _plain(v) for c, v in zip(columns, row, strict=False)} for row in rows]
+        result = (_run_duckdb if url.startswith("duckdb:") else _run_sqlalchemy)(url, p.sql, p.max_rows)
+        if result.returns_rows:
+            print(f"{result.row_count} row(s) returned" + (f": {', '.join(result.columns)}" if result.columns else ""))
+        else:
+            print(f"{result.row_count} row(s) affected")
+        records = [{c: _plain(v) for c, v in zip(result.columns, row, strict=False)} for row in result.rows]
         if p.output == "first_row":
             if not records:
                 raise TaskFailed("output: first_row, but the last statement returned no rows")
             return records[0]
         if p.output == "rows":
-            return {"rows": records, "row_count": len(records)}
-        return {"row_count": len(records)}
+            return {"rows": records, "row_count": result.row_count}
+        return {"row_count": result.row_count}
 
 
+_FETCH_CHUNK = 10_000
 
 
-def _run_duckdb(url: str, sql: str, limit: int) -> tuple[list[str], list[tuple[Any, ...]]]:
+def _drain(fetchmany: Callable[[int], Sequence[Any]], limit: int) -> tuple[list[tuple[Any, ...]], int]:
+    """Read every row in chunks: keep the first `limit`, count them all."""
+    kept: list[tuple[Any, ...]] = []
+    count = 0
+    while chunk := fetchmany(_FETCH_CHUNK):
+        count += len(chunk)
+        if len(kept) < limit:
+            kept.extend(tuple(row) for row in chunk[: limit - len(kept)])
+    return kept, count
+
+
+def _run_duckdb(url: str, sql: str, limit: int) -> _Result:
     import duckdb
 
     path = url.removeprefix("duckdb:///") or ":memory:"
     con = duckdb.connect(path)
     try:
         cur = con.execute(sql)  # DuckDB runs every statement and keeps the last result
+        if cur.rowcount >= 0:
+            # INSERT/UPDATE/DELETE/CREATE TABLE AS/COPY: DuckDB reports the changed rows as rowcount
+            # (and as a one-row `Count` result, which is not the statement's data).
+            return _Result(row_count=cur.rowcount)
         if cur.description is None:
-            return [], []
-        return [d[0] for d in cur.description], cur.fetchmany(limit)
+            return _Result()
+        rows, count = _drain(cur.fetchmany, limit)  # DuckDB streams the result: memory stays flat
+        return _Result([d[0] for d in cur.description], rows, count, returns_rows=True)
     except duckdb.Error as exc:
         raise TaskFailed(f"SQL failed: {exc}") from None
     finally:
         con.close()
 
 
-def _run_sqlalchemy(url: str, sql: str, limit: int) -> tuple[list[str], list[tuple[Any, ...]]]:
+def _run_sqlalchemy(url: str, sql: str, limit: int) -> _Result:
     from sqlalchemy import create_engine
     from sqlalchemy.exc import SQLAlchemyError
 
     engine = create_engine(url)
-    columns: list[str] = []
-    rows: list[tuple[Any, ...]] = []
     try:
+        statements = _split(sql, engine.dialect.name)
+        result = _Result()
         with engine.begin() as conn:
-            for statement in _split(sql, engine.dialect.name):
-                # Straight to the driver: text() would read ':word' in a literal as a bind parameter.
-                result = conn.exec_driver_sql(statement)
-                if result.returns_rows:
-                    columns = list(result.keys())
-                    rows = [tuple(r) for r in result.fetchmany(limit)]
+            for i, statement in enumerate(statements):
+                last = i == len(statements) - 1
+                options = {
+                    # Straight to the driver (text() would read ':word' in a literal as a bind
+                    # parameter), with no parameters at all: with a parameter collection, even an
+                    # empty one, pyformat drivers (psycopg) read every '%' as placeholder syntax.
+                    "no_parameters": True,
+                    "preserve_rowcount": True,  # the driver's rowcount for INSERT and DDL too
+                    # A server-side cursor where the driver has one (psycopg), so that a large
+                    # result is counted without being held in memory. Only for the last statement
+                    # (a cursor runs its query only as far as it is fetched) and for plain queries
+                    # (PostgreSQL's DECLARE CURSOR takes nothing else).
+                    "stream_results": last and statement.is_plain_query,
+                }
+                cursor = conn.exec_driver_sql(statement.text, execution_options=options)
+                if not last:
+                    cursor.close()
+                elif cursor.returns_rows:
+                    rows, count = _drain(cursor.fetchmany, limit)
+                    result = _Result(list(cursor.keys()), rows, count, returns_rows=True)
+                else:
+                    result = _Result(row_count=max(cursor.rowcount, 0))  # -1: not reported (DDL)
     except SQLAlchemyError as exc:
-        raise TaskFailed(f"SQL failed: {exc.__class__.__name__}: {exc.orig or exc}") from None
+        raise TaskFailed(f"SQL failed: {exc.__class__.__name__}: {getattr(exc, 'orig', None) or exc}") from None
     finally:
         engine.dispose()
-    return columns, rows
+    return result
 
 
-def _split(sql: str, dialect: str) -> list[str]:
-    import sqlglot
+@dataclass
+class _Statement:
+    text: str  # exactly as written: the database runs the user's SQL, not a rewrite of it
+    tokens: list[Any]
 
-    read = {"postgresql": "postgres"}.get(dialect, dialect)
+    @property
+    def is_plain_query(self) -> bool:
+        from sqlglot.tokens import TokenType
+
+        starts = {TokenType.SELECT, TokenType.WITH, TokenType.VALUES, TokenType.TABLE, TokenType.L_PAREN}
+        writes = {TokenType.INTO, TokenType.INSERT, TokenType.UPDATE, TokenType.DELETE, TokenType.MERGE}
+        return self.tokens[0].token_type in starts and not any(t.token_type in writes for t in self.tokens)
+
+
+def _split(sql: str, dialect: str) -> list[_Statement]:
+    """Cut `sql` at its top-level semicolons, found by sqlglot's tokenizer for the dialect (so a
+    ';' in a string, quoted name, comment or dollar-quoted body does not count). The BEGIN ... END
+    body of a CREATE TRIGGER/FUNCTION/PROCEDURE (SQLite triggers, PostgreSQL's BEGIN ATOMIC)
+    stays whole, with any CASE ... END in it. Elsewhere BEGIN is a transaction or a name."""
+    from sqlglot.dialects.dialect import Dialect
+    from sqlglot.errors import SqlglotError
+    from sqlglot.tokens import TokenType
+
+    name = {"postgresql": "postgres", "mssql": "tsql"}.get(dialect, dialect)
     try:
-        return [e.sql(dialect=read) for e in sqlglot.parse(sql, read=read) if e is not None]
-    except sqlglot.errors.ParseError:
-        # Dialect-specific SQL sqlglot cannot parse: let the database judge it as one statement.
-        return [sql]
+        tokenizer_dialect = Dialect.get_or_raise(name)
+    except ValueError:
+        tokenizer_dialect = Dialect()  # a database sqlglot does not know: standard SQL tokens
+    try:
+        tokens = tokenizer_dialect.tokenize(sql)
+    except SqlglotError as exc:
+        # "Error tokenizing '<context>'", caused by the problem itself: "Missing ' from 1:7".
+        problem = f"{exc.__cause__}: {exc}" if isinstance(exc.__cause__, SqlglotError) else str(exc)
+        raise TaskFailed(f"SQL failed: cannot split the SQL into statements: {problem}") from None
+
+    statements: list[_Statement] = []
+    current: list[Any] = []
+    depth = 0  # open BEGIN/CASE ... END inside a block
+
+    def flush() -> None:
+        if current:
+            statements.append(_Statement(sql[current[0].start : current[-1].end + 1], list(current)))
+            current.clear()
+
+    for token in tokens:
+        kind = token.token_type
+        if kind == TokenType.SEMICOLON and depth == 0:
+            flush()
+            continue
+        if kind == TokenType.BEGIN and current and _defines_routine(current):
+            depth += 1
+        elif kind == TokenType.CASE and depth:
+            depth += 1
+        elif kind == TokenType.END and depth:
+            depth -= 1
+        current.append(token)
+    if depth:
+        raise TaskFailed(f"SQL failed: a BEGIN ... END block is not closed: {sql[current[0].start :][:200]!r}")
+    flush()
+    return statements
+
+
+def _defines_routine(tokens: list[Any]) -> bool:
+    from sqlglot.tokens import TokenType
+
+    routines = {TokenType.TRIGGER, TokenType.FUNCTION, TokenType.PROCEDURE}
+    return tokens[0].token_type == TokenType.CREATE and any(t.token_type in routines for t in tokens)

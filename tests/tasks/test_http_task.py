@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -18,7 +19,8 @@ from tests.engine.conftest import RunYaml, outputs, states
 
 class _Handler(BaseHTTPRequestHandler):
     """`/metrics?auc=X` -> {"data": {"auc": X}}; `/echo` -> the request back; `/status/N` -> N;
-    `/binary` -> 500 with a body holding NUL bytes."""
+    `/binary` -> 500 with a body holding NUL bytes; `/redirect?to=P` -> 302 to P; `/slow?s=S` ->
+    200 after S seconds."""
 
     server: _Server
 
@@ -53,6 +55,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+        elif url.path == "/redirect":
+            self.send_response(302)
+            self.send_header("Location", parse_qs(url.query)["to"][0])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif url.path == "/slow":
+            time.sleep(float(parse_qs(url.query)["s"][0]))
+            self._reply(200, {"slow": True})
         elif url.path.startswith("/status/"):
             self._reply(int(url.path.rsplit("/", 1)[1]), {"error": "as requested"})
         else:
@@ -213,3 +223,52 @@ def test_error_body_with_nul_bytes_fails_the_task_not_the_engine(
         """)
     assert info.state == "failed"
     assert "returned 500" in error_of(info, "call")
+
+
+def test_redirects_are_followed_by_default(run_yaml: RunYaml, server: _Server) -> None:
+    info = run_yaml(f"""
+        name: http_redirect
+        tasks:
+          - name: call
+            type: http
+            url: "{server.url}/redirect?to=/metrics%3Fauc%3D0.9"
+            outputs: {{auc: "$.data.auc"}}
+        """)
+    assert info.state == "success", error_of(info, "call")
+    assert outputs(info, "call") == {"status_code": 200, "auc": 0.9}
+    assert [(r["method"], r["path"]) for r in server.requests] == [("GET", "/redirect"), ("GET", "/metrics")]
+
+
+def test_follow_redirects_false_gives_the_redirect_itself(run_yaml: RunYaml, server: _Server) -> None:
+    info = run_yaml(f"""
+        name: http_no_redirect
+        tasks:
+          - {{name: strict, type: http, url: "{server.url}/redirect?to=/metrics", follow_redirects: false}}
+          - name: expected
+            type: http
+            url: "{server.url}/redirect?to=/metrics"
+            follow_redirects: false
+            expected_status: [302]
+        """)
+    assert states(info) == {"strict": "failed", "expected": "success"}
+    assert "returned 302" in error_of(info, "strict")
+    assert outputs(info, "expected") == {"status_code": 302}
+    assert [r["path"] for r in server.requests] == ["/redirect", "/redirect"]
+
+
+def test_request_timeout_is_a_duration(run_yaml: RunYaml, apply_yaml, server: _Server) -> None:  # type: ignore[no-untyped-def]
+    info = run_yaml(f"""
+        name: http_timeout
+        tasks:
+          - {{name: ok, type: http, url: "{server.url}/metrics", request_timeout: 2s}}
+          - {{name: slow, type: http, url: "{server.url}/slow?s=3", request_timeout: 300ms}}
+        """)
+    assert states(info) == {"ok": "success", "slow": "failed"}
+    assert "timed out" in error_of(info, "slow")
+    for bad, message in [("5 minutes", "invalid duration"), ("0s", "greater than 0")]:
+        with pytest.raises(InvalidInput, match=message):
+            apply_yaml(f"""
+                name: http_bad_timeout
+                tasks:
+                  - {{name: call, type: http, url: "{server.url}/metrics", request_timeout: "{bad}"}}
+                """)
