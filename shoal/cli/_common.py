@@ -12,6 +12,7 @@ from typing import Any, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 
 from shoal.errors import Conflict, InvalidInput, NotFound, ShoalError
 from shoal.store import Store, open_store
@@ -70,6 +71,12 @@ def parse_params(pairs: list[str] | None) -> dict[str, str]:
             raise InvalidInput(f"parameter {pair!r} must look like key=value")
         params[key.strip()] = value
     return params
+
+
+def plain(value: object) -> Text:
+    """A table cell shown exactly as written: names, notes, outputs and descriptions come from
+    users and tasks, so a `[...]` in them is text, never rich markup (which would crash or vanish)."""
+    return Text("" if value is None else str(value))
 
 
 def fmt_time(value: datetime | None) -> str:

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from shoal.cli._common import console, handle_errors, print_json, store
+from shoal.cli._common import console, handle_errors, plain, print_json, store
 from shoal.errors import InvalidInput
 from shoal.features import catalog
 from shoal.features.catalog import compile_with_sources, resolve_sources
@@ -66,7 +67,7 @@ def _rows(values: list[str] | None, file: Path | None) -> list[dict[str, Any]]:
 
 def _progress(what: str) -> Progress:
     return Progress(
-        TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,
+        TextColumn(escape(what)), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,
         transient=True, disable=not console.is_terminal,
     )
 
@@ -88,8 +89,8 @@ def import_(
     if json_out:
         print_json({**info.__dict__, "schema": info.schema.columns})
         return
-    console.print(f"table [bold]{info.project}/{info.name}[/] version {info.version}: {info.row_count} rows, "
-                  f"{len(info.schema.columns)} columns")
+    console.print(f"table [bold]{escape(info.project)}/{escape(info.name)}[/] version {info.version}: "
+                  f"{info.row_count} rows, {len(info.schema.columns)} columns")
 
 
 @app.command("tables")
@@ -105,7 +106,7 @@ def tables(project: ProjectOpt = DEFAULT_PROJECT, json_out: JsonOpt = False) -> 
         t.add_column(c)
     for i in infos:
         cols = ", ".join(f"{k} {v}" for k, v in i.schema.columns.items())
-        t.add_row(i.name, str(i.version), str(i.row_count), cols, i.source)
+        t.add_row(plain(i.name), str(i.version), str(i.row_count), plain(cols), plain(i.source))
     console.print(t)
 
 
@@ -131,7 +132,7 @@ def extract(
         print_json(result.__dict__)
         return
     rate = result.rows / result.seconds if result.seconds else 0
-    console.print(f"wrote {result.rows} rows x {len(result.columns)} features to {result.path} "
+    console.print(f"wrote {result.rows} rows x {len(result.columns)} features to {escape(str(result.path))} "
                   f"in {result.seconds:.1f}s ({rate:,.0f} rows/s)")
 
 
@@ -161,7 +162,7 @@ def deploy(
         print_json({"project": info.project, "name": info.name, "version": info.version, "changed": changed})
         return
     what = f"version {info.version} deployed" if changed else f"unchanged (version {info.version})"
-    console.print(f"feature set [bold]{info.project}/{info.name}[/]: {what}")
+    console.print(f"feature set [bold]{escape(info.project)}/{escape(info.name)}[/]: {what}")
 
 
 @app.command("list")
@@ -183,8 +184,8 @@ def list_(project: ProjectOpt = DEFAULT_PROJECT, json_out: JsonOpt = False) -> N
     for c in ("name", "version", "tables", "features", "online keys", "online rows", "deployed"):
         t.add_column(c)
     for r in rows:
-        t.add_row(r["name"], str(r["version"]), ", ".join(r["tables"]), str(r["features"]), str(r["keys"]),
-                  str(r["rows"]), r["created_at"].isoformat(sep=" ", timespec="seconds"))
+        t.add_row(plain(r["name"]), str(r["version"]), plain(", ".join(r["tables"])), str(r["features"]),
+                  str(r["keys"]), str(r["rows"]), r["created_at"].isoformat(sep=" ", timespec="seconds"))
     console.print(t)
 
 
@@ -214,11 +215,13 @@ def show(
         print_json(doc)
         return
     console.print(
-        f"[bold]{info.project}/{info.name}[/] version {info.version}, deployed {info.created_at:%Y-%m-%d %H:%M}"
+        f"[bold]{escape(info.project)}/{escape(info.name)}[/] version {info.version}, "
+        f"deployed {info.created_at:%Y-%m-%d %H:%M}"
     )
-    console.print(f"features: {', '.join(doc['features'])}")
+    # Feature, window and column names come from the SQL: text, not markup.
+    console.print(f"features: {', '.join(doc['features'])}", markup=False)
     for wname, w in doc["windows"].items():
-        console.print(f"window {wname}: PARTITION BY {', '.join(w['partition_by'])} {w['text']}")
+        console.print(f"window {wname}: PARTITION BY {', '.join(w['partition_by'])} {w['text']}", markup=False)
     console.print(f"online store: {stats['keys']} keys, {stats['rows']} rows")
     console.print(info.sql, highlight=False, markup=False)
 
@@ -256,7 +259,7 @@ def online_import(
     if json_out:
         print_json({"imported": n, **stats})
         return
-    console.print(f"imported {n} rows into {info.project}/{name} v{info.version}: "
+    console.print(f"imported {n} rows into {escape(info.project)}/{escape(name)} v{info.version}: "
                   f"{stats['keys']} keys, {stats['rows']} rows online")
 
 
@@ -276,7 +279,7 @@ def insert(
     with online.transaction():
         _, fs = catalog.open_feature_set(s, online, name, project=project)
         n = fs.insert_many(rows, table)
-    console.print(f"inserted {n} row(s) into {name}")
+    console.print(f"inserted {n} row(s) into {escape(name)}")
 
 
 @app.command("compute")
@@ -329,7 +332,7 @@ def verify(
         for c in ("row", "feature", "offline", "online"):
             t.add_column(c)
         for m in report.mismatches[:50]:
-            t.add_row(str(m.seq), m.feature, repr(m.offline), repr(m.online))
+            t.add_row(str(m.seq), plain(m.feature), plain(repr(m.offline)), plain(repr(m.online)))
         console.print(t)
     if not report.ok:
         raise typer.Exit(1)

@@ -11,6 +11,7 @@ from datetime import date
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from shoal import __version__
 from shoal.cli import features as features_cli
@@ -43,7 +44,9 @@ ProjectOpt = Annotated[str, typer.Option("--project", help="project of the workf
 def _root(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log what the engine does")] = False,
 ) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 @app.command()
@@ -57,7 +60,8 @@ def version() -> None:
 def init() -> None:
     """Create SHOAL_HOME (default ./.shoal) with its database, migrated to the newest schema."""
     s = store()
-    console.print(f"shoal home: {s.settings.home_dir}\ndatabase: {s.engine.url.render_as_string(hide_password=True)}")
+    console.print(f"shoal home: {s.settings.home_dir}\ndatabase: {s.engine.url.render_as_string(hide_password=True)}",
+                  markup=False)
 
 
 @app.command()
@@ -65,11 +69,19 @@ def init() -> None:
 def run(
     name: str,
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="run-time parameter key=value")] = None,
-    run_date: Annotated[str | None, typer.Option("--date", help="logical date YYYY-MM-DD[THH:MM] (default: now)")] = None,
-    disable: Annotated[list[str] | None, typer.Option("--disable", help="task that counts as succeeded without running")] = None,
+    run_date: Annotated[
+        str | None, typer.Option("--date", help="logical date YYYY-MM-DD[THH:MM] (default: now)")
+    ] = None,
+    disable: Annotated[
+        list[str] | None, typer.Option("--disable", help="task that counts as succeeded without running")
+    ] = None,
     project: ProjectOpt = DEFAULT_PROJECT,
-    wait: Annotated[bool, typer.Option("--wait", help="show live progress until it ends; exit 0 only on success")] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="print the run as JSON (with --wait: once it ended)")] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="show live progress until it ends; exit 0 only on success")
+    ] = False,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="print the run as JSON (with --wait: once it ended)")
+    ] = False,
 ) -> None:
     """Start a run of a workflow's current version."""
     client = Client(store=store())
@@ -85,8 +97,10 @@ def run(
     if not wait:
         from shoal.engine.scheduler import scheduler_alive
 
-        hint = "" if scheduler_alive(client.store) else " (no scheduler is running: start `shoal scheduler`, or use --wait)"
-        console.print(f"run {info.id} of {name} queued{hint}")
+        hint = ""
+        if not scheduler_alive(client.store):
+            hint = " (no scheduler is running: start `shoal scheduler`, or use --wait)"
+        console.print(f"run {info.id} of {escape(name)} queued{hint}")
         return
     final = wait_with_progress(client, [info.id])[0]
     if final.state != "success":
@@ -110,8 +124,12 @@ def backfill(
     descending: Annotated[bool, typer.Option("--descending", help="newest date first")] = False,
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="run-time parameter key=value")] = None,
     project: ProjectOpt = DEFAULT_PROJECT,
-    wait: Annotated[bool, typer.Option("--wait", help="show live progress; exit 0 only if every run succeeded")] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="print the runs as JSON (with --wait: once they ended)")] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="show live progress; exit 0 only if every run succeeded")
+    ] = False,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="print the runs as JSON (with --wait: once they ended)")
+    ] = False,
 ) -> None:
     """Create runs for every logical date in a range (the schedule's fire times, or daily)."""
     client = Client(store=store())
@@ -127,7 +145,7 @@ def backfill(
         if wait and any(i.state != "success" for i in infos):
             raise typer.Exit(EXIT_FAILED)
         return
-    console.print(f"backfill of {name}: {len(run_ids)} run(s) queued ({', '.join(map(str, run_ids[:10]))}"
+    console.print(f"backfill of {escape(name)}: {len(run_ids)} run(s) queued ({', '.join(map(str, run_ids[:10]))}"
                   f"{', ...' if len(run_ids) > 10 else ''})")
     if wait:
         finals = wait_with_progress(client, run_ids)

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from shoal.cli._common import console, fmt_time, handle_errors, print_json, store
+from shoal.cli._common import console, fmt_time, handle_errors, plain, print_json, store
 from shoal.registry import DEFAULT_ALIAS, Registry
 from shoal.store.projects import DEFAULT_PROJECT
 
@@ -42,7 +43,8 @@ def list_(project: ProjectOpt = DEFAULT_PROJECT, json_out: JsonOpt = False) -> N
         t.add_column(c)
     for i in infos:
         aliases = ", ".join(f"{a}→v{v}" for a, v in sorted(i.aliases.items())) or "-"
-        t.add_row(i.name, f"v{i.latest_version}" if i.latest_version else "-", aliases, fmt_time(i.created_at))
+        t.add_row(plain(i.name), f"v{i.latest_version}" if i.latest_version else "-", plain(aliases),
+                  fmt_time(i.created_at))
     console.print(t)
 
 
@@ -59,8 +61,8 @@ def versions(name: str, project: ProjectOpt = DEFAULT_PROJECT, json_out: JsonOpt
         t.add_column(c)
     for v in vs:
         fs = f"{v.feature_set} v{v.feature_set_version}" if v.feature_set else "-"
-        t.add_row(str(v.version), ", ".join(v.aliases) or "-", v.flavor, fs, _metrics(v.metrics),
-                  str(v.run_id or "-"), fmt_time(v.created_at))
+        t.add_row(str(v.version), plain(", ".join(v.aliases) or "-"), plain(v.flavor), plain(fs),
+                  plain(_metrics(v.metrics)), str(v.run_id or "-"), fmt_time(v.created_at))
     console.print(t)
 
 
@@ -80,16 +82,18 @@ def show(
     if json_out:
         print_json(doc)
         return
-    console.print(f"[bold]{name}[/bold] version {mv.version} ({mv.flavor})  aliases: {', '.join(mv.aliases) or '-'}")
-    console.print(f"artifact: {mv.artifact_uri}")
+    console.print(f"[bold]{escape(name)}[/bold] version {mv.version} ({escape(mv.flavor)})  "
+                  f"aliases: {escape(', '.join(mv.aliases) or '-')}")
+    # Everything below comes from the bundle and the user: print it as text, not markup.
+    console.print(f"artifact: {mv.artifact_uri}", markup=False)
     if mv.feature_set:
-        console.print(f"feature set: {mv.feature_set} v{mv.feature_set_version}")
-    console.print(f"inputs: {json.dumps(mv.signature.get('inputs', {}))}")
-    console.print(f"features: {', '.join(mv.signature.get('features', []))}")
+        console.print(f"feature set: {mv.feature_set} v{mv.feature_set_version}", markup=False)
+    console.print(f"inputs: {json.dumps(mv.signature.get('inputs', {}))}", markup=False)
+    console.print(f"features: {', '.join(mv.signature.get('features', []))}", markup=False)
     steps = [s.get("type") for s in (mv.preprocess or {}).get("steps", [])]
-    console.print(f"preprocessing: {' → '.join(str(s) for s in steps) or 'none'}")
-    console.print(f"metrics: {_metrics(mv.metrics) or '-'}")
-    console.print(f"params: {json.dumps(mv.params)}")
+    console.print(f"preprocessing: {' → '.join(str(s) for s in steps) or 'none'}", markup=False)
+    console.print(f"metrics: {_metrics(mv.metrics) or '-'}", markup=False)
+    console.print(f"params: {json.dumps(mv.params)}", markup=False)
     console.print(f"produced by: run {mv.run_id or '-'}, task run {mv.task_run_id or '-'}, {fmt_time(mv.created_at)}")
     _print_history(reg, name)
 
@@ -99,8 +103,8 @@ def _print_history(reg: Registry, name: str) -> None:
     for c in ("when", "alias", "action", "from", "to"):
         t.add_column(c)
     for r in reg.history(name):
-        t.add_row(fmt_time(r.created_at), r.alias, r.action, f"v{r.from_version}" if r.from_version else "-",
-                  f"v{r.to_version}")
+        t.add_row(fmt_time(r.created_at), plain(r.alias), plain(r.action),
+                  f"v{r.from_version}" if r.from_version else "-", f"v{r.to_version}")
     console.print(t)
 
 
@@ -125,7 +129,7 @@ def register(
     if json_out:
         print_json(mv.to_json())
         return
-    console.print(f"registered {name} version {mv.version}")
+    console.print(f"registered {escape(name)} version {mv.version}")
 
 
 @app.command("release")
@@ -143,10 +147,10 @@ def release(
         print_json(r.to_json())
         return
     if r.from_version == r.to_version:
-        console.print(f"{name}: {alias} already points at v{r.to_version}; nothing changed")
+        console.print(f"{escape(name)}: {escape(alias)} already points at v{r.to_version}; nothing changed")
         return
     was = f" (was v{r.from_version})" if r.from_version else ""
-    console.print(f"{name}: {alias} → v{r.to_version}{was}")
+    console.print(f"{escape(name)}: {escape(alias)} → v{r.to_version}{was}")
 
 
 @app.command("rollback")
@@ -163,7 +167,7 @@ def rollback(
     if json_out:
         print_json(r.to_json())
         return
-    console.print(f"{name}: {alias} rolled back to v{r.to_version} (was v{r.from_version})")
+    console.print(f"{escape(name)}: {escape(alias)} rolled back to v{r.to_version} (was v{r.from_version})")
 
 
 def serve(
@@ -186,7 +190,7 @@ def serve(
     if workers > 1:
         mv = _registry(project).get(name, alias=alias)  # fail here, once, if there is nothing to serve
         console.print(f"serving {name}@{alias} = version {mv.version} ({mv.flavor}) on http://{host}:{port}"
-                      f" with {workers} worker processes")
+                      f" with {workers} worker processes", markup=False)
         os.environ[SERVE_ENV] = json.dumps({"model": name, "alias": alias, "poll": poll, "project": project})
         uvicorn.run("shoal.serving.app:app_from_env", factory=True, workers=workers, host=host, port=port,
                     log_level="warning", access_log=False)
@@ -195,7 +199,7 @@ def serve(
     watcher, app = server_app(_registry(project), name, alias, poll)
     mv = watcher.current.version
     console.print(f"serving {name}@{alias} = version {mv.version} ({mv.flavor}) on http://{host}:{port}"
-                  f"  (POST /predict, /invocations; GET /health, /metadata)")
+                  f"  (POST /predict, /invocations; GET /health, /metadata)", markup=False)
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     finally:

@@ -6,23 +6,24 @@ from collections import Counter
 
 from rich.console import Group
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
-from shoal.cli._common import console, styled
+from shoal.cli._common import console, plain, styled
 from shoal.client import Client
 from shoal.engine.runs import RunInfo, get_run
 
 
 def run_table(info: RunInfo) -> Table:
-    table = Table(title=f"run {info.id} · {info.workflow} v{info.version} · {info.logical_date.date()} · "
+    table = Table(title=f"run {info.id} · {escape(info.workflow)} v{info.version} · {info.logical_date.date()} · "
                         f"{info.state}", title_justify="left")
     for col in ("task", "state", "attempt", "duration", "note"):
         table.add_column(col)
     for t in info.tasks:
         note = t.error or t.note or ""
         table.add_row(
-            t.task, styled(t.state), f"{t.attempt}/{t.max_attempts}" if t.attempt else "-",
-            f"{t.duration:.2f}s" if t.duration is not None else "-", note[:80],
+            plain(t.task), styled(t.state), f"{t.attempt}/{t.max_attempts}" if t.attempt else "-",
+            f"{t.duration:.2f}s" if t.duration is not None else "-", plain(note[:80]),
         )
     return table
 
@@ -34,7 +35,7 @@ def runs_table(infos: list[RunInfo]) -> Table:
     for info in infos:
         counts = Counter(t.state for t in info.tasks)
         summary = " ".join(f"{styled(s)}={n}" for s, n in sorted(counts.items()))
-        table.add_row(str(info.id), info.workflow, info.logical_date.isoformat(), styled(info.state), summary)
+        table.add_row(str(info.id), plain(info.workflow), info.logical_date.isoformat(), styled(info.state), summary)
     return table
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from shoal.cli._common import (
@@ -12,6 +13,7 @@ from shoal.cli._common import (
     console,
     fmt_time,
     handle_errors,
+    plain,
     print_json,
     store,
     styled,
@@ -20,7 +22,8 @@ from shoal.cli.progress import run_table, wait_with_progress
 from shoal.client import Client
 from shoal.engine.paths import attempt_dir
 from shoal.engine.runs import get_run, list_runs, recover_run, rerun_from, stop_run
-from shoal.errors import NotFound
+from shoal.engine.states import RUN_TERMINAL, RunState
+from shoal.errors import Conflict, InvalidInput, NotFound
 
 app = typer.Typer(no_args_is_help=True, help="Inspect and control runs.")
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
@@ -31,21 +34,22 @@ WaitOpt = Annotated[bool, typer.Option("--wait", help="show live progress until 
 @handle_errors
 def list_(
     workflow: Annotated[str | None, typer.Option("--workflow", "-w", help="only runs of this workflow")] = None,
-    state: Annotated[str | None, typer.Option("--state", help="only runs in this state")] = None,
-    limit: Annotated[int, typer.Option("--limit", help="how many, newest first")] = 50,
+    project: Annotated[str | None, typer.Option("--project", help="only runs of this project's workflows")] = None,
+    state: Annotated[RunState | None, typer.Option("--state", help="only runs in this state")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="how many, newest first")] = 50,
     json_out: JsonOpt = False,
 ) -> None:
     """Recent runs, newest first."""
-    rows = list_runs(store(), workflow=workflow, state=state, limit=limit)
+    rows = list_runs(store(), project=project, workflow=workflow, state=state, limit=limit)
     if json_out:
         print_json(rows)
         return
     table = Table()
-    for col in ("run", "workflow", "state", "trigger", "logical date", "created", "ended"):
+    for col in ("run", "project", "workflow", "version", "state", "trigger", "logical date", "created", "ended"):
         table.add_column(col)
     for r in rows:
-        table.add_row(str(r["id"]), r["workflow"], styled(r["state"]), r["trigger"], r["logical_date"],
-                      r["created_at"], r["ended_at"] or "-")
+        table.add_row(str(r["id"]), plain(r["project"]), plain(r["workflow"]), str(r["version"]), styled(r["state"]),
+                      r["trigger"], r["logical_date"], r["created_at"], r["ended_at"] or "-")
     console.print(table)
 
 
@@ -59,10 +63,10 @@ def show(run_id: int, json_out: JsonOpt = False) -> None:
         return
     console.print(run_table(info))
     console.print(f"created {fmt_time(info.created_at)}  started {fmt_time(info.started_at)}  "
-                  f"ended {fmt_time(info.ended_at)}  trigger {info.trigger}  params {info.params or '{}'}")
+                  f"ended {fmt_time(info.ended_at)}  trigger {info.trigger}  params {escape(str(info.params or {}))}")
     for t in info.tasks:
         if t.outputs:
-            console.print(f"  {t.task} outputs: {t.outputs}", highlight=False)
+            console.print(f"  {escape(t.task)} outputs: {escape(str(t.outputs))}", highlight=False)
 
 
 @app.command("logs")
@@ -70,7 +74,7 @@ def show(run_id: int, json_out: JsonOpt = False) -> None:
 def logs(
     run_id: int,
     task: Annotated[str | None, typer.Argument(help="one task (default: every task of the run)")] = None,
-    attempt: Annotated[int | None, typer.Option("--attempt", help="one attempt (default: all)")] = None,
+    attempt: Annotated[int | None, typer.Option("--attempt", min=1, help="one attempt (default: all)")] = None,
 ) -> None:
     """Print task logs (timestamped stdout+stderr of each attempt)."""
     s = store()
@@ -78,25 +82,46 @@ def logs(
     names = [t.task for t in info.tasks]
     if task is not None and task not in names:
         raise NotFound(f"run {run_id} has no task {task!r}; its tasks: {', '.join(names)}")
-    for t in info.tasks:
-        if task is not None and t.task != task:
-            continue
+    tasks = [t for t in info.tasks if task is None or t.task == task]
+    if attempt is not None and all(attempt > t.attempt for t in tasks):
+        # Attempts are numbered 1..attempt (reruns continue the count), so this one never started.
+        if task is not None:
+            n = tasks[0].attempt
+            if n == 0:
+                have = f"it ran none ({tasks[0].state})"
+            else:
+                have = "its only attempt is 1" if n == 1 else f"its attempts are 1 to {n}"
+            raise InvalidInput(f"task {task!r} of run {run_id} has no attempt {attempt}; {have}")
+        most = max((t.attempt for t in tasks), default=0)
+        raise InvalidInput(f"no task of run {run_id} has an attempt {attempt}; "
+                           + (f"the most any task has is {most}" if most else "no task has run yet"))
+    for t in tasks:
         folder = attempt_dir(s.logs_dir, run_id, t.task)
         files = sorted(folder.glob("*.log"), key=lambda p: int(p.stem)) if folder.is_dir() else []
         if attempt is not None:
             files = [f for f in files if f.stem == str(attempt)]
         for f in files:
-            console.rule(f"{t.task} · attempt {f.stem}", style="dim")
+            console.rule(f"{escape(t.task)} · attempt {f.stem}", style="dim")
             typer.echo(f.read_text(errors="replace"), nl=False)
         if not files and task is not None:
-            console.print(f"[dim]{t.task}: no log yet ({t.state})[/]")
+            what = "yet" if attempt is None else f"of attempt {attempt} on this host"
+            console.print(f"[dim]{escape(t.task)}: no log {what} ({t.state})[/]")
 
 
 @app.command("stop")
 @handle_errors
-def stop(run_id: int) -> None:
-    """Stop a run: kill its running task processes, mark the rest stopped."""
-    stopped = stop_run(store(), run_id)
+def stop(run_ids: Annotated[list[int], typer.Argument(help="runs to stop")]) -> None:
+    """Stop runs: kill their running task processes, mark the rest stopped (sub-workflow runs too)."""
+    s = store()
+    ids = list(dict.fromkeys(run_ids))
+    for run_id in ids:  # name every bad id before stopping anything
+        state = get_run(s, run_id).state
+        if state in RUN_TERMINAL:
+            raise Conflict(f"run {run_id} already ended ({state}); nothing to stop")
+    stopped: list[int] = []
+    for run_id in ids:
+        if run_id not in stopped:  # already stopped as a sub-workflow run of an earlier one
+            stopped.extend(stop_run(s, run_id))
     console.print(f"stopped run(s) {', '.join(map(str, stopped))}")
 
 

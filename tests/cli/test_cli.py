@@ -5,18 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
-from shoal.config import Settings
-from tests.conftest import cli_runner
-
-ROOT = Path(__file__).parents[2]
-HELLO = ROOT / "examples" / "hello_ml.yaml"
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    return cli_runner(monkeypatch, Settings(home=tmp_path / "home"), ROOT)
+from tests.cli.conftest import HELLO
 
 
 def test_apply_run_wait_show_logs(cli) -> None:  # type: ignore[no-untyped-def]
