@@ -9,7 +9,14 @@ SIGKILL) leaves its runs `running` with a lease that expires — or, on the same
 pid that is gone — and the next driver takes them over. Its executor kills the attempts it was
 running and writes each attempt's result file first, so the new driver knows which attempts
 had already succeeded (recorded as success, never rerun) and which were cut off (retried or
-failed per their retries).
+failed per their retries). If the executor died too, python attempts died with it (they ask
+the kernel to) and the new driver kills commands by the pid the executor recorded for them.
+
+A driver that is alive but lost a run (paused past its lease while another took it over)
+must change nothing of it: every move it makes is guarded on its ownership in the same UPDATE
+(`owned_by`), it renews leases in every loop that can outlast one (including a drain), and it
+starts downstream before committing (pipelining) only while its leases are surely current. An
+executor that dies under a live driver is replaced; its attempts are recorded as lost.
 """
 
 from __future__ import annotations
@@ -17,7 +24,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import socket
 import time
 from collections import Counter
@@ -54,7 +60,7 @@ from shoal.engine.workflows import version_spec
 from shoal.errors import ShoalError
 from shoal.executors.base import Launch, Result
 from shoal.executors.capacity import Slots, default_capacity
-from shoal.executors.local import LocalExecutor
+from shoal.executors.local import ExecutorDied, LocalExecutor, is_server, kill_left_running, kill_process_group
 from shoal.spec.dag import downstream_map, reachable, upstream_map
 from shoal.spec.templating import Scope, build_builtins, render_value
 from shoal.store import Store, utcnow
@@ -85,28 +91,6 @@ def is_owner_dead(owner: str) -> bool:
         return abs(proc.create_time() - float(ctime)) > 0.5
     except (psutil.NoSuchProcess, ValueError):
         return True
-    except psutil.Error:
-        return False
-
-
-def kill_process_group(pid: int, sig: int = signal.SIGKILL) -> None:
-    """Kill the process group an orphaned attempt (or executor) runs in: its pid is the group id."""
-    try:
-        os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-    except OSError:
-        try:
-            psutil.Process(pid).kill()
-        except psutil.Error:
-            pass
-
-
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         return False
 
@@ -173,6 +157,7 @@ class Driver:
         self._next_done_check = 0.0
         self._next_sync = 0.0
         self._next_heartbeat = 0.0
+        self._lease_sure_until = 0.0  # see `_lease_sure`
         self._started = False
         self._is_pg = self.engine.dialect.name == "postgresql"
         self._conn: Connection | None = None
@@ -227,7 +212,7 @@ class Driver:
             log.warning("stopping: killing %d attempt(s) still running after %.0fs: %s",
                         len(cut), grace, ", ".join(cut))
             for key in list(self.inflight):
-                self.executor.kill(key, f"cut off: the scheduler stopped and {grace:g}s of grace ran out")
+                self._kill(key, f"cut off: the scheduler stopped and {grace:g}s of grace ran out")
             self._record_inflight(self.executor.kill_grace + 5.0)
         if self.active:
             with self._tx() as conn:
@@ -242,7 +227,8 @@ class Driver:
         """Record outcomes as attempts end, until none is in flight or `within` seconds passed."""
         deadline = time.monotonic() + within
         while self.inflight and (left := deadline - time.monotonic()) > 0:
-            for result in self.executor.poll(min(SYNC_INTERVAL, left)):
+            self._heartbeat()  # the grace may be longer than a lease
+            for result in self._poll(min(SYNC_INTERVAL, left)):
                 self._on_result(result)
 
     def watch(self, run_ids: Iterable[int]) -> None:
@@ -296,30 +282,85 @@ class Driver:
         self._fire_timers()
         progressed = self._dispatch()
         wait = max(0.0, min(max_wait, self._next_sync - time.monotonic(), self._until_next_timer()))
-        if (progressed and self.ready) or self._adopted:
+        if progressed and self.ready:
             # An inline task (switch, condition) just decided and made more tasks ready: go on
             # at once. Tasks still ready otherwise wait for capacity, which only a result frees.
             wait = 0.0
-        adopted, self._adopted = self._adopted, []
-        for result in adopted + self.executor.poll(wait):
+        for result in self._poll(wait):
             self._on_result(result)
+
+    # ----------------------------------------------------------------- executor
+
+    def _poll(self, timeout: float) -> list[Result]:
+        """Results from the executor, after those waiting to be recorded (`_adopted`)."""
+        try:
+            results = self.executor.poll(0.0 if self._adopted else timeout)
+        except ExecutorDied as exc:
+            self._executor_died(exc)
+            results = []
+        adopted, self._adopted = self._adopted, []
+        return adopted + results
+
+    def _kill(self, key: str, reason: str = "killed") -> None:
+        try:
+            self.executor.kill(key, reason)
+        except ExecutorDied as exc:
+            self._executor_died(exc)
+
+    def _executor_died(self, exc: ExecutorDied) -> None:
+        """The executor process died under this driver (SIGKILL, the OOM killer): kill what its
+        attempts left running, record each as lost (retried per its retries, as when a driver
+        dies) unless it had ended and written its result, and go on with a fresh executor."""
+        log.error("%s; starting a new executor", exc)
+        keys = self.executor.running()
+        self.executor.close()
+        for key in sorted(keys):
+            where = self.inflight.get(key)
+            if where is None:
+                continue
+            run_id, name = where
+            path = attempt_files(self.logs_dir, run_id, name, int(key.rpartition(":")[2]))[1]
+            kill_left_running(path)
+            result = _read_result(Path(path), key)
+            if result is None:
+                error = "lost: the executor process running this attempt died; killed what it left running"
+                result = Result(key=key, exit_code=None, killed=True, error=error)
+                if (run := self.active.get(run_id)) is not None:
+                    self._write_log_line(run, run.tasks[name], error)
+            self._adopted.append(result)
+        self.executor.start()
 
     # ----------------------------------------------------------------- sync / claim
 
     def _sync(self) -> None:
-        now = utcnow()
-        lease_until = now + timedelta(seconds=self.settings.lease_seconds)
-        if self.active and time.monotonic() >= self._next_heartbeat:
-            with self._tx() as conn:
-                conn.execute(
-                    update(runs).where(runs.c.id.in_(list(self.active)), runs.c.owner == self.owner)
-                    .values(lease_until=lease_until)
-                )
-            self._next_heartbeat = time.monotonic() + self.settings.lease_seconds / 3
+        self._heartbeat()
         if self.active:
             self._drop_runs_changed_elsewhere()
         self._check_foreign_children()
-        self._claim(now, lease_until)
+        now = utcnow()
+        self._claim(now, now + timedelta(seconds=self.settings.lease_seconds))
+
+    def _heartbeat(self) -> None:
+        """Renew the leases of the runs driven here, every third of a lease. Called from every
+        loop that may outlast a lease (stepping, draining, waiting for a dead driver's executor):
+        a lease that runs out hands a run that is being driven to another driver."""
+        if not self.active or time.monotonic() < self._next_heartbeat:
+            return
+        began = time.monotonic()
+        with self._tx() as conn:
+            renewed = conn.execute(
+                update(runs).where(runs.c.id.in_(list(self.active)), runs.c.owner == self.owner)
+                .values(lease_until=utcnow() + timedelta(seconds=self.settings.lease_seconds))
+            ).rowcount
+        self._next_heartbeat = time.monotonic() + self.settings.lease_seconds / 3
+        self._lease_sure_until = began + self.settings.lease_seconds / 2
+        if renewed < len(self.active):
+            self._next_sync = 0.0  # some run was stopped or taken over: `_sync` lets it go
+
+    def _lease_sure(self) -> bool:
+        """Were this driver's leases renewed recently enough that none can have run out? Not
+        after the process was paused (SIGSTOP, a VM freeze) for longer than half a lease."""
+        return time.monotonic() < self._lease_sure_until
 
     def _drop_runs_changed_elsewhere(self) -> None:
         """A run stopped (or taken over) by someone else: kill its attempts here and let go."""
@@ -337,7 +378,7 @@ class Driver:
             return
         for key, (rid, _name) in list(self.inflight.items()):
             if rid == run_id and kill:
-                self.executor.kill(key)
+                self._kill(key)
         for coll in (self.retrying, self.waiting):
             coll.difference_update({k for k in coll if k[0] == run_id})
         for k in [k for k in self.ready if k[0] == run_id]:
@@ -370,6 +411,8 @@ class Driver:
                 ).rowcount
                 if moved:
                     claimed.append(r.id)
+        if claimed and not self.active:  # the first leases: as fresh as a heartbeat's
+            self._lease_sure_until = time.monotonic() + self.settings.lease_seconds / 2
         for run_id in claimed:
             self._load(run_id)
 
@@ -456,7 +499,8 @@ class Driver:
         now = utcnow()
         with self._tx() as conn:
             if row.state == RunState.QUEUED:
-                move_run(conn, run_id, [RunState.QUEUED], RunState.RUNNING, started_at=row.started_at or now)
+                move_run(conn, run_id, [RunState.QUEUED], RunState.RUNNING, owned_by=self.owner,
+                         started_at=row.started_at or now)
             self._settle(conn, run, [n for n, t in run.tasks.items() if t.state == S.PENDING], now)
             if run.is_complete():
                 self._finish(conn, run, now)
@@ -500,21 +544,24 @@ class Driver:
         return run
 
     def _wait_for_orphans(self, trows: list[Any]) -> None:
-        """Let a dead driver's executor kill its attempts and write their results first."""
+        """Let a dead driver's executor kill its attempts and write their results first; kill
+        what it could not (it was SIGKILLed too, or did not exit in time)."""
         host = socket.gethostname()
-        pids = {t.executor_pid for t in trows if t.state == S.RUNNING and t.host == host and t.executor_pid}
+        mine = self.executor.server_pid
+        orphans = [
+            t for t in trows
+            if t.state == S.RUNNING and t.host == host and t.executor_pid and t.executor_pid != mine
+        ]
         deadline = time.monotonic() + ORPHAN_EXECUTOR_WAIT
-        for pid in pids:
-            if pid == getattr(self.executor, "server_pid", None):
-                continue
-            while _pid_alive(pid) and time.monotonic() < deadline:
+        for pid in {t.executor_pid for t in orphans}:
+            while is_server(pid) and time.monotonic() < deadline:
+                self._heartbeat()  # the runs loaded before this one stay ours meanwhile
                 time.sleep(0.05)
-            if _pid_alive(pid):
+            if is_server(pid):
                 log.warning("executor %s of a dead driver did not exit; killing it", pid)
                 kill_process_group(pid)
-        for t in trows:
-            if t.state == S.RUNNING and t.host == host and _pid_alive(t.pid):
-                kill_process_group(t.pid)
+        for t in orphans:
+            kill_left_running(attempt_files(self.logs_dir, t.run_id, t.task_name, t.attempt)[1])
 
     def _adopt_running(self, run: ActiveRun, ts: TaskState, trows: list[Any]) -> None:
         """A task run left `running` by a previous owner: find out how its attempt ended."""
@@ -577,7 +624,7 @@ class Driver:
                 values["ended_at"] = now
                 if to == S.SUCCESS:
                     values["note"] = "disabled for this run"
-            move_tasks(conn, [t.id for t in group], [S.PENDING], to, **values)
+            move_tasks(conn, [t.id for t in group], [S.PENDING], to, owned_by=self.owner, **values)
             if to == S.QUEUED:
                 for t in group:
                     self.ready[(run.id, t.name)] = None
@@ -607,7 +654,8 @@ class Driver:
                     groups[S.UPSTREAM_FAILED if frm == S.PENDING and t.name in downstream else S.STOPPED].append(t)
             for to, group in groups.items():
                 if group:
-                    move_tasks(conn, [t.id for t in group], [frm], to, ended_at=now, note=notes[to])
+                    move_tasks(conn, [t.id for t in group], [frm], to, owned_by=self.owner, ended_at=now,
+                               note=notes[to])
                 for t in group:
                     t.state = to
                     self.ready.pop((run.id, t.name), None)
@@ -618,7 +666,8 @@ class Driver:
         state = RunState(final_run_state(run))
         failed = [t.name for t in run.tasks.values() if t.state == S.FAILED]
         error = f"failed task(s): {', '.join(failed)}" if state == RunState.FAILED and failed else None
-        move_run(conn, run.id, [RunState.RUNNING], state, ended_at=now, lease_until=None, error=error)
+        move_run(conn, run.id, [RunState.RUNNING], state, owned_by=self.owner, ended_at=now, lease_until=None,
+                 error=error)
         self.finished.add(run.id)
         parent = self.children.pop(run.id, None)
         if parent is not None:
@@ -703,7 +752,7 @@ class Driver:
         if not batch:
             return batch
         started = move_tasks_returning(
-            conn, [ts.id for _, ts, _ in batch], [S.QUEUED], S.RUNNING,
+            conn, [ts.id for _, ts, _ in batch], [S.QUEUED], S.RUNNING, owned_by=self.owner,
             attempt=INCREMENT, started_at=utcnow(), ended_at=None,
             host=socket.gethostname(), executor_pid=self.executor.server_pid, pid=None, error=None,
         )
@@ -786,7 +835,11 @@ class Driver:
                 self._adopted.append(adopted)  # it already succeeded: record it, never rerun it
                 continue
             try:
-                self.executor.submit(launch, wait=False)
+                try:
+                    self.executor.submit(launch, wait=False)
+                except ExecutorDied as exc:
+                    self._executor_died(exc)
+                    self.executor.submit(launch, wait=False)  # on the fresh one
             except Exception as exc:  # e.g. the executor refused the launch
                 self.inflight.pop(launch.key, None)
                 self._release(launch.key)
@@ -803,6 +856,7 @@ class Driver:
         of that very attempt: the dead driver may have handed it to its executor and died before
         the transaction recording the start committed (see `_record`). A success is kept, to be
         recorded instead of running the task again; anything else is stale and removed."""
+        kill_left_running(launch.result_path)  # started, not recorded, and its executor is gone
         path = Path(launch.result_path)
         if not path.exists():
             return
@@ -843,9 +897,11 @@ class Driver:
         In `conn` (the caller's transaction, or deferred writes) if given, else in its own."""
         now = utcnow()
         with self._tx() if conn is None else nullcontext(conn) as conn:
-            if not move_tasks(conn, [ts.id], [S.QUEUED], S.RUNNING, attempt=ts.attempt + 1, started_at=now):
+            if not move_tasks(conn, [ts.id], [S.QUEUED], S.RUNNING, owned_by=self.owner, attempt=ts.attempt + 1,
+                              started_at=now):
                 return
-            move_tasks(conn, [ts.id], [S.RUNNING], S.FAILED, ended_at=now, error=_db_text(error), duration=0.0)
+            move_tasks(conn, [ts.id], [S.RUNNING], S.FAILED, owned_by=self.owner, ended_at=now,
+                       error=_db_text(error), duration=0.0)
             ts.state, ts.attempt = S.FAILED, ts.attempt + 1
             self._after_terminal(conn, run, ts.name, now)
         self._write_log_line(run, ts, error)
@@ -873,10 +929,11 @@ class Driver:
             outputs, to, error = {}, S.FAILED, _one_line(exc)
         with self._tx() as conn:
             if not already_running and not move_tasks(
-                conn, [ts.id], [S.QUEUED], S.RUNNING, attempt=attempt, started_at=now
+                conn, [ts.id], [S.QUEUED], S.RUNNING, owned_by=self.owner, attempt=attempt, started_at=now
             ):
                 return
-            move_tasks(conn, [ts.id], [S.RUNNING], to, ended_at=now, outputs=outputs, error=error, duration=0.0)
+            move_tasks(conn, [ts.id], [S.RUNNING], to, owned_by=self.owner, ended_at=now, outputs=outputs, error=error,
+                       duration=0.0)
             ts.state, ts.attempt, ts.outputs = to, attempt, outputs
             self._after_terminal(conn, run, ts.name, now)
         self._write_log_line(run, ts, f"{ts.name}: {to}" + (f": {error}" if error else f" {json.dumps(outputs)}"))
@@ -897,7 +954,8 @@ class Driver:
         try:
             with self._tx() as conn:
                 if not move_tasks(
-                    conn, [ts.id], [S.QUEUED], S.RUNNING, attempt=attempt, started_at=now, host=socket.gethostname()
+                    conn, [ts.id], [S.QUEUED], S.RUNNING, owned_by=self.owner, attempt=attempt, started_at=now,
+                    host=socket.gethostname(),
                 ):
                     return
                 if spec.type == "sub_workflow":
@@ -995,7 +1053,8 @@ class Driver:
             with self._tx() as conn:
                 for r, n in due:
                     ts = self.active[r].tasks[n]
-                    if move_tasks(conn, [ts.id], [S.RETRYING], S.QUEUED, queued_at=now, next_retry_at=None):
+                    if move_tasks(conn, [ts.id], [S.RETRYING], S.QUEUED, owned_by=self.owner, queued_at=now,
+                                  next_retry_at=None):
                         ts.state = S.QUEUED
                         self.ready[(r, n)] = None
             self.retrying.difference_update(due)
@@ -1069,7 +1128,9 @@ class Driver:
             values["next_retry_at"] = now + timedelta(seconds=delay)
         else:
             to = S.FAILED
-        if pipeline:
+        # Starting downstream before the commit is safe only while the run is surely still ours:
+        # after a pause longer than a lease, the guarded transaction below must come first.
+        if pipeline and self._lease_sure():
             writes = DeferredWrites()
             batch = self._decide_outcome(writes, run, ts, to, values, now, only_run=run.id) or []
             refused = self._submit(batch)
@@ -1085,8 +1146,9 @@ class Driver:
         else:
             with self._tx() as conn:
                 batch = self._decide_outcome(conn, run, ts, to, values, now)
-                if batch is None:
-                    return  # stopped meanwhile: the stop already recorded the outcome
+                if batch is None:  # stopped (the stop recorded the outcome) or taken over meanwhile
+                    self._next_sync = 0.0
+                    return
             refused = self._submit(batch)
         self._record_refused(refused)
         if lost:
@@ -1100,7 +1162,7 @@ class Driver:
     ) -> list[tuple[ActiveRun, TaskState, Launch]] | None:
         """Move `ts` to `to`, decide its downstream and start what became ready; None if `ts`
         was not running any more."""
-        if not move_tasks(conn, [ts.id], [S.RUNNING], to, **values):
+        if not move_tasks(conn, [ts.id], [S.RUNNING], to, owned_by=self.owner, **values):
             return None
         ts.state, ts.outputs = to, dict(values["outputs"]) if to == S.SUCCESS else {}
         if to == S.RETRYING:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, Update, bindparam, update
+from sqlalchemy import Connection, Table, Update, bindparam, exists, update
 
 from shoal.engine.states import (
     RUN_TRANSITIONS,
@@ -57,6 +57,7 @@ class _Move:
     to: str
     values: dict[str, Any]
     returning: bool
+    owner: str | None
 
 
 class DeferredWrites:
@@ -73,7 +74,7 @@ class DeferredWrites:
     def record(self, move: _Move) -> _Assumed:
         last = self.moves[-1] if self.moves else None
         if (last is not None and last.table is move.table and last.ids == move.ids
-                and move.sources == (last.to,)):
+                and move.sources == (last.to,) and move.owner == last.owner):
             last.to = move.to
             last.values = {**last.values, **move.values}
             last.returning = last.returning or move.returning
@@ -85,7 +86,7 @@ class DeferredWrites:
         """Execute the moves in `conn`'s transaction; False as soon as one guard did not hold
         (someone else changed a state first), leaving the caller to roll back."""
         for m in self.moves:
-            result = _execute(conn, m.table, m.ids, m.sources, m.to, m.values, m.returning)
+            result = _execute(conn, m.table, m.ids, m.sources, m.to, m.values, m.returning, m.owner)
             moved = len(result.all()) if result.returns_rows else result.rowcount
             if moved != len(m.ids):
                 return False
@@ -110,7 +111,7 @@ def _check(kind: str, frm: tuple[Any, ...], to: Any) -> tuple[str, ...]:
 @lru_cache(maxsize=256)
 def _statement(
     table: Table, batch: bool, sources: tuple[str, ...], keys: tuple[str, ...], increments: tuple[str, ...],
-    returning: bool,
+    returning: bool, owned: bool,
 ) -> Update:
     ident = table.c.id.in_(bindparam("_ids", expanding=True)) if batch else table.c.id == bindparam("_id")
     values: dict[str, Any] = {"state": bindparam("_to")}
@@ -119,21 +120,36 @@ def _statement(
     # One source compares with `=`: an IN list is an "expanding" parameter that SQLAlchemy
     # re-renders on every execution, which costs more than the UPDATE itself.
     guard = table.c.state == sources[0] if len(sources) == 1 else table.c.state.in_(sources)
-    stmt = update(table).where(ident, guard).values(**values)
+    stmt = update(table).where(ident, guard)
+    if owned:
+        stmt = stmt.where(_owned_by(table))
+    stmt = stmt.values(**values)
     return stmt.returning(table.c.id) if returning else stmt
+
+
+def _owned_by(table: Table) -> Any:
+    """The row's run still belongs to the driver `_owner`: a driver that lost its run (paused
+    past its lease, and another took the run over) changes nothing of it, in the same statement
+    as the state guard so that no check-then-write race is left."""
+    owner = bindparam("_owner")
+    if table is runs:
+        return runs.c.owner == owner
+    return exists().where(runs.c.id == task_runs.c.run_id, runs.c.owner == owner)
 
 
 def _execute(
     conn: Writer, table: Table, ids: Collection[int], sources: tuple[str, ...], to: str,
-    values: dict[str, Any], returning: bool,
+    values: dict[str, Any], returning: bool, owner: str | None = None,
 ) -> Any:
     if isinstance(conn, DeferredWrites):
-        return conn.record(_Move(table, list(ids), sources, to, values, returning))
+        return conn.record(_Move(table, list(ids), sources, to, values, returning, owner))
     increments = tuple(sorted(k for k, v in values.items() if v is INCREMENT))
     keys = tuple(sorted(k for k, v in values.items() if v is not INCREMENT))
     batch = len(ids) != 1
-    stmt = _statement(table, batch, sources, keys, increments, returning)
+    stmt = _statement(table, batch, sources, keys, increments, returning, owner is not None)
     params: dict[str, Any] = {"_to": to, **{f"v_{k}": values[k] for k in keys}}
+    if owner is not None:
+        params["_owner"] = owner
     if batch:
         params["_ids"] = list(ids)
     else:
@@ -146,13 +162,16 @@ def move_tasks(
     ids: Collection[int],
     frm: Iterable[TaskRunState],
     to: TaskRunState,
+    *,
+    owned_by: str | None = None,
     **values: Any,
 ) -> int:
-    """Move task runs `ids` that are in one of `frm` to `to`; returns how many moved."""
+    """Move task runs `ids` that are in one of `frm` to `to`; returns how many moved. With
+    `owned_by`, only task runs whose run that driver owns move (see `_owned_by`)."""
     sources = _check("task", tuple(frm), to)
     if not ids:
         return 0
-    return _execute(conn, task_runs, ids, sources, str(to), values, returning=False).rowcount
+    return _execute(conn, task_runs, ids, sources, str(to), values, False, owned_by).rowcount
 
 
 def move_tasks_returning(
@@ -160,18 +179,21 @@ def move_tasks_returning(
     ids: Collection[int],
     frm: Iterable[TaskRunState],
     to: TaskRunState,
+    *,
+    owned_by: str | None = None,
     **values: Any,
 ) -> set[int]:
     """Like `move_tasks`, for a batch: returns the ids that actually moved."""
     sources = _check("task", tuple(frm), to)
     if not ids:
         return set()
-    return set(_execute(conn, task_runs, ids, sources, str(to), values, returning=True).scalars())
+    return set(_execute(conn, task_runs, ids, sources, str(to), values, True, owned_by).scalars())
 
 
 def move_run(
-    conn: Writer, run_id: int, frm: Iterable[RunState], to: RunState, **values: Any
+    conn: Writer, run_id: int, frm: Iterable[RunState], to: RunState, *, owned_by: str | None = None, **values: Any
 ) -> bool:
-    """Move run `run_id` from one of `frm` to `to`; False if its state was not one of `frm`."""
+    """Move run `run_id` from one of `frm` to `to`; False if its state was not one of `frm` (or,
+    with `owned_by`, if that driver does not own it)."""
     sources = _check("run", tuple(frm), to)
-    return _execute(conn, runs, [run_id], sources, str(to), values, returning=False).rowcount == 1
+    return _execute(conn, runs, [run_id], sources, str(to), values, False, owned_by).rowcount == 1

@@ -85,6 +85,11 @@ class Attempt:
             try:
                 self.result_tmp = _create(f"{self.launch['result_path']}.tmp", "wb")
                 self.fds.add(self.result_tmp.fileno())
+                # Until the result replaces it, the tmp file says which process runs the attempt:
+                # if this server is SIGKILLed, the next driver finds and kills what it left
+                # running (see `recorded_pid`) before retrying the task.
+                self.result_tmp.write(b'{"pid": %d}' % self.pid)
+                self.result_tmp.flush()
             except OSError:
                 pass  # end() tries again and reports it
 
@@ -204,10 +209,25 @@ class Attempt:
             else:
                 self.fds.discard(self.result_tmp.fileno())
             with self.result_tmp as f:
+                f.seek(0)
+                f.truncate()
                 f.write(data)
             os.replace(tmp, path)  # readers see the old state or the whole result, never half
         except OSError as exc:
             print(f"shoal executor: cannot write {path}: {exc}", file=sys.stderr)
+
+
+def recorded_pid(result_path: str) -> tuple[int, float] | None:
+    """The pid of an attempt that has not ended, as its executor recorded it when the attempt
+    started, and when it recorded it (to tell the process from a later one given the same pid).
+    None once the attempt ended (its result replaced the record) or if it never started."""
+    try:
+        with open(f"{result_path}.tmp", "rb") as f:
+            pid = int(json.loads(f.read())["pid"])
+            written = os.fstat(f.fileno()).st_mtime
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return (pid, written) if pid > 0 else None
 
 
 def _create(path: str, mode: str) -> BinaryIO:

@@ -569,7 +569,7 @@ def main(argv: list[str] | None = None) -> None:
     ctl = socket.socket(fileno=int(args[0]))
     evt = socket.socket(fileno=int(args[1]))
     config = json.loads(args[2])
-    _worker.set_process_name("shoal-executor")
+    _worker.set_process_name(_worker.EXECUTOR_NAME)
     failed = preload(config["preload"], config["explicit"])
     # Keep the preloaded heap out of the collector so forks do not copy it page by page.
     gc.collect()

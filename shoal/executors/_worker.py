@@ -37,6 +37,23 @@ MARKER_PREFIX = b"\x1e##shoal-outcome:"
 # a few times cheaper than JSON for a launch, and nothing else can write to these pipes.
 FRAME = struct.Struct("!I")
 _streams: tuple[io.TextIOWrapper, io.TextIOWrapper] | None = None  # made once, before any fork
+PR_SET_PDEATHSIG = 1  # <sys/prctl.h>
+EXECUTOR_NAME = "shoal-executor"  # the server's process name: how a driver tells it from a reused pid
+
+
+def _load_prctl() -> Any:
+    """libc's prctl, looked up once in the server (not after every fork); None off Linux."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_prctl = _load_prctl()
 
 
 def frame(msg: Any) -> bytes:
@@ -174,11 +191,17 @@ def fork_child(close_fds: Iterable[int], marker: bytes, once: bool) -> tuple[int
         _streams = _std_streams()
     task_r, task_w = os.pipe()
     out_r, out_w = os.pipe()
+    server = os.getpid()
     pid = os.fork()
     if pid == 0:  # the child: never returns from this branch
         code = 70
         try:
             os.setsid()
+            _die_with(server)
+            # The server's ends of this child's own pipes: held here, the task pipe would never
+            # reach EOF when the server goes away.
+            os.close(task_w)
+            os.close(out_r)
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -199,6 +222,17 @@ def fork_child(close_fds: Iterable[int], marker: bytes, once: bool) -> tuple[int
     os.close(task_r)
     os.close(out_w)
     return pid, task_w, out_r
+
+
+def _die_with(server: int) -> None:
+    """Ask the kernel to SIGKILL this child when the server dies, even by SIGKILL: a python
+    attempt must not run on unsupervised, outside any capacity, while the next driver retries it.
+    (Commands cannot get this without slowing every spawn; the next driver kills those by the
+    pid their result file records.)"""
+    if _prctl is not None:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != server:  # it died before the request took effect
+        os._exit(70)
 
 
 def set_process_name(name: str) -> None:

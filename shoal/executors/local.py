@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import select
+import signal
 import socket
 import subprocess
 import sys
@@ -27,8 +29,11 @@ import time
 from types import TracebackType
 from typing import Any, Self
 
+import psutil
+
 from shoal.errors import ShoalError
-from shoal.executors._worker import frame
+from shoal.executors._attempt import recorded_pid
+from shoal.executors._worker import EXECUTOR_NAME, frame
 from shoal.executors.base import Launch, Result
 
 log = logging.getLogger(__name__)
@@ -274,3 +279,47 @@ class LocalExecutor:
             f"attempts in flight: {running}. Their processes may still be running.",
             exit_code=code,
         )
+
+
+# --- what a dead executor left behind -----------------------------------------------------------
+
+
+def is_server(pid: int) -> bool:
+    """Is `pid` a live executor server (and not a process that got its pid since)?"""
+    try:
+        proc = psutil.Process(pid)
+        return proc.status() != psutil.STATUS_ZOMBIE and proc.name() == EXECUTOR_NAME
+    except psutil.Error:
+        return False
+
+
+def kill_process_group(pid: int, sig: int = signal.SIGKILL) -> None:
+    """Kill the process group an attempt (or an executor server) leads: each runs in its own
+    session, so its pid is the group id."""
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+    except OSError:
+        try:
+            psutil.Process(pid).kill()
+        except psutil.Error:
+            pass
+
+
+def kill_left_running(result_path: str) -> bool:
+    """Kill what an attempt whose executor died left running: the process group the executor
+    recorded when the attempt started (see `Attempt.open_files`), unless that pid now names a
+    process started later. True if it killed something."""
+    found = recorded_pid(result_path)
+    if found is None:
+        return False
+    pid, recorded_at = found
+    try:
+        if psutil.Process(pid).create_time() > recorded_at + 0.5:
+            return False
+    except psutil.Error:
+        return False
+    log.warning("killing process group %s, left running by the attempt of %s", pid, result_path)
+    kill_process_group(pid)
+    return True

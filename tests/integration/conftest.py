@@ -48,7 +48,9 @@ class SchedulerProcess:
 
 
 class StartScheduler(Protocol):
-    def __call__(self, settings: Settings, store: Store, *, stop_grace: float = 0.0) -> SchedulerProcess: ...
+    def __call__(
+        self, settings: Settings, store: Store, *, stop_grace: float = 0.0, lease: float | None = None
+    ) -> SchedulerProcess: ...
 
 
 def lease_owner_pid(store: Store) -> int | None:
@@ -66,10 +68,14 @@ def start_scheduler(tmp_path: Path) -> Iterator[StartScheduler]:
     """
     started: list[SchedulerProcess] = []
 
-    def start(settings: Settings, store: Store, *, stop_grace: float = 0.0) -> SchedulerProcess:
+    def start(
+        settings: Settings, store: Store, *, stop_grace: float = 0.0, lease: float | None = None
+    ) -> SchedulerProcess:
         # No grace by default: SIGTERM cuts running attempts off at once (tests of the drain set one).
         env = dict(os.environ, SHOAL_HOME=str(settings.home_dir), PYTHONUNBUFFERED="1",
                    SHOAL_STOP_GRACE_SECONDS=str(stop_grace))
+        if lease is not None:
+            env["SHOAL_LEASE_SECONDS"] = str(lease)
         env.pop("SHOAL_DB_URL", None)
         if settings.db_url:
             env["SHOAL_DB_URL"] = settings.db_url

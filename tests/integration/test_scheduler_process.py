@@ -4,6 +4,7 @@ cleanly, releasing its lease."""
 
 from __future__ import annotations
 
+import signal
 import textwrap
 import threading
 import time
@@ -172,6 +173,38 @@ def test_sigterm_lets_running_tasks_finish_starts_nothing_new_and_hands_the_run_
     client.wait([run_id], timeout=DEADLINE)
     assert client.get_run(run_id).state == "success"
     assert ledger.read_text().split() == ["a", "b"]
+
+
+def test_a_drain_longer_than_a_lease_keeps_the_run_leased(
+    store_settings: Settings, store: Store, start_scheduler: StartScheduler, executor, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    """The grace of a drain (here 20 s) may outlast a lease (here 2 s): the draining scheduler
+    keeps renewing its leases, so no other driver takes the run over and runs the task again."""
+    started, ledger = tmp_path / "started", tmp_path / "ledger"
+    client = Client(store=store, executor=executor)
+    name = apply(client, tmp_path, f"""
+        name: long_drain
+        tasks:
+          - {{name: a, type: shell, command: "sh -c 'touch {started}; sleep 5; echo a >> {ledger}'"}}
+        """)
+    sched = start_scheduler(store_settings, store, stop_grace=20, lease=2)
+    run_id = client.run(name).id
+    deadline = time.monotonic() + DEADLINE
+    while not started.exists():
+        assert time.monotonic() < deadline, sched.output()
+        time.sleep(0.05)
+    sched.proc.send_signal(signal.SIGTERM)
+    while sched.proc.poll() is None:  # draining: the lease never runs out
+        with store.engine.connect() as conn:
+            lease_until = conn.execute(select(runs.c.lease_until).where(runs.c.id == run_id)).scalar_one()
+        if lease_until is not None:  # None once the drain let the run go
+            assert lease_until > to_utc_naive(datetime.now(UTC)), sched.output()
+        assert time.monotonic() < deadline, sched.output()
+        time.sleep(0.2)
+    assert sched.proc.returncode == 0, sched.output()
+    info = client.get_run(run_id)
+    assert (info.state, info.tasks[0].state, info.tasks[0].attempt) == ("success", "success", 1)
+    assert ledger.read_text().split() == ["a"]
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
