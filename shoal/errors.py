@@ -7,10 +7,12 @@
      │    └── InvalidTransition            a state change the transition table forbids
      ├── NotFound (LookupError)           a named workflow, run, task or version does not exist
      ├── Conflict                         the request is valid but the current state forbids it
+     ├── StoreUnavailable                 the metadata database (SHOAL_DB_URL) cannot be opened
      └── TaskFailed (RuntimeError)        a task run ended in failure (raised inside task code)
 
-The CLI prints the message and exits 2 for `InvalidInput`/`NotFound`, 1 for the rest; the API maps
-them to 4xx JSON `{"error": {"code", "message", "details"}}`.
+The CLI prints the message and exits 2 for `InvalidInput`/`NotFound`/`Conflict`/`StoreUnavailable`
+(nothing was changed), 1 for the rest; the API maps them to 4xx JSON
+`{"error": {"code", "message", "details"}}`.
 """
 
 from __future__ import annotations
@@ -60,6 +62,13 @@ class Conflict(ShoalError):
     """Raised when a request is well-formed but the current state forbids it (e.g. rerun a running run)."""
 
     code = "conflict"
+
+
+class StoreUnavailable(ShoalError):
+    """Raised when the metadata database cannot be opened: a missing database, a server that does
+    not answer, a bad URL or a missing driver. The message says what to fix; nothing was changed."""
+
+    code = "store_unavailable"
 
 
 class TaskFailed(ShoalError, RuntimeError):

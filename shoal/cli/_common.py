@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from shoal.errors import Conflict, InvalidInput, NotFound, ShoalError
+from shoal.errors import Conflict, InvalidInput, NotFound, ShoalError, StoreUnavailable
 from shoal.store import Store, open_store
 
 console = Console()
@@ -37,8 +37,9 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
-        except (InvalidInput, NotFound, Conflict) as exc:
-            # Nothing was changed: the request was wrong (or wrong for the current state).
+        except (InvalidInput, NotFound, Conflict, StoreUnavailable) as exc:
+            # Nothing was changed: the request was wrong (or wrong for the current state), or the
+            # database it names cannot be opened.
             err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except ShoalError as exc:

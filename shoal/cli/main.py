@@ -42,11 +42,26 @@ ProjectOpt = Annotated[str, typer.Option("--project", help="project of the workf
 
 @app.callback()
 def _root(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log what the engine does")] = False,
+    verbose: Annotated[
+        int,
+        typer.Option(
+            "--verbose", "-v", count=True,
+            help="log what shoal does: -v INFO, -vv DEBUG; -vvv also alembic's and SQLAlchemy's logs",
+        ),
+    ] = 0,
 ) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(verbose)
+
+
+def configure_logging(verbose: int) -> None:
+    """Warnings from everything; with -v shoal's own loggers at INFO (-vv DEBUG). Libraries
+    (alembic's migration steps, SQLAlchemy) stay at WARNING unless -vvv asks for them."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if verbose >= 1:
+        logging.getLogger("shoal").setLevel(logging.INFO if verbose == 1 else logging.DEBUG)
+    if verbose >= 3:
+        for name in ("alembic", "sqlalchemy.engine", "sqlalchemy.pool"):
+            logging.getLogger(name).setLevel(logging.INFO)
 
 
 @app.command()
@@ -159,7 +174,9 @@ def scheduler() -> None:
     """Run the scheduler: create runs from cron schedules and drive every run, until Ctrl+C."""
     from shoal.engine.scheduler import Scheduler
 
-    logging.getLogger("shoal").setLevel(logging.INFO)
+    shoal_log = logging.getLogger("shoal")
+    if shoal_log.level == logging.NOTSET or shoal_log.level > logging.INFO:  # -vv keeps DEBUG
+        shoal_log.setLevel(logging.INFO)
     sched = Scheduler(store())
     grace = sched.store.settings.stop_grace_seconds
 

@@ -58,7 +58,8 @@ def versions(name: str, project: ProjectOpt = DEFAULT_PROJECT, json_out: JsonOpt
         return
     t = Table()
     for c in ("version", "aliases", "flavor", "feature set", "metrics", "run", "created"):
-        t.add_column(c)
+        # In a narrow terminal the metrics and names fold onto more lines rather than end in "…".
+        t.add_column(c, **({"no_wrap": True} if c in ("version", "aliases", "run") else {"overflow": "fold"}))
     for v in vs:
         fs = f"{v.feature_set} v{v.feature_set_version}" if v.feature_set else "-"
         t.add_row(str(v.version), plain(", ".join(v.aliases) or "-"), plain(v.flavor), plain(fs),

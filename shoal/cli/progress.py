@@ -17,8 +17,8 @@ from shoal.engine.runs import RunInfo, get_run
 def run_table(info: RunInfo) -> Table:
     table = Table(title=f"run {info.id} · {escape(info.workflow)} v{info.version} · {info.logical_date.date()} · "
                         f"{info.state}", title_justify="left")
-    for col in ("task", "state", "attempt", "duration", "note"):
-        table.add_column(col)
+    for col in ("task", "state", "attempt", "duration", "note"):  # in a narrow terminal the note folds
+        table.add_column(col, **({"overflow": "fold"} if col == "note" else {"no_wrap": True}))
     for t in info.tasks:
         note = t.error or t.note or ""
         table.add_row(
@@ -30,8 +30,8 @@ def run_table(info: RunInfo) -> Table:
 
 def runs_table(infos: list[RunInfo]) -> Table:
     table = Table(title=f"{len(infos)} runs", title_justify="left")
-    for col in ("run", "workflow", "logical date", "state", "tasks"):
-        table.add_column(col)
+    for col in ("run", "workflow", "logical date", "state", "tasks"):  # the run, workflow and state stay whole
+        table.add_column(col, **({"no_wrap": True} if col in ("run", "workflow", "state") else {"overflow": "fold"}))
     for info in infos:
         counts = Counter(t.state for t in info.tasks)
         summary = " ".join(f"{styled(s)}={n}" for s, n in sorted(counts.items()))

@@ -44,13 +44,30 @@ def list_(
     if json_out:
         print_json(rows)
         return
+    # The run id, workflow and state are what a narrow terminal must still show whole; the rest
+    # folds onto more lines (dates first) instead of being cut to "2026-…".
     table = Table()
+    key = {"run": 3, "workflow": 8, "state": 7}
     for col in ("run", "project", "workflow", "version", "state", "trigger", "logical date", "created", "ended"):
-        table.add_column(col)
+        if col in key:
+            table.add_column(col, no_wrap=True, min_width=key[col])
+        else:
+            table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(str(r["id"]), plain(r["project"]), plain(r["workflow"]), str(r["version"]), styled(r["state"]),
-                      r["trigger"], r["logical_date"], r["created_at"], r["ended_at"] or "-")
+                      r["trigger"], _spaced(r["logical_date"]), _spaced(r["created_at"]), _spaced(r["ended_at"]))
     console.print(table)
+
+
+def _spaced(iso: str | None) -> str:
+    """An ISO date-time with spaces between date, time and UTC offset, where a narrow table folds it:
+    2026-01-02T02:00:00+08:00 -> 2026-01-02 02:00:00 +08:00."""
+    if not iso:
+        return "-"
+    day, _, time = iso.partition("T")
+    if len(time) > 8 and time[8] in "+-":
+        time = f"{time[:8]} {time[8:]}"
+    return f"{day} {time}".strip()
 
 
 @app.command("show")

@@ -37,8 +37,10 @@ from shoal.spec.errors import (
     Path,
     Problem,
     SpecError,
+    format_field,
     no_lines,
     problems_from_validation_error,
+    task_name_at,
 )
 from shoal.spec.models import (
     TaskSpec,
@@ -268,6 +270,10 @@ def _yaml_documents(text: str, source: str) -> list[_Document]:
             data = loader.construct_document(node)
             if data is None and not node.value:
                 continue  # an empty document, e.g. after a trailing '---'
+            commas = _flow_commas(node, text, source, data)
+            if commas:  # what they split off would only be reported as baffling unknown keys
+                docs.extend(commas)
+                continue
             data = _keep_param_text(data, node)
             docs.append((data, _LineMap(lines)))
     except yaml.YAMLError as exc:
@@ -279,14 +285,82 @@ def _yaml_documents(text: str, source: str) -> list[_Document]:
     return docs
 
 
+_FLOW_KINDS = {"while parsing a flow mapping": "mapping {…}", "while parsing a flow sequence": "sequence […]"}
+
+
 def _yaml_problem(exc: yaml.YAMLError, source: str) -> Problem:
     if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
         mark = exc.problem_mark
         message = f"invalid YAML at column {mark.column + 1}: {exc.problem}"
         if exc.context and exc.context_mark is not None:
             message += f" ({exc.context} started on line {exc.context_mark.line + 1})"
+            flow = _FLOW_KINDS.get(exc.context)
+            if flow and (exc.problem or "").startswith("expected ','") and exc.problem.endswith(("'{'", "'['")):
+                message += (
+                    f"; inside a flow {flow}, quote a value that holds {{, }}, [, ] or a comma, "
+                    'e.g. command: "echo ${ds}"'
+                )
         return Problem(source, mark.line + 1, None, None, message)
     return Problem(source, None, None, None, f"invalid YAML: {exc}")
+
+
+def _flow_commas(root: yaml.Node, text: str, source: str, data: Any) -> list[Problem]:
+    """A plain value cut short by a comma in a flow mapping: `{regions: cn, us}` is YAML for
+    regions: cn plus a key `us` with no value. One problem per such value, saying how to quote it."""
+    problems: list[Problem] = []
+    todo: list[tuple[yaml.Node, Path]] = [(root, ())]
+    seen: set[int] = set()
+    while todo:
+        node, path = todo.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            todo.extend((item, (*path, i)) for i, item in enumerate(node.value))
+            continue
+        if not isinstance(node, yaml.MappingNode):
+            continue
+        anchor: tuple[yaml.ScalarNode, yaml.ScalarNode] | None = None
+        split: list[yaml.ScalarNode] = []
+        for key, value in [*node.value, (None, None)]:
+            bare = (  # a key written without ':' (and so without a value), after a plain value
+                node.flow_style and isinstance(key, yaml.ScalarNode) and key.style is None
+                and isinstance(value, yaml.ScalarNode) and value.tag == "tag:yaml.org,2002:null"
+                and value.start_mark.index == key.end_mark.index
+            )
+            if bare and anchor is not None:
+                split.append(key)  # type: ignore[arg-type]
+                continue
+            if anchor is not None and split:
+                problems.append(_comma_problem(anchor, split, path, text, source, data))
+            split = []
+            anchor = None
+            if key is None or value is None:
+                break
+            if isinstance(key, yaml.ScalarNode):
+                todo.append((value, (*path, key.value)))
+                if node.flow_style and isinstance(value, yaml.ScalarNode) and value.style is None and value.value:
+                    anchor = (key, value)
+    return sorted(problems, key=lambda p: p.line or 0)
+
+
+def _comma_problem(
+    anchor: tuple[yaml.ScalarNode, yaml.ScalarNode], split: list[yaml.ScalarNode], path: Path, text: str,
+    source: str, data: Any,
+) -> Problem:
+    key, value = anchor
+    meant = " ".join(text[value.start_mark.index:split[-1].end_mark.index].split())
+    full: Path = (*path, key.value)
+    task = None
+    if len(full) > 2 and full[0] == "tasks" and isinstance(full[1], int):
+        task, full = task_name_at(data, full[1]), full[2:]
+    keys = ", ".join(repr(k.value) for k in split)
+    return Problem(
+        source, key.start_mark.line + 1, task, format_field(full),
+        f"the value of {key.value!r} stops at a comma: inside a flow mapping {{…}} a comma starts the next "
+        f"entry, so `{key.value}: {meant}` reads as {key.value}: {value.value} plus {keys} with no value; "
+        f"quote the value: {key.value}: {json.dumps(meant, ensure_ascii=False)}",
+    )
 
 
 def _walk(root: yaml.Node) -> tuple[dict[Path, int], list[tuple[int, str]]]:

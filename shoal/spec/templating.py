@@ -55,7 +55,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any, Literal
@@ -138,7 +138,7 @@ def build_builtins(
     `task` and `attempt` are left out when None, so `${task}` outside a task is an error.
     """
     day = logical_date.date()
-    utc = logical_date.astimezone(timezone.utc) if logical_date.tzinfo else logical_date
+    utc = logical_date.astimezone(UTC) if logical_date.tzinfo else logical_date
     values = {
         "ds": day.isoformat(),
         "ds_nodash": day.isoformat().replace("-", ""),
@@ -337,6 +337,17 @@ def render_value(obj: Any, scope: Scope, *, _nested: bool = False) -> Any:
     return obj
 
 
+def unescape(text: str) -> str:
+    """`text` with its escapes undone (`$${` -> `${`, `$$[` -> `$[`) and references left as written.
+
+    For a text with no references this is what rendering gives, so a task type can check a field
+    as it will run (a JSONPath written `$$['data']` runs as `$['data']`) before anything renders it.
+    """
+    if "$$" not in text:
+        return text
+    return _SCAN_RE.sub(lambda m: "$" if m.group("esc") else m.group(0), text)
+
+
 def scan_references(text: str) -> list[re.Match[str]]:
     """The raw scanner matches in `text` (escapes included, `group("esc")` set)."""
     return list(_SCAN_RE.finditer(text))
@@ -461,7 +472,11 @@ def _parse_date_expr(expr: str, shown: str | None = None) -> _DateExpr:
         return _DateExpr(fn, _parse_pattern(said, m.group("fmt")), offset)
     m = _SHIFT_RE.match(expr)
     if not m:
-        raise _invalid(said, "cannot parse it")
+        literal = f"$$[{said.strip()}]"
+        raise _invalid(
+            said, f"cannot parse it (if it is not a date but a literal `$[`, as in the JSONPath "
+            f"`$['data']`, escape it: `{literal}`)",
+        )
     offset = _number(said, m.group("sign"), m.group("num")) if m.group("num") else Fraction(0)
     return _DateExpr(None, _parse_pattern(said, m.group("fmt")), offset)
 
@@ -506,7 +521,7 @@ def _shift(when: datetime, days: Fraction) -> datetime:
     delta = timedelta(seconds=int(days * 86400))
     if when.tzinfo is None:
         return when + delta
-    return (when.astimezone(timezone.utc) + delta).astimezone(when.tzinfo)
+    return (when.astimezone(UTC) + delta).astimezone(when.tzinfo)
 
 
 def _days_in_month(year: int, month: int) -> int:

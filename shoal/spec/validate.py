@@ -20,6 +20,7 @@ The task-type registry lives above this layer; it is handed in as a `TaskTypeLoo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Generator, Iterator, Mapping
 from typing import Any, Protocol
 
@@ -44,6 +45,10 @@ BUILTIN_PARAMS: frozenset[str] = frozenset(getattr(templating, "BUILTIN_NAMES", 
     "ds", "ds_nodash", "logical_date", "run_id", "workflow", "project", "task", "attempt",
     "ts", "ts_nodash", "yesterday_ds", "tomorrow_ds",
 }
+
+
+# An undefined `${NAME}` in capitals is most likely an environment variable meant for the shell.
+_ENV_STYLE = re.compile(r"[A-Z_][A-Z0-9_]*[A-Z][A-Z0-9_]*|[A-Z]")
 
 
 class TaskTypeInfo(Protocol):
@@ -244,10 +249,17 @@ class _Checker:
     ) -> Iterator[Problem]:
         field = format_field(rel if rel is not None else path)
         if ref.kind == "param" and ref.name not in defined:
+            hint = ""
+            if _ENV_STYLE.fullmatch(ref.name):
+                hint = (
+                    f"; if it is an environment variable, write $${{{ref.name}}} and ${{{ref.name}}} "
+                    "reaches the shell as it is"
+                )
             yield self.problem(
                 path, task, field,
                 f"undefined parameter {ref.text}{suggest(ref.name, defined)}: declare {ref.name!r} "
-                "under the workflow's or the task's params (a run-time -p value needs a declared default)",
+                "under the workflow's or the task's params (a run-time -p value needs a declared default)"
+                f"{hint}",
             )
         elif ref.kind == "date":
             check = getattr(templating, "check_date_expr", None)  # absent in older templating

@@ -29,8 +29,9 @@ class Store:
 def open_store(settings: Settings | None = None) -> Store:
     """Open (and migrate) the database named by the settings: SQLite under SHOAL_HOME by default."""
     settings = settings or get_settings()
+    engine = open_engine(settings.database_url)  # first: a database that cannot be opened creates nothing
     settings.home_dir.mkdir(parents=True, exist_ok=True)
-    return Store(engine=open_engine(settings.database_url), settings=settings)
+    return Store(engine=engine, settings=settings)
 
 
 __all__ = ["Store", "open_store", "utcnow"]

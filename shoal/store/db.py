@@ -6,13 +6,19 @@ only by Alembic migrations (`migrate`), run on open, so an old database is broug
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
+from shoal.errors import StoreUnavailable
+
+log = logging.getLogger(__name__)
 _MIGRATED: set[str] = set()
 _LOCK = threading.Lock()
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -69,10 +75,18 @@ def migrate(engine: Engine) -> None:
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
         cfg.attributes["engine"] = engine
-        with engine.connect() as conn:
+        try:
+            conn = engine.connect()
+        except DBAPIError as exc:
+            raise _unreachable(engine.url, exc) from None
+        with conn:
             current = _current_revision(conn)
+        shown = engine.url.render_as_string(hide_password=True)
         if current != HEAD_REVISION:
+            log.info("migrating %s from schema %s to %s", shown, current or "(empty)", HEAD_REVISION)
             command.upgrade(cfg, "head")
+        else:
+            log.debug("opened %s (schema %s)", shown, current)
         _MIGRATED.add(key)
 
 
@@ -84,6 +98,51 @@ def _current_revision(conn) -> str | None:  # type: ignore[no-untyped-def]
 
 
 def open_engine(url: str) -> Engine:
-    engine = make_engine(url)
-    migrate(engine)
+    """An engine for `url`, migrated; StoreUnavailable (one line saying what to fix) if the
+    database cannot be reached or the URL is unusable."""
+    try:
+        engine = make_engine(url)
+    except ArgumentError as exc:
+        raise StoreUnavailable(f"invalid SHOAL_DB_URL {url!r}: {exc}; use a SQLAlchemy URL such as "
+                               "postgresql+psycopg://user@host:5432/dbname") from None
+    except ImportError as exc:  # the URL's DBAPI driver is not installed
+        shown = make_url(url).render_as_string(hide_password=True)
+        raise StoreUnavailable(f"the metadata database {shown} needs the Python driver "
+                               f"{exc.name or str(exc)!r}, which is not installed; install it, or use "
+                               "postgresql+psycopg://… for PostgreSQL") from None
+    try:
+        migrate(engine)
+    except StoreUnavailable:
+        engine.dispose()
+        raise
     return engine
+
+
+def _unreachable(url: URL, exc: DBAPIError) -> StoreUnavailable:
+    """A connection to `url` failed with `exc`: what could not be reached, and how to fix it."""
+    shown = url.render_as_string(hide_password=True)
+    detail = " ".join(str(exc.orig or exc).split())
+    if url.get_backend_name() != "postgresql":
+        return StoreUnavailable(
+            f"cannot open the metadata database {shown}: {detail}; check SHOAL_DB_URL (or SHOAL_HOME)"
+        )
+    where = f"{url.host or 'the local socket'}" + (f":{url.port}" if url.port else "")
+    missing = re.search(r'database "([^"]+)" does not exist', detail)
+    if missing:
+        command = " ".join(
+            ["createdb"] + ([f"-h {url.host}"] if url.host else []) + ([f"-p {url.port}"] if url.port else [])
+            + ([f"-U {url.username}"] if url.username else []) + [missing.group(1)]
+        )
+        return StoreUnavailable(
+            f"cannot open the metadata database {shown}: database \"{missing.group(1)}\" does not exist "
+            f"on {where}; create it first (`{command}`) or point SHOAL_DB_URL at an existing database"
+        )
+    if "refused" in detail.lower():
+        why = "connection refused"
+    else:
+        # psycopg: 'connection failed: connection to server at "h", port 5432 failed: <why>'
+        why = detail.rsplit(" failed: ", 1)[-1] if " failed: " in detail else detail
+    return StoreUnavailable(
+        f"cannot connect to the metadata database {shown} at {where}: {why}; check that PostgreSQL "
+        "is running there and accepts connections, or fix SHOAL_DB_URL"
+    )

@@ -35,14 +35,18 @@ class HttpParams(TaskParams):
     @classmethod
     def _valid_paths(cls, v: dict[str, str]) -> dict[str, str]:
         # Checked before the request is sent: a POST must not happen for a typo in a path.
+        # At apply time the path is checked as written, before rendering: `$$['data']` (the escape
+        # for a literal `$[`) is checked as the `$['data']` it renders to; the run checks it rendered.
         from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
         from jsonpath_ng.ext import parse as jsonpath
 
+        from shoal.spec.templating import find_references, unescape
+
         for name, path in v.items():
-            if "${" in path:
+            if "${" in path or find_references(path):
                 continue  # rendered at run time; checked then
             try:
-                jsonpath(path)
+                jsonpath(unescape(path))
             except (JsonPathParserError, JsonPathLexerError, Exception) as exc:
                 raise ValueError(f"output {name!r}: invalid JSONPath {path!r}: {exc}") from None
         return v

@@ -87,3 +87,24 @@ def test_runs_stop_takes_several_runs(cli, tmp_path: Path) -> None:  # type: ign
     assert r.exit_code == 0 and f"stopped run(s) {first}, {second}" in r.output
     states = {r["id"]: r["state"] for r in json.loads(cli("runs", "list", "--json").output)}
     assert states == {done: "success", first: "stopped", second: "stopped"}
+
+
+def test_runs_list_in_80_columns_keeps_run_workflow_and_state_whole(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = "talkingdata_training_daily"
+    _apply(cli, tmp_path, name, project="fraud_detection")
+    for _ in range(12):  # a two-digit run id
+        assert cli("run", name, "--project", "fraud_detection", "--date", "2026-03-01T02:00").exit_code == 0
+    assert cli("runs", "wait", "12").exit_code == 0
+    monkeypatch.setattr(console, "_width", 80)
+    r = cli("runs", "list", "--limit", "1")
+    assert r.exit_code == 0
+    lines = r.output.splitlines()
+    assert all(len(line) <= 80 for line in lines) and "…" not in r.output, r.output
+    first_row = next(line for line in lines if line.startswith("│"))
+    cells = [cell.strip() for cell in first_row[1:-1].split("│")]
+    assert (cells[0], cells[2], cells[4]) == ("12", name, "success"), r.output
+    # The folded columns are all there, a piece per line: the logical date folds at its spaces.
+    column = [[c.strip() for c in line[1:-1].split("│")][6] for line in lines if line.startswith("│")]
+    assert "".join(column) in ("2026-03-0102:00:00+00:00",), column

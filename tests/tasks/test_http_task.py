@@ -272,3 +272,40 @@ def test_request_timeout_is_a_duration(run_yaml: RunYaml, apply_yaml, server: _S
                 tasks:
                   - {{name: call, type: http, url: "{server.url}/metrics", request_timeout: "{bad}"}}
                 """)
+
+
+def test_bracket_jsonpath_written_with_the_dollar_escape_applies_and_runs(run_yaml: RunYaml, server: _Server) -> None:
+    # `$$[` is how a literal `$[` is written in a templated field; the path is checked unescaped.
+    info = run_yaml(f"""
+        name: http_bracket_path
+        tasks:
+          - name: call
+            type: http
+            url: "{server.url}/metrics?auc=0.77"
+            outputs: {{auc: "$$['data']['auc']", first_tag: "$$['tags'][0]", model: "$.data.model"}}
+          - {{name: after, type: shell, upstream: [call], command: "echo auc=${{call.auc}}"}}
+        """)
+    assert info.state == "success", error_of(info, "call")
+    assert outputs(info, "call") == {"status_code": 200, "auc": 0.77, "first_tag": "a", "model": "m1"}
+
+
+def test_an_invalid_escaped_jsonpath_is_still_rejected_at_apply(apply_yaml, server: _Server) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InvalidInput, match=r"invalid JSONPath") as info:
+        apply_yaml(f"""
+            name: http_bad_bracket
+            tasks:
+              - {{name: call, type: http, method: POST, url: "{server.url}/echo", outputs: {{auc: "$$['data'"}}}}
+            """)
+    assert "Parse error" in str(info.value) or "JSONPath" in str(info.value)
+    assert server.requests == []
+
+
+def test_unescaped_bracket_jsonpath_error_says_how_to_escape_it(apply_yaml) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InvalidInput) as info:
+        apply_yaml("""
+            name: http_unescaped
+            tasks:
+              - {name: call, type: http, url: "http://127.0.0.1:1/x", outputs: {auc: "$['data']['auc']"}}
+            """)
+    message = str(info.value)
+    assert "field 'outputs.auc'" in message and "$$['data']" in message

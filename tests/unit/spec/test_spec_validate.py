@@ -105,3 +105,11 @@ def test_date_expressions_are_checked_when_templating_can(
     assert problems(wf(shell("a", "$[ok] $[nope]")), task_types) == ["bad nope"]
     monkeypatch.delattr(templating, "check_date_expr")
     validate_workflow(wf(shell("a", "$[nope]")), task_types)
+
+
+def test_an_undefined_env_style_name_hints_at_the_escape(task_types: TaskTypeLookup) -> None:
+    found = problems(wf(shell("a", "echo ${HOME} ${JAVA_HOME2} ${home} ${Path}")), task_types)
+    hinted = [m for m in found if "reaches the shell" in m]
+    assert len(found) == 4 and len(hinted) == 2
+    assert "write $${HOME} and ${HOME} reaches the shell" in hinted[0]
+    assert "write $${JAVA_HOME2} and ${JAVA_HOME2} reaches the shell" in hinted[1]

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,6 +15,7 @@ from shoal.spec.templating import (
     find_references,
     render,
     render_value,
+    unescape,
 )
 
 from .conftest import MakeScope
@@ -41,7 +42,7 @@ def test_builtins_use_the_schedules_timezone() -> None:
 
 
 def test_builtins_cross_month_and_leap_day() -> None:
-    b = build_builtins(datetime(2024, 2, 29, tzinfo=timezone.utc), "r-1", "etl", "ads")
+    b = build_builtins(datetime(2024, 2, 29, tzinfo=UTC), "r-1", "etl", "ads")
     assert [b["yesterday_ds"], b["ds"], b["tomorrow_ds"]] == [
         "2024-02-28", "2024-02-29", "2024-03-01",
     ]
@@ -49,7 +50,7 @@ def test_builtins_cross_month_and_leap_day() -> None:
 
 
 def test_task_builtins_only_inside_a_task() -> None:
-    b = build_builtins(datetime(2026, 3, 1, tzinfo=timezone.utc), 1, "etl", "ads")
+    b = build_builtins(datetime(2026, 3, 1, tzinfo=UTC), 1, "etl", "ads")
     assert "task" not in b and "attempt" not in b
     assert set(b) | {"task", "attempt"} == BUILTIN_NAMES
     with pytest.raises(ParamError, match="only inside a task"):
@@ -234,3 +235,19 @@ def test_find_references_skips_escapes_and_sees_nested() -> None:
         Reference("param", "${lag}", 22, name="lag"),
         Reference("output", "${t.k}", 36, name="t", key="k"),
     ]
+
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("$$['data']['auc']", "$['data']['auc']"),
+        ("echo $${HOME} $$ $1 ${USER:-x}", "echo ${HOME} $$ $1 ${USER:-x}"),
+        ("no dollars", "no dollars"),
+        ("${ds} $$[fmt]", "${ds} $[fmt]"),  # references are left as written
+    ],
+)
+def test_unescape_undoes_escapes_as_rendering_does(make_scope: MakeScope, text: str, expected: str) -> None:
+    assert unescape(text) == expected
+    if not find_references(text):
+        assert render(text, make_scope()) == expected
