@@ -493,6 +493,10 @@ class Driver:
             trows = conn.execute(select(task_runs).where(task_runs.c.run_id == run_id)).all()
         self._wait_for_orphans(trows)
         run = self._build(row, spec, source_dir, trows)
+        if row.state == RunState.RUNNING:
+            log.info("run %s (%s): taken over from %s", run_id, spec.name, row.owner or "a driver that let it go")
+        else:
+            log.info("run %s (%s, %s): started", run_id, spec.name, run.logical_date.isoformat())
         # Driven before (by a driver now gone, or by this one): attempts may have run unrecorded.
         run.recovered = row.state == RunState.RUNNING
         self.active[run_id] = run
@@ -1150,6 +1154,8 @@ class Driver:
                     self._next_sync = 0.0
                     return
             refused = self._submit(batch)
+        if log.isEnabledFor(logging.INFO):
+            _log_outcome(run, ts, to, result, values)
         self._record_refused(refused)
         if lost:
             what = "will retry" if to == S.RETRYING else str(to)
@@ -1175,8 +1181,23 @@ class Driver:
 
     def _after_commit(self, run: ActiveRun) -> None:
         if run.is_complete():
+            if run.id in self.active:
+                log.info("run %s (%s): %s", run.id, run.spec.name, final_run_state(run))
             self._forget(run.id, kill=False)
         self._deliver_child_results()
+
+
+def _log_outcome(run: ActiveRun, ts: TaskState, to: TaskRunState, result: Result, values: dict[str, Any]) -> None:
+    """One line per recorded attempt, for `shoal scheduler` and `-v`."""
+    took = f" in {values['duration']:.2f}s" if values.get("duration") is not None else ""
+    what = f"run {run.id}: task {ts.name} attempt {ts.attempt}/{ts.max_attempts}"
+    if to == S.SUCCESS:
+        log.info("%s succeeded%s", what, took)
+    elif to == S.RETRYING:
+        log.info("%s failed%s: %s; retrying at %s UTC", what, took, result.error,
+                 values["next_retry_at"].isoformat(sep=" ", timespec="seconds"))
+    else:
+        log.info("%s %s%s: %s", what, to, took, result.error)
 
 
 def _next_queued(conn: Connection, group: Any, limit: int, order: Any) -> list[int]:

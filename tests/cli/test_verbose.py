@@ -34,3 +34,22 @@ def test_verbose_shows_shoal_logs_not_alembic_noise(tmp_path: Path) -> None:
 
     r = _shoal(tmp_path / "d", "-vvv", "init")  # asked for: the libraries' logs too
     assert r.returncode == 0 and "INFO alembic.runtime.migration" in r.stderr
+
+
+def test_verbose_run_logs_each_recorded_attempt_and_the_run(tmp_path: Path) -> None:
+    wf = tmp_path / "logged.yaml"
+    wf.write_text(
+        "name: logged\ntasks:\n"
+        "  - {name: ok, type: shell, command: 'true'}\n"
+        "  - {name: flaky, type: shell, upstream: [ok], retries: 1, retry_delay: 0s,"
+        " command: 'test \"$SHOAL_ATTEMPT\" = 2'}\n"
+    )
+    home = tmp_path / "home"
+    assert _shoal(home, "workflow", "apply", str(wf)).returncode == 0
+    r = _shoal(home, "-v", "run", "logged", "--wait")
+    assert r.returncode == 0, r.stderr
+    assert "run 1 (logged, " in r.stderr and "): started" in r.stderr
+    assert "run 1: task ok attempt 1/1 succeeded in " in r.stderr
+    assert "run 1: task flaky attempt 1/2 failed in " in r.stderr and "exit code 1; retrying at " in r.stderr
+    assert "run 1: task flaky attempt 2/2 succeeded" in r.stderr
+    assert "run 1 (logged): success" in r.stderr
