@@ -152,7 +152,14 @@ class Client:
                 continue
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             with Driver(self.store, only=ids, executor=self.executor) as driver:
-                driver.drive(ids, timeout=remaining, on_tick=on_tick)
+                try:
+                    driver.drive(ids, timeout=remaining, on_tick=on_tick)
+                except KeyboardInterrupt:
+                    # Cut off what runs here, record it (retried by whoever drives the runs
+                    # next, if it has retries) and let the runs go, so that any driver, on any
+                    # host, goes on with them at once.
+                    driver.drain(0.0, why="the waiting command was interrupted")
+                    raise
             return
 
     def _ended(self, ids: list[int]) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import typer
 from rich.console import Group
 from rich.live import Live
 from rich.markup import escape
@@ -12,6 +13,9 @@ from rich.table import Table
 from shoal.cli._common import console, plain, styled
 from shoal.client import Client
 from shoal.engine.runs import RunInfo, get_run
+from shoal.engine.scheduler import scheduler_alive
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl+C
 
 
 def run_table(info: RunInfo) -> Table:
@@ -46,8 +50,32 @@ def render(client: Client, run_ids: list[int]) -> Group:
 
 def wait_with_progress(client: Client, run_ids: list[int]) -> list[RunInfo]:
     """Drive (or watch) the runs to the end with a live table; returns their final state."""
-    with Live(render(client, run_ids), console=console, refresh_per_second=5, transient=False) as live:
-        client.wait(run_ids, on_tick=lambda ids: live.update(render(client, ids)))
-        live.update(render(client, run_ids))
+    try:
+        with Live(render(client, run_ids), console=console, refresh_per_second=5, transient=False) as live:
+            client.wait(run_ids, on_tick=lambda ids: live.update(render(client, ids)))
+            live.update(render(client, run_ids))
+    except KeyboardInterrupt:
+        _interrupted(client, run_ids)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     console.line()  # rich leaves the cursor after the table when output is not a terminal
     return [get_run(client.store, i) for i in run_ids]
+
+
+def _interrupted(client: Client, run_ids: list[int]) -> None:
+    """Ctrl+C on a waiting command: say where its runs stand and how to go on with them."""
+    left = [i for i in run_ids if not get_run(client.store, i).is_finished]
+    console.line()
+    if not left:
+        console.print("interrupted: the runs had ended")
+    elif scheduler_alive(client.store):
+        console.print(f"stopped watching: the scheduler goes on driving run(s) {_ids(left)}")
+    else:
+        console.print(
+            f"interrupted: what was running was cut off (retried if it has retries); run(s) {_ids(left)} "
+            f"wait for a driver: `shoal runs wait {left[0]}` or `shoal scheduler` goes on with them, "
+            f"`shoal runs stop {left[0]}` ends them", soft_wrap=True,
+        )
+
+
+def _ids(ids: list[int]) -> str:
+    return ", ".join(str(i) for i in ids)

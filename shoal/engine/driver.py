@@ -198,12 +198,12 @@ class Driver:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def drain(self, grace: float) -> None:
+    def drain(self, grace: float, why: str = "the scheduler stopped") -> None:
         """Stop gracefully: start and claim nothing more, give running attempts up to `grace`
-        seconds to end (recording each outcome as usual), kill the rest (recorded as cut off:
-        retried by the next driver if they have retries, failed otherwise), then let go of every
-        run so that the next driver, on any host, claims it at once instead of waiting for the
-        lease to expire."""
+        seconds to end (recording each outcome as usual), kill the rest (recorded as cut off,
+        because of `why`: retried by the next driver if they have retries, failed otherwise),
+        then let go of every run so that the next driver, on any host, claims it at once
+        instead of waiting for the lease to expire."""
         self.start()
         self.draining = True
         self._record_inflight(grace)
@@ -212,7 +212,7 @@ class Driver:
             log.warning("stopping: killing %d attempt(s) still running after %.0fs: %s",
                         len(cut), grace, ", ".join(cut))
             for key in list(self.inflight):
-                self._kill(key, f"cut off: the scheduler stopped and {grace:g}s of grace ran out")
+                self._kill(key, f"cut off: {why}" + (f" and {grace:g}s of grace ran out" if grace else ""))
             self._record_inflight(self.executor.kill_grace + 5.0)
         if self.active:
             with self._tx() as conn:
