@@ -317,9 +317,17 @@ def kill_left_running(result_path: str) -> bool:
     pid, recorded_at = found
     try:
         if psutil.Process(pid).create_time() > recorded_at + 0.5:
-            return False
+            return False  # the pid names a later process: the attempt's group is gone
+    except psutil.NoSuchProcess:
+        # The leader died (a python child dies with its executor) but what it started may
+        # still run in its group; a pid that is still some group's id is never handed out
+        # again, so the group can only be the attempt's.
+        pass
     except psutil.Error:
         return False
-    log.warning("killing process group %s, left running by the attempt of %s", pid, result_path)
-    kill_process_group(pid)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:  # nothing left in the group
+        return False
+    log.warning("killed process group %s, left running by the attempt of %s", pid, result_path)
     return True

@@ -33,8 +33,11 @@ def _sleepers(tmp: Path) -> Path:
     """Three independent tasks, one per kind of attempt process: a command, a python task forked
     for it, a python task in a warm worker. Attempt 1 records its pid in `<task>.pid` and sleeps."""
     script = (
-        "import os, time\n"
+        "import os, subprocess, time\n"
         "if ctx.attempt == 1:\n"
+        "    if ctx.task == 'forked':  # something it started, in its process group\n"
+        "        child = subprocess.Popen(['sleep', '60'])\n"
+        f"        open({str(tmp)!r} + '/grandchild.pid', 'w').write(str(child.pid))\n"
         f"    open({str(tmp)!r} + '/' + ctx.task + '.pid', 'w').write(str(os.getpid()))\n"
         "    time.sleep(60)\n"
         "outputs = {'attempt': ctx.attempt}\n"
@@ -54,7 +57,7 @@ def _sleepers(tmp: Path) -> Path:
     return path
 
 
-def _pids(tmp: Path, names: tuple[str, ...] = ("cmd", "forked", "warm")) -> dict[str, int]:
+def _pids(tmp: Path, names: tuple[str, ...] = ("cmd", "forked", "warm", "grandchild")) -> dict[str, int]:
     deadline = time.monotonic() + DEADLINE
     while True:
         files = {n: tmp / f"{n}.pid" for n in names}
@@ -140,12 +143,14 @@ def test_a_driver_killed_with_its_executor_leaves_nothing_running_into_the_retry
     os.kill(server, signal.SIGKILL)
     first.wait()
     assert _gone(pids["forked"]) and _gone(pids["warm"]), "python attempts outlived their executor"
-    assert _alive(pids["cmd"])  # a command has no way to notice: the next driver must kill it
+    # A command, and what a python task started, have no way to notice: the next driver kills them.
+    assert _alive(pids["cmd"]) and _alive(pids["grandchild"])
 
     second = _driver_process(run_id, store_settings, lease=3)
     _, err = second.communicate(timeout=120)
     assert second.returncode == 0, err.decode()
     assert _gone(pids["cmd"], within=0.5), "the command left running by the dead executor was not killed"
+    assert _gone(pids["grandchild"], within=0.5), "what a python task started outlived it"
     info = get_run(store, run_id)
     assert info.state == "success", [(t.task, t.state, t.error) for t in info.tasks]
     assert {t.task: t.attempt for t in info.tasks} == {"cmd": 2, "forked": 2, "warm": 2}
