@@ -36,6 +36,7 @@ from typing import Any
 import psutil
 from pydantic import ValidationError
 from sqlalchemy import Connection, func, select, update
+from sqlalchemy.exc import DBAPIError
 
 from shoal.engine.clock import from_utc_naive
 from shoal.engine.paths import attempt_files, log_path, result_path
@@ -154,6 +155,7 @@ class Driver:
         self._adopted: list[Result] = []
         self._run_limits: dict[int, int | None] = {}  # version id -> its max_active_runs
         self.draining = False  # stopping: start nothing, claim nothing (see `drain`)
+        self._reloading = False  # runs dropped after a database error, being claimed again (see `reload`)
         self._next_done_check = 0.0
         self._next_sync = 0.0
         self._next_heartbeat = 0.0
@@ -231,6 +233,42 @@ class Driver:
             for result in self._poll(min(SYNC_INTERVAL, left)):
                 self._on_result(result)
 
+    def reload(self) -> None:
+        """Start over from the database after a transaction failed (a PostgreSQL restart, a
+        dropped connection): what memory says may never have been written. Every run is
+        dropped from memory and claimed again from what the database says (this driver still
+        owns them, unless its leases ran out meanwhile), while the attempts the executor runs go
+        on: they stay in flight, so a task run the database says is running on them is followed
+        again, not taken for lost, and one whose start was not recorded is not started twice."""
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:  # noqa: BLE001 - the connection is broken; the pool discards it
+                pass
+            self._conn = None
+        self.inflight = {k: v for k, v in self.inflight.items() if self.executor.is_running(k)}
+        for key in self.slots.holders():  # held again as their runs load (`_adopt_running`)
+            self._release(key)
+        self.active.clear()
+        self.ready.clear()
+        for coll in (self.retrying, self.waiting, self.described):
+            coll.clear()
+        self.children.clear()
+        self._child_results.clear()
+        self._unrecorded.clear()
+        self._reloading = True
+        self._next_sync = self._next_heartbeat = 0.0
+
+    def _after_reload(self) -> None:
+        """The first sync after `reload` claimed back what is still ours: attempts of runs that
+        are not (another driver took them over meanwhile) must not run on here."""
+        self._reloading = False
+        for key, (run_id, _name) in list(self.inflight.items()):
+            if run_id not in self.active:
+                log.warning("attempt %s of run %s: the run was taken over while the database was away; "
+                            "killing it here", key, run_id)
+                self._kill(key, "killed: its run was taken over by another driver")
+
     def watch(self, run_ids: Iterable[int]) -> None:
         """Also drive these runs (a waiting command adds the runs it created)."""
         if self.only is not None:
@@ -250,13 +288,21 @@ class Driver:
         self.watch(ids)
         deadline = None if timeout is None else time.monotonic() + timeout
         last_tick = 0.0
-        while not self.is_done(ids):
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"runs {sorted(ids)} did not finish within {timeout}s")
-            self.step()
-            if on_tick is not None and time.monotonic() - last_tick > 0.2:
-                on_tick(sorted(ids))
-                last_tick = time.monotonic()
+        retry = DatabaseRetry()
+        while True:
+            try:
+                if self.is_done(ids):
+                    return
+                if deadline is not None and time.monotonic() > deadline:
+                    raise TimeoutError(f"runs {sorted(ids)} did not finish within {timeout}s")
+                self.step()
+                if on_tick is not None and time.monotonic() - last_tick > 0.2:
+                    on_tick(sorted(ids))
+                    last_tick = time.monotonic()
+            except DBAPIError as exc:
+                time.sleep(retry.failed(exc, self))
+            else:
+                retry.ok()
 
     def is_done(self, ids: set[int]) -> bool:
         """Have these runs ended? Answered from memory while this driver drives them."""
@@ -339,6 +385,8 @@ class Driver:
         self._check_foreign_children()
         now = utcnow()
         self._claim(now, now + timedelta(seconds=self.settings.lease_seconds))
+        if self._reloading:
+            self._after_reload()
 
     def _heartbeat(self) -> None:
         """Renew the leases of the runs driven here, every third of a lease. Called from every
@@ -397,7 +445,7 @@ class Driver:
             q = q.where(runs.c.id.not_in(list(self.active)))
         if self._is_pg:
             q = q.with_for_update(skip_locked=True)
-        claimed: list[int] = []
+        claimed: list[tuple[int, str | None]] = []  # run id, its owner before
         with self._tx() as conn:
             rows = [r for r in conn.execute(q).all() if self._claimable(r, now)]
             rows, ahead = self._gate_backfills(conn, rows)
@@ -410,11 +458,11 @@ class Driver:
                     update(runs).where(runs.c.id == r.id, guard).values(owner=self.owner, lease_until=lease_until)
                 ).rowcount
                 if moved:
-                    claimed.append(r.id)
+                    claimed.append((r.id, r.owner))
         if claimed and not self.active:  # the first leases: as fresh as a heartbeat's
             self._lease_sure_until = time.monotonic() + self.settings.lease_seconds / 2
-        for run_id in claimed:
-            self._load(run_id)
+        for run_id, previous in claimed:
+            self._load(run_id, previous)
 
     def _claimable(self, r: Any, now: datetime) -> bool:
         return (
@@ -486,15 +534,17 @@ class Driver:
 
     # ----------------------------------------------------------------- loading a run
 
-    def _load(self, run_id: int) -> None:
+    def _load(self, run_id: int, previous_owner: str | None = None) -> None:
         with self._tx() as conn:
             row = conn.execute(select(runs).where(runs.c.id == run_id)).one()
             spec, source_dir = version_spec(conn, row.version_id)
             trows = conn.execute(select(task_runs).where(task_runs.c.run_id == run_id)).all()
         self._wait_for_orphans(trows)
         run = self._build(row, spec, source_dir, trows)
-        if row.state == RunState.RUNNING:
-            log.info("run %s (%s): taken over from %s", run_id, spec.name, row.owner or "a driver that let it go")
+        if row.state == RunState.RUNNING and previous_owner == self.owner:
+            log.info("run %s (%s): reloaded from the database", run_id, spec.name)
+        elif row.state == RunState.RUNNING:
+            log.info("run %s (%s): taken over from %s", run_id, spec.name, previous_owner or "a driver that let it go")
         else:
             log.info("run %s (%s, %s): started", run_id, spec.name, run.logical_date.isoformat())
         # Driven before (by a driver now gone, or by this one): attempts may have run unrecorded.
@@ -571,6 +621,12 @@ class Driver:
         """A task run left `running` by a previous owner: find out how its attempt ended."""
         kind = run.types[ts.name].kind
         row = next(t for t in trows if t.id == ts.id)
+        key = f"{ts.id}:{ts.attempt}"
+        if key in self.inflight:  # still running here (see `reload`)
+            res = run.spec_of(ts.name).resources
+            if self.slots.fits(res.cpu, res.memory, res.gpu):
+                self._hold(key, run, ts)
+            return
         if kind == "inline":
             self._run_inline(run, ts, already_running=True)
             return
@@ -748,10 +804,7 @@ class Driver:
             if launch is not None and run.recovered:
                 self._check_unrecorded(launch)
             if launch is not None:
-                # Reserve now so the rest of this pass sees the capacity as taken.
-                self.slots.take(launch.key, res.cpu, res.memory, res.gpu)
-                self.per_workflow[run.workflow_id] += 1
-                self._holder[launch.key] = run.workflow_id
+                self._hold(launch.key, run, ts)  # now, so the rest of this pass sees it taken
                 batch.append((run, ts, launch))
         if not batch:
             return batch
@@ -834,6 +887,8 @@ class Driver:
         refused: list[tuple[ActiveRun, TaskState, Result]] = []
         for run, ts, launch in batch:
             self.inflight[launch.key] = (run.id, ts.name)
+            if self.executor.is_running(launch.key):
+                continue  # started before `reload`, its start not written then: follow it, never start it twice
             adopted = self._unrecorded.pop(launch.key, None)
             if adopted is not None:
                 self._adopted.append(adopted)  # it already succeeded: record it, never rerun it
@@ -860,6 +915,8 @@ class Driver:
         of that very attempt: the dead driver may have handed it to its executor and died before
         the transaction recording the start committed (see `_record`). A success is kept, to be
         recorded instead of running the task again; anything else is stale and removed."""
+        if self.executor.is_running(launch.key):
+            return  # started here before `reload`: followed, not killed nor started again
         kill_left_running(launch.result_path)  # started, not recorded, and its executor is gone
         path = Path(launch.result_path)
         if not path.exists():
@@ -886,6 +943,13 @@ class Driver:
             "SHOAL_WORKFLOW": run.spec.name, "SHOAL_PROJECT": run.spec.project,
             "SHOAL_LOGICAL_DATE": run.logical_date.isoformat(), "SHOAL_DS": run.logical_date.date().isoformat(),
         }
+
+    def _hold(self, key: str, run: ActiveRun, ts: TaskState) -> None:
+        """Take an attempt's resources and its place in its workflow's max_active_tasks."""
+        res = run.spec_of(ts.name).resources
+        self.slots.take(key, res.cpu, res.memory, res.gpu)
+        self.per_workflow[run.workflow_id] += 1
+        self._holder[key] = run.workflow_id
 
     def _release(self, key: str) -> None:
         """Give back an attempt's capacity and its place in its workflow's max_active_tasks, even
@@ -1200,6 +1264,27 @@ def _log_outcome(run: ActiveRun, ts: TaskState, to: TaskRunState, result: Result
         log.info("%s %s%s: %s", what, to, took, result.error)
 
 
+class DatabaseRetry:
+    """Backing off while the metadata database is away (a restart, a failover, dropped
+    connections): each failure reloads the driver (see `Driver.reload`) and says how long to
+    wait before trying again, doubling up to a limit."""
+
+    FIRST, MAX = 1.0, 30.0  # seconds
+
+    def __init__(self) -> None:
+        self.wait = self.FIRST
+
+    def failed(self, exc: DBAPIError, driver: Driver) -> float:
+        log.error("the metadata database failed: %s; trying again in %gs",
+                  " ".join(str(exc.orig or exc).split())[:300], self.wait)
+        driver.reload()
+        wait, self.wait = self.wait, min(self.wait * 2, self.MAX)
+        return wait
+
+    def ok(self) -> None:
+        self.wait = self.FIRST
+
+
 def _next_queued(conn: Connection, group: Any, limit: int, order: Any) -> list[int]:
     """The queued runs of `group` (a WHERE clause) that may start now so that at most `limit`
     of the group run: the first ones by `order` (then id), counting those running already."""
@@ -1243,4 +1328,4 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
-__all__ = ["Driver", "is_owner_dead", "make_owner"]
+__all__ = ["DatabaseRetry", "Driver", "is_owner_dead", "make_owner"]

@@ -10,10 +10,10 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from shoal.engine.clock import from_utc_naive, next_fire, to_utc_naive
-from shoal.engine.driver import Driver, make_owner
+from shoal.engine.driver import DatabaseRetry, Driver, make_owner
 from shoal.engine.runs import trigger_run
 from shoal.engine.workflows import get_workflow
 from shoal.errors import Conflict, NotFound
@@ -149,18 +149,27 @@ class Scheduler:
     def run_forever(self) -> None:
         next_tick = 0.0
         next_beat = 0.0
+        retry = DatabaseRetry()
         with self.driver:
             try:
                 while not self.stop.is_set():
                     now = time.monotonic()
-                    if now >= next_beat:
-                        self._heartbeat()
-                        next_beat = now + self.store.settings.lease_seconds / 3
-                    if now >= next_tick:
-                        for run_id in tick_schedules(self.store):
-                            log.info("scheduled run %s created", run_id)
-                        next_tick = now + TICK_INTERVAL
-                    self.driver.step(max_wait=0.2)
+                    try:
+                        if now >= next_beat:
+                            self._heartbeat()
+                            next_beat = now + self.store.settings.lease_seconds / 3
+                        if now >= next_tick:
+                            for run_id in tick_schedules(self.store):
+                                log.info("scheduled run %s created", run_id)
+                            next_tick = now + TICK_INTERVAL
+                        self.driver.step(max_wait=0.2)
+                    except DBAPIError as exc:
+                        # The database went away: keep the running attempts, wait for it, then
+                        # start over from what it says.
+                        next_beat = next_tick = 0.0
+                        self.stop.wait(retry.failed(exc, self.driver))
+                    else:
+                        retry.ok()
                 # Stopping on request: finish (or cut off) what runs, hand the runs on.
                 self.driver.drain(self.store.settings.stop_grace_seconds)
             finally:

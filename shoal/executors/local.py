@@ -198,6 +198,9 @@ class LocalExecutor:
         """Keys submitted whose Result `poll` has not returned yet."""
         return set(self._running)
 
+    def is_running(self, key: str) -> bool:
+        return key in self._running
+
     def fileno(self) -> int:
         """A descriptor that is readable whenever `poll()` has results."""
         return self._connected()[1].fileno()

@@ -17,8 +17,9 @@ from sqlalchemy import select
 
 from shoal.config import Settings
 from shoal.engine.scheduler import SCHEDULER_LEASE
-from shoal.store import Store
+from shoal.store import Store, open_store
 from shoal.store.models import leases
+from tests.conftest import drop_pg_schema, pg_schema_url, require_pg
 
 START_TIMEOUT = 60.0
 
@@ -101,3 +102,21 @@ def start_scheduler(tmp_path: Path) -> Iterator[StartScheduler]:
         if sp.proc.poll() is None:
             sp.proc.kill()
             sp.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def pg_settings(tmp_path: Path) -> Iterator[Settings]:
+    """Settings on a fresh schema of the test PostgreSQL database (for PostgreSQL-only tests)."""
+    require_pg()
+    schema, url = pg_schema_url()
+    try:
+        yield Settings(home=tmp_path / "home", db_url=url)
+    finally:
+        drop_pg_schema(schema)
+
+
+@pytest.fixture
+def pg_store(pg_settings: Settings) -> Iterator[Store]:
+    s = open_store(pg_settings)
+    yield s
+    s.close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import textwrap
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,9 +13,8 @@ from sqlalchemy import select
 
 from shoal.client import Client
 from shoal.config import Settings
-from shoal.store import Store, open_store
+from shoal.store import Store
 from shoal.store.models import runs, task_runs
-from tests.conftest import drop_pg_schema, pg_schema_url, require_pg
 from tests.integration.conftest import StartScheduler
 
 pytestmark = pytest.mark.integration
@@ -24,23 +22,6 @@ pytestmark = pytest.mark.integration
 RUNS = 12
 TASKS = ("extract", "clean", "features", "train", "report")
 DEADLINE = 90.0
-
-
-@pytest.fixture
-def pg_settings(tmp_path: Path) -> Iterator[Settings]:
-    require_pg()
-    schema, url = pg_schema_url()
-    try:
-        yield Settings(home=tmp_path / "home", db_url=url)
-    finally:
-        drop_pg_schema(schema)
-
-
-@pytest.fixture
-def pg_store(pg_settings: Settings) -> Iterator[Store]:
-    s = open_store(pg_settings)
-    yield s
-    s.close()
 
 
 def test_two_schedulers_run_each_task_exactly_once(

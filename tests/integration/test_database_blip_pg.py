@@ -1,0 +1,92 @@
+"""The metadata database drops every connection (a PostgreSQL restart or failover) while
+`shoal scheduler` drives a run: the scheduler stays up, waits for the database, reloads its runs
+and finishes them, and the task that was running keeps running and is recorded once."""
+
+from __future__ import annotations
+
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from shoal.client import Client
+from shoal.config import Settings
+from shoal.store import Store
+from tests.integration.conftest import StartScheduler
+
+pytestmark = pytest.mark.integration
+DEADLINE = 60.0
+
+
+def _drop_connections(store: Store) -> int:
+    """Terminate every other session on the database, as a restart would."""
+    with store.engine.connect() as conn:
+        killed = conn.execute(text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )).scalar_one()  # fmt: skip
+    store.engine.dispose()  # ours were cut too
+    return int(killed)
+
+
+def test_the_scheduler_rides_out_dropped_database_connections(
+    pg_settings: Settings, pg_store: Store, start_scheduler: StartScheduler, tmp_path: Path
+) -> None:
+    started, ledger = tmp_path / "started", tmp_path / "ledger"
+    wf = tmp_path / "blip.yaml"
+    wf.write_text(textwrap.dedent(f"""
+        name: blip
+        tasks:
+          - {{name: a, type: shell, command: "sh -c 'touch {started}; sleep 3; echo a >> {ledger}'"}}
+          - {{name: b, type: shell, upstream: [a], command: "sh -c 'echo b >> {ledger}'"}}
+        """))
+    client = Client(store=pg_store)
+    client.apply_path(wf)
+    sched = start_scheduler(pg_settings, pg_store)
+    run_id = client.run("blip").id
+    deadline = time.monotonic() + DEADLINE
+    while not started.exists():
+        assert time.monotonic() < deadline, sched.output()
+        time.sleep(0.05)
+    assert _drop_connections(pg_store) >= 1
+
+    while not client.get_run(run_id).is_finished:
+        assert time.monotonic() < deadline, sched.output()
+        assert sched.proc.poll() is None, f"the scheduler died with the connections:\n{sched.output()}"
+        time.sleep(0.2)
+    info = client.get_run(run_id)
+    assert info.state == "success", (info, sched.output())
+    assert [(t.task, t.attempt) for t in info.tasks] == [("a", 1), ("b", 1)]
+    assert ledger.read_text().split() == ["a", "b"]
+    assert "the metadata database failed" in sched.output()
+    assert sched.stop() == 0, sched.output()
+
+
+def test_a_waiting_command_that_drives_its_run_rides_out_dropped_connections(
+    pg_settings: Settings, pg_store: Store, tmp_path: Path
+) -> None:
+    started, ledger = tmp_path / "started", tmp_path / "ledger"
+    wf = tmp_path / "blip.yaml"
+    wf.write_text(textwrap.dedent(f"""
+        name: blip_wait
+        tasks:
+          - {{name: a, type: shell, command: "sh -c 'touch {started}; sleep 2; echo a >> {ledger}'"}}
+          - {{name: b, type: shell, upstream: [a], command: "sh -c 'echo b >> {ledger}'"}}
+        """))
+    client = Client(store=pg_store)
+    client.apply_path(wf)
+    run_id = client.run("blip_wait").id
+    dropped: list[int] = []
+
+    def drop_once(_ids: list[int]) -> None:  # called from the waiting loop, a few times a second
+        if started.exists() and not dropped:
+            dropped.append(_drop_connections(pg_store))
+
+    client.wait([run_id], timeout=DEADLINE, on_tick=drop_once)
+    assert dropped and dropped[0] >= 1  # the driver's own connection at least
+    info = client.get_run(run_id)
+    assert info.state == "success", info
+    assert [(t.task, t.attempt) for t in info.tasks] == [("a", 1), ("b", 1)]
+    assert ledger.read_text().split() == ["a", "b"]
