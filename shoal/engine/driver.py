@@ -36,7 +36,7 @@ from typing import Any
 import psutil
 from pydantic import ValidationError
 from sqlalchemy import Connection, func, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from shoal.engine.clock import from_utc_naive
 from shoal.engine.paths import attempt_files, log_path, result_path
@@ -73,6 +73,9 @@ log = logging.getLogger(__name__)
 SYNC_INTERVAL = 0.5  # seconds between lease heartbeats / claims / stop checks
 ORPHAN_EXECUTOR_WAIT = 10.0  # how long to let a dead driver's executor finish writing results
 TASK_TARGET = "shoal.tasks.runtime:run_task"
+# Errors of a database that went away or is too busy (a restart, a dropped connection, SQLite
+# locked past its busy timeout): worth waiting out. Others (a constraint, bad SQL) are bugs.
+DATABASE_AWAY = (OperationalError, InterfaceError)
 
 
 def make_owner() -> str:
@@ -299,7 +302,7 @@ class Driver:
                 if on_tick is not None and time.monotonic() - last_tick > 0.2:
                     on_tick(sorted(ids))
                     last_tick = time.monotonic()
-            except DBAPIError as exc:
+            except DATABASE_AWAY as exc:
                 time.sleep(retry.failed(exc, self))
             else:
                 retry.ok()
@@ -1328,4 +1331,4 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
-__all__ = ["DatabaseRetry", "Driver", "is_owner_dead", "make_owner"]
+__all__ = ["DATABASE_AWAY", "DatabaseRetry", "Driver", "is_owner_dead", "make_owner"]

@@ -10,10 +10,10 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, delete, insert, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 
 from shoal.engine.clock import from_utc_naive, next_fire, to_utc_naive
-from shoal.engine.driver import DatabaseRetry, Driver, make_owner
+from shoal.engine.driver import DATABASE_AWAY, DatabaseRetry, Driver, make_owner
 from shoal.engine.runs import trigger_run
 from shoal.engine.workflows import get_workflow
 from shoal.errors import Conflict, NotFound
@@ -163,7 +163,7 @@ class Scheduler:
                                 log.info("scheduled run %s created", run_id)
                             next_tick = now + TICK_INTERVAL
                         self.driver.step(max_wait=0.2)
-                    except DBAPIError as exc:
+                    except DATABASE_AWAY as exc:
                         # The database went away: keep the running attempts, wait for it, then
                         # start over from what it says.
                         next_beat = next_tick = 0.0
