@@ -18,9 +18,9 @@ from shoal.cli._common import (
     store,
     styled,
 )
-from shoal.cli.progress import run_table, wait_with_progress
+from shoal.cli.follow import attempt_logs, follow
+from shoal.cli.progress import EXIT_INTERRUPTED, run_table, wait_with_progress
 from shoal.client import Client
-from shoal.engine.paths import attempt_dir
 from shoal.engine.runs import get_run, list_runs, recover_run, rerun_from, stop_run
 from shoal.engine.states import RUN_TERMINAL, RunState
 from shoal.errors import Conflict, InvalidInput, NotFound
@@ -92,6 +92,9 @@ def logs(
     run_id: int,
     task: Annotated[str | None, typer.Argument(help="one task (default: every task of the run)")] = None,
     attempt: Annotated[int | None, typer.Option("--attempt", min=1, help="one attempt (default: all)")] = None,
+    follow_: Annotated[bool, typer.Option(
+        "--follow", "-f", help="keep printing new lines until the run (or the task) has ended",
+    )] = False,
 ) -> None:
     """Print task logs (timestamped stdout+stderr of each attempt)."""
     s = store()
@@ -99,6 +102,12 @@ def logs(
     names = [t.task for t in info.tasks]
     if task is not None and task not in names:
         raise NotFound(f"run {run_id} has no task {task!r}; its tasks: {', '.join(names)}")
+    if follow_:
+        try:
+            follow(s, run_id, task, attempt)
+        except KeyboardInterrupt:
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        return
     tasks = [t for t in info.tasks if task is None or t.task == task]
     if attempt is not None and all(attempt > t.attempt for t in tasks):
         # Attempts are numbered 1..attempt (reruns continue the count), so this one never started.
@@ -113,10 +122,7 @@ def logs(
         raise InvalidInput(f"no task of run {run_id} has an attempt {attempt}; "
                            + (f"the most any task has is {most}" if most else "no task has run yet"))
     for t in tasks:
-        folder = attempt_dir(s.logs_dir, run_id, t.task)
-        files = sorted(folder.glob("*.log"), key=lambda p: int(p.stem)) if folder.is_dir() else []
-        if attempt is not None:
-            files = [f for f in files if f.stem == str(attempt)]
+        files = attempt_logs(s, run_id, t.task, attempt)
         for f in files:
             console.rule(f"{escape(t.task)} · attempt {f.stem}", style="dim")
             typer.echo(f.read_text(errors="replace"), nl=False)

@@ -3,10 +3,7 @@ runs are let go at once, and the command says how to go on (exit 130)."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,14 +13,7 @@ from shoal.config import Settings
 from shoal.engine.runs import get_run
 from shoal.store import open_store
 from shoal.store.models import runs
-from tests.cli.conftest import ROOT
-
-
-def _shoal(home: Path, *args: str, **kw) -> subprocess.Popen[str]:  # type: ignore[no-untyped-def]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOAL_")}
-    env["SHOAL_HOME"] = str(home)
-    return subprocess.Popen([sys.executable, "-m", "shoal.cli.main", *args], cwd=ROOT, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kw)
+from tests.cli.conftest import start_shoal
 
 
 def test_ctrl_c_cuts_off_records_and_lets_the_run_go(tmp_path: Path) -> None:
@@ -36,9 +26,9 @@ def test_ctrl_c_cuts_off_records_and_lets_the_run_go(tmp_path: Path) -> None:
         "  - {name: after, type: shell, upstream: [long], command: 'true'}\n"
     )
     home = tmp_path / "home"
-    apply = _shoal(home, "workflow", "apply", str(wf))
+    apply = start_shoal(home, "workflow", "apply", str(wf))
     assert apply.wait(60) == 0, apply.stdout.read() if apply.stdout else ""
-    waiting = _shoal(home, "run", "slow", "--wait")
+    waiting = start_shoal(home, "run", "slow", "--wait")
     deadline = time.monotonic() + 60
     while not started.exists():
         assert time.monotonic() < deadline and waiting.poll() is None
@@ -56,7 +46,7 @@ def test_ctrl_c_cuts_off_records_and_lets_the_run_go(tmp_path: Path) -> None:
     with store.engine.connect() as conn:  # let go: any driver goes on with it at once
         assert conn.execute(select(runs.c.owner).where(runs.c.id == 1)).scalar_one() is None
 
-    resumed = _shoal(home, "runs", "wait", "1")
+    resumed = start_shoal(home, "runs", "wait", "1")
     out, _ = resumed.communicate(timeout=60)
     assert resumed.returncode == 0, out
     info = get_run(store, 1)

@@ -1,0 +1,77 @@
+"""`shoal runs logs RUN [TASK] --follow`: print task logs as they are written, like `tail -f`,
+until the run (or the one task) has ended.
+
+Attempt logs are plain files the executor appends to, one line at a time and unbuffered, so
+following is polling each file's size: what is new up to its last newline is printed, a partial
+line waits for the rest. Several tasks interleave, each line prefixed by `task#attempt`, as
+`docker compose logs -f` does; one task prints a rule when a new attempt begins.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+
+from shoal.cli._common import console
+from shoal.engine.paths import attempt_dir
+from shoal.engine.runs import get_run
+from shoal.engine.states import TASK_TERMINAL
+from shoal.store import Store
+
+POLL_SECONDS = 0.25
+
+
+class _Tail:
+    """What of one attempt's log has been printed."""
+
+    def __init__(self, path: Path, prefix: str) -> None:
+        self.path, self.prefix = path, prefix
+        self.offset = 0
+        self.partial = b""
+
+    def lines(self, final: bool) -> list[str]:
+        try:
+            with self.path.open("rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except OSError:
+            return []
+        self.offset += len(data)
+        data = self.partial + data
+        cut = len(data) if final else data.rfind(b"\n") + 1
+        self.partial = data[cut:]
+        return data[:cut].decode("utf-8", "replace").splitlines()
+
+
+def follow(store: Store, run_id: int, task: str | None, attempt: int | None) -> None:
+    """Print new log lines of the run's tasks (or of `task`, or of one `attempt`) until it ends."""
+    tails: dict[Path, _Tail] = {}
+    while True:
+        # Read the state before the files: once it says ended, every line was written already.
+        info = get_run(store, run_id)
+        tasks = [t for t in info.tasks if task is None or t.task == task]
+        ended = info.is_finished or (task is not None and all(t.state in TASK_TERMINAL for t in tasks))
+        for t in tasks:
+            for path in attempt_logs(store, run_id, t.task, attempt):
+                tail = tails.get(path)
+                if tail is None:
+                    tail = tails[path] = _Tail(path, "" if task is not None else f"{t.task}#{path.stem} | ")
+                    if task is not None:
+                        console.rule(f"{escape(t.task)} · attempt {path.stem}", style="dim")
+                for line in tail.lines(final=ended):
+                    typer.echo(f"{tail.prefix}{line}")
+        if ended:
+            return
+        time.sleep(POLL_SECONDS)
+
+
+def attempt_logs(store: Store, run_id: int, task: str, attempt: int | None) -> list[Path]:
+    """A task's attempt logs in attempt order (only `attempt`'s, if given)."""
+    folder = attempt_dir(store.logs_dir, run_id, task)
+    if not folder.is_dir():
+        return []
+    files = sorted(folder.glob("*.log"), key=lambda p: int(p.stem))
+    return [f for f in files if attempt is None or f.stem == str(attempt)]

@@ -1,0 +1,70 @@
+"""`shoal runs logs RUN [TASK] -f` prints lines as tasks write them, including tasks and attempts
+that start after it began, and exits when the run (or the task) has ended."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+from tests.cli.conftest import run_shoal, start_shoal
+
+
+def _workflow(tmp: Path) -> Path:
+    gate = tmp / "gate"
+    wf = tmp / "chatty.yaml"
+    wf.write_text(
+        "name: chatty\ntasks:\n"
+        "  - name: first\n    type: shell\n"
+        f"    command: 'echo one; while [ ! -e {gate} ]; do sleep 0.05; done; echo two'\n"
+        "  - name: second\n    type: shell\n    upstream: [first]\n    retries: 1\n    retry_delay: 0s\n"
+        "    command: 'echo \"try $SHOAL_ATTEMPT\"; test \"$SHOAL_ATTEMPT\" = 2'\n"
+    )
+    return wf
+
+
+def _read_until(proc: subprocess.Popen[str], text: str, timeout: float = 30.0) -> str:
+    """Lines from a following command until one contains `text`."""
+    assert proc.stdout is not None
+    seen = ""
+    deadline = time.monotonic() + timeout
+    while text not in seen:
+        assert time.monotonic() < deadline, f"no {text!r} in:\n{seen}"
+        line = proc.stdout.readline()
+        assert line, f"the command ended before printing {text!r}:\n{seen}"
+        seen += line
+    return seen
+
+
+def test_follow_prints_lines_as_they_come_and_ends_with_the_run(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert start_shoal(home, "workflow", "apply", str(_workflow(tmp_path))).wait(60) == 0
+    run = start_shoal(home, "run", "chatty", "--wait")
+    os.set_blocking(run.stdout.fileno(), False)  # type: ignore[union-attr]  # never read: keep it from filling
+    deadline = time.monotonic() + 30
+    while not (home / "logs" / "1" / "first" / "1.log").exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    follow = start_shoal(home, "runs", "logs", "1", "-f")
+    _read_until(follow, "first#1 | ")  # what was written before it started
+    assert follow.poll() is None  # the run goes on, so does it
+    (tmp_path / "gate").touch()
+    rest = _read_until(follow, "second#2 | ")  # a task, and an attempt, that began after it did
+    assert follow.wait(timeout=30) == 0  # the run ended: so does it
+    out = follow.stdout.read()  # type: ignore[union-attr]  # (not communicate(): it skips what readline buffered)
+    text = rest + out
+    assert "first#1 | " in text and "] two" in text
+    assert "] try 1" in text and "] try 2" in text, text
+    assert run.wait(30) == 0
+
+
+def test_follow_one_task_ends_with_that_task(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert start_shoal(home, "workflow", "apply", str(_workflow(tmp_path))).wait(60) == 0
+    (tmp_path / "gate").touch()
+    assert start_shoal(home, "run", "chatty", "--wait").wait(60) == 0
+    follow = run_shoal(home, "runs", "logs", "1", "second", "--follow")
+    assert follow.returncode == 0, follow.stderr
+    assert "second · attempt 1" in follow.stdout and "second · attempt 2" in follow.stdout
+    assert "] try 1" in follow.stdout and "] try 2" in follow.stdout and "one" not in follow.stdout
