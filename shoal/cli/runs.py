@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -125,10 +126,17 @@ def logs(
         files = attempt_logs(s, run_id, t.task, attempt)
         for f in files:
             console.rule(f"{escape(t.task)} · attempt {f.stem}", style="dim")
-            typer.echo(f.read_text(errors="replace"), nl=False)
+            _print_file(f)
         if not files and task is not None:
             what = "yet" if attempt is None else f"of attempt {attempt} on this host"
             console.print(f"[dim]{escape(t.task)}: no log {what} ({t.state})[/]")
+
+
+def _print_file(path: Path) -> None:
+    """Copy a log to stdout in pieces: a task may have printed gigabytes."""
+    with path.open(encoding="utf-8", errors="replace") as f:
+        while chunk := f.read(1 << 20):
+            typer.echo(chunk, nl=False)
 
 
 @app.command("stop")
