@@ -18,7 +18,7 @@ from sqlalchemy import Engine, select
 
 from shoal.config import Settings
 from shoal.engine.backfill import create_backfill
-from shoal.engine.driver import Driver
+from shoal.engine.driver import DATABASE_AWAY, Driver
 from shoal.engine.runs import RunInfo, get_run, trigger_run
 from shoal.engine.scheduler import scheduler_alive
 from shoal.engine.states import RUN_TERMINAL
@@ -158,7 +158,10 @@ class Client:
                     # Cut off what runs here, record it (retried by whoever drives the runs
                     # next, if it has retries) and let the runs go, so that any driver, on any
                     # host, goes on with them at once.
-                    driver.drain(0.0, why="the waiting command was interrupted")
+                    try:
+                        driver.drain(0.0, why="the waiting command was interrupted")
+                    except DATABASE_AWAY:  # nothing recorded: the next driver finds them cut off
+                        pass
                     raise
             return
 
