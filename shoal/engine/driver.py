@@ -73,6 +73,7 @@ log = logging.getLogger(__name__)
 SYNC_INTERVAL = 0.5  # seconds between lease heartbeats / claims / stop checks
 ORPHAN_EXECUTOR_WAIT = 10.0  # how long to let a dead driver's executor finish writing results
 TASK_TARGET = "shoal.tasks.runtime:run_task"
+EXECUTOR_RESTARTS = 3  # tries to start a new executor after one died, before giving up
 # Errors of a database that went away or is too busy (a restart, a dropped connection, SQLite
 # locked past its busy timeout): worth waiting out. Others (a constraint, bad SQL) are bugs.
 DATABASE_AWAY = (OperationalError, InterfaceError)
@@ -163,6 +164,7 @@ class Driver:
         self._next_sync = 0.0
         self._next_heartbeat = 0.0
         self._lease_sure_until = 0.0  # see `_lease_sure`
+        self._loading: set[int] = set()  # runs claimed, waiting for another executor to let go
         self._started = False
         self._is_pg = self.engine.dialect.name == "postgresql"
         self._conn: Connection | None = None
@@ -263,14 +265,24 @@ class Driver:
         self._next_sync = self._next_heartbeat = 0.0
 
     def _after_reload(self) -> None:
-        """The first sync after `reload` claimed back what is still ours: attempts of runs that
-        are not (another driver took them over meanwhile) must not run on here."""
-        self._reloading = False
-        for key, (run_id, _name) in list(self.inflight.items()):
-            if run_id not in self.active:
-                log.warning("attempt %s of run %s: the run was taken over while the database was away; "
-                            "killing it here", key, run_id)
-                self._kill(key, "killed: its run was taken over by another driver")
+        """A sync after `reload` claimed back what is still ours. Attempts of runs that are not
+        (another driver took them over meanwhile, or they ended) must not run on here. A run
+        still ours but not claimed back yet (another driver's claim held its row locked, and
+        claims skip locked rows) is looked at again on the next sync."""
+        pending = {run_id for run_id, _name in self.inflight.values() if run_id not in self.active}
+        if pending:
+            with self._tx() as conn:
+                rows = conn.execute(
+                    select(runs.c.id, runs.c.owner, runs.c.state).where(runs.c.id.in_(sorted(pending)))
+                ).all()
+            ours = {r.id for r in rows if r.owner == self.owner and r.state not in RUN_TERMINAL}
+            for key, (run_id, _name) in list(self.inflight.items()):
+                if run_id in pending and run_id not in ours:
+                    log.warning("attempt %s of run %s: the run was taken over (or ended) while the database "
+                                "was away; killing it here", key, run_id)
+                    self._kill(key, "killed: its run was taken over by another driver")
+            pending &= ours
+        self._reloading = bool(pending)
 
     def watch(self, run_ids: Iterable[int]) -> None:
         """Also drive these runs (a waiting command adds the runs it created)."""
@@ -377,7 +389,16 @@ class Driver:
                 if (run := self.active.get(run_id)) is not None:
                     self._write_log_line(run, run.tasks[name], error)
             self._adopted.append(result)
-        self.executor.start()
+        for tries_left in range(EXECUTOR_RESTARTS - 1, -1, -1):
+            try:
+                self.executor.start()
+                return
+            except ExecutorDied as again:  # killed while starting too (an OOM killer at work)
+                self.executor.close()
+                if not tries_left:
+                    raise
+                log.error("%s; starting another", again)
+                time.sleep(0.5)
 
     # ----------------------------------------------------------------- sync / claim
 
@@ -395,17 +416,18 @@ class Driver:
         """Renew the leases of the runs driven here, every third of a lease. Called from every
         loop that may outlast a lease (stepping, draining, waiting for a dead driver's executor):
         a lease that runs out hands a run that is being driven to another driver."""
-        if not self.active or time.monotonic() < self._next_heartbeat:
+        ids = [*self.active, *self._loading]
+        if not ids or time.monotonic() < self._next_heartbeat:
             return
         began = time.monotonic()
         with self._tx() as conn:
             renewed = conn.execute(
-                update(runs).where(runs.c.id.in_(list(self.active)), runs.c.owner == self.owner)
+                update(runs).where(runs.c.id.in_(ids), runs.c.owner == self.owner)
                 .values(lease_until=utcnow() + timedelta(seconds=self.settings.lease_seconds))
             ).rowcount
         self._next_heartbeat = time.monotonic() + self.settings.lease_seconds / 3
         self._lease_sure_until = began + self.settings.lease_seconds / 2
-        if renewed < len(self.active):
+        if renewed < len(ids):
             self._next_sync = 0.0  # some run was stopped or taken over: `_sync` lets it go
 
     def _lease_sure(self) -> bool:
@@ -542,7 +564,7 @@ class Driver:
             row = conn.execute(select(runs).where(runs.c.id == run_id)).one()
             spec, source_dir = version_spec(conn, row.version_id)
             trows = conn.execute(select(task_runs).where(task_runs.c.run_id == run_id)).all()
-        self._wait_for_orphans(trows)
+        self._wait_for_orphans(run_id, trows, previous_owner)
         run = self._build(row, spec, source_dir, trows)
         if row.state == RunState.RUNNING and previous_owner == self.owner:
             log.info("run %s (%s): reloaded from the database", run_id, spec.name)
@@ -600,25 +622,50 @@ class Driver:
                 run.branch_targets[t.name] = set(types[t.name].branch_targets(params))
         return run
 
-    def _wait_for_orphans(self, trows: list[Any]) -> None:
-        """Let a dead driver's executor kill its attempts and write their results first; kill
-        what it could not (it was SIGKILLed too, or did not exit in time)."""
+    def _wait_for_orphans(self, run_id: int, trows: list[Any], previous_owner: str | None) -> None:
+        """Before taking over a run's attempts that another executor on this host ran: let that
+        executor end them and write their results (a dead driver's executor does so and exits;
+        a live driver that lost the run kills them when it notices). What is still running
+        after `ORPHAN_EXECUTOR_WAIT` is killed by the pid its executor recorded, never by
+        killing that executor, which may serve a live driver's other runs; only a dead
+        driver's executor that did not exit is killed whole."""
         host = socket.gethostname()
         mine = self.executor.server_pid
         orphans = [
             t for t in trows
             if t.state == S.RUNNING and t.host == host and t.executor_pid and t.executor_pid != mine
         ]
-        deadline = time.monotonic() + ORPHAN_EXECUTOR_WAIT
-        for pid in {t.executor_pid for t in orphans}:
-            while is_server(pid) and time.monotonic() < deadline:
-                self._heartbeat()  # the runs loaded before this one stay ours meanwhile
+        if not orphans:
+            return
+        files = {t.id: attempt_files(self.logs_dir, t.run_id, t.task_name, t.attempt)[1] for t in orphans}
+
+        def wait(seconds: float) -> bool:
+            """Until every orphan has a result, or nobody is left to write one."""
+            deadline = time.monotonic() + seconds
+            while not all(os.path.exists(files[t.id]) or not is_server(t.executor_pid) for t in orphans):
+                if time.monotonic() >= deadline:
+                    return False
+                self._heartbeat()  # this run (claimed, not loaded yet) and the others stay ours
                 time.sleep(0.05)
-            if is_server(pid):
-                log.warning("executor %s of a dead driver did not exit; killing it", pid)
-                kill_process_group(pid)
-        for t in orphans:
-            kill_left_running(attempt_files(self.logs_dir, t.run_id, t.task_name, t.attempt)[1])
+            return True
+
+        self._loading.add(run_id)
+        try:
+            wait(ORPHAN_EXECUTOR_WAIT)
+            # No result yet: its executor is dead (nobody will end it) or did not end it in time.
+            killed = [t for t in orphans if not os.path.exists(files[t.id]) and kill_left_running(files[t.id])]
+            for t in killed:
+                log.warning("run %s: killed attempt %s of %s, left running by another executor",
+                            run_id, t.attempt, t.task_name)
+            if killed:
+                wait(self.executor.kill_grace + 1.0)  # for a live executor to write what became of them
+            if previous_owner is None or is_owner_dead(previous_owner):
+                for pid in {t.executor_pid for t in orphans}:
+                    if is_server(pid):
+                        log.warning("executor %s of a dead driver did not exit; killing it", pid)
+                        kill_process_group(pid)
+        finally:
+            self._loading.discard(run_id)
 
     def _adopt_running(self, run: ActiveRun, ts: TaskState, trows: list[Any]) -> None:
         """A task run left `running` by a previous owner: find out how its attempt ended."""
@@ -1187,10 +1234,12 @@ class Driver:
             "ended_at": now, "duration": duration, "outputs": result.outputs or {},
             "error": _db_text(result.error), "pid": result.pid,
         }
+        retries_left = not result.is_success and ts.attempt < ts.max_attempts
+        ending = _ending(run) if retries_left else None
         if result.is_success:
             to = S.SUCCESS
             values["error"] = None
-        elif ts.attempt < ts.max_attempts:
+        elif retries_left and ending is None:
             to = S.RETRYING
             # Counted within this series of attempts: a rerun or recover starts a new series
             # (max_attempts moves on by retries + 1) and waits retry_delay again first.
@@ -1199,6 +1248,8 @@ class Driver:
             values["next_retry_at"] = now + timedelta(seconds=delay)
         else:
             to = S.FAILED
+            if ending is not None:  # as a task waiting to retry is stopped under failure_strategy end
+                values["note"] = f"not retried: task {ending!r} failed and failure_strategy is end"
         # Starting downstream before the commit is safe only while the run is surely still ours:
         # after a pause longer than a lease, the guarded transaction below must come first.
         if pipeline and self._lease_sure():
@@ -1254,6 +1305,15 @@ class Driver:
         self._deliver_child_results()
 
 
+def _ending(run: ActiveRun) -> str | None:
+    """The failed task that ends this run under `failure_strategy: end`, if one has: no task of
+    it starts again, not even a retry."""
+    if run.spec.failure_strategy != "end":
+        return None
+    failed = (t.name for t in run.tasks.values() if t.state == S.FAILED and not is_handled_by_condition(run, t.name))
+    return next(failed, None)
+
+
 def _log_outcome(run: ActiveRun, ts: TaskState, to: TaskRunState, result: Result, values: dict[str, Any]) -> None:
     """One line per recorded attempt, for `shoal scheduler` and `-v`."""
     took = f" in {values['duration']:.2f}s" if values.get("duration") is not None else ""
@@ -1265,6 +1325,11 @@ def _log_outcome(run: ActiveRun, ts: TaskState, to: TaskRunState, result: Result
                  values["next_retry_at"].isoformat(sep=" ", timespec="seconds"))
     else:
         log.info("%s %s%s: %s", what, to, took, result.error)
+
+
+def db_error_text(exc: BaseException) -> str:
+    """A database error in one line: the driver's own message, not SQLAlchemy's statement dump."""
+    return " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
 
 
 class DatabaseRetry:
@@ -1279,7 +1344,7 @@ class DatabaseRetry:
 
     def failed(self, exc: DBAPIError, driver: Driver) -> float:
         log.error("the metadata database failed: %s; trying again in %gs",
-                  " ".join(str(exc.orig or exc).split())[:300], self.wait)
+                  db_error_text(exc), self.wait)
         driver.reload()
         wait, self.wait = self.wait, min(self.wait * 2, self.MAX)
         return wait
@@ -1331,4 +1396,4 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
-__all__ = ["DATABASE_AWAY", "DatabaseRetry", "Driver", "is_owner_dead", "make_owner"]
+__all__ = ["DATABASE_AWAY", "DatabaseRetry", "Driver", "db_error_text", "is_owner_dead", "make_owner"]

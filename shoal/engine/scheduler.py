@@ -13,7 +13,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shoal.engine.clock import from_utc_naive, next_fire, to_utc_naive
-from shoal.engine.driver import DATABASE_AWAY, DatabaseRetry, Driver, make_owner
+from shoal.engine.driver import DATABASE_AWAY, DatabaseRetry, Driver, db_error_text, make_owner
 from shoal.engine.runs import trigger_run
 from shoal.engine.workflows import get_workflow
 from shoal.errors import Conflict, NotFound
@@ -22,6 +22,7 @@ from shoal.store import Store, utcnow
 from shoal.store.models import leases, projects, runs, schedules, workflows
 
 SCHEDULER_LEASE = "scheduler"
+
 TICK_INTERVAL = 1.0
 MAX_CATCHUP_PER_TICK = 1000
 log = logging.getLogger(__name__)
@@ -171,6 +172,13 @@ class Scheduler:
                     else:
                         retry.ok()
                 # Stopping on request: finish (or cut off) what runs, hand the runs on.
-                self.driver.drain(self.store.settings.stop_grace_seconds)
+                try:
+                    self.driver.drain(self.store.settings.stop_grace_seconds)
+                except DATABASE_AWAY as exc:
+                    log.error("stopping while the metadata database is away (%s): what ran is not recorded; "
+                              "the next scheduler takes the runs over when their leases run out", db_error_text(exc))
             finally:
-                self._release()
+                try:
+                    self._release()
+                except DATABASE_AWAY:
+                    pass  # the scheduler lease runs out by itself

@@ -444,6 +444,14 @@ class Server:
         for group in (self.pool, self.idle, self.spares):
             if child in group:
                 group.remove(child)
+        if child.once:
+            # What the task started and left behind in its process group would run on outside
+            # any capacity, as Airflow reaps a task's group: gone with the task. (A group that
+            # still has members keeps its id, so this cannot reach a process that reused the pid.)
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except OSError:
+                pass  # nothing left in it
         self._close_fd(child.task_fd)
         child.task_fd = -1
         att = child.attempt

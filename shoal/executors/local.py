@@ -134,6 +134,7 @@ class LocalExecutor:
             if sock is not None:
                 sock.close()
         self._proc = self._ctl = self._evt = None
+        self.server_pid = None
         self._poller = select.poll()
         self._running.clear()
         self._closing = self._closed = False
@@ -277,8 +278,9 @@ class LocalExecutor:
             except subprocess.TimeoutExpired:
                 pass
         running = ", ".join(sorted(self._running)) or "none"
+        pid = self.server_pid or (self._proc.pid if self._proc is not None else None)  # dead while starting
         return ExecutorDied(
-            f"the executor process (pid {self.server_pid}) exited unexpectedly (exit code {code}); "
+            f"the executor process (pid {pid}) exited unexpectedly (exit code {code}); "
             f"attempts in flight: {running}. Their processes may still be running.",
             exit_code=code,
         )

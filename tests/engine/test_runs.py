@@ -105,6 +105,23 @@ def test_failure_strategy_end_starts_nothing_new(run_yaml) -> None:
     assert states(info) == {"bad": "failed", "other": "stopped", "after": "upstream_failed"}
 
 
+def test_failure_strategy_end_gives_a_running_task_that_fails_later_no_retry(run_yaml) -> None:
+    """Under `end`, no task starts again once one failed: a task waiting to retry is stopped,
+    and one that was running when the run began to end and fails afterwards is not retried."""
+    info = run_yaml("""
+        name: end_retry
+        failure_strategy: end
+        tasks:
+          - {name: bad, type: shell, command: "sleep 0.3; false"}
+          - {name: flaky, type: shell, retries: 2, retry_delay: 0s, command: "sleep 1; false"}
+        """)
+    assert info.state == "failed"
+    assert states(info) == {"bad": "failed", "flaky": "failed"}
+    flaky = next(t for t in info.tasks if t.task == "flaky")
+    assert flaky.attempt == 1, "flaky was retried after the run began to end"
+    assert flaky.note == "not retried: task 'bad' failed and failure_strategy is end"
+
+
 def test_failure_strategy_continue_runs_independent_branches(run_yaml) -> None:
     info = run_yaml("""
         name: cont

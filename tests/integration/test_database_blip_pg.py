@@ -90,3 +90,38 @@ def test_a_waiting_command_that_drives_its_run_rides_out_dropped_connections(
     assert info.state == "success", info
     assert [(t.task, t.attempt) for t in info.tasks] == [("a", 1), ("b", 1)]
     assert ledger.read_text().split() == ["a", "b"]
+
+
+def test_a_run_whose_row_is_locked_when_it_is_claimed_back_is_not_taken_for_lost(
+    pg_settings: Settings, pg_store: Store, start_scheduler: StartScheduler, tmp_path: Path
+) -> None:
+    """After the outage the scheduler claims its runs back, and claims skip rows another
+    scheduler's claim holds locked at that moment. Such a run is still its own: its attempts
+    must go on, not be killed as taken over."""
+    started, ledger = tmp_path / "started", tmp_path / "ledger"
+    wf = tmp_path / "locked.yaml"
+    wf.write_text(textwrap.dedent(f"""
+        name: locked
+        tasks:
+          - {{name: a, type: shell, command: "sh -c 'touch {started}; sleep 4; echo a >> {ledger}'"}}
+        """))
+    client = Client(store=pg_store)
+    client.apply_path(wf)
+    sched = start_scheduler(pg_settings, pg_store)
+    run_id = client.run("locked").id
+    deadline = time.monotonic() + DEADLINE
+    while not started.exists():
+        assert time.monotonic() < deadline, sched.output()
+        time.sleep(0.05)
+    _drop_connections(pg_store)
+    with pg_store.engine.begin() as conn:  # as another scheduler's claim would, for 2.5 s
+        conn.execute(text("SELECT id FROM runs WHERE id = :id FOR UPDATE"), {"id": run_id})
+        time.sleep(2.5)
+    while not client.get_run(run_id).is_finished:
+        assert time.monotonic() < deadline, sched.output()
+        time.sleep(0.2)
+    info = client.get_run(run_id)
+    assert (info.state, info.tasks[0].attempt) == ("success", 1), (info, sched.output())
+    assert "taken over" not in sched.output()
+    assert ledger.read_text().split() == ["a"]
+    assert sched.stop() == 0, sched.output()

@@ -74,3 +74,11 @@ def partial_output(payload: dict[str, Any]) -> dict[str, Any]:
 
 def not_a_number(payload: dict[str, Any]) -> dict[str, Any]:
     return {"auc": float("nan"), "loss": float("inf")}
+
+
+def leave_behind(payload: dict[str, Any]) -> dict[str, Any]:
+    """Start a process that outlives this call, in the task's process group, and return its pid."""
+    import subprocess
+
+    child = subprocess.Popen(["sleep", "300"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return {"left": child.pid}

@@ -260,3 +260,13 @@ def test_preload_failures_are_skipped_with_a_warning(caplog: pytest.LogCaptureFi
         assert executor.server_pid
     assert "no_such_module_for_shoal" in caplog.text
     assert sys.executable  # the server ran on this interpreter; nothing else to check
+
+
+def test_what_a_forked_task_leaves_running_is_killed_when_it_ends(
+    ex: LocalExecutor, make_launch: MakeLaunch
+) -> None:
+    launch = make_launch("python", target="targets:leave_behind", isolation="fork")
+    ex.submit(launch)
+    result = wait_for(ex, launch.key)
+    assert result.is_success, result
+    assert pid_gone(result.outputs["left"]), "the task's leftover `sleep 300` still runs"
