@@ -18,7 +18,7 @@ from sqlalchemy import Engine, select
 
 from shoal.config import Settings
 from shoal.engine.backfill import create_backfill
-from shoal.engine.driver import DATABASE_AWAY, Driver
+from shoal.engine.driver import DATABASE_AWAY, DatabaseRetry, Driver
 from shoal.engine.runs import RunInfo, get_run, trigger_run
 from shoal.engine.scheduler import scheduler_alive
 from shoal.engine.states import RUN_TERMINAL
@@ -139,16 +139,10 @@ class Client:
         ids = list(run_ids)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            if scheduler_alive(self.store):
-                # Hand over: the scheduler drives them; watch, and take over if it goes away.
-                while not self._ended(ids) and scheduler_alive(self.store):
-                    if on_tick:
-                        on_tick(ids)
-                    if deadline is not None and time.monotonic() > deadline:
-                        raise TimeoutError(f"runs {ids} did not finish within {timeout}s")
-                    time.sleep(0.2)
-                if self._ended(ids):
-                    return
+            watching = self._watch(ids, deadline, timeout, on_tick)
+            if watching is None:
+                return
+            if watching:
                 continue
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             with Driver(self.store, only=ids, executor=self.executor) as driver:
@@ -164,6 +158,31 @@ class Client:
                         pass
                     raise
             return
+
+    def _watch(
+        self, ids: list[int], deadline: float | None, timeout: float | None, on_tick: Watcher | None
+    ) -> bool | None:
+        """While a scheduler is alive, watch it drive the runs. None: they ended; True: the
+        scheduler went away (look again); False: there is none, drive them here. A database
+        that goes away meanwhile is waited for: the runs go on without us."""
+        watched = False
+        retry = DatabaseRetry()
+        while True:
+            try:
+                if self._ended(ids):
+                    return None
+                if not scheduler_alive(self.store):
+                    return watched
+                watched = True
+                if on_tick:
+                    on_tick(ids)
+            except DATABASE_AWAY as exc:
+                time.sleep(retry.failed(exc))
+                continue
+            retry.ok()
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"runs {ids} did not finish within {timeout}s")
+            time.sleep(0.2)
 
     def _ended(self, ids: list[int]) -> bool:
         with self.engine.connect() as conn:

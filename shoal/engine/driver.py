@@ -1334,18 +1334,19 @@ def db_error_text(exc: BaseException) -> str:
 
 class DatabaseRetry:
     """Backing off while the metadata database is away (a restart, a failover, dropped
-    connections): each failure reloads the driver (see `Driver.reload`) and says how long to
-    wait before trying again, doubling up to a limit."""
+    connections): each failure reloads the driver, if one was driving (see `Driver.reload`),
+    and says how long to wait before trying again, doubling up to a limit."""
 
     FIRST, MAX = 1.0, 30.0  # seconds
 
     def __init__(self) -> None:
         self.wait = self.FIRST
 
-    def failed(self, exc: DBAPIError, driver: Driver) -> float:
+    def failed(self, exc: DBAPIError, driver: Driver | None = None) -> float:
         log.error("the metadata database failed: %s; trying again in %gs",
                   db_error_text(exc), self.wait)
-        driver.reload()
+        if driver is not None:
+            driver.reload()
         wait, self.wait = self.wait, min(self.wait * 2, self.MAX)
         return wait
 

@@ -5,11 +5,13 @@ and finishes them, and the task that was running keeps running and is recorded o
 from __future__ import annotations
 
 import textwrap
+import threading
 import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from shoal.client import Client
 from shoal.config import Settings
@@ -124,4 +126,46 @@ def test_a_run_whose_row_is_locked_when_it_is_claimed_back_is_not_taken_for_lost
     assert (info.state, info.tasks[0].attempt) == ("success", 1), (info, sched.output())
     assert "taken over" not in sched.output()
     assert ledger.read_text().split() == ["a"]
+    assert sched.stop() == 0, sched.output()
+
+
+def test_a_command_watching_the_scheduler_rides_out_dropped_connections(
+    pg_settings: Settings, pg_store: Store, start_scheduler: StartScheduler, tmp_path: Path
+) -> None:
+    """Sessions terminated again and again for 1.5 s, so that some die in the middle of the
+    watcher's queries (a pool's pre-ping only catches those that died between them)."""
+    started = tmp_path / "started"
+    wf = tmp_path / "watched.yaml"
+    wf.write_text(textwrap.dedent(f"""
+        name: watched
+        tasks:
+          - {{name: a, type: shell, command: "sh -c 'touch {started}; sleep 3'"}}
+        """))
+    client = Client(store=pg_store)
+    client.apply_path(wf)
+    sched = start_scheduler(pg_settings, pg_store)
+    run_id = client.run("watched").id
+    killer = create_engine(pg_settings.db_url or "", poolclass=NullPool)
+
+    def terminate_for_a_while() -> None:
+        deadline = time.monotonic() + DEADLINE
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        until = time.monotonic() + 1.5
+        while time.monotonic() < until:
+            with killer.connect() as conn:
+                conn.execute(text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                ))  # fmt: skip
+            time.sleep(0.05)
+
+    storm = threading.Thread(target=terminate_for_a_while)
+    storm.start()
+    try:
+        client.wait([run_id], timeout=DEADLINE, on_tick=lambda ids: client.get_run(ids[0]))  # watches
+    finally:
+        storm.join()
+        killer.dispose()
+    assert client.get_run(run_id).state == "success", sched.output()
     assert sched.stop() == 0, sched.output()
