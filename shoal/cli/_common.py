@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
+from shoal.engine.driver import DATABASE_AWAY, db_error_text
 from shoal.errors import Conflict, InvalidInput, NotFound, ShoalError, StoreUnavailable
 from shoal.store import Store, open_store
 
@@ -44,6 +45,12 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except ShoalError as exc:
             err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_FAILED) from None
+        except DATABASE_AWAY as exc:
+            # The database went away in the middle of the command: what it did is what the
+            # database says (`shoal runs list`); run it again once the database answers.
+            err_console.print(f"[red]error:[/red] the metadata database failed: {escape(db_error_text(exc))}; "
+                              "check it is up and run the command again", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_FAILED) from None
 
     return wrapper

@@ -19,6 +19,7 @@ from shoal.cli._common import console
 from shoal.engine.paths import attempt_dir
 from shoal.engine.runs import get_run
 from shoal.engine.states import TASK_TERMINAL
+from shoal.errors import InvalidInput
 from shoal.store import Store
 
 POLL_SECONDS = 0.25
@@ -64,6 +65,11 @@ def follow(store: Store, run_id: int, task: str | None, attempt: int | None) -> 
                 for line in tail.lines(final=ended):
                     typer.echo(f"{tail.prefix}{line}")
         if ended:
+            if attempt is not None and not tails:  # as without --follow: it never ran
+                most = max((t.attempt for t in tasks), default=0)
+                raise InvalidInput(f"{'task ' + repr(task) if task else 'no task'} of run {run_id} "
+                                   f"{'has' if task else 'had'} no attempt {attempt}; it ended after "
+                                   f"{most} attempt{'s' if most != 1 else ''}")
             return
         time.sleep(POLL_SECONDS)
 

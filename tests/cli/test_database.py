@@ -68,3 +68,20 @@ def test_a_password_in_the_url_is_not_printed(tmp_path: Path, monkeypatch: pytes
     cli = cli_runner(monkeypatch, Settings(home=tmp_path / "home", db_url=url), ROOT)
     r = cli("init")
     assert r.exit_code == 2 and "s3cret" not in r.output
+
+
+def test_a_database_failing_mid_command_is_one_line_and_exit_1(cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The server went away between opening the store and the command's query (a restart):
+    one line saying so and what to do, not a traceback."""
+    from sqlalchemy.exc import OperationalError
+
+    import shoal.cli.workflow as workflow_cli
+
+    def gone(*_args: object, **_kwargs: object) -> None:
+        raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(workflow_cli, "list_workflows", gone)
+    r = cli("workflow", "list")
+    assert r.exit_code == 1
+    assert "error: the metadata database failed: server closed the connection unexpectedly" in r.output
+    assert "Traceback" not in r.output

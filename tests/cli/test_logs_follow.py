@@ -68,3 +68,13 @@ def test_follow_one_task_ends_with_that_task(tmp_path: Path) -> None:
     assert follow.returncode == 0, follow.stderr
     assert "second · attempt 1" in follow.stdout and "second · attempt 2" in follow.stdout
     assert "] try 1" in follow.stdout and "] try 2" in follow.stdout and "one" not in follow.stdout
+
+
+def test_follow_an_attempt_that_never_ran_says_so(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert start_shoal(home, "workflow", "apply", str(_workflow(tmp_path))).wait(60) == 0
+    (tmp_path / "gate").touch()
+    assert start_shoal(home, "run", "chatty", "--wait").wait(60) == 0
+    r = run_shoal(home, "runs", "logs", "1", "second", "--attempt", "5", "-f")
+    assert r.returncode == 2, r.stdout
+    assert "task 'second' of run 1 has no attempt 5; it ended after 2 attempts" in r.stderr
