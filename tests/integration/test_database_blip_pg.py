@@ -4,7 +4,6 @@ and finishes them, and the task that was running keeps running and is recorded o
 
 from __future__ import annotations
 
-import textwrap
 import threading
 import time
 from pathlib import Path
@@ -16,7 +15,7 @@ from sqlalchemy.pool import NullPool
 from shoal.client import Client
 from shoal.config import Settings
 from shoal.store import Store
-from tests.integration.conftest import StartScheduler
+from tests.integration.conftest import SchedulerProcess, StartScheduler
 
 pytestmark = pytest.mark.integration
 DEADLINE = 60.0
@@ -33,26 +32,36 @@ def _drop_connections(store: Store) -> int:
     return int(killed)
 
 
+def _apply(store: Store, tmp: Path, name: str, seconds: float, then_b: bool = True) -> Client:
+    """`name`: task a touches `started`, sleeps, appends "a" to `ledger`; then b appends "b"."""
+    started, ledger = tmp / "started", tmp / "ledger"
+    wf = tmp / f"{name}.yaml"
+    b = f"  - {{name: b, type: shell, upstream: [a], command: \"sh -c 'echo b >> {ledger}'\"}}\n" if then_b else ""
+    wf.write_text(
+        f"name: {name}\ntasks:\n"
+        f"  - {{name: a, type: shell, command: \"sh -c 'touch {started}; sleep {seconds}; echo a >> {ledger}'\"}}\n" + b
+    )
+    client = Client(store=store)
+    client.apply_path(wf)
+    return client
+
+
+def _wait_for(path: Path, sched: SchedulerProcess) -> None:
+    deadline = time.monotonic() + DEADLINE
+    while not path.exists():
+        assert time.monotonic() < deadline, sched.output()
+        time.sleep(0.05)
+
+
 def test_the_scheduler_rides_out_dropped_database_connections(
     pg_settings: Settings, pg_store: Store, start_scheduler: StartScheduler, tmp_path: Path
 ) -> None:
-    started, ledger = tmp_path / "started", tmp_path / "ledger"
-    wf = tmp_path / "blip.yaml"
-    wf.write_text(textwrap.dedent(f"""
-        name: blip
-        tasks:
-          - {{name: a, type: shell, command: "sh -c 'touch {started}; sleep 3; echo a >> {ledger}'"}}
-          - {{name: b, type: shell, upstream: [a], command: "sh -c 'echo b >> {ledger}'"}}
-        """))
-    client = Client(store=pg_store)
-    client.apply_path(wf)
+    client = _apply(pg_store, tmp_path, "blip", 3)
     sched = start_scheduler(pg_settings, pg_store)
     run_id = client.run("blip").id
-    deadline = time.monotonic() + DEADLINE
-    while not started.exists():
-        assert time.monotonic() < deadline, sched.output()
-        time.sleep(0.05)
+    _wait_for(tmp_path / "started", sched)
     assert _drop_connections(pg_store) >= 1
+    deadline = time.monotonic() + DEADLINE
 
     while not client.get_run(run_id).is_finished:
         assert time.monotonic() < deadline, sched.output()
@@ -61,7 +70,7 @@ def test_the_scheduler_rides_out_dropped_database_connections(
     info = client.get_run(run_id)
     assert info.state == "success", (info, sched.output())
     assert [(t.task, t.attempt) for t in info.tasks] == [("a", 1), ("b", 1)]
-    assert ledger.read_text().split() == ["a", "b"]
+    assert (tmp_path / "ledger").read_text().split() == ["a", "b"]
     assert "the metadata database failed" in sched.output()
     assert sched.stop() == 0, sched.output()
 
@@ -70,15 +79,7 @@ def test_a_waiting_command_that_drives_its_run_rides_out_dropped_connections(
     pg_settings: Settings, pg_store: Store, tmp_path: Path
 ) -> None:
     started, ledger = tmp_path / "started", tmp_path / "ledger"
-    wf = tmp_path / "blip.yaml"
-    wf.write_text(textwrap.dedent(f"""
-        name: blip_wait
-        tasks:
-          - {{name: a, type: shell, command: "sh -c 'touch {started}; sleep 2; echo a >> {ledger}'"}}
-          - {{name: b, type: shell, upstream: [a], command: "sh -c 'echo b >> {ledger}'"}}
-        """))
-    client = Client(store=pg_store)
-    client.apply_path(wf)
+    client = _apply(pg_store, tmp_path, "blip_wait", 2)
     run_id = client.run("blip_wait").id
     dropped: list[int] = []
 
@@ -100,22 +101,12 @@ def test_a_run_whose_row_is_locked_when_it_is_claimed_back_is_not_taken_for_lost
     """After the outage the scheduler claims its runs back, and claims skip rows another
     scheduler's claim holds locked at that moment. Such a run is still its own: its attempts
     must go on, not be killed as taken over."""
-    started, ledger = tmp_path / "started", tmp_path / "ledger"
-    wf = tmp_path / "locked.yaml"
-    wf.write_text(textwrap.dedent(f"""
-        name: locked
-        tasks:
-          - {{name: a, type: shell, command: "sh -c 'touch {started}; sleep 4; echo a >> {ledger}'"}}
-        """))
-    client = Client(store=pg_store)
-    client.apply_path(wf)
+    client = _apply(pg_store, tmp_path, "locked", 4, then_b=False)
     sched = start_scheduler(pg_settings, pg_store)
     run_id = client.run("locked").id
-    deadline = time.monotonic() + DEADLINE
-    while not started.exists():
-        assert time.monotonic() < deadline, sched.output()
-        time.sleep(0.05)
+    _wait_for(tmp_path / "started", sched)
     _drop_connections(pg_store)
+    deadline = time.monotonic() + DEADLINE
     with pg_store.engine.begin() as conn:  # as another scheduler's claim would, for 2.5 s
         conn.execute(text("SELECT id FROM runs WHERE id = :id FOR UPDATE"), {"id": run_id})
         time.sleep(2.5)
@@ -125,7 +116,7 @@ def test_a_run_whose_row_is_locked_when_it_is_claimed_back_is_not_taken_for_lost
     info = client.get_run(run_id)
     assert (info.state, info.tasks[0].attempt) == ("success", 1), (info, sched.output())
     assert "taken over" not in sched.output()
-    assert ledger.read_text().split() == ["a"]
+    assert (tmp_path / "ledger").read_text().split() == ["a"]
     assert sched.stop() == 0, sched.output()
 
 
@@ -135,14 +126,7 @@ def test_a_command_watching_the_scheduler_rides_out_dropped_connections(
     """Sessions terminated again and again for 1.5 s, so that some die in the middle of the
     watcher's queries (a pool's pre-ping only catches those that died between them)."""
     started = tmp_path / "started"
-    wf = tmp_path / "watched.yaml"
-    wf.write_text(textwrap.dedent(f"""
-        name: watched
-        tasks:
-          - {{name: a, type: shell, command: "sh -c 'touch {started}; sleep 3'"}}
-        """))
-    client = Client(store=pg_store)
-    client.apply_path(wf)
+    client = _apply(pg_store, tmp_path, "watched", 3, then_b=False)
     sched = start_scheduler(pg_settings, pg_store)
     run_id = client.run("watched").id
     killer = create_engine(pg_settings.db_url or "", poolclass=NullPool)
