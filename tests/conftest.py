@@ -7,8 +7,9 @@ PostgreSQL tests run in their own schema each, so they never see each other's ro
 from __future__ import annotations
 
 import os
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,11 @@ def cli_runner(monkeypatch: pytest.MonkeyPatch, settings: Settings, cwd: Path): 
         return runner.invoke(app, list(args), catch_exceptions=False)
 
     return invoke
+
+
+def wait_for_file(path: Path, timeout: float = 60.0, context: Callable[[], str] | None = None) -> None:
+    """Until a task creates `path`; on timeout the failure shows `context()` (e.g. a process's output)."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared" + (f":\n{context()}" if context else "")
+        time.sleep(0.01)

@@ -17,6 +17,7 @@ from shoal.engine.driver import Driver
 from shoal.engine.runs import get_run, stop_run, trigger_run
 from shoal.engine.transitions import DeferredWrites
 from shoal.store import Store
+from tests.conftest import wait_for_file
 
 DEAD_OWNER = f"{socket.gethostname()}:2147483646:0"  # this host, a pid that does not exist
 
@@ -40,13 +41,6 @@ def _chain(workdir: Path, ledger: Path) -> Path:
     return wf
 
 
-def _wait_for(path: Path, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path} never appeared"
-        time.sleep(0.01)
-
-
 def test_a_driver_dying_before_recording_a_start_it_handed_over_reruns_nothing(
     store: Store, executor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -60,7 +54,7 @@ def test_a_driver_dying_before_recording_a_start_it_handed_over_reruns_nothing(
     real_apply = DeferredWrites.apply
 
     def crash_once_b_is_done(self: DeferredWrites, conn):  # type: ignore[no-untyped-def]
-        _wait_for(b_result)  # b ran to the end while a's outcome was still unwritten
+        wait_for_file(b_result)  # b ran to the end while a's outcome was still unwritten
         raise _Crash
 
     monkeypatch.setattr(DeferredWrites, "apply", crash_once_b_is_done)

@@ -15,7 +15,8 @@ from sqlalchemy.pool import NullPool
 from shoal.client import Client
 from shoal.config import Settings
 from shoal.store import Store
-from tests.integration.conftest import SchedulerProcess, StartScheduler
+from tests.conftest import wait_for_file
+from tests.integration.conftest import StartScheduler
 
 pytestmark = pytest.mark.integration
 DEADLINE = 60.0
@@ -46,20 +47,13 @@ def _apply(store: Store, tmp: Path, name: str, seconds: float, then_b: bool = Tr
     return client
 
 
-def _wait_for(path: Path, sched: SchedulerProcess) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not path.exists():
-        assert time.monotonic() < deadline, sched.output()
-        time.sleep(0.05)
-
-
 def test_the_scheduler_rides_out_dropped_database_connections(
     pg_settings: Settings, pg_store: Store, start_scheduler: StartScheduler, tmp_path: Path
 ) -> None:
     client = _apply(pg_store, tmp_path, "blip", 3)
     sched = start_scheduler(pg_settings, pg_store)
     run_id = client.run("blip").id
-    _wait_for(tmp_path / "started", sched)
+    wait_for_file(tmp_path / "started", DEADLINE, sched.output)
     assert _drop_connections(pg_store) >= 1
     deadline = time.monotonic() + DEADLINE
 
@@ -104,7 +98,7 @@ def test_a_run_whose_row_is_locked_when_it_is_claimed_back_is_not_taken_for_lost
     client = _apply(pg_store, tmp_path, "locked", 4, then_b=False)
     sched = start_scheduler(pg_settings, pg_store)
     run_id = client.run("locked").id
-    _wait_for(tmp_path / "started", sched)
+    wait_for_file(tmp_path / "started", DEADLINE, sched.output)
     _drop_connections(pg_store)
     deadline = time.monotonic() + DEADLINE
     with pg_store.engine.begin() as conn:  # as another scheduler's claim would, for 2.5 s

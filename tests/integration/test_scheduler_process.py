@@ -20,7 +20,8 @@ from shoal.engine.clock import to_utc_naive
 from shoal.engine.scheduler import SCHEDULER_LEASE, scheduler_alive
 from shoal.store import Store
 from shoal.store.models import leases, runs, schedules, workflows
-from tests.integration.conftest import SchedulerProcess, StartScheduler
+from tests.conftest import wait_for_file
+from tests.integration.conftest import StartScheduler
 
 DEADLINE = 60.0
 
@@ -37,14 +38,6 @@ def owner_pid(store: Store, run_id: int) -> str:
         owner = conn.execute(select(runs.c.owner).where(runs.c.id == run_id)).scalar_one()
     assert owner, f"run {run_id} has no owner"
     return owner.split(":")[1]
-
-
-def wait_for_file(path: Path, sched: SchedulerProcess) -> None:
-    """Until a task of the scheduler's run creates `path`."""
-    deadline = time.monotonic() + DEADLINE
-    while not path.exists():
-        assert time.monotonic() < deadline, sched.output()
-        time.sleep(0.05)
 
 
 def lease_rows(store: Store) -> list[str]:
@@ -130,7 +123,7 @@ def test_sigterm_stops_the_scheduler_cleanly_and_releases_the_lease(
         """)
     sched = start_scheduler(store_settings, store)
     run_id = client.run(name).id
-    wait_for_file(marker, sched)
+    wait_for_file(marker, DEADLINE, sched.output)
 
     # Stopped in the middle of a task: it exits 0 and gives the lease back at once.
     assert sched.stop() == 0, sched.output()
@@ -162,7 +155,7 @@ def test_sigterm_lets_running_tasks_finish_starts_nothing_new_and_hands_the_run_
         """)
     sched = start_scheduler(store_settings, store, stop_grace=20)
     run_id = client.run(name).id
-    wait_for_file(started, sched)
+    wait_for_file(started, DEADLINE, sched.output)
 
     assert sched.stop() == 0, sched.output()
     info = client.get_run(run_id)
@@ -191,7 +184,7 @@ def test_a_drain_longer_than_a_lease_keeps_the_run_leased(
         """)
     sched = start_scheduler(store_settings, store, stop_grace=20, lease=2)
     run_id = client.run(name).id
-    wait_for_file(started, sched)
+    wait_for_file(started, DEADLINE, sched.output)
     sched.proc.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + DEADLINE
     while sched.proc.poll() is None:  # draining: the lease never runs out
@@ -225,7 +218,7 @@ def test_waiting_client_takes_over_when_the_scheduler_stops(
         """)
     sched = start_scheduler(store_settings, store)
     run_id = client.run(name).id
-    wait_for_file(marker, sched)
+    wait_for_file(marker, DEADLINE, sched.output)
     # The scheduler goes away while the client is already waiting on it.
     # (`stop` also reaps it: a zombie would still count as a live owner of the run.)
     stopper = threading.Timer(0.5, sched.stop)
