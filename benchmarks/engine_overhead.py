@@ -9,11 +9,21 @@ One run measures, on this machine and in this order:
    random DAG of shell `true` tasks, and the SQL statements per task of the 100-task chain and of
    the 2,000-task DAG;
 3. the anchors, each in its own process with the venv benchmarks/.venvs/anchors (created on
-   first use): Prefect 3 and Dagster, same shapes, trivial in-process tasks; each twice, as
-   shipped (default logging: `prefect`, `dagster`, which targets_met compares with) and with
-   their loggers quieted (`prefect_quiet`, `dagster_quiet`, faster; targets_met_quiet);
+   first use from the pinned benchmarks/requirements-anchors.txt): Prefect 3 and Dagster, same
+   shapes, trivial in-process tasks; each as shipped (default logging: `prefect`, `dagster`) and
+   with their loggers quieted (`prefect_quiet`, `dagster_quiet`); Dagster also with its default
+   persistent SQLite storage (`dagster_durable`, `dagster_durable_quiet`); Prefect's runs report
+   both when the flow returned and when its API server had recorded every task run (`recorded`);
 4. shoal again (its figures are the median over both batches, so drift weighs on both sides);
 5. the floors again (the figures are the median over both batches).
+
+Three comparisons, each with its own targets:
+- targets_met: the anchors as shipped, in memory (Prefect's figure is taken when the flow returns,
+  before its server has recorded the task runs; Dagster's ephemeral instance keeps nothing);
+- targets_met_quiet: the same with the anchors' loggers quieted (faster);
+- targets_met_durable: like for like with shoal, which writes every task transition to its
+  database before the next task starts: Prefect until its server has recorded every task run,
+  Dagster with its persistent SQLite instance (targets_met_durable_quiet: loggers quieted).
 
 Per-task time = (wall of an N-task run - wall of a 1-task run of the same kind) / (N - 1), in a
 warm process, median of --reps repetitions (see _engine_anchors/_common.py). The machine is a
@@ -48,7 +58,9 @@ ANCHOR_VENV = BENCH / ".venvs" / "anchors"
 RESULT_FILE = BENCH / "results" / "engine_overhead.json"
 # fastapi<0.155: from 0.155 on, fastapi rejects `Body(min_items=...)`, which the newest Prefect
 # the registry serves here (3.8.x) still uses, and its ephemeral API server fails to import.
-ANCHOR_REQUIREMENTS = ["prefect>=3", "dagster", "fastapi<0.155"]
+ANCHOR_REQUIREMENTS_FILE = BENCH / "requirements-anchors.txt"
+ANCHOR_REQUIREMENTS = [line.split("#")[0].strip() for line in ANCHOR_REQUIREMENTS_FILE.read_text().splitlines()
+                       if line.split("#")[0].strip()]
 ANCHOR_TIMEOUT_S = 3600
 NOOP_CALLABLE = "benchmarks._engine_anchors.noop:noop"
 DAG_SEED = 20240611
@@ -184,9 +196,11 @@ def _anchor_env(home: str) -> dict[str, str]:
     return env
 
 
-def run_anchor(py: Path, script: str, tasks: int, reps: int, logging: str = "default") -> dict[str, Any]:
+def run_anchor(py: Path, script: str, tasks: int, reps: int, logging: str = "default",
+               extra: tuple[str, ...] = ()) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="shoal-bench-anchor-") as home:
-        cmd = [str(py), str(ANCHORS_DIR / script), "--tasks", str(tasks), "--reps", str(reps), "--logging", logging]
+        cmd = [str(py), str(ANCHORS_DIR / script), "--tasks", str(tasks), "--reps", str(reps), "--logging", logging,
+               *extra]
         t0 = time.perf_counter()
         try:
             proc = subprocess.run(cmd, env=_anchor_env(home), cwd=home, check=False, capture_output=True, text=True,
@@ -392,12 +406,14 @@ def merge_shoal(batches: list[dict[str, Any]]) -> dict[str, Any]:
 PAIRS = {"shell": "shell", "python_worker": "python", "python_fork": "python"}
 
 
-def _over_shoal(shoal: dict[str, Any], res: dict[str, Any] | None) -> dict[str, Any]:
+def _over_shoal(shoal: dict[str, Any], res: dict[str, Any] | None, *within: str) -> dict[str, Any]:
+    """Anchor per-task time over shoal's, per shoal mode and shape; `within` picks a figure
+    nested in the anchor's result (Prefect's "recorded")."""
     r: dict[str, Any] = {}
     for mode, anchor_kind in PAIRS.items():
         for shape in ("chain", "fanout"):
             suffix = "" if shape == "chain" else "_fanout"
-            r[mode + suffix] = _ratio(_pt(res, f"{anchor_kind}_{shape}", "per_task_ms"),
+            r[mode + suffix] = _ratio(_pt(res, f"{anchor_kind}_{shape}", *within, "per_task_ms"),
                                       _pt(shoal, f"{mode}_{shape}", "per_task_ms"))
     return r
 
@@ -420,18 +436,15 @@ def _all(targets: dict[str, bool | None]) -> bool | None:
 
 def compute(shoal: dict[str, Any], anchors: dict[str, dict[str, Any]], floors: dict[str, Any],
             tasks: int, dag_tasks: int) -> dict[str, Any]:
-    """Ratios and targets. The anchors run twice: as shipped (`prefect`, `dagster`: each tool's
-    default logging, which is how the issue's figures were taken) and quieted (`*_quiet`:
-    loggers off, the faster of the two); targets_met uses the former, targets_met_quiet the latter."""
+    """Ratios and targets, in three comparisons (see the module's docstring): the anchors as
+    shipped and in memory (targets_met), quieted (targets_met_quiet), and durable like shoal:
+    Prefect until its server recorded the task runs, Dagster on SQLite (targets_met_durable,
+    and targets_met_durable_quiet)."""
     ratios: dict[str, Any] = {}
-    for tool in ("prefect", "dagster", "prefect_quiet", "dagster_quiet"):
+    for tool in ("prefect", "dagster", "prefect_quiet", "dagster_quiet", "dagster_durable", "dagster_durable_quiet"):
         ratios[f"{tool}_over_shoal"] = _over_shoal(shoal, anchors.get(tool, {}).get("results"))
-    prefect_res = anchors.get("prefect_quiet", {}).get("results")
-    ratios["prefect_quiet_recorded_over_shoal"] = {
-        mode: _ratio(_pt(prefect_res, f"{anchor_kind}_chain", "recorded", "per_task_ms"),
-                     _pt(shoal, f"{mode}_chain", "per_task_ms"))
-        for mode, anchor_kind in PAIRS.items()
-    }
+    for tool in ("prefect", "prefect_quiet"):
+        ratios[f"{tool}_recorded_over_shoal"] = _over_shoal(shoal, anchors.get(tool, {}).get("results"), "recorded")
     ratios["shoal_shell_over_spawn_floor"] = _ratio(
         _pt(shoal, "shell_chain", "per_task_ms"), floors.get("spawn_true_ms")
     )
@@ -465,11 +478,17 @@ def compute(shoal: dict[str, Any], anchors: dict[str, dict[str, Any]], floors: d
         "sql_statements_per_task_flat": (None if len(sql_ratios) < 2
                                          else max(sql_ratios) <= SQL_FLAT_TOLERANCE),
     }
-    targets = {**_anchor_targets(ratios["prefect_over_shoal"], ratios["dagster_over_shoal"]), **common}
-    targets["all"] = _all(targets)
-    quiet = {**_anchor_targets(ratios["prefect_quiet_over_shoal"], ratios["dagster_quiet_over_shoal"]), **common}
-    quiet["all"] = _all(quiet)
-    return {"ratios": ratios, "sql_statements_per_task": sql, "targets_met": targets, "targets_met_quiet": quiet}
+    out: dict[str, Any] = {"ratios": ratios, "sql_statements_per_task": sql}
+    for name, prefect, dagster in (
+        ("targets_met", "prefect", "dagster"),
+        ("targets_met_quiet", "prefect_quiet", "dagster_quiet"),
+        ("targets_met_durable", "prefect_recorded", "dagster_durable"),
+        ("targets_met_durable_quiet", "prefect_quiet_recorded", "dagster_durable_quiet"),
+    ):
+        met = {**_anchor_targets(ratios[f"{prefect}_over_shoal"], ratios[f"{dagster}_over_shoal"]), **common}
+        met["all"] = _all(met)
+        out[name] = met
+    return out
 
 
 # -------------------------------------------------------------------------------------------- main
@@ -495,22 +514,23 @@ def main(argv: list[str] | None = None) -> int:
     shoal_batches = [] if args.skip_shoal else [measure_shoal(reps, args.tasks, args.dag_tasks)]
 
     anchors: dict[str, dict[str, Any]] = {}
-    runs = [(tool + suffix, script, logging) for logging, suffix in (("default", ""), ("quiet", "_quiet"))
-            for tool, script in (("prefect", "prefect_bench.py"), ("dagster", "dagster_bench.py"))]
+    runs = [(tool + suffix, script, logging, extra) for logging, suffix in (("default", ""), ("quiet", "_quiet"))
+            for tool, script, extra in (("prefect", "prefect_bench.py", ()), ("dagster", "dagster_bench.py", ()),
+                                        ("dagster_durable", "dagster_bench.py", ("--storage", "sqlite")))]
     if args.skip_anchors:
-        anchors = {name: {"skipped": True} for name, _, _ in runs}
+        anchors = {name: {"skipped": True} for name, *_ in runs}
     else:
         try:
             py = ensure_anchor_venv()
         except (OSError, subprocess.CalledProcessError) as exc:
             log(f"ERROR: could not set up the anchors venv: {exc}")
             py = None
-        for name, script, logging in runs:
+        for name, script, logging, extra in runs:
             if py is None:
                 anchors[name] = {"error": "anchors venv could not be set up"}
                 continue
             log(f"{name} ({args.tasks} tasks, {reps} reps, {logging} logging)")
-            anchors[name] = run_anchor(py, script, args.tasks, reps, logging)
+            anchors[name] = run_anchor(py, script, args.tasks, reps, logging, extra)
             if "error" in anchors[name]:
                 log(f"ERROR: {name}: {anchors[name]['error']}")
     if not args.skip_shoal:
@@ -535,7 +555,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "floors": floors,
         "shoal": shoal,
-        **{name: anchors[name] for name, _, _ in runs},
+        **{name: anchors[name] for name, *_ in runs},
         **compute(shoal, anchors, floors, args.tasks, args.dag_tasks),
         "elapsed_s": round(time.perf_counter() - t_start, 1),
     }
@@ -543,7 +563,9 @@ def main(argv: list[str] | None = None) -> int:
     RESULT_FILE.parent.mkdir(parents=True, exist_ok=True)
     RESULT_FILE.write_text(line + "\n")
     print(line, flush=True)
-    log(f"wrote {RESULT_FILE.relative_to(REPO)}; targets_met: {json.dumps(result['targets_met'])}")
+    log(f"wrote {RESULT_FILE.relative_to(REPO)}")
+    for name in ("targets_met", "targets_met_quiet", "targets_met_durable", "targets_met_durable_quiet"):
+        log(f"{name}: {json.dumps(result[name])}")
     failed = ("error" in shoal or any(isinstance(v, dict) and "error" in v for v in shoal.values())
               or any("error" in a for a in anchors.values()))
     return 2 if failed else 0

@@ -2,8 +2,14 @@
 
 Runs in benchmarks/.venvs/anchors (never in the project's venv) and prints one JSON line.
 Each job runs with `execute_in_process` (the in-process executor: every op in this process, no
-process isolation) against one warm ephemeral DagsterInstance (in-memory storage), reused by all
-runs. `--logging quiet` sets the console logger to ERROR, which only makes Dagster faster;
+process isolation) against one warm DagsterInstance reused by all runs:
+- `--storage memory` (default): `DagsterInstance.ephemeral()`, in-memory storage; nothing of a
+  run outlives the process;
+- `--storage sqlite`: the persistent instance of `$DAGSTER_HOME` (set by the caller to a fresh
+  temporary directory with an empty dagster.yaml), i.e. Dagster's default SQLite run, event-log
+  and schedule storage, as `dagster dev` and a deployed Dagster keep them: every step event is
+  written to a database, as shoal writes every task transition to its own.
+`--logging quiet` sets the console logger to ERROR, which only makes Dagster faster;
 `--logging default` keeps Dagster's default (every step event logged to the console, stderr),
 as a user running a job gets it.
 
@@ -13,7 +19,7 @@ the default in-memory IO manager):
 - fanout: one root op t0 and N-1 ops each taking t0's output.
 Kinds: `python` = the op body does nothing; `shell` = the op body is subprocess.run(["true"]).
 
-Usage: python dagster_bench.py [--tasks 100] [--reps 3] [--logging quiet|default]
+Usage: python dagster_bench.py [--tasks 100] [--reps 3] [--logging quiet|default] [--storage memory|sqlite]
 """
 
 from __future__ import annotations
@@ -95,6 +101,7 @@ def main() -> None:
     ap.add_argument("--tasks", type=int, default=100)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--logging", choices=("quiet", "default"), default="quiet")
+    ap.add_argument("--storage", choices=("memory", "sqlite"), default="memory")
     args = ap.parse_args()
     quiet = args.logging == "quiet"
     if quiet:
@@ -104,7 +111,16 @@ def main() -> None:
     import dagster
 
     results: dict = {}
-    with DagsterInstance.ephemeral() as instance:
+    if args.storage == "sqlite":
+        home = os.environ.get("DAGSTER_HOME")
+        if not home or not os.path.isdir(home):
+            raise SystemExit("--storage sqlite needs DAGSTER_HOME set to an existing directory")
+        open(os.path.join(home, "dagster.yaml"), "a").close()  # empty: Dagster's default storage
+        instance_cm = DagsterInstance.get()
+    else:
+        instance_cm = DagsterInstance.ephemeral()
+    with instance_cm as instance:
+        storage = type(instance.run_storage).__name__
         for kind in ("python", "shell"):
             for shape in ("chain", "fanout"):
                 results[f"{kind}_{shape}"] = per_task(
@@ -113,9 +129,13 @@ def main() -> None:
     print(json.dumps({
         "tool": "dagster",
         "version": dagster.__version__,
-        "mode": "execute_in_process (in-process executor), ephemeral instance, "
+        "mode": "execute_in_process (in-process executor), "
+                + ("ephemeral instance (in-memory storage), " if args.storage == "memory"
+                   else "persistent instance in DAGSTER_HOME (default SQLite storage), ")
                 + ("console log ERROR" if quiet else "default console logging"),
         "logging": args.logging,
+        "storage": args.storage,
+        "run_storage": storage,
         "results": results,
     }), flush=True)
 
