@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
+from shoal.cli.entry import EXIT_INTERRUPTED
 from shoal.engine.driver import DATABASE_AWAY, db_error_text
 from shoal.errors import Conflict, InvalidInput, NotFound, ShoalError, StoreUnavailable
 from shoal.store import Store, open_store
@@ -32,7 +33,8 @@ def store() -> Store:
 
 
 def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
-    """Print a ShoalError's message (no traceback) and exit 2 for bad input, 1 otherwise."""
+    """Print a ShoalError's message (no traceback) and exit 2 for bad input, 1 otherwise; a
+    Ctrl+C is one line and exit 130 (commands that hold runs say more, see `progress`)."""
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -52,6 +54,11 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
             err_console.print(f"[red]error:[/red] the metadata database failed: {escape(db_error_text(exc))}; "
                               "check it is up and run the command again", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_FAILED) from None
+        except KeyboardInterrupt:
+            # What the command committed stays (each change is one transaction, all or nothing).
+            err_console.print("interrupted: what the command had done stays done (`shoal runs list`, "
+                              "`shoal workflow list` show it)", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
 
     return wrapper
 

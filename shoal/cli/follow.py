@@ -15,14 +15,16 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from shoal.cli._common import console
+from shoal.cli._common import console, err_console
 from shoal.engine.paths import attempt_dir
 from shoal.engine.runs import get_run
+from shoal.engine.scheduler import run_driven
 from shoal.engine.states import TASK_TERMINAL
 from shoal.errors import InvalidInput
 from shoal.store import Store
 
 POLL_SECONDS = 0.25
+UNDRIVEN_HINT_SECONDS = 2.0  # a run nobody drives this long gets one hint (a claim takes ~1 s)
 
 
 class _Tail:
@@ -50,6 +52,7 @@ class _Tail:
 def follow(store: Store, run_id: int, task: str | None, attempt: int | None) -> None:
     """Print new log lines of the run's tasks (or of `task`, or of one `attempt`) until it ends."""
     tails: dict[Path, _Tail] = {}
+    undriven = _Undriven(store, run_id)
     while True:
         # Read the state before the files: once it says ended, every line was written already.
         info = get_run(store, run_id)
@@ -71,7 +74,32 @@ def follow(store: Store, run_id: int, task: str | None, attempt: int | None) -> 
                                    f"{'has' if task else 'had'} no attempt {attempt}; it ended after "
                                    f"{most} attempt{'s' if most != 1 else ''}")
             return
+        undriven.check()
         time.sleep(POLL_SECONDS)
+
+
+class _Undriven:
+    """Says once, on stderr, when the followed run waits for a driver that is not there (no
+    scheduler, its waiting command gone): following it would otherwise wait in silence."""
+
+    def __init__(self, store: Store, run_id: int) -> None:
+        self.store, self.run_id = store, run_id
+        self.since: float | None = None
+        self.told = False
+
+    def check(self) -> None:
+        if run_driven(self.store, self.run_id):
+            self.since, self.told = None, False  # told again if it is left without a driver later
+            return
+        now = time.monotonic()
+        if self.since is None:
+            self.since = now
+        if not self.told and now - self.since >= UNDRIVEN_HINT_SECONDS:
+            self.told = True
+            err_console.print(
+                f"run {self.run_id} waits for a driver and none is running: start `shoal scheduler`, or "
+                f"`shoal runs wait {self.run_id}` in another terminal (still following)", soft_wrap=True,
+            )
 
 
 def attempt_logs(store: Store, run_id: int, task: str, attempt: int | None) -> list[Path]:

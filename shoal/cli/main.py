@@ -20,7 +20,7 @@ from shoal.cli import runs as runs_cli
 from shoal.cli import schedule as schedule_cli
 from shoal.cli import workflow as workflow_cli
 from shoal.cli._common import EXIT_FAILED, console, handle_errors, parse_params, print_json, store
-from shoal.cli.progress import wait_with_progress
+from shoal.cli.progress import reported_if_interrupted, wait_with_progress
 from shoal.client import Client
 from shoal.errors import InvalidInput
 from shoal.spec.models import DEFAULT_PROJECT
@@ -101,22 +101,23 @@ def run(
     """Start a run of a workflow's current version."""
     client = Client(store=store())
     info = client.run(name, project=project, params=parse_params(param), date=run_date, disable=disable)
-    if json_out:
-        if wait:
-            client.wait([info.id])
-            info = client.get_run(info.id)
-        print_json(info)
-        if wait and info.state != "success":
-            raise typer.Exit(EXIT_FAILED)
-        return
-    if not wait:
-        from shoal.engine.scheduler import scheduler_alive
+    with reported_if_interrupted(client, [info.id]):  # from here on, a Ctrl+C names the run
+        if json_out:
+            if wait:
+                client.wait([info.id])
+                info = client.get_run(info.id)
+            print_json(info)
+            if wait and info.state != "success":
+                raise typer.Exit(EXIT_FAILED)
+            return
+        if not wait:
+            from shoal.engine.scheduler import scheduler_alive
 
-        hint = ""
-        if not scheduler_alive(client.store):
-            hint = " (no scheduler is running: start `shoal scheduler`, or use --wait)"
-        console.print(f"run {info.id} of {escape(name)} queued{hint}")
-        return
+            hint = ""
+            if not scheduler_alive(client.store):
+                hint = " (no scheduler is running: start `shoal scheduler`, or use --wait)"
+            console.print(f"run {info.id} of {escape(name)} queued{hint}")
+            return
     final = wait_with_progress(client, [info.id])[0]
     if final.state != "success":
         raise typer.Exit(EXIT_FAILED)
@@ -152,16 +153,17 @@ def backfill(
         name, start=_parse_day(start, "--start"), end=_parse_day(end, "--end"), project=project,
         parallel=parallel, descending=descending, params=parse_params(param),
     )
-    if json_out:
-        if wait:
-            client.wait(run_ids)
-        infos = [client.get_run(i) for i in run_ids]
-        print_json([{"id": i.id, "logical_date": i.logical_date, "state": i.state} for i in infos])
-        if wait and any(i.state != "success" for i in infos):
-            raise typer.Exit(EXIT_FAILED)
-        return
-    console.print(f"backfill of {escape(name)}: {len(run_ids)} run(s) queued ({', '.join(map(str, run_ids[:10]))}"
-                  f"{', ...' if len(run_ids) > 10 else ''})")
+    with reported_if_interrupted(client, run_ids):
+        if json_out:
+            if wait:
+                client.wait(run_ids)
+            infos = [client.get_run(i) for i in run_ids]
+            print_json([{"id": i.id, "logical_date": i.logical_date, "state": i.state} for i in infos])
+            if wait and any(i.state != "success" for i in infos):
+                raise typer.Exit(EXIT_FAILED)
+            return
+        console.print(f"backfill of {escape(name)}: {len(run_ids)} run(s) queued "
+                      f"({', '.join(map(str, run_ids[:10]))}{', ...' if len(run_ids) > 10 else ''})")
     if wait:
         finals = wait_with_progress(client, run_ids)
         if any(f.state != "success" for f in finals):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import typer
 from rich.console import Group
@@ -10,12 +12,10 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from shoal.cli._common import console, plain, styled
+from shoal.cli._common import EXIT_INTERRUPTED, console, plain, styled
 from shoal.client import Client
 from shoal.engine.runs import RunInfo, get_run
 from shoal.engine.scheduler import scheduler_alive
-
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl+C
 
 
 def run_table(info: RunInfo) -> Table:
@@ -50,23 +50,39 @@ def render(client: Client, run_ids: list[int]) -> Group:
 
 def wait_with_progress(client: Client, run_ids: list[int]) -> list[RunInfo]:
     """Drive (or watch) the runs to the end with a live table; returns their final state."""
-    try:
+    with reported_if_interrupted(client, run_ids):
         with Live(render(client, run_ids), console=console, refresh_per_second=5, transient=False) as live:
             client.wait(run_ids, on_tick=lambda ids: live.update(render(client, ids)))
             live.update(render(client, run_ids))
-    except KeyboardInterrupt:
-        _interrupted(client, run_ids)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
     console.line()  # rich leaves the cursor after the table when output is not a terminal
     return [get_run(client.store, i) for i in run_ids]
 
 
+@contextmanager
+def reported_if_interrupted(client: Client, run_ids: list[int]) -> Iterator[None]:
+    """Around what a command does once its runs exist (queued, waited for): a Ctrl+C says
+    where they stand and how to go on with them, and exits 130."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        _interrupted(client, run_ids)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
 def _interrupted(client: Client, run_ids: list[int]) -> None:
     """Ctrl+C on a waiting command: say where its runs stand and how to go on with them."""
-    left = [i for i in run_ids if not get_run(client.store, i).is_finished]
+    infos = [get_run(client.store, i) for i in run_ids]
+    left = [i.id for i in infos if not i.is_finished]
+    # Ended otherwise than success: e.g. an attempt the interrupt cut off had no retries left.
+    unsuccessful = [i for i in infos if i.is_finished and i.state != "success"]
     console.line()
+    if unsuccessful:
+        states = ", ".join(f"{i.id} {i.state}" for i in unsuccessful)
+        console.print(f"interrupted: run(s) ended: {states}; `shoal runs recover {unsuccessful[0].id}` reruns "
+                      "what did not succeed", soft_wrap=True)
     if not left:
-        console.print("interrupted: the runs had ended")
+        if not unsuccessful:
+            console.print("interrupted: the runs had ended")
     elif scheduler_alive(client.store):
         console.print(f"stopped watching: the scheduler goes on driving run(s) {_ids(left)}")
     else:

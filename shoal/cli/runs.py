@@ -11,6 +11,7 @@ from rich.table import Table
 
 from shoal.cli._common import (
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     console,
     fmt_time,
     handle_errors,
@@ -20,7 +21,7 @@ from shoal.cli._common import (
     styled,
 )
 from shoal.cli.follow import attempt_logs, follow
-from shoal.cli.progress import EXIT_INTERRUPTED, run_table, wait_with_progress
+from shoal.cli.progress import reported_if_interrupted, run_table, wait_with_progress
 from shoal.client import Client
 from shoal.engine.runs import get_run, list_runs, recover_run, rerun_from, stop_run
 from shoal.engine.states import RUN_TERMINAL, RunState
@@ -158,7 +159,8 @@ def stop(run_ids: Annotated[list[int], typer.Argument(help="runs to stop")]) -> 
 
 def _finish(client: Client, run_id: int, wait: bool) -> None:
     if not wait:
-        console.print(f"run {run_id} queued")
+        with reported_if_interrupted(client, [run_id]):
+            console.print(f"run {run_id} queued")
         return
     info = wait_with_progress(client, [run_id])[0]
     if info.state != "success":

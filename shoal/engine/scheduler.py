@@ -35,6 +35,14 @@ def scheduler_alive(store: Store) -> bool:
     return expires is not None and expires > utcnow()
 
 
+def run_driven(store: Store, run_id: int) -> bool:
+    """Is something driving the run, or about to: a driver holds its lease (a scheduler, or a
+    command waiting on it), or a scheduler is alive to claim it?"""
+    with store.engine.connect() as conn:
+        lease = conn.execute(select(runs.c.lease_until).where(runs.c.id == run_id)).scalar()
+    return (lease is not None and lease > utcnow()) or scheduler_alive(store)
+
+
 def tick_schedules(store: Store, now: datetime | None = None) -> list[int]:
     """Create the runs whose fire time has come; returns their ids. Safe to call from several
     schedulers at once: each schedule advances with a compare-and-set on next_fire_at."""

@@ -15,6 +15,7 @@ from tests.conftest import cli_runner
 
 ROOT = Path(__file__).parents[2]
 HELLO = ROOT / "examples" / "hello_ml.yaml"
+SHOAL = "shoal.cli.entry"  # what the `shoal` console script calls
 
 
 @pytest.fixture
@@ -30,11 +31,11 @@ def _env(home: Path) -> dict[str, str]:
 
 def start_shoal(home: Path, *args: str) -> subprocess.Popen[str]:
     """`shoal ARGS` on the embedded store under `home`, running; stdout and stderr in one pipe."""
-    return subprocess.Popen([sys.executable, "-m", "shoal.cli.main", *args], cwd=ROOT, env=_env(home), text=True,
+    return subprocess.Popen([sys.executable, "-m", SHOAL, *args], cwd=ROOT, env=_env(home), text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
 def run_shoal(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """`shoal ARGS` on the embedded store under `home`, to its end."""
-    return subprocess.run([sys.executable, "-m", "shoal.cli.main", *args], cwd=ROOT, env=_env(home),
+    return subprocess.run([sys.executable, "-m", SHOAL, *args], cwd=ROOT, env=_env(home),
                           capture_output=True, text=True, timeout=120)

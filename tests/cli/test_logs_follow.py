@@ -56,7 +56,23 @@ def test_follow_prints_lines_as_they_come_and_ends_with_the_run(tmp_path: Path) 
     text = rest + out
     assert "first#1 | " in text and "] two" in text
     assert "] try 1" in text and "] try 2" in text, text
+    assert "waits for a driver" not in text  # the waiting command drove it all along
     assert run.wait(30) == 0
+
+
+def test_follow_says_once_when_nothing_drives_the_run_and_goes_on(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    wf = tmp_path / "quick.yaml"
+    wf.write_text("name: quick\ntasks:\n  - {name: only, type: shell, command: 'echo done'}\n")
+    assert run_shoal(home, "workflow", "apply", str(wf)).returncode == 0
+    assert run_shoal(home, "run", "quick").returncode == 0  # queued; no scheduler, nobody waits on it
+    follow = start_shoal(home, "runs", "logs", "1", "-f")
+    told = _read_until(follow, "run 1 waits for a driver and none is running")
+    assert "shoal runs wait 1" in told and follow.poll() is None  # it goes on following
+    assert run_shoal(home, "runs", "wait", "1").returncode == 0
+    assert follow.wait(timeout=30) == 0
+    out = follow.stdout.read()  # type: ignore[union-attr]
+    assert "] done" in out and "waits for a driver" not in out, out
 
 
 def test_follow_one_task_ends_with_that_task(tmp_path: Path) -> None:

@@ -1,0 +1,56 @@
+"""The `shoal` console script: the CLI app, with a Ctrl+C at any moment ending the same way.
+
+Importing the CLI (SQLAlchemy, pydantic, DuckDB, rich, the engine) and building its commands
+takes most of a second; a Ctrl+C then would print a traceback instead of one line. Commands
+themselves report an interrupt (`shoal.cli._common.handle_errors`, `shoal.cli.progress`) and
+exit 130.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+# 128 + SIGINT, as a shell reports a command stopped by Ctrl+C. Defined here, where nothing
+# heavy is imported; the CLI's other exit codes are in shoal.cli._common, which re-exports it.
+EXIT_INTERRUPTED = 130
+
+
+def main() -> None:
+    # A Ctrl+C while importing takes effect once the imports are done: raised in the middle of
+    # one, it can come out as something else (DuckDB's extension reports an ImportError).
+    pressed: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: pressed.append(signum))
+    try:
+        from shoal.cli.main import app
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    try:
+        if pressed:
+            raise KeyboardInterrupt
+        app()
+    except KeyboardInterrupt:  # while importing, or while typer built the commands: nothing done yet
+        sys.stderr.write("\ninterrupted\n")
+        _exit_interrupted()
+    except SystemExit as exc:
+        if exc.code == EXIT_INTERRUPTED:
+            _exit_interrupted()
+        raise
+
+
+def _exit_interrupted() -> None:
+    """Exit 130 for sure. Under `python -m`, an interrupt that went through a string `exec`
+    (dataclasses and namedtuples make their methods so) makes CPython kill itself with SIGINT
+    on the way out whatever the exit code, even though it was caught; leaving without the
+    interpreter's finalization avoids that. What the command did is already recorded."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(EXIT_INTERRUPTED)
+
+
+if __name__ == "__main__":
+    main()
