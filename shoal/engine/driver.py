@@ -923,7 +923,7 @@ class Driver:
             }
             return Launch(
                 kind="python", target=TASK_TARGET, payload=payload, isolation=task_type.isolation(params),
-                cwd=run.work_dir, sys_path=run.search_path, **common,
+                cwd=run.work_dir, sys_path=run.search_path, warm=[type(task_type).__module__], **common,
             )
         except (ShoalError, ValidationError) as exc:
             self._fail_unstartable(run, ts, f"cannot start: {_one_line(exc)}", conn)

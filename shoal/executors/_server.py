@@ -10,6 +10,10 @@ The server is single-threaded: one `selectors` loop watches the control socket, 
 woken by SIGCHLD/SIGTERM (`signal.set_wakeup_fd`), and every child's output pipe. It imports the
 `preload` modules once at start, so python children begin warm.
 
+The server imports more while it runs: the modules a python launch names in `warm` (its task
+type's module), once its loop has nothing else to do, so that the next launches of that type
+fork warm. Until a type is used, its libraries stay out of the server, and out of every fork.
+
 Python attempts run in processes forked from the server *before* their launch is known: a fork
 costs a millisecond or more (more with big preloads), so the server forks a spare single-use
 child, and fills the worker pool, whenever its loop has nothing else to do. An `isolation="fork"`
@@ -88,6 +92,8 @@ class Server:
         self.queue: deque[Attempt] = deque()  # worker launches waiting for an idle worker
         self.submitting: Attempt | None = None
         self.pool_used = self.fork_used = False  # nothing is pre-forked before it is first needed
+        self.to_warm: dict[str, None] = {}  # modules launches asked for, to import when idle (in order)
+        self.warmed: set[str] = set()
         self.prefork_after = 0.0
         self.pending_kills: dict[int, float] = {}  # pgid -> monotonic time of its SIGKILL
         self.ctl_buf = bytearray()
@@ -115,9 +121,12 @@ class Server:
 
     def run(self) -> None:
         while not (self.closing and not self.attempts and not self.queue):
-            prefork = self._wants_prefork()
+            warm = bool(self.to_warm) and not self.closing
+            prefork = warm or self._wants_prefork()
             events = self.sel.select(0 if prefork else self._timeout())
-            if not events and prefork:
+            if not events and warm:
+                self._warm()  # nothing else to do: import what launches asked for, then fork
+            elif not events and prefork:
                 self._prefork()  # nothing else to do: pay for the next fork now, not on submit
             for key, _ in events:
                 # An earlier callback of this batch may have closed (and even reused) this fd.
@@ -146,6 +155,25 @@ class Server:
         self.pool.append(child)
         self.idle.append(child)
         self._dispatch_queued()
+
+    def _want_warm(self, modules: list[str] | None) -> None:
+        for name in modules or ():
+            if name not in self.warmed and name not in sys.modules:
+                self.to_warm[name] = None
+
+    def _warm(self) -> None:
+        name = next(iter(self.to_warm))
+        del self.to_warm[name]
+        self.warmed.add(name)
+        # A module that fails to import here fails its tasks with the real error, in their logs.
+        preload([name], explicit=False)
+        gc.collect()
+        gc.freeze()  # as after the start-up preload: forks do not copy the new heap page by page
+        for spare in self.spares:  # forked before the import: let it go, a warm one replaces it
+            spare.doomed = True
+            self._close_fd(spare.task_fd)  # EOF: it exits without running anything
+            spare.task_fd = -1
+        self.spares.clear()
 
     def _timeout(self) -> float:
         now = time.monotonic()
@@ -204,6 +232,7 @@ class Server:
                     self.reply({"pid": att.pid})
                 if att.pid:
                     att.open_files()  # after the reply: the driver need not wait for the disk
+                self._want_warm(att.launch.get("warm"))
             elif op == "kill":
                 if (doomed := self.attempts.get(msg["key"])) is not None:
                     self._terminate(doomed, msg.get("reason") or "killed")

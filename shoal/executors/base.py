@@ -37,6 +37,9 @@ class Launch:
     env: dict[str, str] = field(default_factory=dict)  # added to the executor's environment
     sys_path: list[str] = field(default_factory=list)  # prepended to sys.path for python targets
     timeout: float | None = None  # seconds; the whole process group is killed at the deadline
+    # Modules the fork server imports once it is idle, if it has not yet: later python launches
+    # then start with them (e.g. the task type's module, with its SQLAlchemy or ML libraries).
+    warm: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

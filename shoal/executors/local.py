@@ -38,6 +38,8 @@ from shoal.executors.base import Launch, Result
 
 log = logging.getLogger(__name__)
 
+# The task registry and the `python` type. Other task types' modules come in on first use
+# (`Launch.warm`): a fork costs in proportion to the server's memory.
 DEFAULT_PRELOAD = ["shoal.tasks.runtime"]
 READ_SIZE = 1 << 16
 
@@ -52,8 +54,9 @@ class LocalExecutor:
     """Runs attempts on this machine through a warm fork server.
 
     Args:
-        preload: modules the server imports once so forked tasks start warm; modules that fail
+        preload: modules the server imports at start so forked tasks start warm; modules that fail
             to import are skipped with a warning. Default: `shoal.tasks.runtime` if importable.
+            The modules a launch names in `warm` are imported later, once the server is idle.
         workers: size of the warm worker pool for `isolation="worker"` (started on first use).
         kill_grace: seconds between SIGTERM and SIGKILL when killing a process group.
     """

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from functools import lru_cache
+from types import FunctionType
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -81,6 +82,12 @@ class PythonTask(TaskType):
 
 
 def _parameters(fn: Any) -> frozenset[str]:
+    if type(fn) is FunctionType and not hasattr(fn, "__wrapped__"):
+        # A plain function names its parameters in its code: what signature() would say, read
+        # without its cost, which a forked task (a fresh cache every time) pays on every run.
+        code = fn.__code__
+        star_args = bool(code.co_flags & inspect.CO_VARARGS) + bool(code.co_flags & inspect.CO_VARKEYWORDS)
+        return frozenset(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount + star_args])
     try:
         return _cached_parameters(fn)
     except TypeError:  # an unhashable callable object

@@ -1,7 +1,10 @@
 """The entry point executed inside a task process (forked child or warm worker).
 
-The fork server pre-imports this module, so the task registry and pydantic models are warm
-before any fork: a python task costs a fork, not an interpreter start.
+The fork server pre-imports this module, so the task registry, pydantic and the `python` task
+type are warm before any fork: a python task costs a fork, not an interpreter start. Other
+types' modules (SQLAlchemy and DuckDB for `sql`, the ML libraries for `train`...) are imported
+by the fork server once a task of that type has run (`Launch.warm`), not before: a fork costs
+in proportion to the server's memory, so workflows that do not use them do not pay for them.
 """
 
 from __future__ import annotations
@@ -10,10 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from shoal.tasks.base import TaskContext
-from shoal.tasks.registry import get_task_type, task_types
+from shoal.tasks.registry import get_task_type
 
-# Import every installed task type now, in the fork server, rather than once per task.
-task_types()
+# Found now, in the fork server, rather than in every task process.
+get_task_type("python")
 
 
 def run_task(payload: dict[str, Any]) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from shoal.spec.errors import SpecError
 from shoal.spec.io import read_file
 from shoal.store import open_store
 from shoal.tasks.base import TaskType
-from shoal.tasks.registry import DuplicateTaskType, task_types
+from shoal.tasks.registry import DuplicateTaskType, forget, task_types
 
 BUILTINS = ("shell", "python", "sql", "http", "switch", "condition", "sub_workflow", "dependent")
 
@@ -71,9 +71,9 @@ def make_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mak
         modules.append(dist)
 
     monkeypatch.syspath_prepend(str(site))
-    task_types.cache_clear()
+    forget()
     yield make
-    task_types.cache_clear()  # recomputed lazily, after monkeypatch has restored sys.path
+    forget()  # looked up again lazily, after monkeypatch has restored sys.path
     for name in modules:
         sys.modules.pop(name, None)
 

@@ -82,3 +82,8 @@ def leave_behind(payload: dict[str, Any]) -> dict[str, Any]:
 
     child = subprocess.Popen(["sleep", "300"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return {"left": child.pid}
+
+
+def has_modules(payload: dict[str, Any]) -> dict[str, Any]:
+    """Which of `modules` this process had imported before the task began."""
+    return {"had": {name: name in sys.modules for name in payload["modules"]}}

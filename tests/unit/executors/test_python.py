@@ -270,3 +270,29 @@ def test_what_a_forked_task_leaves_running_is_killed_when_it_ends(
     result = wait_for(ex, launch.key)
     assert result.is_success, result
     assert pid_gone(result.outputs["left"]), "the task's leftover `sleep 300` still runs"
+
+
+def test_the_default_fork_server_carries_no_task_type_it_was_not_asked_for(make_launch: MakeLaunch) -> None:
+    """A fork costs in proportion to the server's memory: the libraries of `sql` or `train`
+    stay out of it, and out of every forked task, until a task of that type has run."""
+    unused = ["shoal.tasks.sql", "shoal.tasks.ml", "shoal.tasks.features", "sqlalchemy", "duckdb"]
+    with LocalExecutor() as executor:
+        result = run(executor, make_launch("python", target="targets:has_modules", payload={"modules": unused}))
+    assert result.outputs["had"] == dict.fromkeys(unused, False), result
+
+
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+def test_a_launch_warms_the_fork_server_for_the_next_ones(make_launch: MakeLaunch, isolation: str) -> None:
+    """The modules a launch names in `warm` are imported by the server once it is idle, and the
+    spare forked before that is replaced: later forks start with them."""
+    module = "wsgiref.simple_server"  # nothing here imports it
+    asked = {"target": "targets:has_modules", "payload": {"modules": [module]}}
+    with LocalExecutor(preload=[], workers=1) as executor:
+        first = run(executor, make_launch("python", isolation=isolation, warm=[module], **asked))
+        assert first.outputs["had"] == {module: False}, first  # forked before: it imports it itself
+        deadline = time.monotonic() + 10
+        while not run(executor, make_launch("python", **asked)).outputs["had"][module]:
+            assert time.monotonic() < deadline, "the fork server never imported the module"
+            time.sleep(0.05)
+        again = run(executor, make_launch("python", **asked))
+        assert again.outputs["had"] == {module: True}, again
