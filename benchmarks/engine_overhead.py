@@ -68,8 +68,8 @@ DAG_WIDTH = 50
 SQL_FLAT_TOLERANCE = 1.10  # statements/task of a 2,000-task chain <= 1.10 x the 100-task chain's
 
 sys.path.insert(0, str(BENCH))
-from _engine_anchors._common import per_task
-from _machine import machine_facts
+from _engine_anchors._common import per_task  # noqa: E402 - the benchmarks dir is not a package on sys.path
+from _machine import machine_facts  # noqa: E402
 
 
 def log(msg: str) -> None:
@@ -450,7 +450,8 @@ def compute(shoal: dict[str, Any], anchors: dict[str, dict[str, Any]], floors: d
     )
     ratios["shoal_python_fork_over_fork_floor"] = _ratio(_pt(shoal, "python_fork_chain", "per_task_ms"),
                                                          floors.get("fork_exit_wait_ms"))
-    # The fork server has the engine imported: forking it costs what this floor measures.
+    # A reference between the two floors' interpreters: the fork server holds the task runtime
+    # (pydantic, the task registry, ~30 MB), less than shoal.client, more than a bare one.
     ratios["shoal_python_fork_over_engine_fork_floor"] = _ratio(
         _pt(shoal, "python_fork_chain", "per_task_ms"), floors.get("fork_exit_wait_engine_loaded_ms")
     )

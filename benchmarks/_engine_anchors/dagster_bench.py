@@ -37,7 +37,7 @@ from _common import per_task
 
 warnings.filterwarnings("ignore")
 
-from dagster import DagsterInstance, job, op
+from dagster import DagsterInstance, job, op  # noqa: E402 - after the warnings filter, which hides its import-time noise
 
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Connection, insert, select
 
 from shoal.errors import NotFound
-from shoal.store.db import utcnow
 from shoal.spec.models import DEFAULT_PROJECT
+from shoal.store.db import utcnow
 from shoal.store.models import projects
 
 __all__ = ["DEFAULT_PROJECT", "project_id"]

@@ -330,7 +330,9 @@ def test_max_active_runs_runs_catch_up_dates_one_at_a_time_in_order(client: Clie
         max_active_runs: 1
         schedule: {{cron: "0 * * * *", start: "2026-01-01", catchup: true}}
         tasks:
-          - {{name: a, type: shell, command: "sh -c 'echo start-$[HH] >> {ledger}; sleep 0.2; echo end-$[HH] >> {ledger}'"}}
+          - name: a
+            type: shell
+            command: "sh -c 'echo start-$[HH] >> {ledger}; sleep 0.2; echo end-$[HH] >> {ledger}'"
         """)
     with client.engine.begin() as conn:
         conn.execute(update(schedules).values(next_fire_at=datetime(2026, 1, 1)))

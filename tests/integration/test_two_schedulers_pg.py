@@ -32,7 +32,8 @@ def test_two_schedulers_run_each_task_exactly_once(
     wf = tmp_path / "shared.yaml"
 
     def task(name: str, upstream: list[str]) -> str:
-        return f'  - {{name: {name}, type: shell, upstream: {upstream}, command: "echo ${{run_id}}:{name} >> {ledger}"}}\n'
+        command = f"echo ${{run_id}}:{name} >> {ledger}"
+        return f'  - {{name: {name}, type: shell, upstream: {upstream}, command: "{command}"}}\n'
 
     wf.write_text(textwrap.dedent("name: shared\ntasks:\n") + "".join([
         task("extract", []), task("clean", ["extract"]), task("features", ["extract"]),
