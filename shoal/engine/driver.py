@@ -39,7 +39,7 @@ from sqlalchemy import Connection, func, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from shoal.engine.clock import from_utc_naive
-from shoal.engine.paths import attempt_files, log_path, result_path
+from shoal.engine.paths import attempt_files, claim_run_dir, log_path, result_path
 from shoal.engine.runs import trigger_run
 from shoal.engine.runtime import (
     ActiveRun,
@@ -256,6 +256,9 @@ class Driver:
             self._release(key)
         self.active.clear()
         self.ready.clear()
+        # Nor is a run ended because memory says so: the transaction that ended it may be the one
+        # that failed. `is_done` asks the database again.
+        self.finished.clear()
         for coll in (self.retrying, self.waiting, self.described):
             coll.clear()
         self.children.clear()
@@ -564,6 +567,10 @@ class Driver:
             row = conn.execute(select(runs).where(runs.c.id == run_id)).one()
             spec, source_dir = version_spec(conn, row.version_id)
             trows = conn.execute(select(task_runs).where(task_runs.c.run_id == run_id)).all()
+        moved = claim_run_dir(self.logs_dir, run_id, row.created_at, has_run=any(t.attempt for t in trows))
+        if moved is not None:
+            log.warning("run %s: %s held files of another run (an earlier database's?); moved to %s",
+                        run_id, moved.with_name(str(run_id)), moved)
         self._wait_for_orphans(run_id, trows, previous_owner)
         run = self._build(row, spec, source_dir, trows)
         if row.state == RunState.RUNNING and previous_owner == self.owner:

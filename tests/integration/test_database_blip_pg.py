@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.pool import NullPool
 
 from shoal.client import Client
@@ -147,3 +147,28 @@ def test_a_command_watching_the_scheduler_rides_out_dropped_connections(
         killer.dispose()
     assert client.get_run(run_id).state == "success", sched.output()
     assert sched.stop() == 0, sched.output()
+
+
+def test_a_run_whose_end_failed_to_commit_is_not_taken_for_ended(pg_store: Store, tmp_path: Path) -> None:
+    """The connection dies under the very statement that ends the run: the waiting command must
+    not return as if the run had ended (it did not, in the database); it reloads and ends it."""
+    client = _apply(pg_store, tmp_path, "end_blip", 0)
+    killer = create_engine(pg_store.engine.url.render_as_string(hide_password=False), poolclass=NullPool)
+    cut: list[int] = []
+
+    def cut_the_end(conn, _cursor, statement: str, parameters, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        if not cut and statement.lstrip().upper().startswith("UPDATE RUNS") and "success" in str(parameters):
+            cut.append(pid := conn.connection.dbapi_connection.info.backend_pid)
+            with killer.connect() as k:  # waits until that session is gone
+                k.execute(text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": pid})
+
+    event.listen(pg_store.engine, "before_cursor_execute", cut_the_end)
+    try:
+        info = client.run("end_blip", wait=True, timeout=DEADLINE)
+    finally:
+        event.remove(pg_store.engine, "before_cursor_execute", cut_the_end)
+        killer.dispose()
+    assert cut, "the run ended without the statement that ends it"
+    assert info.state == "success", info
+    assert [(t.task, t.attempt) for t in client.get_run(info.id).tasks] == [("a", 1), ("b", 1)]
+    assert (tmp_path / "ledger").read_text().split() == ["a", "b"]

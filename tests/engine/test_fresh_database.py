@@ -1,0 +1,55 @@
+"""A fresh database under an old SHOAL_HOME numbers its runs from 1 again: the files the old
+database's runs left in `logs/<run>/` must not pass for the new runs' (moved aside, not read)."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from sqlalchemy import update
+
+from shoal.client import Client
+from shoal.config import Settings
+from shoal.store import open_store, utcnow
+from shoal.store.models import runs, task_runs
+
+
+def test_a_takeover_never_records_a_result_another_databases_run_left(tmp_path: Path, executor) -> None:  # type: ignore[no-untyped-def]
+    home, ledger = tmp_path / "home", tmp_path / "ledger"
+    wf = tmp_path / "w.yaml"
+    wf.write_text(
+        "name: w\ntasks:\n"
+        f"  - {{name: a, type: shell, retries: 1, retry_delay: 0s, command: \"sh -c 'echo ran >> {ledger}'\"}}\n"
+    )
+    first = open_store(Settings(home=home))
+    client = Client(store=first, executor=executor)
+    client.apply_path(wf)
+    assert client.run("w", wait=True, timeout=60).state == "success"
+    assert (home / "logs" / "1" / "a" / "1.result.json").exists()  # a success, on the record
+    first.close()
+
+    second = open_store(Settings(home=home, db_url=f"sqlite:///{tmp_path / 'second.db'}"))
+    client = Client(store=second, executor=executor)
+    client.apply_path(wf)
+    run_id = client.run("w").id
+    assert run_id == 1  # the same number, so the same logs/1/
+    # As if a driver had started attempt 1 of `a` here and died before anything more was
+    # recorded: whoever takes the run over looks for that attempt's result file.
+    dead = f"{socket.gethostname()}:{int(Path('/proc/sys/kernel/pid_max').read_text()) + 1}:0.000"
+    with second.engine.begin() as conn:
+        conn.execute(update(runs).where(runs.c.id == run_id).values(state="running", owner=dead, started_at=utcnow()))
+        conn.execute(update(task_runs).where(task_runs.c.run_id == run_id)
+                     .values(state="running", attempt=1, started_at=utcnow()))
+    client.wait([run_id], timeout=60)
+    info = client.get_run(run_id)
+    try:
+        assert info.state == "success", info
+        # Attempt 1 is lost (it never ran in this database) and retried, not taken for the old success.
+        assert [(t.task, t.attempt) for t in info.tasks] == [("a", 2)], info
+        assert ledger.read_text().split() == ["ran", "ran"]
+        moved = [p for p in (home / "logs").iterdir() if p.name.startswith("1.earlier-")]
+        assert len(moved) == 1 and (moved[0] / "a" / "1.result.json").exists()  # kept, out of the way
+        # Its log says what became of it here, with none of the old run's lines.
+        assert "shoal: start" not in (home / "logs" / "1" / "a" / "1.log").read_text()
+    finally:
+        second.close()
