@@ -22,6 +22,7 @@ from shoal.cli import workflow as workflow_cli
 from shoal.cli._common import EXIT_FAILED, console, handle_errors, parse_params, print_json, store
 from shoal.cli.progress import reported_if_interrupted, wait_with_progress
 from shoal.client import Client
+from shoal.engine.driver import when_database_answers
 from shoal.errors import InvalidInput
 from shoal.spec.models import DEFAULT_PROJECT
 
@@ -105,7 +106,8 @@ def run(
         if json_out:
             if wait:
                 client.wait([info.id])
-                info = client.get_run(info.id)
+                run_id = info.id
+                info = when_database_answers(lambda: client.get_run(run_id))
             print_json(info)
             if wait and info.state != "success":
                 raise typer.Exit(EXIT_FAILED)
@@ -157,7 +159,7 @@ def backfill(
         if json_out:
             if wait:
                 client.wait(run_ids)
-            infos = [client.get_run(i) for i in run_ids]
+            infos = when_database_answers(lambda: [client.get_run(i) for i in run_ids])
             print_json([{"id": i.id, "logical_date": i.logical_date, "state": i.state} for i in infos])
             if wait and any(i.state != "success" for i in infos):
                 raise typer.Exit(EXIT_FAILED)

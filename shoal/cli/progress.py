@@ -14,6 +14,7 @@ from rich.table import Table
 
 from shoal.cli._common import EXIT_INTERRUPTED, console, plain, styled
 from shoal.client import Client
+from shoal.engine.driver import when_database_answers
 from shoal.engine.runs import RunInfo, get_run
 from shoal.engine.scheduler import scheduler_alive
 
@@ -44,18 +45,25 @@ def runs_table(infos: list[RunInfo]) -> Table:
 
 
 def render(client: Client, run_ids: list[int]) -> Group:
-    infos = [get_run(client.store, i) for i in run_ids]
+    return tables([get_run(client.store, i) for i in run_ids])
+
+
+def tables(infos: list[RunInfo]) -> Group:
     return Group(run_table(infos[0]) if len(infos) == 1 else runs_table(infos))
 
 
 def wait_with_progress(client: Client, run_ids: list[int]) -> list[RunInfo]:
-    """Drive (or watch) the runs to the end with a live table; returns their final state."""
+    """Drive (or watch) the runs to the end with a live table; returns their final state.
+    The runs exist: a database blip before or after driving them is waited out (as while
+    driving them), not reported as a failed command."""
     with reported_if_interrupted(client, run_ids):
-        with Live(render(client, run_ids), console=console, refresh_per_second=5, transient=False) as live:
+        first = when_database_answers(lambda: render(client, run_ids))
+        with Live(first, console=console, refresh_per_second=5, transient=False) as live:
             client.wait(run_ids, on_tick=lambda ids: live.update(render(client, ids)))
-            live.update(render(client, run_ids))
+            finals = when_database_answers(lambda: [get_run(client.store, i) for i in run_ids])
+            live.update(tables(finals))
     console.line()  # rich leaves the cursor after the table when output is not a terminal
-    return [get_run(client.store, i) for i in run_ids]
+    return finals
 
 
 @contextmanager

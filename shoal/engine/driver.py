@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psutil
 from pydantic import ValidationError
@@ -70,6 +70,7 @@ from shoal.tasks.registry import get_task_type
 
 S = TaskRunState
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 SYNC_INTERVAL = 0.5  # seconds between lease heartbeats / claims / stop checks
 ORPHAN_EXECUTOR_WAIT = 10.0  # how long to let a dead driver's executor finish writing results
 TASK_TARGET = "shoal.tasks.runtime:run_task"
@@ -1359,6 +1360,18 @@ class DatabaseRetry:
 
     def ok(self) -> None:
         self.wait = self.FIRST
+
+
+def when_database_answers(read: Callable[[], T]) -> T:
+    """`read()`, again after each failure of a database that went away (backing off as a driver
+    does), until it answers. For what a waiting command reads around driving its runs: a blip
+    then must not turn a run that succeeded into a command that failed."""
+    retry = DatabaseRetry()
+    while True:
+        try:
+            return read()
+        except DATABASE_AWAY as exc:
+            time.sleep(retry.failed(exc))
 
 
 def _next_queued(conn: Connection, group: Any, limit: int, order: Any) -> list[int]:

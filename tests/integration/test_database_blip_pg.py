@@ -9,13 +9,13 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.pool import NullPool
 
 from shoal.client import Client
 from shoal.config import Settings
 from shoal.store import Store
-from tests.conftest import wait_for_file
+from tests.conftest import cli_runner, wait_for_file
 from tests.integration.conftest import StartScheduler
 
 pytestmark = pytest.mark.integration
@@ -172,3 +172,38 @@ def test_a_run_whose_end_failed_to_commit_is_not_taken_for_ended(pg_store: Store
     assert info.state == "success", info
     assert [(t.task, t.attempt) for t in client.get_run(info.id).tasks] == [("a", 1), ("b", 1)]
     assert (tmp_path / "ledger").read_text().split() == ["a", "b"]
+
+
+def test_a_waiting_command_rides_out_a_blip_after_its_run_ended(
+    pg_settings: Settings, pg_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`shoal run --wait` reads the run once more after driving it: the connection dying under
+    that read must not make a run that succeeded a command that failed (exit 1)."""
+    _apply(pg_store, tmp_path, "after_blip", 0, then_b=False)
+    invoke = cli_runner(monkeypatch, pg_settings, tmp_path)
+    killer = create_engine(pg_store.engine.url.render_as_string(hide_password=False), poolclass=NullPool)
+    cuts: list[str] = []
+    ended: list[bool] = []
+
+    def cut_reads_after_the_end(conn, _cursor, statement: str, parameters, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        if conn.engine is killer:
+            return
+        if statement.startswith("UPDATE runs SET state") and "success" in str(parameters):
+            ended.append(True)
+        # The run's row is read at most once more while it is driven (the live view), then for
+        # the final view: cutting the first two reads hits that one.
+        elif ended and len(cuts) < 2 and statement.startswith("SELECT runs.id, runs.workflow_id"):
+            cuts.append(statement)
+            with killer.connect() as k:
+                k.execute(text("SELECT pg_terminate_backend(:pid, 10000)"),
+                          {"pid": conn.connection.dbapi_connection.info.backend_pid})
+
+    event.listen(Engine, "before_cursor_execute", cut_reads_after_the_end)
+    try:
+        result = invoke("run", "after_blip", "--wait")
+    finally:
+        event.remove(Engine, "before_cursor_execute", cut_reads_after_the_end)
+        killer.dispose()
+    assert len(cuts) == 2, "the run's end was not followed by two reads of it"
+    assert result.exit_code == 0, result.output
+    assert "success" in result.output
