@@ -48,7 +48,7 @@ from shoal.engine.runtime import (
     final_run_state,
     is_handled_by_condition,
 )
-from shoal.engine.states import RUN_TERMINAL, TASK_TERMINAL, RunState, TaskRunState
+from shoal.engine.states import RUN_TERMINAL, TASK_TERMINAL, RunState, TaskRunState, sources_task
 from shoal.engine.transitions import (
     INCREMENT,
     DeferredWrites,
@@ -573,7 +573,11 @@ class Driver:
             log.warning("run %s: %s held files of another run (an earlier database's?); moved to %s",
                         run_id, moved.with_name(str(run_id)), moved)
         self._wait_for_orphans(run_id, trows, previous_owner)
-        run = self._build(row, spec, source_dir, trows)
+        try:
+            run = self._build(row, spec, source_dir, trows)
+        except ShoalError as exc:  # a task type whose plugin no longer imports
+            self._fail_unloadable(row, trows, str(exc))
+            return
         if row.state == RunState.RUNNING and previous_owner == self.owner:
             log.info("run %s (%s): reloaded from the database", run_id, spec.name)
         elif row.state == RunState.RUNNING:
@@ -604,6 +608,23 @@ class Driver:
                 self._adopt_running(run, ts, trows)
         if run.is_complete():
             self._forget(run_id, kill=False)
+
+    def _fail_unloadable(self, row: Any, trows: list[Any], why: str) -> None:
+        """A run this driver cannot even load ends failed, with the reason, rather than stopping
+        the driver (and every other run with it). Its unfinished tasks are stopped, so that
+        `shoal runs recover` goes on with them once the cause is fixed."""
+        error = f"cannot load the run: {why}; fix that, then `shoal runs recover {row.id}`"
+        log.error("run %s: %s", row.id, error)
+        now = utcnow()
+        with self._tx() as conn:
+            unfinished = [t.id for t in trows if t.state not in TASK_TERMINAL]
+            move_tasks(conn, unfinished, sources_task(S.STOPPED), S.STOPPED, owned_by=self.owner, ended_at=now,
+                       note=f"not started: {why}")
+            if row.state == RunState.QUEUED:
+                move_run(conn, row.id, [RunState.QUEUED], RunState.RUNNING, owned_by=self.owner, started_at=now)
+            move_run(conn, row.id, [RunState.RUNNING], RunState.FAILED, owned_by=self.owner, ended_at=now,
+                     lease_until=None, error=error)
+        self.finished.add(row.id)
 
     def _build(self, row: Any, spec: Any, source_dir: str | None, trows: list[Any]) -> ActiveRun:
         types = {t.name: get_task_type(t.type) for t in spec.tasks}

@@ -37,10 +37,20 @@ def scheduler_alive(store: Store) -> bool:
 
 def run_driven(store: Store, run_id: int) -> bool:
     """Is something driving the run, or about to: a driver holds its lease (a scheduler, or a
-    command waiting on it), or a scheduler is alive to claim it?"""
+    command waiting on it), or one of another run of its workflow, or a scheduler is alive to
+    claim it? (A run queued behind its workflow's others, by a backfill's `parallel` or
+    `max_active_runs`, gets no lease until its turn; whoever drives those drives it next.)"""
+    now = utcnow()
     with store.engine.connect() as conn:
-        lease = conn.execute(select(runs.c.lease_until).where(runs.c.id == run_id)).scalar()
-    return (lease is not None and lease > utcnow()) or scheduler_alive(store)
+        row = conn.execute(select(runs.c.lease_until, runs.c.workflow_id).where(runs.c.id == run_id)).one_or_none()
+        if row is None:
+            return False
+        if row.lease_until is not None and row.lease_until > now:
+            return True
+        leased = conn.execute(
+            select(runs.c.id).where(runs.c.workflow_id == row.workflow_id, runs.c.lease_until > now).limit(1)
+        ).first()
+    return leased is not None or scheduler_alive(store)
 
 
 def tick_schedules(store: Store, now: datetime | None = None) -> list[int]:

@@ -26,6 +26,9 @@ class DuplicateTaskType(ShoalError):
     """Raised when two entry points register the same task type name."""
 
 
+_broken: dict[str, str] = {}  # task type -> why its plugin failed to load
+
+
 @lru_cache(maxsize=1)
 def _declared() -> dict[str, list[EntryPoint]]:
     """Entry points by task type name, none loaded (reading the installed distributions' metadata
@@ -53,9 +56,11 @@ def _load(name: str) -> TaskType | None:
         cls = ep.load()
     except Exception as exc:  # a broken plugin must not break the others
         log.warning("task type %r from %s failed to load and is skipped: %s", ep.name, ep.value, exc)
+        _broken[name] = f"its plugin {ep.value} failed to load: {type(exc).__name__}: {exc}"
         return None
     if not (isinstance(cls, type) and issubclass(cls, TaskType)):
         log.warning("entry point %r (%s) is not a TaskType subclass; skipped", ep.name, ep.value)
+        _broken[name] = f"its entry point {ep.value} is not a TaskType subclass"
         return None
     return cls()
 
@@ -69,10 +74,13 @@ def forget() -> None:
     """Look the installed plugins up again (tests that install one)."""
     _declared.cache_clear()
     _load.cache_clear()
+    _broken.clear()
 
 
 def get_task_type(name: str) -> TaskType:
     found = _load(name)
+    if found is None and name in _broken:
+        raise ShoalError(f"task type {name!r} cannot be used: {_broken[name]}")
     if found is None:
         raise ShoalError(f"unknown task type {name!r}; installed: {', '.join(sorted(task_types()))}")
     return found

@@ -94,3 +94,23 @@ def test_follow_an_attempt_that_never_ran_says_so(tmp_path: Path) -> None:
     r = run_shoal(home, "runs", "logs", "1", "second", "--attempt", "5", "-f")
     assert r.returncode == 2, r.stdout
     assert "task 'second' of run 1 has no attempt 5; it ended after 2 attempts" in r.stderr
+
+
+def test_follow_does_not_call_a_run_waiting_its_turn_undriven(tmp_path: Path) -> None:
+    """A backfill run with `--parallel 1` waits, unleased, for the runs before it: the waiting
+    command drives it next, so following it says nothing about a missing driver."""
+    home = tmp_path / "home"
+    wf = tmp_path / "slowish.yaml"
+    wf.write_text("name: slowish\ntasks:\n  - {name: only, type: shell, command: 'sleep 1.5; echo done'}\n")
+    assert run_shoal(home, "workflow", "apply", str(wf)).returncode == 0
+    backfill = start_shoal(home, "backfill", "slowish", "--start", "2026-01-01", "--end", "2026-01-03", "--wait")
+    os.set_blocking(backfill.stdout.fileno(), False)  # type: ignore[union-attr]  # never read: keep it from filling
+    deadline = time.monotonic() + 30
+    while not (home / "logs" / "1").exists():  # the backfill's runs exist and the first started
+        assert time.monotonic() < deadline and backfill.poll() is None
+        time.sleep(0.05)
+    follow = start_shoal(home, "runs", "logs", "3", "-f")
+    out, _ = follow.communicate(timeout=60)
+    assert follow.returncode == 0, out
+    assert "] done" in out and "waits for a driver" not in out, out
+    assert backfill.wait(30) == 0

@@ -163,3 +163,32 @@ def test_plugin_cannot_take_over_a_builtin_name(make_plugin: MakePlugin) -> None
     make_plugin("fakeplugin", GREET_MODULE, "[shoal.tasks]\nshell = fakeplugin:GreetTask\n")
     with pytest.raises(DuplicateTaskType, match=r"'shell'.*(shoal\.tasks\.shell:ShellTask|fakeplugin:GreetTask)"):
         task_types()
+
+
+def test_a_run_whose_plugin_broke_after_apply_fails_and_the_others_go_on(
+    make_plugin: MakePlugin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plugin imported when the workflow was applied and fails when the run is driven: that
+    run fails with the import error, without stopping the driver (or a scheduler) and its other
+    runs; `runs recover` goes on with it once the plugin is fixed."""
+    make_plugin("fakeplugin", GREET_MODULE, "[shoal.tasks]\ngreet = fakeplugin:GreetTask\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "site"))
+    (tmp_path / "greet.yaml").write_text("name: greeting\ntasks:\n  - {name: hi, type: greet, who: you}\n")
+    (tmp_path / "plain.yaml").write_text("name: plain\ntasks:\n  - {name: a, type: shell, command: 'true'}\n")
+    client = Client(store=open_store(Settings(home=tmp_path / "home")))
+    try:
+        client.apply_path(tmp_path / "greet.yaml")
+        client.apply_path(tmp_path / "plain.yaml")
+        (tmp_path / "site" / "fakeplugin.py").write_text("raise ImportError('the plugin broke')\n")
+        sys.modules.pop("fakeplugin", None)
+        forget()
+        broken, plain = client.run("greeting").id, client.run("plain").id
+        client.wait([broken, plain], timeout=120)
+        info = client.get_run(broken)
+        assert info.state == "failed", info
+        assert "greet" in (info.error or "") and "the plugin broke" in (info.error or ""), info.error
+        assert f"runs recover {broken}" in (info.error or "")
+        assert [(t.task, t.state) for t in info.tasks] == [("hi", "stopped")]
+        assert client.get_run(plain).state == "success"
+    finally:
+        client.close()
