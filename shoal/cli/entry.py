@@ -36,6 +36,9 @@ def main() -> None:
     except SystemExit as exc:
         if exc.code == EXIT_INTERRUPTED:
             _exit_interrupted()
+        # The command is done and has said so: a Ctrl+C while the interpreter shuts down would
+        # only add a traceback from its threading module, or turn the exit code into a SIGINT.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         raise
 
 

@@ -16,8 +16,8 @@ import typer
 from rich.markup import escape
 
 from shoal.cli._common import console, err_console
-from shoal.engine.paths import attempt_dir
-from shoal.engine.runs import get_run
+from shoal.engine.paths import attempt_dir, run_dir_is_its_own
+from shoal.engine.runs import RunInfo, get_run
 from shoal.engine.scheduler import run_driven
 from shoal.engine.states import TASK_TERMINAL
 from shoal.errors import InvalidInput
@@ -59,7 +59,7 @@ def follow(store: Store, run_id: int, task: str | None, attempt: int | None) -> 
         tasks = [t for t in info.tasks if task is None or t.task == task]
         ended = info.is_finished or (task is not None and all(t.state in TASK_TERMINAL for t in tasks))
         for t in tasks:
-            for path in attempt_logs(store, run_id, t.task, attempt):
+            for path in attempt_logs(store, info, t.task, attempt):
                 tail = tails.get(path)
                 if tail is None:
                     tail = tails[path] = _Tail(path, "" if task is not None else f"{t.task}#{path.stem} | ")
@@ -102,10 +102,12 @@ class _Undriven:
             )
 
 
-def attempt_logs(store: Store, run_id: int, task: str, attempt: int | None) -> list[Path]:
-    """A task's attempt logs in attempt order (only `attempt`'s, if given)."""
-    folder = attempt_dir(store.logs_dir, run_id, task)
-    if not folder.is_dir():
+def attempt_logs(store: Store, info: RunInfo, task: str, attempt: int | None) -> list[Path]:
+    """A task's attempt logs in attempt order (only `attempt`'s, if given); none while the run's
+    directory holds another run's files (an earlier database's run of the same number)."""
+    folder = attempt_dir(store.logs_dir, info.id, task)
+    has_run = any(t.attempt for t in info.tasks)
+    if not folder.is_dir() or not run_dir_is_its_own(store.logs_dir, info.id, info.created_at, has_run):
         return []
     files = sorted(folder.glob("*.log"), key=lambda p: int(p.stem))
     return [f for f in files if attempt is None or f.stem == str(attempt)]

@@ -124,7 +124,7 @@ def logs(
         raise InvalidInput(f"no task of run {run_id} has an attempt {attempt}; "
                            + (f"the most any task has is {most}" if most else "no task has run yet"))
     for t in tasks:
-        files = attempt_logs(s, run_id, t.task, attempt)
+        files = attempt_logs(s, info, t.task, attempt)
         for f in files:
             console.rule(f"{escape(t.task)} · attempt {f.stem}", style="dim")
             _print_file(f)

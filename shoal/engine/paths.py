@@ -35,6 +35,13 @@ def result_path(logs_dir: Path, run_id: int, task: str, attempt: int) -> Path:
 RUN_MARK = ".run"  # in a run's directory: which run of which database the directory belongs to
 
 
+def run_dir_is_its_own(logs_dir: Path, run_id: int, created_at: datetime, has_run: bool) -> bool:
+    """Do the files in `logs/<run>/` belong to this run (see `claim_run_dir`)? A reader that asks
+    before a driver claimed the run shows none of another run's."""
+    found = _mark(run_dir(logs_dir, run_id))
+    return found == created_at.isoformat() or (found is None and has_run)
+
+
 def claim_run_dir(logs_dir: Path, run_id: int, created_at: datetime, has_run: bool) -> Path | None:
     """Make `logs/<run>/` this run's before its attempts use it; returns where a directory left
     by another run was moved, if one was.
@@ -42,29 +49,43 @@ def claim_run_dir(logs_dir: Path, run_id: int, created_at: datetime, has_run: bo
     A database started afresh, or another one under the same SHOAL_HOME, numbers its runs from 1
     again, and files left in `logs/<run>/` by a run of the other database would pass for this
     run's: a result file for an attempt that never ran (a takeover would record it instead of
-    running the task), old lines at the top of its logs. The directory is marked with the run's
-    creation time (unique per run in practice); one marked otherwise, or unmarked while the run
-    has never run (`has_run`: some task has an attempt), belongs to another run and is moved
-    aside, never deleted."""
+    running the task), old lines in its logs. The directory is marked with the run's creation
+    time (unique per run in practice); one marked otherwise, or unmarked while the run has never
+    run (`has_run`: some task has an attempt), belongs to another run and is moved aside, never
+    deleted. If this run's own directory was moved aside before (two databases taking turns),
+    it comes back."""
     folder = run_dir(logs_dir, run_id)
-    mark = folder / RUN_MARK
     ours = created_at.isoformat()
-    try:
-        found: str | None = mark.read_text()
-    except FileNotFoundError:
-        found = None
+    found = _mark(folder)
     if found == ours:
         return None
     moved = None
     if folder.exists() and (found is not None or not has_run):
-        moved = folder.with_name(f"{run_id}.earlier-{int(time.time())}")
-        n = 1
-        while moved.exists():
-            n += 1
-            moved = folder.with_name(f"{run_id}.earlier-{int(time.time())}-{n}")
+        moved = _aside(folder)
         folder.rename(moved)
+    if moved is not None or not folder.exists():
+        earlier = next((d for d in sorted(logs_dir.glob(f"{run_id}.earlier-*")) if _mark(d) == ours), None)
+        if earlier is not None:
+            earlier.rename(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    mark = folder / RUN_MARK
     tmp = mark.with_name(f"{RUN_MARK}.tmp")
     tmp.write_text(ours)
     tmp.replace(mark)
+    return moved
+
+
+def _mark(folder: Path) -> str | None:
+    try:
+        return (folder / RUN_MARK).read_text()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def _aside(folder: Path) -> Path:
+    stamp = int(time.time())
+    moved, n = folder.with_name(f"{folder.name}.earlier-{stamp}"), 1
+    while moved.exists():
+        n += 1
+        moved = folder.with_name(f"{folder.name}.earlier-{stamp}-{n}")
     return moved

@@ -8,8 +8,10 @@ from pathlib import Path
 
 from sqlalchemy import update
 
+from shoal.cli.follow import attempt_logs
 from shoal.client import Client
 from shoal.config import Settings
+from shoal.engine.runs import rerun_from
 from shoal.store import open_store, utcnow
 from shoal.store.models import runs, task_runs
 
@@ -53,3 +55,37 @@ def test_a_takeover_never_records_a_result_another_databases_run_left(tmp_path: 
         assert "shoal: start" not in (home / "logs" / "1" / "a" / "1.log").read_text()
     finally:
         second.close()
+
+
+def test_two_databases_taking_turns_each_keep_and_show_their_own_logs(tmp_path: Path, executor) -> None:  # type: ignore[no-untyped-def]
+    home = tmp_path / "home"
+    wf = tmp_path / "w.yaml"
+    wf.write_text("name: w\ntasks:\n  - {name: a, type: shell, command: 'echo \"db $DB\"'}\n")
+    settings = {"A": Settings(home=home), "B": Settings(home=home, db_url=f"sqlite:///{tmp_path / 'b.db'}")}
+    clients = {}
+    for name, s in settings.items():
+        clients[name] = Client(store=open_store(s), executor=executor)
+        clients[name].apply_path(wf)
+
+    def shown(db: str) -> str:
+        client = clients[db]
+        info = client.get_run(1)
+        return "".join(p.read_text() for p in attempt_logs(client.store, info, "a", None))
+
+    try:
+        assert clients["A"].run("w", wait=True, timeout=60).state == "success"
+        first_a = shown("A")
+        assert "shoal: start" in first_a
+        b_run = clients["B"].run("w")  # run 1 of B, not driven yet
+        assert b_run.id == 1 and shown("B") == ""  # A's files are not B's
+        clients["B"].wait([1], timeout=60)
+        assert shown("B") and shown("B") != first_a and shown("A") == ""  # logs/1 is B's now
+        rerun_from(clients["A"].store, 1, "a")  # A takes its turn again
+        clients["A"].wait([1], timeout=60)
+        assert clients["A"].get_run(1).state == "success"
+        again = shown("A")
+        assert again.startswith(first_a) and again.count("shoal: start") == 2  # its first attempt came back
+        assert shown("B") == ""
+    finally:
+        for client in clients.values():
+            client.close()
