@@ -39,7 +39,7 @@ from sqlalchemy import Connection, func, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from shoal.engine.clock import from_utc_naive
-from shoal.engine.paths import attempt_files, claim_run_dir, log_path, result_path
+from shoal.engine.paths import attempt_files, claim_run_dir, log_path, result_path, run_dir
 from shoal.engine.runs import trigger_run
 from shoal.engine.runtime import (
     ActiveRun,
@@ -568,10 +568,7 @@ class Driver:
             row = conn.execute(select(runs).where(runs.c.id == run_id)).one()
             spec, source_dir = version_spec(conn, row.version_id)
             trows = conn.execute(select(task_runs).where(task_runs.c.run_id == run_id)).all()
-        moved = claim_run_dir(self.logs_dir, run_id, row.created_at, has_run=any(t.attempt for t in trows))
-        if moved is not None:
-            log.warning("run %s: %s held files of another run (an earlier database's?); moved to %s",
-                        run_id, moved.with_name(str(run_id)), moved)
+        self._claim_dirs(row, spec, has_run=any(t.attempt for t in trows))
         self._wait_for_orphans(run_id, trows, previous_owner)
         try:
             run = self._build(row, spec, source_dir, trows)
@@ -608,6 +605,19 @@ class Driver:
                 self._adopt_running(run, ts, trows)
         if run.is_complete():
             self._forget(run_id, kill=False)
+
+    def _claim_dirs(self, row: Any, spec: Any, has_run: bool) -> None:
+        """The run's logs folder, and its artifacts folder if there is one (local artifacts),
+        are made this run's: run ids restart at 1 in a fresh database (see `claim_run_dir`)."""
+        folders = [(run_dir(self.logs_dir, row.id), True)]
+        if "://" not in self.settings.artifacts_url:
+            artifacts = Path(self.settings.artifacts_url) / "runs" / spec.project / spec.name / str(row.id)
+            folders.append((artifacts, False))  # made by the tasks that write artifacts
+        for folder, create in folders:
+            moved = claim_run_dir(folder, row.created_at, has_run, create=create)
+            if moved is not None:
+                log.warning("run %s: %s held files of another run (an earlier database's?); moved to %s",
+                            row.id, folder, moved)
 
     def _fail_unloadable(self, row: Any, trows: list[Any], why: str) -> None:
         """A run this driver cannot even load ends failed, with the reason, rather than stopping

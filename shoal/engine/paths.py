@@ -42,9 +42,10 @@ def run_dir_is_its_own(logs_dir: Path, run_id: int, created_at: datetime, has_ru
     return found == created_at.isoformat() or (found is None and has_run)
 
 
-def claim_run_dir(logs_dir: Path, run_id: int, created_at: datetime, has_run: bool) -> Path | None:
-    """Make `logs/<run>/` this run's before its attempts use it; returns where a directory left
-    by another run was moved, if one was.
+def claim_run_dir(folder: Path, created_at: datetime, has_run: bool, create: bool = True) -> Path | None:
+    """Make `folder` (a run's `logs/<run>/`, or its artifacts folder) this run's before its
+    attempts use it; returns where a directory left by another run was moved, if one was.
+    Without `create`, a folder that does not exist is left so.
 
     A database started afresh, or another one under the same SHOAL_HOME, numbers its runs from 1
     again, and files left in `logs/<run>/` by a run of the other database would pass for this
@@ -54,7 +55,6 @@ def claim_run_dir(logs_dir: Path, run_id: int, created_at: datetime, has_run: bo
     run (`has_run`: some task has an attempt), belongs to another run and is moved aside, never
     deleted. If this run's own directory was moved aside before (two databases taking turns),
     it comes back."""
-    folder = run_dir(logs_dir, run_id)
     ours = created_at.isoformat()
     found = _mark(folder)
     if found == ours:
@@ -64,9 +64,11 @@ def claim_run_dir(logs_dir: Path, run_id: int, created_at: datetime, has_run: bo
         moved = _aside(folder)
         folder.rename(moved)
     if moved is not None or not folder.exists():
-        earlier = next((d for d in sorted(logs_dir.glob(f"{run_id}.earlier-*")) if _mark(d) == ours), None)
+        earlier = next((d for d in sorted(folder.parent.glob(f"{folder.name}.earlier-*")) if _mark(d) == ours), None)
         if earlier is not None:
             earlier.rename(folder)
+    if not create and not folder.exists():
+        return moved
     folder.mkdir(parents=True, exist_ok=True)
     mark = folder / RUN_MARK
     tmp = mark.with_name(f"{RUN_MARK}.tmp")

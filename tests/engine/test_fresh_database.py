@@ -89,3 +89,30 @@ def test_two_databases_taking_turns_each_keep_and_show_their_own_logs(tmp_path: 
     finally:
         for client in clients.values():
             client.close()
+
+
+def test_a_fresh_databases_run_does_not_empty_the_artifacts_of_the_old_run_of_its_number(
+    tmp_path: Path, executor
+) -> None:  # type: ignore[no-untyped-def]
+    home = tmp_path / "home"
+    wf = tmp_path / "w.yaml"
+    wf.write_text(
+        "name: w\ntasks:\n  - name: a\n    type: python\n    script: |\n"
+        "      from shoal.tasks._common import task_dir\n"
+        "      (task_dir(ctx) / 'model.txt').write_text(ctx.params.kwargs['db'])\n"
+        "    kwargs: {db: '${db}'}\n"
+        "params: {db: ''}\n"
+    )
+    runs_dir = home / "artifacts" / "runs" / "default" / "w"
+    for db, url in (("A", None), ("B", f"sqlite:///{tmp_path / 'b.db'}")):
+        store = open_store(Settings(home=home, db_url=url))
+        try:
+            client = Client(store=store, executor=executor)
+            client.apply_path(wf)
+            info = client.run("w", params={"db": db}, wait=True, timeout=60)
+            assert (info.id, info.state) == (1, "success"), info
+        finally:
+            store.close()
+    assert (runs_dir / "1" / "a" / "model.txt").read_text() == "B"
+    earlier = [p for p in runs_dir.iterdir() if p.name.startswith("1.earlier-")]
+    assert len(earlier) == 1 and (earlier[0] / "a" / "model.txt").read_text() == "A"  # kept, not emptied
