@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     def artifacts_url(self) -> str:
         return self.artifacts or str(self.home_dir / "artifacts")
 
+    def run_artifacts_dir(self, project: str, workflow: str, run_id: int) -> Path:
+        """Where a run's tasks write their artifacts by default (one folder per task below):
+        `task_dir` writes there and the driver claims it for the run (local artifacts only)."""
+        return Path(self.artifacts_url) / "runs" / project / workflow / str(run_id)
+
     def to_env(self) -> dict[str, str]:
         """These settings as SHOAL_* variables: task processes open the same store with them."""
         env = {"SHOAL_HOME": str(self.home_dir), "SHOAL_ONLINE_STORE": self.online_store}

@@ -611,8 +611,8 @@ class Driver:
         are made this run's: run ids restart at 1 in a fresh database (see `claim_run_dir`)."""
         folders = [(run_dir(self.logs_dir, row.id), True)]
         if "://" not in self.settings.artifacts_url:
-            artifacts = Path(self.settings.artifacts_url) / "runs" / spec.project / spec.name / str(row.id)
-            folders.append((artifacts, False))  # made by the tasks that write artifacts
+            # Made by the tasks that write artifacts (`task_dir`), not by the claim.
+            folders.append((self.settings.run_artifacts_dir(spec.project, spec.name, row.id), False))
         for folder, create in folders:
             moved = claim_run_dir(folder, row.created_at, has_run, create=create)
             if moved is not None:

@@ -38,12 +38,13 @@ def task_dir(ctx: TaskContext, output: str | None = None) -> Path:
     never sees an earlier attempt's half-written files. A folder the user names with `output`
     (relative: under the artifacts) is never emptied: tasks replace their files in it atomically.
     """
-    base = Path(get_settings().artifacts_url)
+    settings = get_settings()
+    base = Path(settings.artifacts_url)
     if output:
         path = Path(output) if Path(output).is_absolute() else base / output
         path.mkdir(parents=True, exist_ok=True)
         return path
-    path = base / "runs" / ctx.project / ctx.workflow / str(ctx.run_id) / ctx.task
+    path = settings.run_artifacts_dir(ctx.project, ctx.workflow, ctx.run_id) / ctx.task
     if path.exists():
         shutil.rmtree(path)
     path.mkdir(parents=True)
