@@ -66,6 +66,7 @@ from shoal.spec.dag import downstream_map, reachable, upstream_map
 from shoal.spec.templating import Scope, build_builtins, render_value
 from shoal.store import Store, utcnow
 from shoal.store.models import backfills, runs, task_runs, workflows
+from shoal.tasks.base import render_params
 from shoal.tasks.registry import get_task_type
 
 S = TaskRunState
@@ -922,13 +923,10 @@ class Driver:
             outputs=_Outputs(run), logical_date=run.logical_date,
         )
 
-    def _render(self, run: ActiveRun, ts: TaskState, scope: Scope) -> Any:
-        task_type = run.types[ts.name]
-        config = {
-            k: (v if k in task_type.raw_fields else render_value(v, scope))
-            for k, v in run.spec_of(ts.name).config.items()
-        }
-        return task_type.Params.model_validate(config)
+    def _render(self, run: ActiveRun, ts: TaskState, scope: Scope) -> tuple[Any, dict[str, Any] | None]:
+        """The task's params for one attempt, and the values of the references in its code
+        fields (None when `splice_values` rendered those as text)."""
+        return render_params(run.types[ts.name], run.spec_of(ts.name), scope)
 
     def _prepare(self, run: ActiveRun, ts: TaskState, conn: Writer) -> Launch | None:
         """Render the task for its next attempt and build what the executor will start.
@@ -938,7 +936,7 @@ class Driver:
         attempt = ts.attempt + 1
         try:
             scope = self._scope(run, ts, attempt)
-            params = self._render(run, ts, scope)
+            params, values = self._render(run, ts, scope)
             env = {k: str(v) for k, v in render_value(dict(spec.env), scope).items()}
             env.update(self._task_env(run, ts, attempt))
             log_file, result_file = attempt_files(self.logs_dir, run.id, ts.name, attempt)
@@ -946,7 +944,7 @@ class Driver:
                 key=f"{ts.id}:{attempt}", log_path=log_file, result_path=result_file, env=env, timeout=spec.timeout,
             )
             if task_type.kind == "command":
-                cmd = task_type.command(self._ctx(run, ts, attempt, params))
+                cmd = task_type.command(self._ctx(run, ts, attempt, params, values=values))
                 env.update(cmd.env)
                 # A relative cwd is relative to the apply directory, wherever the driver runs.
                 cwd = os.path.join(run.work_dir, cmd.cwd) if cmd.cwd and run.work_dir else cmd.cwd or run.work_dir
@@ -958,6 +956,7 @@ class Driver:
                     "run_id": run.id, "task_run_id": ts.id, "task": ts.name, "attempt": attempt,
                     "workflow": run.spec.name, "project": run.spec.project,
                     "logical_date": run.logical_date.isoformat(), "source_dir": run.source_dir,
+                    "values": values,
                 },
             }
             return Launch(
@@ -1078,7 +1077,7 @@ class Driver:
         scope = self._scope(run, ts, attempt)
         task_type = run.types[ts.name]
         try:
-            params = self._render(run, ts, scope)
+            params, _ = self._render(run, ts, scope)
             upstream_states = {u: str(run.tasks[u].state) for u in run.up[ts.name]}
             outputs = task_type.run(self._ctx(run, ts, attempt, params, upstream_states=upstream_states, scope=scope))
             to, error = S.SUCCESS, None
@@ -1102,7 +1101,7 @@ class Driver:
         spec = run.spec_of(ts.name)
         try:
             scope = self._scope(run, ts, attempt)
-            params = self._render(run, ts, scope)
+            params, _ = self._render(run, ts, scope)
             child_params = {k: scope.param(k) for k in spec.params}
         except (ShoalError, ValidationError) as exc:
             self._fail_unstartable(run, ts, f"cannot start: {_one_line(exc)}")
@@ -1138,7 +1137,7 @@ class Driver:
     def _poll_dependent(self, run: ActiveRun, ts: TaskState) -> None:
         from shoal.engine.dependency import describe_dependency, find_dependency
 
-        params = self._render(run, ts, self._scope(run, ts, ts.attempt))
+        params, _ = self._render(run, ts, self._scope(run, ts, ts.attempt))
         first = (run.id, ts.name, ts.attempt) not in self.described
         with self._tx() as conn:
             found = find_dependency(conn, run, params)

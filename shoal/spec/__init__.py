@@ -7,40 +7,47 @@
     sdk.py        the Python SDK: `with workflow("name") as wf: wf.shell(...)`
     templating.py `${...}` / `$[...]` references
     errors.py     SpecError and Problem
+
+Exports are loaded lazily: task processes import `templating` (through the task types) and are
+forked from a server whose every import makes each fork slower; they need none of the rest.
 """
 
 from __future__ import annotations
 
-from shoal.spec.dag import (
-    ancestors,
-    descendants,
-    downstream_map,
-    find_cycle,
-    topological_order,
-    upstream_map,
-)
-from shoal.spec.errors import Locator, Problem, SpecError
-from shoal.spec.io import (
-    LoadedWorkflow,
-    dump_json,
-    dump_python,
-    dump_yaml,
-    load_dir,
-    load_file,
-    load_text,
-    read_dir,
-    read_file,
-    read_text,
-)
-from shoal.spec.models import Resources, Schedule, TaskSpec, Workflow
-from shoal.spec.sdk import TaskRef, WorkflowBuilder, workflow
-from shoal.spec.validate import (
-    BUILTIN_PARAMS,
-    TaskTypeInfo,
-    TaskTypeLookup,
-    validate_project_name,
-    validate_workflow,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shoal.spec.dag import (
+        ancestors,
+        descendants,
+        downstream_map,
+        find_cycle,
+        topological_order,
+        upstream_map,
+    )
+    from shoal.spec.errors import Locator, Problem, SpecError
+    from shoal.spec.io import (
+        LoadedWorkflow,
+        dump_json,
+        dump_python,
+        dump_yaml,
+        load_dir,
+        load_file,
+        load_text,
+        read_dir,
+        read_file,
+        read_text,
+    )
+    from shoal.spec.models import Resources, Schedule, TaskSpec, Workflow
+    from shoal.spec.sdk import TaskRef, WorkflowBuilder, workflow
+    from shoal.spec.validate import (
+        BUILTIN_PARAMS,
+        TaskTypeInfo,
+        TaskTypeLookup,
+        validate_project_name,
+        validate_workflow,
+    )
 
 __all__ = [
     "BUILTIN_PARAMS",
@@ -75,3 +82,43 @@ __all__ = [
     "validate_workflow",
     "workflow",
 ]
+
+_HOMES = {
+    "BUILTIN_PARAMS": "validate",
+    "LoadedWorkflow": "io",
+    "Locator": "errors",
+    "Problem": "errors",
+    "Resources": "models",
+    "Schedule": "models",
+    "SpecError": "errors",
+    "TaskRef": "sdk",
+    "TaskSpec": "models",
+    "TaskTypeInfo": "validate",
+    "TaskTypeLookup": "validate",
+    "Workflow": "models",
+    "WorkflowBuilder": "sdk",
+    "ancestors": "dag",
+    "descendants": "dag",
+    "downstream_map": "dag",
+    "dump_json": "io",
+    "dump_python": "io",
+    "dump_yaml": "io",
+    "find_cycle": "dag",
+    "load_dir": "io",
+    "load_file": "io",
+    "load_text": "io",
+    "read_dir": "io",
+    "read_file": "io",
+    "read_text": "io",
+    "topological_order": "dag",
+    "upstream_map": "dag",
+    "validate_project_name": "validate",
+    "validate_workflow": "validate",
+    "workflow": "sdk",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(f"shoal.spec.{_HOMES[name]}"), name)
+    raise AttributeError(f"module 'shoal.spec' has no attribute {name!r}")

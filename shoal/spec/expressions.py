@@ -40,6 +40,7 @@ from shoal.spec.templating import (
     BUILTIN_NAMES,
     Scope,
     check_date_expr,
+    coerce,
     find_references,
     output_text,
     render,
@@ -66,28 +67,11 @@ _SUPPORTED = (
     "tuples and lists, and the functions " + ", ".join(f"{f}()" for f in FUNCTIONS)
 )
 _STRING_RE = re.compile(r"""'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*\"""")
-_NUMBER_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_INT_RE = re.compile(r"[+-]?\d+")
 _VAR_PREFIX = "_ref"
 _VAR_RE = re.compile(rf"\b{_VAR_PREFIX}\d+\b")
 
 # How to get the value of one reference: (kind, name, key-or-expr) -> value.
 _Lookup = Callable[[str, str, str], Any]
-
-
-def coerce(value: Any) -> Any:
-    """A reference's value as a condition sees it: numeric and boolean strings become typed."""
-    if not isinstance(value, str):
-        return value
-    text = value.strip()
-    if _INT_RE.fullmatch(text):
-        return int(text)
-    if _NUMBER_RE.fullmatch(text):
-        return float(text)
-    lowered = text.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    return value
 
 
 def evaluate_condition(expr: str, scope: Scope) -> bool:

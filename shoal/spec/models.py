@@ -321,6 +321,9 @@ class TaskSpec(BaseModel):
     trigger_rule: Literal["all_success", "all_done", "none_failed", "one_success"] | None = None
     resources: Resources = Field(default_factory=Resources)
     env: dict[str, ParamValue] = Field(default_factory=dict)
+    # DANGEROUS opt-in: paste values into the task's code (command, SQL, script, URL) as text, as
+    # DolphinScheduler does, instead of passing them as data; a value can then run as code.
+    splice_values: bool = False
 
     @property
     def config(self) -> dict[str, Any]:

@@ -53,7 +53,7 @@ import calendar
 import difflib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
@@ -78,6 +78,10 @@ BUILTIN_NAMES = frozenset({
 })
 # Built-ins that exist only while rendering a task's fields, not the workflow's.
 TASK_BUILTIN_NAMES = frozenset({"task", "attempt"})
+
+# Validation context flag for a task's params: its code fields were rendered as text
+# (`splice_values: true`), so the checks of where their references stand do not apply.
+SPLICED = "spliced"
 
 _LAYER_NAMES = ("run-time params", "task params", "workflow params", "built-ins")
 _BUILTIN_LAYER = 3
@@ -303,6 +307,26 @@ class Scope:
         return _SCAN_RE.sub(substitute, text)
 
 
+_NUMBER_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_INT_RE = re.compile(r"[+-]?\d+")
+
+
+def coerce(value: Any) -> Any:
+    """A value where code expects a typed one (a condition, a SQL parameter, a Python literal):
+    text that reads as an int or float becomes that number, `true`/`false` (any case) a bool."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if _INT_RE.fullmatch(text):
+        return int(text)
+    if _NUMBER_RE.fullmatch(text):
+        return float(text)
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    return value
+
+
 def output_text(value: Any) -> str:
     """How an output value appears inside a rendered text."""
     if isinstance(value, str):
@@ -335,6 +359,58 @@ def render_value(obj: Any, scope: Scope, *, _nested: bool = False) -> Any:
     if isinstance(obj, tuple):
         return tuple(render_value(v, scope, _nested=True) for v in obj)
     return obj
+
+
+def reference_value(m: re.Match[str], scope: Scope) -> Any:
+    """The value of one scanner match (not an escape): a param's resolved text, an output's raw
+    value (typed), or a date expression's text."""
+    name = m.group("name")
+    if name:
+        key = m.group("key")
+        return scope.output(name, key) if key else scope._resolve(name, 0, ())
+    expr = m.group("expr")
+    if "$" in expr:
+        expr = scope._render(expr, (), None)
+    return scope.date(expr)
+
+
+def resolve_references(obj: Any, scope: Scope) -> dict[str, Any]:
+    """Every reference in the strings of `obj` (dicts and lists walked) -> its value, keyed by
+    the reference as written (`${x}`, `${fetch.v}`, `$[yyyyMMdd-1]`).
+
+    For fields whose text is code (a shell command, SQL, a script, a URL): the text stays as
+    written and the task type passes these values to it as data (variables, bound parameters,
+    encoded text), never as code. Raises ParamError like `render` for a reference it cannot
+    resolve.
+    """
+    values: dict[str, Any] = {}
+    for text in _texts(obj):
+        if "$" not in text:
+            continue
+        for m in _SCAN_RE.finditer(text):
+            if m.group("esc") or m.group(0) in values:
+                continue
+            values[m.group(0)] = reference_value(m, scope)
+    return values
+
+
+def substitute(text: str, replace: Callable[[re.Match[str]], str]) -> str:
+    """`text` with each reference replaced by `replace(match)` and escapes undone (`$${` ->
+    `${`): how a task type splices its values into a code field in a form that stays data."""
+    if "$" not in text:
+        return text
+    return _SCAN_RE.sub(lambda m: "$" if m.group("esc") else replace(m), text)
+
+
+def _texts(obj: Any) -> Iterator[str]:
+    if isinstance(obj, str):
+        yield obj
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _texts(v)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            yield from _texts(v)
 
 
 def unescape(text: str) -> str:

@@ -13,6 +13,11 @@ A task type says *how* it executes through `kind`:
 
 `Params` is validated once when a workflow is applied (with `${...}` still in it) and again at
 run time after rendering; its JSON Schema is what the web UI shows as the task's form.
+
+Values are data: a field listed in `code_fields` (a command, SQL, a script, a URL) is *not*
+rendered. It reaches the task as written, with the value of each of its references in
+`ctx.values`, and the type passes those values in a way that cannot run them as code (see
+`shoal.tasks.values`). A task with `splice_values: true` gets such fields rendered as text instead.
 """
 
 from __future__ import annotations
@@ -21,11 +26,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationInfo
+
+from shoal.spec.templating import SPLICED, render_value, resolve_references
 
 Kind = Literal["command", "process", "inline", "engine"]
 TriggerRule = Literal["all_success", "all_done", "none_failed", "one_success"]
 BRANCHES_KEY = "branches"
+
+
+def is_spliced(info: ValidationInfo) -> bool:
+    """Whether the params being validated had their code fields rendered as text."""
+    return isinstance(info.context, dict) and bool(info.context.get(SPLICED))
 
 
 class TaskParams(BaseModel):
@@ -50,6 +62,9 @@ class TaskContext:
     # Inline tasks only: upstream task -> state, and the scope to evaluate expressions in.
     upstream_states: dict[str, str] = field(default_factory=dict)
     scope: Any = None
+    # The value of each reference in the task's `code_fields`, keyed as written (`${x}`). None:
+    # those fields were rendered as text already (`splice_values: true`); use them as they are.
+    values: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +83,8 @@ class TaskType:
     trigger_rule: ClassVar[TriggerRule] = "all_success"
     # Params fields left as written (not `${...}`-rendered) because the type evaluates them itself.
     raw_fields: ClassVar[frozenset[str]] = frozenset()
+    # Params fields whose text is code: left as written, their references' values in `ctx.values`.
+    code_fields: ClassVar[frozenset[str]] = frozenset()
 
     def branch_targets(self, params: BaseModel) -> list[str]:
         """Downstream tasks this type may choose between; [] for a type that does not branch."""
@@ -84,3 +101,25 @@ class TaskType:
     def isolation(self, params: BaseModel) -> Literal["fork", "worker"]:
         """How a `process` task runs: forked fresh (default) or in a reused warm worker."""
         return getattr(params, "isolation", "fork")
+
+
+def render_params(task_type: TaskType, spec: Any, scope: Any) -> tuple[TaskParams, dict[str, Any] | None]:
+    """A task's params for one attempt (`spec` a `TaskSpec`, `scope` a templating `Scope`).
+
+    Plain fields are rendered; `raw_fields` stay as written; `code_fields` stay as written too,
+    and the values of their references are returned beside the params (for `ctx.values`), unless
+    the task opted into `splice_values`, which renders them as text like any field.
+    """
+    splice = bool(spec.splice_values)
+    config: dict[str, Any] = {}
+    code: dict[str, Any] = {}
+    for key, value in spec.config.items():
+        if key in task_type.raw_fields:
+            config[key] = value
+        elif key in task_type.code_fields and not splice:
+            config[key] = code[key] = value
+        else:
+            config[key] = render_value(value, scope)
+    values = None if splice else resolve_references(code, scope)
+    params = task_type.Params.model_validate(config, context={SPLICED: True} if splice else None)
+    return params, values

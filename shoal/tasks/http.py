@@ -1,4 +1,9 @@
-"""`http`: call an HTTP endpoint; check the status; pick outputs from the JSON body by JSONPath."""
+"""`http`: call an HTTP endpoint; check the status; pick outputs from the JSON body by JSONPath.
+
+`${...}` references in `url`, `headers` and `body` are encoded for where they stand (see
+`shoal.tasks.values.http`): percent-encoded in a URL's path and query, JSON-encoded in a JSON
+body; `splice_values: true` pastes them as text instead (dangerous).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from pydantic import Field, field_validator
 from shoal.errors import TaskFailed
 from shoal.spec.models import PositiveDuration
 from shoal.tasks.base import TaskContext, TaskParams, TaskType
+from shoal.tasks.values.http import body_with, headers_with, url_with
 
 
 class HttpParams(TaskParams):
@@ -29,6 +35,11 @@ class HttpParams(TaskParams):
     def _some_status(cls, v: list[int]) -> list[int]:
         if not v:
             raise ValueError("expected_status must list at least one HTTP status code")
+        wrong = [code for code in v if not 100 <= code <= 599]
+        if wrong:
+            raise ValueError(
+                f"expected_status {', '.join(map(str, wrong))}: an HTTP status code is between 100 and 599"
+            )
         return v
 
     @field_validator("outputs")
@@ -56,30 +67,36 @@ class HttpTask(TaskType):
     name = "http"
     Params = HttpParams
     kind = "process"
+    code_fields = frozenset({"url", "headers", "body"})
 
     def run(self, ctx: TaskContext) -> dict[str, Any]:
         import httpx
         from jsonpath_ng.ext import parse as jsonpath
 
         p: HttpParams = ctx.params
-        kwargs: dict[str, Any] = {"headers": p.headers}
-        if isinstance(p.body, (dict, list)):
-            kwargs["json"] = p.body
-        elif p.body is not None:
-            kwargs["content"] = p.body
+        url, headers, body = p.url, p.headers, p.body
+        if ctx.values is not None:  # references as written: encode each value where it stands
+            url = url_with(p.url, ctx.values)
+            headers = headers_with(p.headers, ctx.values)
+            body = body_with(p.body, ctx.values, headers)
+        kwargs: dict[str, Any] = {"headers": headers}
+        if isinstance(body, (dict, list)):
+            kwargs["json"] = body
+        elif body is not None:
+            kwargs["content"] = body
         try:
             response = httpx.request(
-                p.method, p.url, timeout=p.request_timeout, follow_redirects=p.follow_redirects, **kwargs
+                p.method, url, timeout=p.request_timeout, follow_redirects=p.follow_redirects, **kwargs
             )
         except httpx.HTTPError as exc:  # TooManyRedirects too (more than 20)
-            raise TaskFailed(f"{p.method} {p.url} failed: {exc}") from None
+            raise TaskFailed(f"{p.method} {url} failed: {exc}") from None
         for hop in response.history:
             print(f"{hop.request.method} {hop.request.url} -> {hop.status_code} {hop.headers.get('location', '')}")
         print(f"{response.request.method} {response.request.url} -> {response.status_code}")
         if response.status_code not in p.expected_status:
             redirected = f" (redirected to {response.url})" if response.history else ""
             raise TaskFailed(
-                f"{p.method} {p.url}{redirected} returned {response.status_code}, expected one of "
+                f"{p.method} {url}{redirected} returned {response.status_code}, expected one of "
                 f"{_ranges(p.expected_status)}: {response.text[:500]}"
             )
         outputs: dict[str, Any] = {"status_code": response.status_code}

@@ -16,13 +16,14 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, model_validator
 
 from shoal.errors import ShoalError, TaskFailed
 from shoal.ml.steps import StepConfig
 from shoal.tasks._common import Isolation, number, resolve, run_store, task_dir
 from shoal.tasks._common import version as parse_version
-from shoal.tasks.base import TaskContext, TaskParams, TaskType
+from shoal.tasks.base import TaskContext, TaskParams, TaskType, is_spliced
+from shoal.tasks.values.sql import check_sql_field, sql_with_values
 
 Algorithm = Literal["xgboost", "lightgbm", "lr", "gbdt", "mlp", "word2vec"]
 Objective = Literal["binary", "regression"]
@@ -107,7 +108,8 @@ class DatasetParams(TaskParams):
     isolation: Isolation = "fork"
 
     @model_validator(mode="after")
-    def _source(self) -> DatasetParams:
+    def _source(self, info: ValidationInfo) -> DatasetParams:
+        check_sql_field(self.sql, self.url, is_spliced(info))
         if sum(x is not None for x in (self.path, self.sql, self.feature_set)) != 1:
             raise ValueError("give exactly one of 'path' (a file), 'sql' (a query) or 'feature_set'")
         if self.url is not None and self.sql is None:
@@ -120,6 +122,7 @@ class DatasetParams(TaskParams):
 class DatasetTask(_MLTask):
     name = "dataset"
     Params = DatasetParams
+    code_fields = frozenset({"sql"})
 
     def work(self, ctx: TaskContext) -> dict[str, Any]:
         from shoal.ml.data import load_samples, split, write_split
@@ -130,7 +133,8 @@ class DatasetTask(_MLTask):
             path = self._extract(p, ctx, out_dir / "samples.parquet")
         else:
             path = str(_path(p.path, ctx, "path")) if p.path else None
-        df = load_samples(path=path, sql=p.sql if p.feature_set is None else None, url=p.url)
+        sql = sql_with_values(p.sql, ctx.values, p.url) if p.sql is not None and p.feature_set is None else None
+        df = load_samples(path=path, sql=sql, url=p.url)
         if p.label is not None and p.label not in df.columns:
             raise TaskFailed(f"label {p.label!r} is not a column of the samples ({', '.join(df.columns)})")
         parts = split(df, method=p.split, fractions=p.fractions, time_column=p.time_column, seed=p.seed)

@@ -4,6 +4,9 @@ The callable receives `kwargs` as keyword arguments (plus `ctx` if it has a para
 name) and returns a dict of outputs. A script sets `outputs = {...}` or prints `##shoal:set`
 lines. Either way it runs in its own process: forked from the warm fork server (`isolation:
 fork`, default) or in a reused warm worker (`isolation: worker`, cheapest, no fresh state).
+
+`${...}` references in `script` become Python literals, never code (`shoal.tasks.values.python`);
+`kwargs` values are passed as they are. `callable` names code, so it takes no references.
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ from functools import lru_cache
 from types import FunctionType
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, model_validator
 
-from shoal.errors import TaskFailed
-from shoal.tasks.base import TaskContext, TaskParams, TaskType
+from shoal.errors import ParamError, TaskFailed
+from shoal.spec.templating import find_references
+from shoal.tasks.base import TaskContext, TaskParams, TaskType, is_spliced
+from shoal.tasks.values.python import check_python_references, python_script
 
 
 class PythonParams(TaskParams):
@@ -29,11 +34,15 @@ class PythonParams(TaskParams):
     )
 
     @model_validator(mode="after")
-    def _one_of(self) -> PythonParams:
+    def _one_of(self, info: ValidationInfo) -> PythonParams:
         if (self.callable is None) == (self.script is None):
             raise ValueError("give exactly one of 'callable' (module:function) or 'script'")
+        if self.callable is not None and find_references(self.callable):
+            raise ValueError("callable names code, which cannot come from a parameter or an output")
         if self.callable is not None and ":" not in self.callable:
             raise ValueError(f"callable {self.callable!r} must look like 'module.path:function'")
+        if self.script is not None and not is_spliced(info):
+            check_python_references(self.script)
         return self
 
 
@@ -61,12 +70,19 @@ class PythonTask(TaskType):
     name = "python"
     Params = PythonParams
     kind = "process"
+    code_fields = frozenset({"script"})
 
     def run(self, ctx: TaskContext) -> dict[str, Any]:
         p: PythonParams = ctx.params
         if p.script is not None:
+            script = p.script
+            if ctx.values is not None:
+                try:
+                    script = python_script(p.script, ctx.values)
+                except ParamError as exc:
+                    raise TaskFailed(str(exc)) from None
             namespace: dict[str, Any] = {"ctx": ctx, "outputs": {}, "__name__": "__shoal_script__"}
-            exec(compile(p.script, f"<task {ctx.task}>", "exec"), namespace)
+            exec(compile(script, f"<task {ctx.task}>", "exec"), namespace)
             result = namespace.get("outputs")
         else:
             fn = import_callable(p.callable or "")

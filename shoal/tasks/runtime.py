@@ -34,6 +34,7 @@ def run_task(payload: dict[str, Any]) -> dict[str, Any]:
         project=c["project"],
         logical_date=datetime.fromisoformat(c["logical_date"]),
         source_dir=c.get("source_dir"),
+        values=c.get("values"),
     )
     outputs = task_type.run(ctx)
     return dict(outputs or {})

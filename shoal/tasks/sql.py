@@ -4,6 +4,9 @@
 `output: rows` puts up to `max_rows` rows (as a list of dicts) under the `rows` output.
 `row_count` is the number of rows the last statement returned (all counted, streamed), or for a
 statement returning none (INSERT/UPDATE/DELETE...) the rows changed as the driver reports them.
+
+`${...}` references in `sql` are bound as query parameters, never pasted into the statement
+(see `shoal.tasks.values.sql`); `splice_values: true` pastes them as text instead (dangerous).
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, model_validator
 
-from shoal.errors import TaskFailed
-from shoal.tasks.base import TaskContext, TaskParams, TaskType
+from shoal.errors import ParamError, TaskFailed
+from shoal.tasks.base import TaskContext, TaskParams, TaskType, is_spliced
+from shoal.tasks.values.sql import Bound, Marked, bind_sql, check_sql_field, dialect_name, mark, tokenize
 
 
 class SqlParams(TaskParams):
@@ -30,6 +34,11 @@ class SqlParams(TaskParams):
     output: Literal["none", "first_row", "rows"] = Field(default="none", description="turn results into outputs")
     max_rows: int = Field(default=100, ge=1, le=100_000, description="rows kept for `output: rows`")
     isolation: Literal["fork", "worker"] = "fork"
+
+    @model_validator(mode="after")
+    def _values_can_be_bound(self, info: ValidationInfo) -> SqlParams:
+        check_sql_field(self.sql, self.url, is_spliced(info))
+        return self
 
 
 @dataclass
@@ -61,11 +70,17 @@ class SqlTask(TaskType):
     name = "sql"
     Params = SqlParams
     kind = "process"
+    code_fields = frozenset({"sql"})
 
     def run(self, ctx: TaskContext) -> dict[str, Any]:
         p: SqlParams = ctx.params
         url = p.url or "duckdb:///:memory:"
-        result = (_run_duckdb if url.startswith("duckdb:") else _run_sqlalchemy)(url, p.sql, p.max_rows)
+        try:
+            marked = mark(p.sql) if ctx.values is not None else Marked(p.sql)
+        except ParamError as exc:
+            raise TaskFailed(f"SQL failed: {exc}") from None
+        run = _run_duckdb if url.startswith("duckdb:") else _run_sqlalchemy
+        result = run(url, marked, ctx.values or {}, p.max_rows)
         if result.returns_rows:
             print(f"{result.row_count} row(s) returned" + (f": {', '.join(result.columns)}" if result.columns else ""))
         else:
@@ -94,13 +109,18 @@ def _drain(fetchmany: Callable[[int], Sequence[Any]], limit: int) -> tuple[list[
     return kept, count
 
 
-def _run_duckdb(url: str, sql: str, limit: int) -> _Result:
+def _run_duckdb(url: str, marked: Marked, values: dict[str, Any], limit: int) -> _Result:
     import duckdb
 
     path = url.removeprefix("duckdb:///") or ":memory:"
     con = duckdb.connect(path)
     try:
-        cur = con.execute(sql)  # DuckDB runs every statement and keeps the last result
+        if marked.refs:
+            # Parameters bind to one statement at a time: run them one by one, keep the last.
+            for statement in _bind_all(marked, values, "duckdb", "qmark"):
+                cur = con.execute(statement.text, statement.params)
+        else:
+            cur = con.execute(marked.text)  # DuckDB runs every statement and keeps the last result
         if cur.rowcount >= 0:
             # INSERT/UPDATE/DELETE/CREATE TABLE AS/COPY: DuckDB reports the changed rows as rowcount
             # (and as a one-row `Count` result, which is not the statement's data).
@@ -115,22 +135,38 @@ def _run_duckdb(url: str, sql: str, limit: int) -> _Result:
         con.close()
 
 
-def _run_sqlalchemy(url: str, sql: str, limit: int) -> _Result:
+def _bind_all(marked: Marked, values: dict[str, Any], dialect: str, paramstyle: str) -> list[Bound]:
+    """Each statement of the SQL with its references bound in the driver's parameter style."""
+    try:
+        return [
+            bind_sql(st.text, st.tokens, marked, values, dialect_name(dialect), paramstyle,
+                     offset=st.tokens[0].start)
+            for st in _split(marked.text, dialect)
+        ]
+    except ParamError as exc:
+        raise TaskFailed(f"SQL failed: {exc}") from None
+
+
+def _run_sqlalchemy(url: str, marked: Marked, values: dict[str, Any], limit: int) -> _Result:
     from sqlalchemy import create_engine
     from sqlalchemy.exc import SQLAlchemyError
 
     engine = create_engine(url)
     try:
-        statements = _split(sql, engine.dialect.name)
+        dialect = engine.dialect.name
+        split = _split(marked.text, dialect)
+        bound = _bind_all(marked, values, dialect, engine.dialect.paramstyle) if marked.refs else \
+            [Bound(st.text, None) for st in split]
         result = _Result()
         with engine.begin() as conn:
-            for i, statement in enumerate(statements):
-                last = i == len(statements) - 1
+            for i, (statement, binding) in enumerate(zip(split, bound, strict=True)):
+                last = i == len(split) - 1
                 options = {
                     # Straight to the driver (text() would read ':word' in a literal as a bind
-                    # parameter), with no parameters at all: with a parameter collection, even an
-                    # empty one, pyformat drivers (psycopg) read every '%' as placeholder syntax.
-                    "no_parameters": True,
+                    # parameter), with no parameters unless bound: with a parameter collection,
+                    # even an empty one, pyformat drivers (psycopg) read every '%' as placeholder
+                    # syntax (bind_sql doubles them when it binds).
+                    "no_parameters": binding.params is None,
                     "preserve_rowcount": True,  # the driver's rowcount for INSERT and DDL too
                     # A server-side cursor where the driver has one (psycopg), so that a large
                     # result is counted without being held in memory. Only for the last statement
@@ -138,7 +174,7 @@ def _run_sqlalchemy(url: str, sql: str, limit: int) -> _Result:
                     # (PostgreSQL's DECLARE CURSOR takes nothing else).
                     "stream_results": last and statement.is_plain_query,
                 }
-                cursor = conn.exec_driver_sql(statement.text, execution_options=options)
+                cursor = conn.exec_driver_sql(binding.text, binding.params or None, execution_options=options)
                 if not last:
                     cursor.close()
                 elif cursor.returns_rows:
@@ -172,21 +208,12 @@ def _split(sql: str, dialect: str) -> list[_Statement]:
     ';' in a string, quoted name, comment or dollar-quoted body does not count). The BEGIN ... END
     body of a CREATE TRIGGER/FUNCTION/PROCEDURE (SQLite triggers, PostgreSQL's BEGIN ATOMIC)
     stays whole, with any CASE ... END in it. Elsewhere BEGIN is a transaction or a name."""
-    from sqlglot.dialects.dialect import Dialect
-    from sqlglot.errors import SqlglotError
     from sqlglot.tokens import TokenType
 
-    name = {"postgresql": "postgres", "mssql": "tsql"}.get(dialect, dialect)
     try:
-        tokenizer_dialect = Dialect.get_or_raise(name)
-    except ValueError:
-        tokenizer_dialect = Dialect()  # a database sqlglot does not know: standard SQL tokens
-    try:
-        tokens = tokenizer_dialect.tokenize(sql)
-    except SqlglotError as exc:
-        # "Error tokenizing '<context>'", caused by the problem itself: "Missing ' from 1:7".
-        problem = f"{exc.__cause__}: {exc}" if isinstance(exc.__cause__, SqlglotError) else str(exc)
-        raise TaskFailed(f"SQL failed: cannot split the SQL into statements: {problem}") from None
+        tokens = tokenize(sql, dialect_name(dialect))
+    except ParamError as exc:
+        raise TaskFailed(f"SQL failed: cannot split the SQL into statements: {exc}") from None
 
     statements: list[_Statement] = []
     current: list[Any] = []
