@@ -10,8 +10,11 @@ import os
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shoal.errors import InvalidInput
+from shoal.units import parse_memory
 
 
 class Settings(BaseSettings):
@@ -21,15 +24,34 @@ class Settings(BaseSettings):
     db_url: str | None = Field(default=None, description="SQLAlchemy URL of the metadata database")
     artifacts: str | None = Field(default=None, description="fsspec URL for artifacts")
     # Local executor capacity; default: what the machine has.
-    cpu: float | None = Field(default=None, description="cpu slots of the local executor")
+    cpu: float | None = Field(default=None, gt=0, le=65536, allow_inf_nan=False,
+                              description="cpu slots of the local executor")
     memory: str | None = Field(default=None, description="memory of the local executor, e.g. 8Gi")
+    gpu: int | None = Field(default=None, ge=0, le=4096, description="gpus of the local executor")
     # Online feature store: "memory" (a snapshot file under SHOAL_HOME) or a redis:// URL.
     online_store: str = Field(default="memory", description="memory or redis://host:port/db")
     # How long a driver's claim on a run lasts without a heartbeat before another takes it over.
-    lease_seconds: float = 15.0
+    lease_seconds: float = Field(default=15.0, ge=1, le=86400, allow_inf_nan=False)
     # How long a stopping scheduler (SIGTERM, Ctrl+C) lets running attempts finish before it
     # kills them; either way it then lets go of its runs for the next scheduler.
-    stop_grace_seconds: float = Field(default=30.0, ge=0)
+    stop_grace_seconds: float = Field(default=30.0, ge=0, le=86400, allow_inf_nan=False)
+    # A schedule with `catchup: true` creates runs for at most this many missed fire times (the
+    # latest); older ones are for `shoal backfill`.
+    max_catchup: int = Field(default=1000, ge=1, le=10_000)
+
+    @field_validator("memory")
+    @classmethod
+    def _memory_size(cls, v: str | None) -> str | None:
+        if v is not None and parse_memory(v) <= 0:
+            raise ValueError("must be more than 0 bytes, e.g. 8Gi")
+        return v
+
+    @field_validator("online_store")
+    @classmethod
+    def _online_store(cls, v: str) -> str:
+        if v != "memory" and not v.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("use memory or a redis:// URL")
+        return v
 
     @cached_property
     def home_dir(self) -> Path:
@@ -55,18 +77,49 @@ class Settings(BaseSettings):
         return Path(self.artifacts_url) / "runs" / project / workflow / str(run_id)
 
     def to_env(self) -> dict[str, str]:
-        """These settings as SHOAL_* variables: task processes open the same store with them."""
-        env = {"SHOAL_HOME": str(self.home_dir), "SHOAL_ONLINE_STORE": self.online_store}
-        if self.db_url:
-            env["SHOAL_DB_URL"] = self.db_url
+        """These settings as SHOAL_* variables for task processes: where SHOAL_HOME and the
+        artifacts are. Never the database's or the online store's URL, which may hold a
+        password: see `store_env`."""
+        env = {"SHOAL_HOME": str(self.home_dir)}
         if self.artifacts:
             env["SHOAL_ARTIFACTS"] = self.artifacts
         return env
 
+    def store_env(self) -> dict[str, str]:
+        """The variables that open the metadata database and the online store: handed only to
+        shoal's own task types that record in them (registry, feature sets), never to user code."""
+        env = {"SHOAL_ONLINE_STORE": self.online_store}
+        if self.db_url:
+            env["SHOAL_DB_URL"] = self.db_url
+        return env
+
+
+# Settings that may hold credentials: kept out of every task's environment.
+SECRET_SETTINGS = frozenset({"SHOAL_DB_URL", "SHOAL_ONLINE_STORE"})
+
 
 def get_settings() -> Settings:
-    """Read settings afresh: tests and the CLI change the environment between calls."""
-    return Settings()
+    """Read settings afresh: tests and the CLI change the environment between calls.
+
+    Every setting is checked here, before any command changes anything: a wrong one is an
+    InvalidInput naming the variable (exit 2), never a traceback or a half-done command.
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise InvalidInput(settings_problem(exc)) from None
+
+
+def settings_problem(exc: ValidationError) -> str:
+    """`SHOAL_CPU='abc': input should be a valid number; ...` for each wrong setting."""
+    problems = []
+    for error in exc.errors():
+        name = "SHOAL_" + "_".join(str(p) for p in error["loc"]).upper()
+        value = error.get("input")
+        shown = f"={value!r}" if isinstance(value, (str, int, float)) else ""
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(f"{name}{shown}: {message[:1].lower()}{message[1:]}")
+    return "invalid setting: " + "; ".join(problems) + " (fix or unset the variable)"
 
 
 def default_cpu() -> float:

@@ -7,10 +7,11 @@
      │    └── InvalidTransition            a state change the transition table forbids
      ├── NotFound (LookupError)           a named workflow, run, task or version does not exist
      ├── Conflict                         the request is valid but the current state forbids it
+     ├── Forbidden (PermissionError)      the acting user may not do this in that project
      ├── StoreUnavailable                 the metadata database (SHOAL_DB_URL) cannot be opened
      └── TaskFailed (RuntimeError)        a task run ended in failure (raised inside task code)
 
-The CLI prints the message and exits 2 for `InvalidInput`/`NotFound`/`Conflict`/`StoreUnavailable`
+The CLI prints the message and exits 2 for `InvalidInput`/`NotFound`/`Conflict`/`Forbidden`/`StoreUnavailable`
 (nothing was changed), 1 for the rest; the API maps them to 4xx JSON
 `{"error": {"code", "message", "details"}}`.
 """
@@ -62,6 +63,13 @@ class Conflict(ShoalError):
     """Raised when a request is well-formed but the current state forbids it (e.g. rerun a running run)."""
 
     code = "conflict"
+
+
+class Forbidden(ShoalError, PermissionError):
+    """Raised when the acting user lacks the role a request needs in a project (e.g. a workflow
+    of one project starting another project's workflow); nothing was changed."""
+
+    code = "forbidden"
 
 
 class StoreUnavailable(ShoalError):

@@ -26,9 +26,12 @@ from shoal.client import Client
 from shoal.engine.runs import get_run, list_runs, recover_run, rerun_from, stop_run
 from shoal.engine.states import RUN_TERMINAL, RunState
 from shoal.errors import Conflict, InvalidInput, NotFound
+from shoal.spec.models import DEFAULT_PROJECT
 
 app = typer.Typer(no_args_is_help=True, help="Inspect and control runs.")
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
+# A run is addressed within its project: `runs stop 7` finds run 7 only if it is this project's.
+RunProjectOpt = Annotated[str, typer.Option("--project", help="the project of the run(s)")]
 WaitOpt = Annotated[bool, typer.Option("--wait", help="show live progress until it ends; exit 0 only on success")]
 
 
@@ -74,9 +77,9 @@ def _spaced(iso: str | None) -> str:
 
 @app.command("show")
 @handle_errors
-def show(run_id: int, json_out: JsonOpt = False) -> None:
+def show(run_id: int, json_out: JsonOpt = False, project: RunProjectOpt = DEFAULT_PROJECT) -> None:
     """A run's tasks with their states, attempts, outputs and errors."""
-    info = get_run(store(), run_id)
+    info = get_run(store(), run_id, project=project)
     if json_out:
         print_json(info)
         return
@@ -97,10 +100,11 @@ def logs(
     follow_: Annotated[bool, typer.Option(
         "--follow", "-f", help="keep printing new lines until the run (or the task) has ended",
     )] = False,
+    project: RunProjectOpt = DEFAULT_PROJECT,
 ) -> None:
     """Print task logs (timestamped stdout+stderr of each attempt)."""
     s = store()
-    info = get_run(s, run_id)
+    info = get_run(s, run_id, project=project)
     names = [t.task for t in info.tasks]
     if task is not None and task not in names:
         raise NotFound(f"run {run_id} has no task {task!r}; its tasks: {', '.join(names)}")
@@ -142,18 +146,20 @@ def _print_file(path: Path) -> None:
 
 @app.command("stop")
 @handle_errors
-def stop(run_ids: Annotated[list[int], typer.Argument(help="runs to stop")]) -> None:
+def stop(
+    run_ids: Annotated[list[int], typer.Argument(help="runs to stop")], project: RunProjectOpt = DEFAULT_PROJECT,
+) -> None:
     """Stop runs: kill their running task processes, mark the rest stopped (sub-workflow runs too)."""
     s = store()
     ids = list(dict.fromkeys(run_ids))
     for run_id in ids:  # name every bad id before stopping anything
-        state = get_run(s, run_id).state
+        state = get_run(s, run_id, project=project).state
         if state in RUN_TERMINAL:
             raise Conflict(f"run {run_id} already ended ({state}); nothing to stop")
     stopped: list[int] = []
     for run_id in ids:
         if run_id not in stopped:  # already stopped as a sub-workflow run of an earlier one
-            stopped.extend(stop_run(s, run_id))
+            stopped.extend(stop_run(s, run_id, project=project))
     console.print(f"stopped run(s) {', '.join(map(str, stopped))}")
 
 
@@ -169,12 +175,14 @@ def _finish(client: Client, run_id: int, wait: bool) -> None:
 
 @app.command("wait")
 @handle_errors
-def wait_(run_ids: Annotated[list[int], typer.Argument(help="runs to wait for")]) -> None:
+def wait_(
+    run_ids: Annotated[list[int], typer.Argument(help="runs to wait for")], project: RunProjectOpt = DEFAULT_PROJECT,
+) -> None:
     """Drive (or, with a scheduler running, watch) existing runs to the end, with live progress:
     e.g. a queued run, or one whose waiting command was interrupted."""
     s = store()
     for run_id in run_ids:
-        get_run(s, run_id)  # NotFound names a bad id before anything starts
+        get_run(s, run_id, project=project)  # NotFound names a bad id before anything starts
     finals = wait_with_progress(Client(store=s), list(run_ids))
     if any(f.state != "success" for f in finals):
         raise typer.Exit(EXIT_FAILED)
@@ -186,19 +194,20 @@ def rerun(
     run_id: int,
     from_task: Annotated[str, typer.Option("--from", help="rerun this task and everything downstream of it")],
     wait: WaitOpt = False,
+    project: RunProjectOpt = DEFAULT_PROJECT,
 ) -> None:
     """Rerun a finished run from a task: that task and all its downstream run again."""
     s = store()
-    n = rerun_from(s, run_id, from_task)
+    n = rerun_from(s, run_id, from_task, project=project)
     console.print(f"run {run_id}: {n} task(s) will run again")
     _finish(Client(store=s), run_id, wait)
 
 
 @app.command("recover")
 @handle_errors
-def recover(run_id: int, wait: WaitOpt = False) -> None:
+def recover(run_id: int, wait: WaitOpt = False, project: RunProjectOpt = DEFAULT_PROJECT) -> None:
     """Recover a failed or stopped run: only its failed/stopped/upstream_failed tasks run again."""
     s = store()
-    n = recover_run(s, run_id)
+    n = recover_run(s, run_id, project=project)
     console.print(f"run {run_id}: {n} task(s) will run again")
     _finish(Client(store=s), run_id, wait)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +18,7 @@ from shoal.engine.workflows import delete_workflow, get_workflow, list_workflows
 from shoal.errors import InvalidInput
 from shoal.spec.io import FORMATS, dump_json, dump_python, dump_yaml
 from shoal.spec.models import DEFAULT_PROJECT
+from shoal.spec.secrets import masked_definition
 
 app = typer.Typer(no_args_is_help=True, help="Define, inspect and delete workflows.")
 ProjectOpt = Annotated[str, typer.Option("--project", help="project the workflow belongs to")]
@@ -82,10 +84,11 @@ def show(
 ) -> None:
     """Show a workflow's definition at a version."""
     wf = get_workflow(store(), name, project=project, version=version)
+    spec = masked_definition(wf.spec)  # secret params read ***
     if json_out:
         print_json({
             "project": wf.project, "name": wf.name, "version": wf.version, "source_dir": wf.source_dir,
-            "schedule": wf.schedule, "definition": wf.spec.to_dict(),
+            "schedule": wf.schedule, "definition": spec.to_dict(),
         })
         return
     console.print(f"[bold]{escape(wf.project)}/{escape(wf.name)}[/] version {wf.version}  "
@@ -94,7 +97,7 @@ def show(
         s = wf.schedule
         console.print(f"schedule: {escape(s['cron'])} {escape(s['timezone'])}{' (paused)' if s['paused'] else ''}, "
                       f"next: {s['next_fire_at'] or '-'} UTC")
-    console.print(Syntax(dump_yaml(wf.spec), "yaml"))
+    console.print(Syntax(dump_yaml(spec), "yaml"))
 
 
 def _export_format(fmt: str | None, output: Path | None) -> str:
@@ -126,7 +129,8 @@ def export(
             raise InvalidInput(f"cannot write {output}: it is a directory; give a file name")
         if not output.parent.is_dir():
             raise InvalidInput(f"cannot write {output}: directory {output.parent} does not exist")
-    text = DUMPERS[fmt](get_workflow(store(), name, project=project, version=version).spec)
+    # Secret params read *** (applying it back keeps the stored values: see shoal.spec.secrets).
+    text = DUMPERS[fmt](masked_definition(get_workflow(store(), name, project=project, version=version).spec))
     if output is None:
         typer.echo(text, nl=False)
         return
@@ -148,9 +152,14 @@ def delete(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
 ) -> None:
     """Delete a workflow with its versions, schedule and finished runs."""
+    s = store()
     if not yes:
+        get_workflow(s, name, project=project)  # a name that does not exist says so, before any question
+        if not sys.stdin.isatty():
+            raise InvalidInput(f"not deleting {project}/{name} without a confirmation: pass --yes (no terminal "
+                               "to ask on)")
         typer.confirm(f"delete workflow {project}/{name} and all its runs?", abort=True)
-    delete_workflow(store(), name, project=project)
+    delete_workflow(s, name, project=project)
     console.print(f"deleted workflow {escape(project)}/{escape(name)}")
 
 

@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import insert
 
-from shoal.engine.clock import as_aware, fire_times, to_utc_naive
+from shoal.engine.clock import as_aware, check_logical_date, fire_times, to_utc_naive
 from shoal.engine.runs import trigger_run
 from shoal.engine.workflows import get_workflow
 from shoal.errors import InvalidInput
@@ -48,6 +48,8 @@ def create_backfill(
     disabled: list[str] | None = None,
 ) -> tuple[int, list[int]]:
     """Create a backfill and its queued runs; returns (backfill id, run ids in execution order)."""
+    check_logical_date(start, "--start")
+    check_logical_date(end, "--end")
     if end < start:
         raise InvalidInput(f"--end {end} is before --start {start}")
     if parallel < 1:

@@ -7,11 +7,18 @@ fired at 2026-01-02 02:00 Asia/Shanghai has `${ds}` = 2026-01-02 and `$[yyyyMMdd
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
+
+from shoal.errors import InvalidInput
+
+# Logical dates shoal runs: a day either side stays a date (`${yesterday_ds}`, `$[yyyyMMdd+1]`,
+# any timezone's offset), which the years 1 and 9999 do not leave room for.
+MIN_LOGICAL_DATE = date(1000, 1, 1)
+MAX_LOGICAL_DATE = date(9998, 12, 31)
 
 
 def to_utc_naive(moment: datetime) -> datetime:
@@ -19,7 +26,10 @@ def to_utc_naive(moment: datetime) -> datetime:
 
 
 def from_utc_naive(stored: datetime, timezone: str) -> datetime:
-    return stored.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone))
+    try:
+        return stored.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone))
+    except OverflowError:  # the edge of year 1 or 9999 has no local time west or east of UTC
+        return stored.replace(tzinfo=UTC)
 
 
 def as_aware(value: date | datetime, timezone: str) -> datetime:
@@ -27,7 +37,21 @@ def as_aware(value: date | datetime, timezone: str) -> datetime:
     tz = ZoneInfo(timezone)
     if not isinstance(value, datetime):
         value = datetime.combine(value, time())
-    return value.replace(tzinfo=tz) if value.tzinfo is None else value.astimezone(tz)
+    try:
+        return value.replace(tzinfo=tz) if value.tzinfo is None else value.astimezone(tz)
+    except OverflowError:  # an aware datetime at the very edge of year 1 or 9999, moved across zones
+        check_logical_date(value)
+        raise
+
+
+def check_logical_date(when: date | datetime, what: str = "logical date") -> None:
+    """Refuse a date outside what shoal can run (InvalidInput, exit 2: nothing is created)."""
+    day = when.date() if isinstance(when, datetime) else when
+    if not MIN_LOGICAL_DATE <= day <= MAX_LOGICAL_DATE:
+        raise InvalidInput(
+            f"{what} {when.isoformat()} is out of range: shoal runs logical dates from "
+            f"{MIN_LOGICAL_DATE} to {MAX_LOGICAL_DATE}"
+        )
 
 
 def next_fire(cron: str, timezone: str, after: datetime) -> datetime:
@@ -44,6 +68,26 @@ def next_fire(cron: str, timezone: str, after: datetime) -> datetime:
         wall = croniter(cron, local.replace(tzinfo=None)).get_next(datetime)
         return wall.replace(tzinfo=tz)  # fold=0: the first of a repeated wall time
     return croniter(cron, local).get_next(datetime)
+
+
+def prev_fire(cron: str, timezone: str, before: datetime) -> datetime:
+    """The last fire time strictly before `before` (aware): `next_fire` stepped backwards."""
+    tz = ZoneInfo(timezone)
+    local = before.astimezone(tz)
+    if _fixed_time(cron):
+        wall = croniter(cron, local.replace(tzinfo=None)).get_prev(datetime)
+        return wall.replace(tzinfo=tz)
+    return croniter(cron, local).get_prev(datetime)
+
+
+def latest_fires(cron: str, timezone: str, until: datetime, count: int) -> list[datetime]:
+    """The `count` latest fire times at or before `until`, ascending."""
+    times: list[datetime] = []
+    t = until.astimezone(ZoneInfo(timezone)) + timedelta(microseconds=1)  # `until` itself counts
+    while len(times) < count:
+        t = prev_fire(cron, timezone, t)
+        times.append(t)
+    return times[::-1]
 
 
 def fire_times(cron: str, timezone: str, start: datetime, end: datetime) -> Iterator[datetime]:

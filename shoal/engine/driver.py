@@ -63,6 +63,7 @@ from shoal.executors.base import Launch, Result
 from shoal.executors.capacity import Slots, default_capacity
 from shoal.executors.local import ExecutorDied, LocalExecutor, is_server, kill_left_running, kill_process_group
 from shoal.spec.dag import downstream_map, reachable, upstream_map
+from shoal.spec.secrets import MIN_MASKED_LENGTH, mask_value
 from shoal.spec.templating import Scope, build_builtins, render_value
 from shoal.store import Store, utcnow
 from shoal.store.models import backfills, runs, task_runs, workflows
@@ -134,8 +135,10 @@ class Driver:
         self.engine = store.engine
         self.settings = store.settings
         self.logs_dir = store.logs_dir  # a property that builds a Path: read once, not per attempt
-        # Task processes open the same metadata database, artifacts and online store.
+        # Task processes see the same SHOAL_HOME and artifacts; only the types that record in the
+        # metadata database or the online store are told their URLs (see `TaskType.needs_store`).
         self._settings_env = self.settings.to_env()
+        self._store_env = self.settings.store_env()
         self.owner = owner or make_owner()
         self.only: set[int] | None = set(only) if only is not None else None
         # A driver closes only an executor it started itself (tests share one across drivers).
@@ -573,8 +576,10 @@ class Driver:
         self._wait_for_orphans(run_id, trows, previous_owner)
         try:
             run = self._build(row, spec, source_dir, trows)
-        except ShoalError as exc:  # a task type whose plugin no longer imports
-            self._fail_unloadable(row, trows, str(exc))
+        except DATABASE_AWAY:
+            raise
+        except Exception as exc:  # noqa: BLE001 - e.g. a task type whose plugin no longer imports
+            self._fail_unloadable(row, trows, _one_line(exc))
             return
         if row.state == RunState.RUNNING and previous_owner == self.owner:
             log.info("run %s (%s): reloaded from the database", run_id, spec.name)
@@ -942,6 +947,7 @@ class Driver:
             log_file, result_file = attempt_files(self.logs_dir, run.id, ts.name, attempt)
             common: dict[str, Any] = dict(
                 key=f"{ts.id}:{attempt}", log_path=log_file, result_path=result_file, env=env, timeout=spec.timeout,
+                mask=list(self._secrets_of(run, ts)),
             )
             if task_type.kind == "command":
                 cmd = task_type.command(self._ctx(run, ts, attempt, params, values=values))
@@ -958,12 +964,15 @@ class Driver:
                     "logical_date": run.logical_date.isoformat(), "source_dir": run.source_dir,
                     "values": values,
                 },
+                "store_env": self._store_env if task_type.needs_store else None,
             }
             return Launch(
                 kind="python", target=TASK_TARGET, payload=payload, isolation=task_type.isolation(params),
                 cwd=run.work_dir, sys_path=run.search_path, warm=[type(task_type).__module__], **common,
             )
-        except (ShoalError, ValidationError) as exc:
+        except DATABASE_AWAY:
+            raise
+        except Exception as exc:  # noqa: BLE001 - what cannot be rendered fails this task, not the driver
             self._fail_unstartable(run, ts, f"cannot start: {_one_line(exc)}", conn)
             return None
 
@@ -1032,6 +1041,26 @@ class Driver:
             "SHOAL_LOGICAL_DATE": run.logical_date.isoformat(), "SHOAL_DS": run.logical_date.date().isoformat(),
         }
 
+    def _secrets_of(self, run: ActiveRun, ts: TaskState) -> tuple[str, ...]:
+        """The values of the run's secret params as this task sees them, longest first: written
+        as `***` in its log, error and outputs. Cached on the task (params do not change)."""
+        if not run.spec.secrets:
+            return ()
+        if ts.secrets is None:
+            found: set[str] = set()
+            try:
+                scope = self._scope(run, ts, max(ts.attempt, 1))
+                for name in run.spec.secrets:
+                    if scope.has_param(name):
+                        try:
+                            found.add(scope.param(name))
+                        except ShoalError:
+                            continue  # a reference it cannot resolve: the task fails on it anyway
+            except ShoalError:
+                pass
+            ts.secrets = tuple(sorted((v for v in found if len(v) >= MIN_MASKED_LENGTH), key=len, reverse=True))
+        return ts.secrets
+
     def _hold(self, key: str, run: ActiveRun, ts: TaskState) -> None:
         """Take an attempt's resources and its place in its workflow's max_active_tasks."""
         res = run.spec_of(ts.name).resources
@@ -1064,9 +1093,10 @@ class Driver:
         self._after_commit(run)
 
     def _write_log_line(self, run: ActiveRun, ts: TaskState, message: str) -> None:
+        message = mask_value(message, self._secrets_of(run, ts))
         path = log_path(self.logs_dir, run.id, ts.name, ts.attempt)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a") as f:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with open(path, "a", opener=lambda p, flags: os.open(p, flags, 0o600)) as f:  # the owner's only
             f.write(f"[{datetime.now().isoformat(sep=' ', timespec='milliseconds')}] {message}\n")
 
     # ----------------------------------------------------------------- inline & engine tasks
@@ -1074,15 +1104,18 @@ class Driver:
     def _run_inline(self, run: ActiveRun, ts: TaskState, *, already_running: bool = False) -> None:
         attempt = ts.attempt if already_running else ts.attempt + 1
         now = utcnow()
-        scope = self._scope(run, ts, attempt)
         task_type = run.types[ts.name]
         try:
+            scope = self._scope(run, ts, attempt)
             params, _ = self._render(run, ts, scope)
             upstream_states = {u: str(run.tasks[u].state) for u in run.up[ts.name]}
             outputs = task_type.run(self._ctx(run, ts, attempt, params, upstream_states=upstream_states, scope=scope))
+            outputs = mask_value(outputs, self._secrets_of(run, ts))
             to, error = S.SUCCESS, None
-        except (ShoalError, ValidationError) as exc:
-            outputs, to, error = {}, S.FAILED, _one_line(exc)
+        except DATABASE_AWAY:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a decision it cannot make fails this task, not the driver
+            outputs, to, error = {}, S.FAILED, mask_value(_one_line(exc), self._secrets_of(run, ts))
         with self._tx() as conn:
             if not already_running and not move_tasks(
                 conn, [ts.id], [S.QUEUED], S.RUNNING, owned_by=self.owner, attempt=attempt, started_at=now
@@ -1103,7 +1136,9 @@ class Driver:
             scope = self._scope(run, ts, attempt)
             params, _ = self._render(run, ts, scope)
             child_params = {k: scope.param(k) for k in spec.params}
-        except (ShoalError, ValidationError) as exc:
+        except DATABASE_AWAY:
+            raise
+        except Exception as exc:  # noqa: BLE001 - what cannot be rendered fails this task, not the driver
             self._fail_unstartable(run, ts, f"cannot start: {_one_line(exc)}")
             return
         child_id: int | None = None
@@ -1137,7 +1172,13 @@ class Driver:
     def _poll_dependent(self, run: ActiveRun, ts: TaskState) -> None:
         from shoal.engine.dependency import describe_dependency, find_dependency
 
-        params, _ = self._render(run, ts, self._scope(run, ts, ts.attempt))
+        try:
+            params, _ = self._render(run, ts, self._scope(run, ts, ts.attempt))
+        except Exception as exc:  # noqa: BLE001 - what cannot be rendered fails this task, not the driver
+            error = f"cannot render the dependency: {_one_line(exc)}"
+            self._write_log_line(run, ts, error)
+            self._finish_waiting(run, ts, Result(key="", exit_code=None, error=error))
+            return
         first = (run.id, ts.name, ts.attempt) not in self.described
         with self._tx() as conn:
             found = find_dependency(conn, run, params)
@@ -1268,9 +1309,10 @@ class Driver:
         now = utcnow()
         started = result.started_at
         duration = (result.ended_at - started) if (result.ended_at and started) else None
+        secrets = self._secrets_of(run, ts)
         values: dict[str, Any] = {
-            "ended_at": now, "duration": duration, "outputs": result.outputs or {},
-            "error": _db_text(result.error), "pid": result.pid,
+            "ended_at": now, "duration": duration, "outputs": mask_value(result.outputs or {}, secrets),
+            "error": _db_text(mask_value(result.error, secrets)), "pid": result.pid,
         }
         retries_left = not result.is_success and ts.attempt < ts.max_attempts
         ending = _ending(run) if retries_left else None
@@ -1444,7 +1486,9 @@ def _one_line(exc: BaseException) -> str:
             loc = ".".join(str(p) for p in e["loc"])
             parts.append(f"{loc}: {e['msg']}" if loc else e["msg"])
         return "; ".join(parts)
-    return " ".join(str(exc).split())
+    text = " ".join(str(exc).split())
+    # shoal's own errors say what is wrong; anything else is named by its type too.
+    return text if isinstance(exc, ShoalError) else f"{type(exc).__name__}: {text}"
 
 
 __all__ = ["DATABASE_AWAY", "DatabaseRetry", "Driver", "db_error_text", "is_owner_dead", "make_owner"]

@@ -69,10 +69,11 @@ def claim_run_dir(folder: Path, created_at: datetime, has_run: bool, create: boo
             earlier.rename(folder)
     if not create and not folder.exists():
         return moved
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     mark = folder / RUN_MARK
     tmp = mark.with_name(f"{RUN_MARK}.tmp")
-    tmp.write_text(ours)
+    with open(tmp, "w", opener=lambda p, flags: os.open(p, flags, 0o600)) as f:
+        f.write(ours)
     tmp.replace(mark)
     return moved
 

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, insert, select
 
-from shoal.engine.clock import as_aware, from_utc_naive, to_utc_naive
+from shoal.engine.access import LOCAL, Actor, Role, require
+from shoal.engine.clock import as_aware, check_logical_date, from_utc_naive, to_utc_naive
 from shoal.engine.states import (
     RUN_ACTIVE,
     RUN_TERMINAL,
@@ -24,6 +25,7 @@ from shoal.engine.workflows import get_workflow, version_spec
 from shoal.errors import Conflict, InvalidInput, NotFound, ParamError
 from shoal.spec.dag import descendants
 from shoal.spec.models import DEFAULT_PROJECT, Workflow
+from shoal.spec.secrets import masked_params
 from shoal.spec.templating import check_date_expr, find_references
 from shoal.spec.validate import BUILTIN_PARAMS
 from shoal.store import Store, utcnow
@@ -75,13 +77,17 @@ def parse_logical_date(text: str | date | datetime | None, timezone: str) -> dat
     if text is None:
         return datetime.now(ZoneInfo(timezone)).replace(microsecond=0)
     if isinstance(text, (date, datetime)):
-        return as_aware(text, timezone)
-    try:
-        has_time = "T" in text or " " in text.strip()
-        value: date | datetime = datetime.fromisoformat(text) if has_time else date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(f"invalid date {text!r}: use YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]") from None
-    return as_aware(value, timezone)
+        value: date | datetime = text
+    else:
+        try:
+            has_time = "T" in text or " " in text.strip()
+            value = datetime.fromisoformat(text) if has_time else date.fromisoformat(text)
+        except ValueError:
+            raise InvalidInput(f"invalid date {text!r}: use YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]") from None
+    check_logical_date(value)
+    when = as_aware(value, timezone)
+    check_logical_date(when)  # an aware time moved into the run's zone may land on another day
+    return when
 
 
 def trigger_run(
@@ -170,20 +176,38 @@ def trigger_run(
     return int(run_id)
 
 
-def _load_run_row(conn: Connection, run_id: int) -> Any:
-    row = conn.execute(select(runs).where(runs.c.id == run_id)).first()
+def _load_run_row(conn: Connection, run_id: int, project: str | None = None) -> Any:
+    """The run's row; with `project`, only if the run is one of that project's (a run is
+    addressed within its project: another project's run is not found, whoever asks)."""
+    q = select(runs).where(runs.c.id == run_id)
+    if project is not None:
+        q = (q.join(workflows, workflows.c.id == runs.c.workflow_id)
+             .join(projects, projects.c.id == workflows.c.project_id).where(projects.c.name == project))
+    row = conn.execute(q).first()
     if row is None:
-        raise NotFound(f"run {run_id} not found; `shoal runs list` shows recent runs")
+        raise _run_not_found(run_id, project)
     return row
 
 
-def stop_run(store: Store, run_id: int) -> list[int]:
+def _run_not_found(run_id: int, project: str | None) -> NotFound:
+    if project is None:
+        return NotFound(f"run {run_id} not found; `shoal runs list` shows recent runs")
+    return NotFound(
+        f"run {run_id} not found in project {project!r}; `shoal runs list --project {project}` shows its runs "
+        "(a run of another project needs --project)", run_id=run_id, project=project,
+    )
+
+
+def stop_run(store: Store, run_id: int, *, project: str | None = None, actor: Actor = LOCAL) -> list[int]:
     """Stop a run (and its sub-workflow runs): unfinished tasks become stopped. The driver that
     owns the run sees it within half a second and kills the task processes; if that driver is
-    gone, its executor already killed them. Returns the ids of the runs stopped."""
+    gone, its executor already killed them. Returns the ids of the runs stopped. With
+    `project`, the run must be that project's, where `actor` must be an editor."""
+    if project is not None:
+        require(actor, project, Role.EDITOR, f"stop runs of project {project!r}")
     stopped: list[int] = []
     with store.engine.begin() as conn:
-        row = _load_run_row(conn, run_id)
+        row = _load_run_row(conn, run_id, project)
         if row.state in RUN_TERMINAL:
             raise Conflict(f"run {run_id} already ended ({row.state}); nothing to stop")
         todo = [run_id]
@@ -279,10 +303,12 @@ def _requeue(conn: Connection, row: Any, spec: Workflow, names: set[str], reason
     return len(tasks)
 
 
-def rerun_from(store: Store, run_id: int, task: str) -> int:
+def rerun_from(store: Store, run_id: int, task: str, *, project: str | None = None, actor: Actor = LOCAL) -> int:
     """Rerun `task` and everything downstream of it in a finished run. Returns tasks requeued."""
+    if project is not None:
+        require(actor, project, Role.EDITOR, f"rerun runs of project {project!r}")
     with store.engine.begin() as conn:
-        row = _load_run_row(conn, run_id)
+        row = _load_run_row(conn, run_id, project)
         spec = _spec_for_run(conn, row)
         if task not in {t.name for t in spec.tasks}:
             raise InvalidInput(f"run {run_id} has no task {task!r}; its tasks: {', '.join(t.name for t in spec.tasks)}")
@@ -290,10 +316,12 @@ def rerun_from(store: Store, run_id: int, task: str) -> int:
         return _requeue(conn, row, spec, names, reason=f"rerun from {task}")
 
 
-def recover_run(store: Store, run_id: int) -> int:
+def recover_run(store: Store, run_id: int, *, project: str | None = None, actor: Actor = LOCAL) -> int:
     """Rerun only the failed, stopped and upstream_failed tasks of a failed or stopped run."""
+    if project is not None:
+        require(actor, project, Role.EDITOR, f"recover runs of project {project!r}")
     with store.engine.begin() as conn:
-        row = _load_run_row(conn, run_id)
+        row = _load_run_row(conn, run_id, project)
         if row.state == RunState.SUCCESS:
             raise Conflict(f"run {run_id} succeeded; nothing to recover (use `runs rerun --from TASK`)")
         spec = _spec_for_run(conn, row)
@@ -307,27 +335,34 @@ def recover_run(store: Store, run_id: int) -> int:
         return _requeue(conn, row, spec, names, reason="recover")
 
 
-def get_run(store: Store, run_id: int, conn: Connection | None = None) -> RunInfo:
+def get_run(
+    store: Store, run_id: int, conn: Connection | None = None, *, project: str | None = None, actor: Actor = LOCAL,
+) -> RunInfo:
+    """A run with its task runs; with `project`, only a run of that project (`actor` a viewer)."""
+    if project is not None:
+        require(actor, project, Role.VIEWER, f"read runs of project {project!r}")
     if conn is None:
         with store.engine.connect() as c:
-            return get_run(store, run_id, c)
-    from shoal.store.models import projects, workflow_versions
-
-    row = conn.execute(
+            return get_run(store, run_id, c, project=project, actor=actor)
+    q = (
         select(runs, workflows.c.name.label("wf_name"), projects.c.name.label("project"),
-               workflow_versions.c.version.label("version"))
+               workflow_versions.c.version.label("version"), workflow_versions.c.spec.label("spec"))
         .join(workflows, workflows.c.id == runs.c.workflow_id)
         .join(projects, projects.c.id == workflows.c.project_id)
         .join(workflow_versions, workflow_versions.c.id == runs.c.version_id)
         .where(runs.c.id == run_id)
-    ).first()
+    )
+    if project is not None:
+        q = q.where(projects.c.name == project)
+    row = conn.execute(q).first()
     if row is None:
-        raise NotFound(f"run {run_id} not found; `shoal runs list` shows recent runs")
+        raise _run_not_found(run_id, project)
     tasks = conn.execute(select(task_runs).where(task_runs.c.run_id == run_id).order_by(task_runs.c.id)).all()
+    secrets = (row.spec or {}).get("secrets") or []  # their values are shown as ***
     return RunInfo(
         id=row.id, workflow=row.wf_name, project=row.project, version=row.version, state=row.state,
         trigger=row.trigger, logical_date=from_utc_naive(row.logical_date, row.timezone),
-        params=row.params or {}, disabled=row.disabled or [], created_at=row.created_at,
+        params=masked_params(row.params or {}, secrets), disabled=row.disabled or [], created_at=row.created_at,
         started_at=row.started_at, ended_at=row.ended_at, error=row.error,
         tasks=[
             TaskRunInfo(

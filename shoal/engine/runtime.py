@@ -34,6 +34,7 @@ class TaskState:
     next_retry_at: datetime | None = None
     next_poll_at: datetime | None = None  # dependent tasks: when to look again
     deadline: datetime | None = None  # engine-driven tasks: when the timeout hits
+    secrets: tuple[str, ...] | None = None  # the values of the run's secret params it sees (cached)
     run: ActiveRun | None = field(default=None, repr=False, compare=False)
 
     def __setattr__(self, name: str, value: Any) -> None:

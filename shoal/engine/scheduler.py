@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from shoal.engine.clock import from_utc_naive, next_fire, to_utc_naive
+from shoal.engine.clock import from_utc_naive, latest_fires, next_fire, to_utc_naive
 from shoal.engine.driver import DATABASE_AWAY, DatabaseRetry, Driver, db_error_text, make_owner
 from shoal.engine.runs import trigger_run
 from shoal.engine.workflows import get_workflow
@@ -95,14 +95,25 @@ def _skip_to_next(store: Store, s, now_utc: datetime) -> None:  # type: ignore[n
 def _fire(store: Store, conn: Connection, s, now_utc: datetime) -> list[int]:  # type: ignore[no-untyped-def]
     fire = from_utc_naive(s.next_fire_at, s.timezone)
     end = from_utc_naive(s.end_at, s.timezone) if s.end_at else None
+    horizon = now_utc if end is None else min(now_utc, end)
+    # Catch-up creates at most max_catchup runs (the latest fire times); off, only the latest.
+    limit = store.settings.max_catchup if s.catchup else 1
     times = []
-    while fire <= now_utc and (end is None or fire <= end) and len(times) < MAX_CATCHUP_PER_TICK:
+    while fire <= horizon and len(times) <= limit:
         times.append(fire)
         fire = next_fire(s.cron, s.timezone, fire)
+    if len(times) > limit:
+        times = latest_fires(s.cron, s.timezone, horizon, limit)
+        if s.catchup:
+            log.warning("schedule of %s: more than %d fire times are due; catching up the latest %d, from %s "
+                        "(SHOAL_MAX_CATCHUP; backfill older dates with `shoal backfill`)",
+                        s.name, limit, limit, times[0].isoformat())
+        fire = next_fire(s.cron, s.timezone, times[-1])
+    if len(times) > MAX_CATCHUP_PER_TICK:  # the rest on the next ticks, in transactions of this size
+        fire = times[MAX_CATCHUP_PER_TICK]
+        times = times[:MAX_CATCHUP_PER_TICK]
     if s.start_at is not None:
         times = [t for t in times if t >= from_utc_naive(s.start_at, s.timezone)]
-    if not s.catchup and times:
-        times = times[-1:]  # catch-up off: only the most recent missed fire time runs
     nxt = to_utc_naive(fire) if (end is None or fire <= end) else None
     moved = conn.execute(
         update(schedules)

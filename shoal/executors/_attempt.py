@@ -118,6 +118,9 @@ class Attempt:
     def _log(self, lines: list[str]) -> None:
         if self.log is None:
             return
+        masks = self.launch.get("mask")
+        if masks:  # the run's secret values, longest first: never written to a log
+            lines = [_masked(line, masks) for line in lines]
         stamp = _stamp()
         try:
             self.log.write("".join(f"{stamp}{line}\n" for line in lines).encode("utf-8", "replace"))
@@ -230,17 +233,28 @@ def recorded_pid(result_path: str) -> tuple[int, float] | None:
     return (pid, written) if pid > 0 else None
 
 
+def _private(path: str, flags: int) -> int:
+    return os.open(path, flags, 0o600)  # logs and results are the owner's only (they hold task output)
+
+
 def _create(path: str, mode: str) -> BinaryIO:
     parent = os.path.dirname(path)
     if parent and parent not in _made_dirs:
-        os.makedirs(parent, exist_ok=True)
+        os.makedirs(parent, mode=0o700, exist_ok=True)
         _made_dirs.add(parent)
     try:
-        return open(path, mode)  # type: ignore[return-value]  # closed by Attempt
+        return open(path, mode, opener=_private)  # type: ignore[return-value]  # closed by Attempt
     except FileNotFoundError:  # its directory was removed since we made it
         _made_dirs.discard(parent)
-        os.makedirs(parent, exist_ok=True)
-        return open(path, mode)  # type: ignore[return-value]
+        os.makedirs(parent, mode=0o700, exist_ok=True)
+        return open(path, mode, opener=_private)  # type: ignore[return-value]
+
+
+def _masked(line: str, masks: list[str]) -> str:
+    for value in masks:
+        if value in line:
+            line = line.replace(value, "***")
+    return line
 
 
 def _stamp() -> str:

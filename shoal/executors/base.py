@@ -40,6 +40,8 @@ class Launch:
     # Modules the fork server imports once it is idle, if it has not yet: later python launches
     # then start with them (e.g. the task type's module, with its SQLAlchemy or ML libraries).
     warm: list[str] = field(default_factory=list)
+    # Secret values (longest first) the executor writes as `***` wherever they appear in the log.
+    mask: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -44,9 +44,7 @@ def default_capacity(env: Mapping[str, str] | None = None) -> Capacity:
     else:
         cpu = float(_usable_cpus())
     if env.get("SHOAL_MEMORY"):
-        from shoal.spec.models import (
-            parse_memory,  # pydantic-heavy: only when asked for
-        )
+        from shoal.units import parse_memory
 
         try:
             memory = parse_memory(env["SHOAL_MEMORY"])

@@ -31,6 +31,7 @@ from typing import Any, Self
 
 import psutil
 
+from shoal.config import SECRET_SETTINGS
 from shoal.errors import ShoalError
 from shoal.executors._attempt import recorded_pid
 from shoal.executors._worker import EXECUTOR_NAME, frame
@@ -98,6 +99,8 @@ class LocalExecutor:
                  str(evt_there.fileno()), json.dumps(config)],
                 stdin=subprocess.DEVNULL, pass_fds=(ctl_there.fileno(), evt_there.fileno()),
                 start_new_session=True,  # Ctrl-C in the driver's terminal must not reach tasks directly
+                # Tasks inherit the server's environment: never the metadata database's credentials.
+                env={k: v for k, v in os.environ.items() if k not in SECRET_SETTINGS},
             )  # fmt: skip
         finally:
             ctl_there.close()

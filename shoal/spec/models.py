@@ -32,7 +32,10 @@ from pydantic import (
     Field,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
+
+from shoal.units import parse_memory
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]*$"
 # projects.name, workflows.name and task_runs.task_name are String(128) columns.
@@ -52,11 +55,6 @@ STORED = "stored"
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
-_MEMORY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(Ki|Mi|Gi|Ti|K|M|G|T|k)?\s*$")
-_MEMORY_UNITS = {
-    None: 1, "K": 10**3, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
-    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40,
-}
 
 
 def is_stored(info: ValidationInfo) -> bool:
@@ -82,26 +80,6 @@ def parse_duration(value: Any) -> float:
     if seconds < 0:
         raise ValueError(f"invalid duration {value!r}: must not be negative")
     return seconds
-
-
-def parse_memory(value: Any) -> int:
-    """`"512Mi"`, `"1Gi"`, `"100M"` or a finite number of bytes -> bytes."""
-    if isinstance(value, bool):
-        raise ValueError(f"invalid memory {value!r}: use e.g. 512Mi, 2Gi")
-    size: float | None = None
-    if isinstance(value, (int, float)):
-        size = value
-    elif isinstance(value, str):
-        m = _MEMORY_RE.match(value)
-        if m:
-            size = float(m.group(1)) * _MEMORY_UNITS[m.group(2)]
-    if size is None:
-        raise ValueError(f"invalid memory {value!r}: use e.g. 512Mi, 2Gi")
-    if isinstance(size, float) and not math.isfinite(size):  # int(inf) would raise OverflowError
-        raise ValueError(f"invalid memory {_short(value)}: must be a finite number of bytes")
-    if size < 0:
-        raise ValueError(f"invalid memory {value!r}: must not be negative")
-    return int(size)
 
 
 def _short(value: Any) -> str:
@@ -358,7 +336,23 @@ class Workflow(BaseModel):
     # At most this many runs of the workflow at once (scheduled, catch-up, backfill, manual);
     # the others wait queued and start earliest logical date first.
     max_active_runs: ActiveLimit | None = None
+    # Params whose values are secret (a password, a token): shown as `***` wherever a run or the
+    # workflow is shown (logs, `show`, `--json`, exports); see `shoal.spec.secrets`.
+    secrets: list[Name] = Field(default_factory=list)
     tasks: list[TaskSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _secrets_are_params(self, info: ValidationInfo) -> Workflow:
+        if is_stored(info):
+            return self
+        declared = set(self.params).union(*(t.params for t in self.tasks))
+        unknown = [name for name in self.secrets if name not in declared]
+        if unknown:
+            raise ValueError(
+                f"secrets names {', '.join(map(repr, unknown))}, which no `params:` declares; a secret is "
+                "a parameter: declare it (its value can come at run time with -p)"
+            )
+        return self
 
     @classmethod
     def from_stored(cls, data: Any) -> Workflow:

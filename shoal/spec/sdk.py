@@ -119,6 +119,7 @@ class WorkflowBuilder:
         failure_strategy: str | None = None,
         max_active_tasks: int | None = None,
         max_active_runs: int | None = None,
+        secrets: Iterable[str] | None = None,
     ) -> None:
         self.name = name
         self.filename, line = _caller()
@@ -130,7 +131,7 @@ class WorkflowBuilder:
             "params": dict(params) if params is not None else None,
             "schedule": dict(schedule) if schedule is not None else None,
             "failure_strategy": failure_strategy, "max_active_tasks": max_active_tasks,
-            "max_active_runs": max_active_runs,
+            "max_active_runs": max_active_runs, "secrets": list(secrets) if secrets is not None else None,
         }
         self._head: dict[str, Any] = {"name": name, **{k: v for k, v in given.items() if v is not None}}
         self._tasks: list[dict[str, Any]] = []
@@ -197,22 +198,8 @@ class WorkflowBuilder:
                 completed.append(self)
 
 
-def workflow(
-    name: str,
-    *,
-    project: str | None = None,
-    description: str | None = None,
-    params: Mapping[str, Any] | None = None,
-    schedule: Schedule | Mapping[str, Any] | None = None,
-    failure_strategy: str | None = None,
-    max_active_tasks: int | None = None,
-    max_active_runs: int | None = None,
-) -> WorkflowBuilder:
-    """Starts a workflow definition; use it as a context manager or call `.build()`."""
-    return WorkflowBuilder(
-        name, project=project, description=description, params=params, schedule=schedule,
-        failure_strategy=failure_strategy, max_active_tasks=max_active_tasks, max_active_runs=max_active_runs,
-    )
+# `workflow("name", params=...)` reads better in a `with` statement than the class name.
+workflow = WorkflowBuilder
 
 
 def _caller() -> tuple[str | None, int | None]:

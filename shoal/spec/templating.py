@@ -142,15 +142,22 @@ def build_builtins(
     `task` and `attempt` are left out when None, so `${task}` outside a task is an error.
     """
     day = logical_date.date()
-    utc = logical_date.astimezone(UTC) if logical_date.tzinfo else logical_date
+    try:
+        utc = logical_date.astimezone(UTC) if logical_date.tzinfo else logical_date
+        yesterday, tomorrow = day - timedelta(days=1), day + timedelta(days=1)
+    except OverflowError:
+        raise ParamError(
+            f"the logical date {logical_date.isoformat()} is out of range: its day before or after "
+            f"is not a date", logical_date=logical_date.isoformat(),
+        ) from None
     values = {
         "ds": day.isoformat(),
         "ds_nodash": day.isoformat().replace("-", ""),
         "logical_date": logical_date.isoformat(),
         "ts": utc.isoformat(),
         "ts_nodash": _format(utc, ("yyyy", "MM", "dd", "T", "HH", "mm", "ss")),
-        "yesterday_ds": (day - timedelta(days=1)).isoformat(),
-        "tomorrow_ds": (day + timedelta(days=1)).isoformat(),
+        "yesterday_ds": yesterday.isoformat(),
+        "tomorrow_ds": tomorrow.isoformat(),
         "run_id": str(run_id),
         "workflow": workflow,
         "project": project,

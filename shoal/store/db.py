@@ -7,6 +7,7 @@ only by Alembic migrations (`migrate`), run on open, so an old database is broug
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 from datetime import UTC, datetime
@@ -30,11 +31,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _sqlite_pragmas(engine: Engine) -> None:
+def _sqlite_pragmas(engine: Engine, path: str | None) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
         # Take transaction control from the sqlite3 module so BEGIN IMMEDIATE below is ours.
         dbapi_conn.isolation_level = None
+        if path is not None:
+            _make_private(path)  # before WAL mode: SQLite gives -wal and -shm the file's mode
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         # NORMAL is durable across process crashes in WAL mode (only power loss may lose the tail).
@@ -51,14 +54,33 @@ def _sqlite_pragmas(engine: Engine) -> None:
         conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
 
 
+def _make_private(path: str) -> None:
+    """The database file (and its WAL files) readable by its owner only, however it was made."""
+    for name in (path, f"{path}-wal", f"{path}-shm"):
+        try:
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, 0o600)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:  # not ours (a shared file the owner set up): leave it as it is
+            log.debug("cannot make %s private: %s", name, exc)
+
+
 def make_engine(url: str) -> Engine:
     """An Engine for `url`, with SQLite tuned for several local processes."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
-            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+            home = Path(u.database).parent
+            try:
+                home.mkdir(mode=0o700, parents=True, exist_ok=True)  # SHOAL_HOME is its owner's only
+            except OSError as exc:
+                raise StoreUnavailable(
+                    f"cannot create {home} for the metadata database: {exc.strerror or exc}; set SHOAL_HOME "
+                    "to a directory you can write (or SHOAL_DB_URL to a database)"
+                ) from None
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-        _sqlite_pragmas(engine)
+        _sqlite_pragmas(engine, u.database if u.database != ":memory:" else None)
         return engine
     return create_engine(url, pool_pre_ping=True)
 

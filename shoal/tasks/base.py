@@ -28,7 +28,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo
 
-from shoal.spec.templating import SPLICED, render_value, resolve_references
+from shoal.spec.templating import SPLICED, find_references, render_value, resolve_references
 
 Kind = Literal["command", "process", "inline", "engine"]
 TriggerRule = Literal["all_success", "all_done", "none_failed", "one_success"]
@@ -68,6 +68,24 @@ class TaskContext:
 
 
 @dataclass(frozen=True)
+class ProjectReference:
+    """Another workflow a task reaches: where it is, and whether runs are started there (a
+    sub-workflow: the editor role) or only read (a dependency: the viewer role)."""
+
+    project: str
+    workflow: str
+    starts_runs: bool
+
+
+def literal(value: str | None, what: str) -> str | None:
+    """`value` if it holds no `${...}`/`$[...]`: fields naming code or another project's
+    workflow are fixed when the workflow is applied, so a value can never choose them."""
+    if value is not None and find_references(value):
+        raise ValueError(f"{what}, which a parameter or an output cannot choose: write it as it is")
+    return value
+
+
+@dataclass(frozen=True)
 class Command:
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
@@ -85,6 +103,9 @@ class TaskType:
     raw_fields: ClassVar[frozenset[str]] = frozenset()
     # Params fields whose text is code: left as written, their references' values in `ctx.values`.
     code_fields: ClassVar[frozenset[str]] = frozenset()
+    # Runs with the metadata database's and the online store's URLs (which may hold passwords):
+    # for shoal's own types that record models and feature sets. Other tasks never see them.
+    needs_store: ClassVar[bool] = False
 
     def branch_targets(self, params: BaseModel) -> list[str]:
         """Downstream tasks this type may choose between; [] for a type that does not branch."""
@@ -97,6 +118,11 @@ class TaskType:
     def command(self, ctx: TaskContext) -> Command:
         """The process to spawn (`command` kind)."""
         raise NotImplementedError(f"task type {self.name!r} does not implement command()")
+
+    def project_references(self, config: dict[str, Any]) -> list[ProjectReference]:
+        """The workflows of other projects this task reaches (`config` as written): checked
+        against the applying user's roles when the workflow is applied."""
+        return []
 
     def isolation(self, params: BaseModel) -> Literal["fork", "worker"]:
         """How a `process` task runs: forked fresh (default) or in a reused warm worker."""

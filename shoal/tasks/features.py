@@ -67,6 +67,7 @@ class DataImportParams(TaskParams):
 class DataImportTask(TaskType):
     name = "data_import"
     Params = DataImportParams
+    needs_store = True  # managed tables, feature sets, the online store
 
     def run(self, ctx: TaskContext) -> dict[str, Any]:
         p: DataImportParams = ctx.params
@@ -86,6 +87,7 @@ class FeatureExtractParams(_SqlSource):
 class FeatureExtractTask(TaskType):
     name = "feature_extract"
     Params = FeatureExtractParams
+    needs_store = True  # managed tables, feature sets, the online store
 
     def run(self, ctx: TaskContext) -> dict[str, Any]:
         p: FeatureExtractParams = ctx.params
@@ -111,6 +113,7 @@ class FeatureDeployParams(_SqlSource):
 class FeatureDeployTask(TaskType):
     name = "feature_deploy"
     Params = FeatureDeployParams
+    needs_store = True  # managed tables, feature sets, the online store
 
     def run(self, ctx: TaskContext) -> dict[str, Any]:
         p: FeatureDeployParams = ctx.params
@@ -133,6 +136,7 @@ class OnlineImportParams(TaskParams):
 class OnlineImportTask(TaskType):
     name = "online_import"
     Params = OnlineImportParams
+    needs_store = True  # managed tables, feature sets, the online store
 
     def run(self, ctx: TaskContext) -> dict[str, Any]:
         p: OnlineImportParams = ctx.params

@@ -122,6 +122,7 @@ class DatasetParams(TaskParams):
 class DatasetTask(_MLTask):
     name = "dataset"
     Params = DatasetParams
+    needs_store = True  # feature sets, the registry
     code_fields = frozenset({"sql"})
 
     def work(self, ctx: TaskContext) -> dict[str, Any]:
@@ -304,6 +305,7 @@ class ReleaseParams(TaskParams):
 class ReleaseTask(_MLTask):
     name = "release"
     Params = ReleaseParams
+    needs_store = True  # feature sets, the registry
 
     def work(self, ctx: TaskContext) -> dict[str, Any]:
         from shoal.registry import Registry
@@ -358,6 +360,7 @@ class BatchPredictTask(_MLTask):
 
     name = "batch_predict"
     Params = BatchPredictParams
+    needs_store = True  # the registry, feature sets
 
     def work(self, ctx: TaskContext) -> dict[str, Any]:
         from shoal.config import get_settings

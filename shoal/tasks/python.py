@@ -20,8 +20,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, model_validator
 
 from shoal.errors import ParamError, TaskFailed
-from shoal.spec.templating import find_references
-from shoal.tasks.base import TaskContext, TaskParams, TaskType, is_spliced
+from shoal.tasks.base import TaskContext, TaskParams, TaskType, is_spliced, literal
 from shoal.tasks.values.python import check_python_references, python_script
 
 
@@ -37,8 +36,7 @@ class PythonParams(TaskParams):
     def _one_of(self, info: ValidationInfo) -> PythonParams:
         if (self.callable is None) == (self.script is None):
             raise ValueError("give exactly one of 'callable' (module:function) or 'script'")
-        if self.callable is not None and find_references(self.callable):
-            raise ValueError("callable names code, which cannot come from a parameter or an output")
+        literal(self.callable, "callable names code")
         if self.callable is not None and ":" not in self.callable:
             raise ValueError(f"callable {self.callable!r} must look like 'module.path:function'")
         if self.script is not None and not is_spliced(info):

@@ -9,6 +9,7 @@ in proportion to the server's memory, so workflows that do not use them do not p
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,10 @@ get_task_type("python")
 def run_task(payload: dict[str, Any]) -> dict[str, Any]:
     """Validate the rendered params, build the context and call the task type's `run`."""
     task_type = get_task_type(payload["type"])
+    if payload.get("store_env"):
+        # Only for shoal's own types that record models and feature sets (`needs_store`): a
+        # forked child ends with the task, and a warm worker restores its environment after it.
+        os.environ.update(payload["store_env"])
     params = task_type.Params.model_validate(payload["params"])
     c = payload["ctx"]
     ctx = TaskContext(

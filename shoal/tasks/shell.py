@@ -13,8 +13,7 @@ from functools import lru_cache
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from shoal.spec.templating import find_references
-from shoal.tasks.base import Command, TaskContext, TaskParams, TaskType, is_spliced
+from shoal.tasks.base import Command, TaskContext, TaskParams, TaskType, is_spliced, literal
 from shoal.tasks.values.shell import check_shell_references, shell_script, spawn_argv
 
 # A command containing any of these needs a shell; anything else is spawned directly (fast path).
@@ -48,10 +47,8 @@ class ShellParams(TaskParams):
 
     @field_validator("shell")
     @classmethod
-    def _no_references(cls, v: str) -> str:
-        if find_references(v):
-            raise ValueError("the interpreter is code and cannot come from a parameter or an output")
-        return v
+    def _fixed(cls, v: str) -> str:
+        return literal(v, "the interpreter is code") or v
 
 
 class ShellTask(TaskType):

@@ -96,7 +96,7 @@ def test_runs_list_in_80_columns_keeps_run_workflow_and_state_whole(  # type: ig
     _apply(cli, tmp_path, name, project="fraud_detection")
     for _ in range(12):  # a two-digit run id
         assert cli("run", name, "--project", "fraud_detection", "--date", "2026-03-01T02:00").exit_code == 0
-    assert cli("runs", "wait", "12").exit_code == 0
+    assert cli("runs", "wait", "12", "--project", "fraud_detection").exit_code == 0
     monkeypatch.setattr(console, "_width", 80)
     r = cli("runs", "list", "--limit", "1")
     assert r.exit_code == 0

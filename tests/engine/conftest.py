@@ -58,3 +58,12 @@ def states(info: RunInfo) -> dict[str, str]:
 
 def outputs(info: RunInfo, task: str) -> dict[str, object]:
     return next(t.outputs for t in info.tasks if t.task == task)
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """`cli(*args)`: the `shoal` CLI in-process on a fresh SQLite home."""
+    from shoal.config import Settings
+    from tests.conftest import cli_runner
+
+    return cli_runner(monkeypatch, Settings(home=tmp_path / "clihome"), tmp_path)

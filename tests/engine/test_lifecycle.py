@@ -389,6 +389,34 @@ def test_schedule_tick_creates_due_runs_with_and_without_catchup(client: Client,
     assert tick_schedules(client.store, now=datetime(2026, 1, 1, 3, 30, tzinfo=UTC)) == []
 
 
+def test_catch_up_creates_only_the_latest_max_catchup_runs(
+    client: Client, apply_yaml, caplog: pytest.LogCaptureFixture
+) -> None:
+    apply_yaml("""
+        name: minutely
+        schedule: {cron: "* * * * *", start: "2016-01-01", catchup: true}
+        tasks: [{name: a, type: shell, command: 'true'}]
+        """)
+    apply_yaml("""
+        name: minutely_latest
+        schedule: {cron: "* * * * *", start: "2016-01-01", catchup: false}
+        tasks: [{name: a, type: shell, command: 'true'}]
+        """)
+    client.store.settings.max_catchup = 5
+    # Ten years of minutes are due (over five million fire times).
+    with client.engine.begin() as conn:
+        conn.execute(update(schedules).values(next_fire_at=datetime(2016, 1, 1)))
+    now = datetime(2026, 1, 1, 3, 30, 30, tzinfo=UTC)
+    created = tick_schedules(client.store, now=now)
+    infos = [get_run(client.store, r) for r in created]
+    caught_up = sorted(i.logical_date.minute for i in infos if i.workflow == "minutely")
+    latest = [i.logical_date.minute for i in infos if i.workflow == "minutely_latest"]
+    assert caught_up == [26, 27, 28, 29, 30] and latest == [30]
+    assert "more than 5 fire times are due; catching up the latest 5" in caplog.text
+    assert tick_schedules(client.store, now=now) == []
+    assert _next_fire(client) == datetime(2026, 1, 1, 3, 31)
+
+
 def test_a_schedule_that_cannot_fire_does_not_stop_the_others(
     client: Client, apply_yaml, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -87,3 +87,8 @@ def leave_behind(payload: dict[str, Any]) -> dict[str, Any]:
 def has_modules(payload: dict[str, Any]) -> dict[str, Any]:
     """Which of `modules` this process had imported before the task began."""
     return {"had": {name: name in sys.modules for name in payload["modules"]}}
+
+
+def environment(payload: dict[str, Any]) -> dict[str, Any]:
+    """The task process's environment, as outputs."""
+    return {"env": dict(os.environ)}

@@ -279,3 +279,21 @@ def test_unwritable_log_and_result_paths_do_not_stop_the_attempt(
     result = run(ex, launch)
     assert result.is_success and result.outputs == {"ok": "yes"}
     assert run(ex, make_launch(argv=["true"])).is_success  # the executor is fine
+
+
+def test_tasks_never_inherit_the_metadata_database_url(
+    make_launch: MakeLaunch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The driver's environment holds the database's credentials; the executor it starts must not
+    # hand them to anything it runs.
+    monkeypatch.setenv("SHOAL_DB_URL", "postgresql+psycopg://shoal:s3cret-pw@db:5432/shoal")
+    monkeypatch.setenv("SHOAL_ONLINE_STORE", "redis://:redis-pw@cache:6379/0")
+    with LocalExecutor(workers=1) as executor:
+        shell = make_launch(argv=["env"])
+        python = make_launch("python", target="targets:environment")
+        assert run(executor, shell).is_success
+        result = run(executor, python)
+    text = Path(shell.log_path).read_text()
+    assert "s3cret-pw" not in text and "redis-pw" not in text and "SHOAL_DB_URL" not in text
+    assert result.is_success, result
+    assert not {"SHOAL_DB_URL", "SHOAL_ONLINE_STORE"} & set(result.outputs["env"])
