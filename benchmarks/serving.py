@@ -18,7 +18,11 @@ One run, on this machine, loopback only:
      - fastapi_floor:      a bare FastAPI/uvicorn endpoint returning a constant (the anchor: no
                            Python server on this stack can beat it)
 4. measures release -> first response by the new version: with shoal_features serving (default
-   poll 0.5 s), registers and releases a new version and polls /predict until it answers with it.
+   poll 0.5 s), registers and releases a new version and polls /predict until it answers with it;
+5. measures single clicks next to large requests (shoal_features_next_to_large): one client posts
+   10,000-click requests back to back while another posts single clicks on its own connection
+   for 8 s; how many single clicks were answered and their latency (a large request must not
+   stall the small ones: scoring it runs in a worker thread).
 
 Targets (issue 5): shoal_bare p99 <= 2 ms; shoal_features p99 <= 5 ms; shoal_bare req/s >= 3x
 MLflow's in the same run.
@@ -169,6 +173,67 @@ def release_to_first_response(home: Path, port: int, repeats: int = 10) -> dict[
             "median_ms": round(samples[len(samples) // 2], 1), "max_ms": round(samples[-1], 1)}
 
 
+def small_next_to_large(home: Path, port: int, click: dict[str, Any], rows: int = 10_000,
+                        seconds: float = 8.0) -> dict[str, Any]:
+    """Single-click latency while another connection keeps a `rows`-click request in flight."""
+    import http.client
+    import statistics
+    import threading
+
+    argv, env = serve_argv(home, "talkingdata", port)
+    server_cpus, client_cpus = load.split_cpus()
+    proc = load.start_server(argv, env, port, name="shoal-next-to-large", cpus=server_cpus)
+    own = os.sched_getaffinity(0)
+    small, large = json.dumps(click).encode(), json.dumps([click] * rows).encode()
+    headers = {"Content-Type": "application/json"}
+    stop = threading.Event()
+    large_s: list[float] = []
+    errors: list[str] = []
+
+    def post_large() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        while not stop.is_set():
+            t0 = time.perf_counter()
+            conn.request("POST", "/predict", large, headers)
+            r = conn.getresponse()
+            r.read()
+            if r.status != 200:
+                errors.append(f"large: HTTP {r.status}")
+            large_s.append(time.perf_counter() - t0)
+
+    try:
+        load.wait_ready(f"http://127.0.0.1:{port}/health", timeout=180, proc=proc)
+        if server_cpus:
+            load.pin(proc.pid, server_cpus)
+            os.sched_setaffinity(0, client_cpus)
+        thread = threading.Thread(target=post_large, daemon=True)
+        thread.start()
+        while not large_s and thread.is_alive() and not errors:  # the first large request is warm-up
+            time.sleep(0.01)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        times = []
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            t0 = time.perf_counter()
+            conn.request("POST", "/predict", small, headers)
+            r = conn.getresponse()
+            r.read()
+            if r.status != 200:
+                errors.append(f"small: HTTP {r.status}")
+            times.append((time.perf_counter() - t0) * 1000)
+        stop.set()
+        thread.join(timeout=120)
+    finally:
+        stop.set()
+        load.stop_server(proc)
+        os.sched_setaffinity(0, own)
+    times.sort()
+    return {"rows": rows, "seconds": seconds, "small_requests": len(times),
+            "small_p50_ms": round(times[len(times) // 2], 2), "small_p99_ms": round(times[int(len(times) * 0.99)], 2),
+            "small_max_ms": round(times[-1], 2), "large_requests": len(large_s),
+            "large_median_s": round(statistics.median(large_s), 3), "errors": errors[:5]}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=200_000)
@@ -223,6 +288,7 @@ def main() -> int:
                 "--port", str(port), "--log-level", "warning", "--no-access-log"]
         result["fastapi_floor"] = load.measure_server("fastapi-floor", argv, None, port, "/health", "/predict",
                                                       json.dumps(row).encode(), **measure)
+        result["shoal_features_next_to_large"] = small_next_to_large(home, load.free_port(), click)
         result["release_to_first_response"] = release_to_first_response(home, load.free_port())
 
     def rps(name: str) -> float | None:

@@ -179,6 +179,12 @@ def serve(
     poll: Annotated[float, typer.Option("--poll", help="seconds between checks of the alias")] = 0.5,
     workers: Annotated[int, typer.Option("--workers", min=1, help="server processes, each with the model loaded")] = 1,
     project: ProjectOpt = DEFAULT_PROJECT,
+    # The defaults are shoal.serving.body's DEFAULT_MAX_BODY_BYTES / DEFAULT_MAX_ROWS, written
+    # out so that --help shows them without importing the server (a test keeps them equal).
+    max_body_bytes: Annotated[int, typer.Option(
+        "--max-body-bytes", min=1, help="largest request body accepted, in bytes (8 MiB); larger: 413")] = 8_388_608,
+    max_rows: Annotated[int, typer.Option(
+        "--max-rows", min=1, help="most rows one request may send; more: 413")] = 10_000,
 ) -> None:
     """Serve a model's aliased version over HTTP; swap to each new release without dropping requests."""
     # One request is one row (or a few): waking an OpenMP pool costs more than the trees, and a
@@ -187,17 +193,20 @@ def serve(
     import uvicorn
 
     from shoal.serving.app import SERVE_ENV, server_app
+    from shoal.serving.body import Limits
 
+    limits = Limits(max_body_bytes=max_body_bytes, max_rows=max_rows)
     if workers > 1:
         mv = _registry(project).get(name, alias=alias)  # fail here, once, if there is nothing to serve
         console.print(f"serving {name}@{alias} = version {mv.version} ({mv.flavor}) on http://{host}:{port}"
                       f" with {workers} worker processes", markup=False)
-        os.environ[SERVE_ENV] = json.dumps({"model": name, "alias": alias, "poll": poll, "project": project})
+        os.environ[SERVE_ENV] = json.dumps({"model": name, "alias": alias, "poll": poll, "project": project,
+                                            "max_body_bytes": max_body_bytes, "max_rows": max_rows})
         uvicorn.run("shoal.serving.app:app_from_env", factory=True, workers=workers, host=host, port=port,
                     log_level="warning", access_log=False)
         return
 
-    watcher, app = server_app(_registry(project), name, alias, poll)
+    watcher, app = server_app(_registry(project), name, alias, poll, limits)
     mv = watcher.current.version
     console.print(f"serving {name}@{alias} = version {mv.version} ({mv.flavor}) on http://{host}:{port}"
                   f"  (POST /predict, /invocations; GET /health, /metadata)", markup=False)

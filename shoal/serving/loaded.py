@@ -23,6 +23,17 @@ from shoal.registry import ModelVersion, Registry
 _NUMERIC = {"int", "float", "bool"}
 
 
+def _shown(value: Any) -> str:
+    """A request value as an error message shows it: short, and never a whole (deep) container."""
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    if isinstance(value, dict):
+        return f"an object with {len(value)} keys"
+    if isinstance(value, str) and len(value) > 60:
+        return f"{value[:60]!r}... ({len(value)} characters)"
+    return repr(value)
+
+
 @dataclass(frozen=True)
 class LoadedModel:
     version: ModelVersion
@@ -66,13 +77,13 @@ class LoadedModel:
                 continue
             if kind in _NUMERIC:
                 if isinstance(value, str) or not isinstance(value, (int, float)):
-                    raise RowError(f"{name}: expected a number, got {value!r}", name)
+                    raise RowError(f"{name}: expected a number, got {_shown(value)}", name)
                 if isinstance(value, float) and math.isnan(value):
                     raise RowError(f"{name}: NaN is not a value; send null for a missing number", name)
                 if kind == "int" and isinstance(value, float) and not value.is_integer():
                     raise RowError(f"{name}: expected an integer, got {value!r}", name)
             elif kind == "str" and not isinstance(value, str):
-                raise RowError(f"{name}: expected a string, got {value!r}", name)
+                raise RowError(f"{name}: expected a string, got {_shown(value)}", name)
         return row
 
     def score(self, rows: Sequence[Any]) -> list[float]:

@@ -1,15 +1,29 @@
-"""Small real models for registry and serving tests: trained in a second, saved as bundles."""
+"""Small real models for registry and serving tests (trained in a second), and a real HTTP server."""
 
 from __future__ import annotations
 
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 
+from shoal.config import Settings
 from shoal.ml.bundle import build_bundle
 from shoal.ml.preprocess import Pipeline
 from shoal.ml.train import train
+from shoal.registry import Registry
+from shoal.store import Store
 from tests.features.conftest import talkingdata_csv  # noqa: F401 - a fixture for the feature-set model
 
 COLUMNS = ["clicks", "app", "hour"]
@@ -38,3 +52,64 @@ def save_bundle(directory: Path, *, trees: int = 10, seed: int = 0, steps: list[
     bundle = build_bundle(result, algorithm="xgboost", label="label", frame=df, pipeline=pipeline)
     bundle.save(directory)
     return directory
+
+
+@pytest.fixture
+def registry(store: Store, tmp_path: Path) -> Registry:
+    """Model `ctr` with versions 1 and 2 (different seeds), `production` on version 1."""
+    reg = Registry(store)
+    for seed in (0, 1):
+        reg.register("ctr", save_bundle(tmp_path / f"b{seed}", seed=seed), metrics={"auc": 0.8 + seed / 100})
+    reg.release("ctr", 1)
+    return reg
+
+
+@contextmanager
+def uvicorn_in_thread(app: Any) -> Iterator[str]:
+    """`app` behind a real uvicorn server on a free loopback port, in a thread; yields its base URL."""
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.01)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(settings: Settings, port: int, log: Path, workers: int = 1,
+                 extra: Sequence[str] = ()) -> subprocess.Popen[bytes]:
+    """`shoal serve ctr` (`extra`: more options) in its own session, once it answers /health."""
+    env = {**os.environ, **settings.to_env(), **settings.store_env(), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "shoal.cli.main", "serve", "ctr", "--port", str(port), "--poll", "0.1",
+           "--workers", str(workers), *extra]
+    proc = subprocess.Popen(cmd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"shoal serve exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/health")
+            if conn.getresponse().status == 200:
+                return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    pytest.fail(f"shoal serve did not answer /health in 60 s:\n{log.read_text()}")

@@ -6,9 +6,6 @@ import http.client
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -18,35 +15,9 @@ import pytest
 from shoal.config import Settings
 from shoal.registry import Registry
 from shoal.store import open_store
-from tests.serving.conftest import save_bundle
+from tests.serving.conftest import free_port, save_bundle, start_server
 
 ROW = json.dumps({"clicks": 30, "app": 3, "hour": 10.5}).encode()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(settings: Settings, port: int, log: Path, workers: int = 1) -> subprocess.Popen[bytes]:
-    env = {**os.environ, **settings.to_env(), "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "shoal.cli.main", "serve", "ctr", "--port", str(port), "--poll", "0.1",
-           "--workers", str(workers)]
-    proc = subprocess.Popen(cmd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"shoal serve exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/health")
-            if conn.getresponse().status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    pytest.fail(f"shoal serve did not answer /health in 60 s:\n{log.read_text()}")
 
 
 class Load:

@@ -22,15 +22,6 @@ ROW = {"clicks": 30, "app": 3, "hour": 10.5}
 
 
 @pytest.fixture
-def registry(store: Store, tmp_path: Path) -> Registry:
-    reg = Registry(store)
-    for seed in (0, 1):
-        reg.register("ctr", save_bundle(tmp_path / f"b{seed}", seed=seed), metrics={"auc": 0.8 + seed / 100})
-    reg.release("ctr", 1)
-    return reg
-
-
-@pytest.fixture
 def served(registry: Registry) -> Iterator[tuple[TestClient, ModelWatcher]]:
     watcher = ModelWatcher(registry, "ctr", "production", poll=3600)  # swaps only when the test calls check()
     with TestClient(create_app(watcher)) as client:
@@ -215,6 +206,11 @@ def test_a_click_is_scored_on_its_online_features(click_model: Registry) -> None
             r = client.post("/predict", json=bad)
             assert r.status_code == 422 and r.json()["error"]["details"]["field"] == field, r.text
         assert not math.isnan(client.post("/predict", json=[CLICK, CLICK]).json()["scores"][1])
+        # A value nested as deep as JSON allows: a 4xx, even where an error message would show it.
+        deep = json.dumps({**CLICK, "device": "@"}).replace('"@"', "[" * 1000 + "]" * 1000)
+        for body in (deep, f"[{deep}, {deep}]"):
+            r = client.post("/predict", content=body, headers={"content-type": "application/json"})
+            assert r.status_code in (400, 422) and r.json()["error"]["message"], r.text
         assert json.loads(client.get("/metadata").content)["feature_set"] == "td"
         # A new version on the same feature set version keeps the loaded online store (no reload).
         before = watcher.current.features
