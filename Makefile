@@ -34,6 +34,7 @@ bench: setup
 	$(PY) benchmarks/features_offline.py
 	$(PY) benchmarks/features_online.py
 	$(PY) benchmarks/serving.py
+	$(PY) benchmarks/workflow_apply.py
 
 clean:
 	rm -rf $(VENV) .shoal .shoal-demo .pytest_cache

@@ -18,13 +18,24 @@ Parameter and env values are strings. An unquoted number or boolean there keeps 
 written as, not what YAML 1.1 makes of it: `1.10` stays "1.10" (not "1.1"), `12:30` "12:30" (not
 the sexagesimal 750), `0700` "0700" (not the octal 448), `NO` "NO" (not "false"); so do their
 names (`on:` is "on", not True). JSON numbers keep their text the same way (`1e3` is "1e3").
+
+A workflow file may come from anyone allowed to apply one, so reading it is bounded: at most
+`MAX_FILE_BYTES` (checked before the file is read), UTF-8 text without NUL characters, lists and
+mappings nested at most `MAX_NESTING` deep, and YAML aliases that add at most `MAX_ALIAS_NODES`
+nodes to a document (an "alias bomb" of a few hundred bytes would otherwise expand to billions).
+Nesting and aliases are checked on the parser's events before any node is built, so a refused
+file costs milliseconds; each limit gives one problem naming the file and, where known, the line.
+YAML is parsed by libyaml when PyYAML has it (as its wheels do); a syntax error is reported in
+the words of PyYAML's own parser, which say more.
 """
 
 from __future__ import annotations
 
 import json
 import keyword
-from collections.abc import Callable, Iterable
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
@@ -50,9 +61,29 @@ from shoal.spec.models import (
     parse_memory,
 )
 from shoal.spec.sdk import run_workflow_module
-from shoal.spec.validate import TaskTypeLookup, validate_workflow
+from shoal.spec.validate import (
+    MAX_NESTING,
+    TaskTypeLookup,
+    gc_paused,
+    nesting_message,
+    task_too_deep,
+    too_deep,
+    validate_workflow,
+)
 
 FORMATS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".py": "python"}
+
+# A workflow of 20,000 tasks is about 3 MB of YAML; past this size a file is refused unread.
+MAX_FILE_BYTES = 10 * 2**20
+# Nodes that YAML aliases may add to a document (counted as if each alias were written out).
+# Shared defaults merged into each of 20,000 tasks add a few hundred thousand; an alias bomb
+# (each level aliasing the one before ten times) passes a million within a few levels of a
+# few hundred bytes. A million keeps what a document expands to within the order of the
+# largest file MAX_FILE_BYTES admits (about 2.5 million nodes), however small the file.
+MAX_ALIAS_NODES = 1_000_000
+# Longest scalar read as an integer: past Python's int/str limit (4300 digits), and sexagesimal
+# integers (1:2:3...) cost quadratic time in their length.
+_MAX_INT_TEXT = 4300
 
 
 @dataclass(frozen=True)
@@ -100,13 +131,79 @@ def read_file(path: str | FsPath, task_types: TaskTypeLookup | None = None) -> l
     if not path.is_file():
         raise SpecError([Problem(source, None, None, None, "no such file")])
     source_dir = path.resolve().parent
+    data = _read_bounded(path, source)
     if fmt == "python":
+        # runpy reads the file again (a module keeps its own loader and file name); what it
+        # reads was checked here. Python honours a `# coding:` line, so other encodings pass.
+        _check_nul(data, source)
+        if not _CODING.search(b"\n".join(data.split(b"\n", 2)[:2])):
+            _decode(data, source)
         return _finish(_python_workflows(source, source_dir, None), task_types)
+    return read_text(_decode(data, source), fmt, source, task_types, source_dir=source_dir)
+
+
+# PEP 263: a `coding:` comment on one of the first two lines sets a Python file's encoding.
+_CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
+
+
+def _read_bounded(path: FsPath, source: str) -> bytes:
+    """The file's bytes, refused before reading when larger than MAX_FILE_BYTES."""
+    limit = MAX_FILE_BYTES
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError([Problem(source, None, None, None, f"cannot read the file: {exc}")]) from None
-    return read_text(text, fmt, source, task_types, source_dir=source_dir)
+        with path.open("rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > limit:
+                raise SpecError([Problem(source, None, None, None, _too_big(size, limit))])
+            data = f.read(limit + 1)  # the size may have changed since: never read past the limit
+    except OSError as exc:
+        raise SpecError([Problem(source, None, None, None, f"cannot read the file: {exc.strerror or exc}")]) from None
+    if len(data) > limit:
+        raise SpecError([Problem(source, None, None, None, _too_big(len(data), limit))])
+    return data
+
+
+def _too_big(size: int, limit: int) -> str:
+    return (
+        f"the file is {_mib(size)}, larger than the {_mib(limit)} a workflow file may be: "
+        "a workflow is not the place for data; keep large values in files the tasks read"
+    )
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size:,} bytes"
+
+
+def _decode(data: bytes, source: str) -> str:
+    """`data` as UTF-8 text, or a problem naming the line and column of the first bad byte."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = len(data[line_start:exc.start].decode("utf-8", "replace")) + 1
+        message = (
+            f"the file is not UTF-8 text: byte 0x{data[exc.start]:02x} at column {column} is not valid "
+            "UTF-8 (convert the file to UTF-8, e.g. with iconv)"
+        )
+        raise SpecError([Problem(source, line, None, None, message)]) from None
+
+
+def _check_nul(data: bytes | str, source: str) -> None:
+    """A NUL character is never text: a binary file, or a truncated or corrupt one."""
+    if isinstance(data, bytes):
+        at = data.find(b"\0")
+        before = data[:at].decode("utf-8", "replace")
+    else:
+        at = data.find("\0")
+        before = data[:at]
+    if at < 0:
+        return
+    line = before.count("\n") + 1
+    column = len(before) - (before.rfind("\n") + 1) + 1
+    raise SpecError([Problem(
+        source, line, None, None,
+        f"the file holds a NUL character at column {column}: a workflow file is text; is it a binary file?",
+    )])
 
 
 def read_dir(path: str | FsPath, task_types: TaskTypeLookup | None = None) -> list[LoadedWorkflow]:
@@ -132,6 +229,7 @@ def read_dir(path: str | FsPath, task_types: TaskTypeLookup | None = None) -> li
     return loaded
 
 
+@gc_paused()
 def read_text(
     text: str,
     fmt: str = "yaml",
@@ -142,6 +240,10 @@ def read_text(
 ) -> list[LoadedWorkflow]:
     """Like `load_text`, keeping each workflow's source, source directory and line locator."""
     src_dir = FsPath(source_dir) if source_dir is not None else None
+    # A character is at least one byte: only a text that may be too large is encoded to count.
+    if len(text) > MAX_FILE_BYTES or (len(text) * 4 > MAX_FILE_BYTES and len(text.encode()) > MAX_FILE_BYTES):
+        raise SpecError([Problem(source_name, None, None, None, _too_big(len(text.encode()), MAX_FILE_BYTES))])
+    _check_nul(text, source_name)
     if fmt == "yaml":
         docs = _yaml_documents(text, source_name)
     elif fmt == "json":
@@ -180,10 +282,24 @@ def _finish(results: Iterable[LoadedWorkflow | Problem], task_types: TaskTypeLoo
 
 
 def _python_workflows(source: str, source_dir: FsPath | None, text: str | None) -> list[LoadedWorkflow | Problem]:
-    return [
-        item if isinstance(item, Problem) else LoadedWorkflow(item.workflow, item.source, source_dir, item.locate)
-        for item in run_workflow_module(source, source_dir, text)
-    ]
+    out: list[LoadedWorkflow | Problem] = []
+    for item in run_workflow_module(source, source_dir, text):
+        if isinstance(item, Problem):
+            out.append(item)
+            continue
+        # Code can build any data: a task's keys nested too deep are refused here, before
+        # anything walks them (validation, hashing, the database).
+        deep = next((
+            (i, task, path) for i, task in enumerate(item.workflow.tasks)
+            if (path := task_too_deep(task)) is not None
+        ), None)
+        if deep is not None:
+            i, task, path = deep
+            out.append(Problem(item.source, item.locate(("tasks", i, *path)), task.name, format_field(path[:1]),
+                               nesting_message()))
+            continue
+        out.append(LoadedWorkflow(item.workflow, item.source, source_dir, item.locate))
+    return out
 
 
 def _duplicate_names(loaded: list[LoadedWorkflow]) -> list[Problem]:
@@ -222,10 +338,97 @@ class _Loader(yaml.SafeLoader):
     """SafeLoader that leaves dates as strings (pydantic parses the ones that are dates)."""
 
 
-_Loader.yaml_implicit_resolvers = {
+# The same on libyaml (about 5x faster on a large file); PyYAML's own where it lacks libyaml.
+_FastLoader: type[yaml.SafeLoader] | type[yaml.CSafeLoader]
+if yaml.__with_libyaml__:
+    class _FastLoader(yaml.CSafeLoader):  # type: ignore[no-redef]
+        """CSafeLoader that leaves dates as strings, like `_Loader`."""
+else:  # pragma: no cover - PyYAML wheels ship libyaml
+    _FastLoader = _Loader
+
+_IMPLICIT = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+
+
+def _construct_int(loader: yaml.constructor.SafeConstructor, node: yaml.ScalarNode) -> Any:
+    if len(node.value) > _MAX_INT_TEXT:
+        raise yaml.constructor.ConstructorError(
+            None, None,
+            f"a number of {len(node.value):,} characters is too long to read: quote it to keep it as text",
+            node.start_mark,
+        )
+    return yaml.constructor.SafeConstructor.construct_yaml_int(loader, node)
+
+
+for _cls in {_Loader, _FastLoader}:
+    _cls.yaml_implicit_resolvers = _IMPLICIT
+    _cls.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
+class _Refused(Exception):
+    """A document goes past a limit of the reader; `line` is where (1-based), if known."""
+
+    def __init__(self, line: int | None, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+def _check_limits(events: Iterator[yaml.Event]) -> None:
+    """Raises _Refused when a document nests deeper than MAX_NESTING or its aliases add more than
+    MAX_ALIAS_NODES nodes, from the parser's events, before any node is built.
+
+    Per anchor it keeps the size and height of its node as if every alias in it were expanded;
+    an alias adds that size and height where it is used. So an alias bomb is refused after
+    about MAX_ALIAS_NODES events' worth of counting, whatever it would have expanded to.
+    """
+    open_: list[list[Any]] = []  # per open collection: [anchor, expanded size, height below]
+    done: dict[str, tuple[int, int]] = {}  # anchor -> (expanded size, height) of its node
+    added = 0
+    for event in events:
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
+            size, height = 1, 0
+            if event.anchor is not None:
+                done[event.anchor] = (1, 0)
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            if len(open_) == MAX_NESTING:
+                raise _Refused(event.start_mark.line + 1, nesting_message())
+            open_.append([event.anchor, 1, 0])
+            continue
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            anchor, size, height = open_.pop()
+            height += 1
+            if anchor is not None:
+                done[anchor] = (size, height)
+        elif kind is yaml.AliasEvent:
+            line = event.start_mark.line + 1
+            if event.anchor not in done:
+                if any(frame[0] == event.anchor for frame in open_):
+                    raise _Refused(line, f"alias *{event.anchor} is used inside its own anchor: "
+                                         "the value would contain itself without end")
+                continue  # an undefined alias: the composer reports it
+            size, height = done[event.anchor]
+            added += size
+            if added > MAX_ALIAS_NODES:
+                raise _Refused(line, (
+                    f"aliases expand to more than {MAX_ALIAS_NODES:,} nodes by here (alias *{event.anchor}): "
+                    "refused as a possible alias bomb; write the values out or use fewer aliases"
+                ))
+            if len(open_) + height > MAX_NESTING:
+                raise _Refused(line, f"alias *{event.anchor}: {nesting_message()}")
+        elif kind is yaml.DocumentStartEvent:
+            done, added = {}, 0  # anchors belong to one document
+            continue
+        else:
+            continue
+        if open_:
+            frame = open_[-1]
+            frame[1] += size
+            if height > frame[2]:
+                frame[2] = height
 
 
 @dataclass(frozen=True)
@@ -258,8 +461,23 @@ _Document = tuple[Any, Locator] | Problem
 
 
 def _yaml_documents(text: str, source: str) -> list[_Document]:
+    bad = _NON_PRINTABLE.search(text)
+    if bad is not None:
+        line = text.count("\n", 0, bad.start()) + 1
+        column = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
+        raise SpecError([Problem(
+            source, line, None, None,
+            f"invalid YAML at column {column}: the control character U+{ord(bad.group()):04X} is not allowed in "
+            "YAML; remove it, or write it as an escape inside double quotes",
+        )])
+    try:
+        _check_limits(yaml.parse(text, Loader=_FastLoader))
+    except _Refused as exc:
+        raise SpecError([Problem(source, exc.line, None, None, exc.message)]) from None
+    except yaml.YAMLError as exc:
+        raise SpecError([_syntax_problem(exc, text, source)]) from None
     docs: list[_Document] = []
-    loader = _Loader(text)
+    loader = _FastLoader(text)
     try:
         while loader.check_node():
             node = loader.get_node()
@@ -277,12 +495,36 @@ def _yaml_documents(text: str, source: str) -> list[_Document]:
             data = _keep_param_text(data, node)
             docs.append((data, _LineMap(lines)))
     except yaml.YAMLError as exc:
-        raise SpecError([_yaml_problem(exc, source)]) from None
+        raise SpecError([_syntax_problem(exc, text, source)]) from None
     finally:
         loader.dispose()
     if not docs:
         raise SpecError([Problem(source, None, None, None, "the file defines no workflow")])
     return docs
+
+
+# What PyYAML's reader refuses (libyaml's too): control characters other than tab and line breaks.
+_NON_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
+
+
+def _syntax_problem(exc: yaml.YAMLError, text: str, source: str) -> Problem:
+    """A syntax error as PyYAML's own parser words it: libyaml says less (e.g. "did not find
+    expected ',' or '}'"), and the hints of `_yaml_problem` match PyYAML's words. PyYAML's
+    parser is slow, so a large file keeps libyaml's words."""
+    syntax = isinstance(exc, yaml.scanner.ScannerError | yaml.parser.ParserError)
+    if syntax and "nesting depth" in str(getattr(exc, "problem", "")) and exc.problem_mark is not None:
+        return Problem(source, exc.problem_mark.line + 1, None, None, nesting_message())  # libyaml's 1,000
+    if _FastLoader is not _Loader and syntax and len(text) <= _PYYAML_WORDS_MAX:
+        try:
+            _check_limits(yaml.parse(text, Loader=_Loader))
+        except _Refused as refused:  # libyaml stops at 1,000 levels, maybe before the check did
+            return Problem(source, refused.line, None, None, refused.message)
+        except yaml.YAMLError as own:
+            exc = own
+    return _yaml_problem(exc, source)
+
+
+_PYYAML_WORDS_MAX = 2**20
 
 
 _FLOW_KINDS = {"while parsing a flow mapping": "mapping {…}", "while parsing a flow sequence": "sequence […]"}
@@ -324,7 +566,7 @@ def _flow_commas(root: yaml.Node, text: str, source: str, data: Any) -> list[Pro
         split: list[yaml.ScalarNode] = []
         for key, value in [*node.value, (None, None)]:
             bare = (  # a key written without ':' (and so without a value), after a plain value
-                node.flow_style and isinstance(key, yaml.ScalarNode) and key.style is None
+                node.flow_style and isinstance(key, yaml.ScalarNode) and not key.style
                 and isinstance(value, yaml.ScalarNode) and value.tag == "tag:yaml.org,2002:null"
                 and value.start_mark.index == key.end_mark.index
             )
@@ -339,7 +581,8 @@ def _flow_commas(root: yaml.Node, text: str, source: str, data: Any) -> list[Pro
                 break
             if isinstance(key, yaml.ScalarNode):
                 todo.append((value, (*path, key.value)))
-                if node.flow_style and isinstance(value, yaml.ScalarNode) and value.style is None and value.value:
+                # Plain style is None in PyYAML's nodes, "" in libyaml's.
+                if node.flow_style and isinstance(value, yaml.ScalarNode) and not value.style and value.value:
                     anchor = (key, value)
     return sorted(problems, key=lambda p: p.line or 0)
 
@@ -398,13 +641,25 @@ def _json_documents(text: str, source: str) -> list[_Document]:
     except json.JSONDecodeError as exc:
         message = f"invalid JSON at column {exc.colno}: {exc.msg}"
         raise SpecError([Problem(source, exc.lineno, None, None, message)]) from None
+    except RecursionError:  # nested past Python's recursion limit (about 1,000 levels)
+        raise SpecError([Problem(source, _json_line_too_deep(text), None, None, nesting_message())]) from None
+    except ValueError:  # a number past Python's int/str limit of 4300 digits
+        number = re.search(r"\d{%d,}" % (_MAX_INT_TEXT + 1), text)
+        line = text.count("\n", 0, number.start()) + 1 if number else None
+        message = f"invalid JSON: a number has more than {_MAX_INT_TEXT} digits; quote it to keep it as text"
+        raise SpecError([Problem(source, line, None, None, message)]) from None
     # JSON is YAML, so the YAML composer gives the lines (and catches duplicate keys).
     locate: Locator = no_lines
     docs: list[_Document] = []
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        _check_limits(yaml.parse(text, Loader=_FastLoader))
+        node = yaml.compose(text, Loader=_FastLoader)
+    except _Refused as exc:
+        raise SpecError([Problem(source, exc.line, None, None, exc.message)]) from None
     except yaml.YAMLError:
         node = None
+    if node is None and too_deep(data, 1) is not None:  # not checked on the way to the lines
+        raise SpecError([Problem(source, _json_line_too_deep(text), None, None, nesting_message())])
     if node is not None:
         lines, dupes = _walk(node)
         docs.extend(Problem(source, line, None, None, msg) for line, msg in dupes)
@@ -417,6 +672,24 @@ def _json_documents(text: str, source: str) -> list[_Document]:
     else:
         docs.append((_keep_param_text(data, node) if node is not None else data, locate))
     return docs
+
+
+# A JSON string (escapes and all) or a bracket: what nesting depth is counted from.
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _json_line_too_deep(text: str) -> int | None:
+    """The line where JSON text first nests deeper than MAX_NESTING (None if it does not)."""
+    depth = 0
+    for m in _JSON_TOKEN.finditer(text):
+        token = m.group()
+        if token in ("[", "{"):
+            depth += 1
+            if depth > MAX_NESTING:
+                return text.count("\n", 0, m.start()) + 1
+        elif token in ("]", "}"):
+            depth -= 1
+    return None
 
 
 _STR_TAG = "tag:yaml.org,2002:str"

@@ -20,13 +20,16 @@ The task-type registry lives above this layer; it is handed in as a `TaskTypeLoo
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import re
-from collections.abc import Generator, Iterator, Mapping
-from typing import Any, Protocol
+from collections.abc import Collection, Generator, Iterator, Mapping
+from typing import Any, NamedTuple, Protocol
 
 import pydantic
 
 from shoal.spec import dag, templating
+from shoal.spec.templating import SPLICED
 from shoal.spec.errors import (
     Locator,
     Path,
@@ -49,6 +52,20 @@ BUILTIN_PARAMS: frozenset[str] = frozenset(getattr(templating, "BUILTIN_NAMES", 
 
 # An undefined `${NAME}` in capitals is most likely an environment variable meant for the shell.
 _ENV_STYLE = re.compile(r"[A-Z_][A-Z0-9_]*[A-Z][A-Z0-9_]*|[A-Z]")
+
+# How deeply lists and mappings may nest in a workflow, counted from the document's top mapping
+# (level 1; `tasks` is 2, a task 3, a list in a task's keys 4). Real workflows use fewer than 10;
+# the cap keeps every reader and writer of a definition (YAML, JSON, hashing, the database)
+# within Python's recursion limit, whatever the file or API payload holds.
+MAX_NESTING = 64
+_TASK_LEVEL = 3  # a task's own mapping
+
+# In a large workflow, "did you mean" compares a name with every task's (~0.25 s for 20,000
+# tasks): only the first few such problems get a suggestion, so many typos stay fast to report.
+_SUGGEST_BUDGET = 20
+_SUGGEST_FREE_BELOW = 1_000  # choices: fewer than this many are always compared
+# An unknown upstream's message lists the workflow's tasks, up to this many.
+_LISTED_TASKS = 20
 
 
 class TaskTypeInfo(Protocol):
@@ -87,6 +104,26 @@ def validate_project_name(name: str, *, source: str | None = None) -> str:
         raise SpecError(problems_from_validation_error(exc, data, model=_ProjectName, file=source)) from None
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pauses Python's cyclic garbage collector for a bulk step (reading, checking or storing a
+    large workflow), and restores it after.
+
+    Such a step allocates hundreds of thousands of objects (YAML nodes, dicts, references)
+    that are garbage to nobody yet; each allocation burst makes the collector walk them all
+    again, which is more than half of the time of applying a 20,000-task file. They hold no
+    reference cycles, so nothing is lost by collecting later. Nests: the outermost restores.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@gc_paused()
 def validate_workflow(
     wf: Workflow,
     task_types: TaskTypeLookup | None,
@@ -104,6 +141,46 @@ def validate_workflow(
         raise SpecError(problems)
 
 
+def too_deep(value: Any, level: int, limit: int = MAX_NESTING) -> Path | None:
+    """The key path of the first list or mapping in `value` that nests deeper than `limit`, when
+    `value` sits at nesting `level` (the document's top mapping is level 1); else None.
+
+    Iterative, so a value too deep for recursion is found, not crashed on; a value inside itself
+    is infinitely deep. An object in several places (a YAML alias) is looked into again only
+    where it sits deeper than before: at most `limit` times, however it is shared.
+    """
+    if level < limit and isinstance(value, Mapping) and not any(
+        isinstance(v, Mapping | list | tuple) for v in value.values()
+    ):
+        return None  # a flat mapping, as most tasks' keys are
+    todo: list[tuple[Any, Path, int]] = [(value, (), level)]
+    deepest: dict[int, int] = {}
+    while todo:
+        item, path, depth = todo.pop()
+        if not isinstance(item, Mapping | list | tuple):
+            continue
+        if depth > limit:
+            return path
+        if deepest.get(id(item), 0) >= depth:
+            continue
+        deepest[id(item)] = depth
+        children = item.items() if isinstance(item, Mapping) else enumerate(item)
+        todo.extend((child, (*path, key), depth + 1) for key, child in children)
+    return None
+
+
+def task_too_deep(task: TaskSpec) -> Path | None:
+    """Where a task's type-specific keys nest deeper than MAX_NESTING (see `too_deep`), if they do."""
+    return too_deep(task.model_extra or {}, _TASK_LEVEL)
+
+
+def nesting_message(limit: int = MAX_NESTING) -> str:
+    return (
+        f"lists and mappings nest deeper than {limit} levels here: a workflow is not meant to hold "
+        "data this deep; keep it in a file the task reads"
+    )
+
+
 class _Checker:
     def __init__(self, wf: Workflow, task_types: TaskTypeLookup | None, source: str | None, locate: Locator) -> None:
         self.wf = wf
@@ -113,28 +190,96 @@ class _Checker:
         self.names = {t.name for t in wf.tasks}
         self.graph = dag.upstream_map(wf)
         self.downstream = dag.invert(self.graph)
+        self.suggestions_left = _SUGGEST_BUDGET
+        self._sorted_names: list[str] | None = None
+        # (a, b) where a is upstream of b, for the pairs the output references ask about.
+        self.upstream_pairs: set[tuple[str, str]] = set()
+        self.references: dict[str, list[templating.Reference]] = {}
 
     def problem(self, path: Path, task: str | None, field: str | None, message: str) -> Problem:
         return Problem(self.source, self.locate(path), task, field, message)
 
+    def suggest(self, word: str, choices: Collection[str]) -> str:
+        """`suggest`, within the budget that keeps a large workflow with many typos fast."""
+        if len(choices) < _SUGGEST_FREE_BELOW:
+            return suggest(word, choices)
+        if self.suggestions_left <= 0:
+            return ""
+        self.suggestions_left -= 1
+        return suggest(word, choices)
+
     def run(self) -> Iterator[Problem]:
         yield from self.check_workflow_params()
         first_index: dict[str, int] = {}
+        texts: dict[str, list[_Text]] = {}
+        too_deep_at: dict[str, Path] = {}
         for i, task in enumerate(self.wf.tasks):
             if task.name in first_index:
+                continue
+            first_index[task.name] = i
+            deep = task_too_deep(task)
+            if deep is None:
+                texts[task.name] = self.task_texts(task)
+            else:
+                too_deep_at[task.name] = deep
+        # Which outputs each task may read, for all tasks at once (see `dag.upstream_pairs`).
+        self.upstream_pairs = self.answer_output_reads(texts)
+        for i, task in enumerate(self.wf.tasks):
+            if first_index[task.name] != i:
                 yield self.problem(
                     ("tasks", i, "name"), task.name, "name",
                     f"duplicate task name: tasks[{first_index[task.name]}] is also named "
                     f"{task.name!r}; rename one of them",
                 )
                 continue  # its other problems would be reported against the wrong task
-            first_index[task.name] = i
             yield from self.check_upstream(i, task)
+            if task.name in too_deep_at:  # its other checks would walk what is too deep
+                rel = too_deep_at[task.name]
+                # The key it is under: the path down to the limit is as long as the limit.
+                yield self.problem(("tasks", i, *rel), task.name, format_field(rel[:1]), nesting_message())
+                continue
             params = yield from self.check_type(i, task)
             if params is not None:
                 yield from self.check_branches(i, task, params)
-            yield from self.check_references(i, task)
+            yield from self.check_references(i, task, texts[task.name])
         yield from self.check_cycles(first_index)
+
+    def task_texts(self, task: TaskSpec) -> list[_Text]:
+        """Every string of a task that holds references, with its key path and references."""
+        strings = list(_strings(task.config, ()))
+        for section in ("params", "env"):
+            strings.extend(((section, key), value) for key, value in getattr(task, section).items())
+        out = []
+        for rel, text in strings:
+            if "$" not in text:  # most text has no reference
+                continue
+            refs = self.references.get(text)
+            if refs is None:  # the same text recurs across tasks ("$[yyyyMMdd-1]", commands)
+                refs = self.references[text] = templating.find_references(text)
+            if refs:
+                out.append(_Text(rel, refs))
+        return out
+
+    def answer_output_reads(self, texts: Mapping[str, list[_Text]]) -> set[tuple[str, str]]:
+        """Pairs (a, b) where task a is upstream of task b, among those the output references ask
+        about: (read, reader) where a task reads an upstream's output, and (reader, read) where
+        the task read from runs after its reader (for the message)."""
+        asked: set[tuple[str, str]] = set()
+        for reader, found in texts.items():
+            direct = self.graph.get(reader, ())
+            for text in found:
+                for ref in text.refs:
+                    if ref.kind == "output" and ref.name != reader and ref.name not in direct:
+                        asked.add((ref.name, reader))
+        answered = dag.upstream_pairs(self.graph, asked)
+        # For the references that are not readable: is the task read from downstream instead?
+        answered |= dag.upstream_pairs(self.graph, [(b, a) for a, b in asked - answered])
+        return answered
+
+    def is_readable(self, upstream: str, reader: str) -> bool:
+        if upstream == reader or upstream not in self.names:
+            return False
+        return upstream in self.graph.get(reader, ()) or (upstream, reader) in self.upstream_pairs
 
     def check_workflow_params(self) -> Iterator[Problem]:
         defined = set(self.wf.params) | BUILTIN_PARAMS
@@ -158,14 +303,26 @@ class _Checker:
             if up == task.name:
                 yield self.problem(path, task.name, field, f"task {task.name!r} lists itself as upstream: remove it")
             elif up not in self.names:
-                others = sorted(self.names - {task.name})
                 yield self.problem(
                     path, task.name, field,
-                    f"unknown upstream task {up!r}{suggest(up, others)}; tasks are: {', '.join(others)}",
+                    f"unknown upstream task {up!r}{self.suggest(up, self.names)}; {self.listing(task.name)}",
                 )
             elif up in seen:
                 yield self.problem(path, task.name, field, f"upstream {up!r} is listed twice: remove one")
             seen.add(up)
+
+    def listing(self, but: str) -> str:
+        """"tasks are: a, b, c" naming the tasks other than `but`, the first few in a large workflow."""
+        if self._sorted_names is None:
+            self._sorted_names = sorted(self.names)
+        shown: list[str] = []
+        for name in self._sorted_names:
+            if len(shown) == _LISTED_TASKS:
+                break
+            if name != but:
+                shown.append(name)
+        more = len(self.names) - (but in self.names) - len(shown)
+        return f"tasks are: {', '.join(shown)}" + (f" and {more:,} more" if more else "")
 
     def check_type(self, i: int, task: TaskSpec) -> Generator[Problem, None, pydantic.BaseModel | None]:
         """Checks the type and its params; returns the validated params (None if not checked)."""
@@ -180,7 +337,8 @@ class _Checker:
             )
             return None
         try:
-            return info.Params.model_validate(task.config)
+            # A task that splices its values as text has no references left in its code to check.
+            return info.Params.model_validate(task.config, context={SPLICED: True} if task.splice_values else None)
         except pydantic.ValidationError as exc:
             yield from problems_from_validation_error(
                 exc, task.config, model=info.Params, file=self.source, locate=self.locate,
@@ -192,13 +350,13 @@ class _Checker:
     def check_branches(self, i: int, task: TaskSpec, params: pydantic.BaseModel) -> Iterator[Problem]:
         assert self.task_types is not None
         info = self.task_types[task.type]
-        downstream = self.downstream.get(task.name, [])
+        downstream = set(self.downstream.get(task.name, ()))
         for target in dict.fromkeys(info.branch_targets(params)):
             if target in downstream:
                 continue
             rel = _find_value(task.config, target) or ()
             if target not in self.names:
-                fix = f"there is no task {target!r}{suggest(target, self.names)}"
+                fix = f"there is no task {target!r}{self.suggest(target, self.names)}"
             else:
                 fix = f"add {task.name!r} to the upstream of {target!r}"
             yield self.problem(
@@ -206,33 +364,31 @@ class _Checker:
                 f"{target!r} is not a downstream task of {task.name!r}: {fix}",
             )
 
-    def check_references(self, i: int, task: TaskSpec) -> Iterator[Problem]:
-        defined = set(self.wf.params) | set(task.params) | BUILTIN_PARAMS
-        readable = dag.reachable(self.graph, task.name) - {task.name}
-        for rel, text in _strings(task.config, ()):
-            yield from self.check_text(i, task, rel, text, defined, readable)
-        for section in ("params", "env"):
-            for key, value in getattr(task, section).items():
-                yield from self.check_text(i, task, (section, key), value, defined, readable)
+    def check_references(self, i: int, task: TaskSpec, texts: list[_Text]) -> Iterator[Problem]:
+        # The names a `${name}` may use: a view, not a union built per task (which would copy the
+        # workflow's params once per task).
+        defined = _Defined(task.params, self.wf.params)
+        for text in texts:
+            yield from self.check_text(i, task, text.rel, text.refs, defined)
 
     def check_text(
-        self, i: int, task: TaskSpec, rel: Path, text: str, defined: set[str], readable: set[str]
+        self, i: int, task: TaskSpec, rel: Path, refs: list[templating.Reference], defined: Collection[str]
     ) -> Iterator[Problem]:
         path: Path = ("tasks", i, *rel)
-        for ref in templating.find_references(text):
+        for ref in refs:
             if ref.kind != "output":
                 yield from self.check_ref(ref, defined, path, task.name, rel)
                 continue
-            if ref.name in readable:
+            if self.is_readable(ref.name, task.name):
                 continue
             if ref.name == task.name:
                 why = f"a task cannot read its own output ({ref.text})"
             elif ref.name not in self.names:
                 why = (
                     f"{ref.text} reads an output of unknown task {ref.name!r}"
-                    f"{suggest(ref.name, self.names)}"
+                    f"{self.suggest(ref.name, self.names)}"
                 )
-            elif task.name in dag.reachable(self.graph, ref.name):
+            elif (task.name, ref.name) in self.upstream_pairs:
                 why = (
                     f"{ref.text}: {ref.name!r} is downstream of {task.name!r} and runs after it; "
                     "a task can only read the outputs of its upstream tasks"
@@ -245,9 +401,9 @@ class _Checker:
             yield self.problem(path, task.name, format_field(rel), why)
 
     def check_ref(
-        self, ref: templating.Reference, defined: set[str], path: Path, task: str | None, rel: Path | None = None
+        self, ref: templating.Reference, defined: Collection[str], path: Path, task: str | None,
+        rel: Path | None = None,
     ) -> Iterator[Problem]:
-        field = format_field(rel if rel is not None else path)
         if ref.kind == "param" and ref.name not in defined:
             hint = ""
             if _ENV_STYLE.fullmatch(ref.name):
@@ -256,8 +412,8 @@ class _Checker:
                     "reaches the shell as it is"
                 )
             yield self.problem(
-                path, task, field,
-                f"undefined parameter {ref.text}{suggest(ref.name, defined)}: declare {ref.name!r} "
+                path, task, format_field(rel if rel is not None else path),
+                f"undefined parameter {ref.text}{self.suggest(ref.name, defined)}: declare {ref.name!r} "
                 "under the workflow's or the task's params (a run-time -p value needs a declared default)"
                 f"{hint}",
             )
@@ -268,7 +424,7 @@ class _Checker:
             try:
                 check(ref.expr)
             except ValueError as exc:  # ParamError is a ValueError
-                yield self.problem(path, task, field, str(exc))
+                yield self.problem(path, task, format_field(rel if rel is not None else path), str(exc))
 
     def check_cycles(self, first_index: Mapping[str, int]) -> Iterator[Problem]:
         # Self-upstream is reported on its own; looking for longer cycles without it.
@@ -282,16 +438,43 @@ class _Checker:
             yield self.problem(("tasks", first_index[head], "upstream"), head, "upstream", dag.cycle_message(ordered))
 
 
+class _Text(NamedTuple):
+    """A string of a task that holds references: where it is, and its references."""
+
+    rel: Path
+    refs: list[templating.Reference]
+
+
+class _Defined(Collection[str]):
+    """The parameter names a task may reference: its own, the workflow's and the built-ins."""
+
+    def __init__(self, task_params: Mapping[str, str], wf_params: Mapping[str, str]) -> None:
+        self.layers = (task_params, wf_params, BUILTIN_PARAMS)
+
+    def __contains__(self, name: object) -> bool:
+        return any(name in layer for layer in self.layers)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys(name for layer in self.layers for name in layer))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 def _strings(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
-    """Every string inside nested dicts/lists, with its key path."""
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            yield from _strings(item, (*path, str(key)))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _strings(item, (*path, index))
+    """Every string inside nested dicts/lists, with its key path, in document order.
+
+    Iterative, so it cannot run out of stack; callers check the nesting first (`too_deep`).
+    """
+    todo: list[tuple[Any, Path]] = [(value, path)]
+    while todo:
+        item, where = todo.pop()
+        if isinstance(item, str):
+            yield where, item
+        elif isinstance(item, Mapping):
+            todo.extend(reversed([(child, (*where, str(key))) for key, child in item.items()]))
+        elif isinstance(item, list):
+            todo.extend(reversed([(child, (*where, index)) for index, child in enumerate(item)]))
 
 
 def _find_value(value: Any, wanted: str) -> Path | None:

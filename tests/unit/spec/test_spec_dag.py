@@ -8,13 +8,17 @@ from hypothesis import strategies as st
 
 from shoal.errors import NotFound
 from shoal.spec import SpecError, Workflow
+from shoal.spec import dag
 from shoal.spec.dag import (
     ancestors,
+    cycle_message,
     descendants,
     downstream_map,
     find_cycle,
+    reachable,
     topological_order,
     upstream_map,
+    upstream_pairs,
 )
 
 
@@ -137,3 +141,42 @@ def test_find_cycle_finds_a_real_cycle_exactly_when_one_exists(wf: Workflow) -> 
         assert before in ups[after]
     with pytest.raises(SpecError):
         topological_order(wf)
+
+
+@st.composite
+def graphs_with_strays(draw: Any) -> dict[str, list[str]]:
+    """A random upstream map, cycles and self-loops allowed, some edges to names that are no node."""
+    n = draw(st.integers(1, 10))
+    names = [f"t{i}" for i in range(n)]
+    pool = [*names, "ghost"]
+    return {name: draw(st.lists(st.sampled_from(pool), unique=True, max_size=4)) for name in names}
+
+
+@settings(max_examples=150, deadline=None)
+@given(graphs_with_strays(), st.sampled_from([1, 2, 4096]))
+def test_upstream_pairs_answers_as_reachable_does(graph: dict[str, list[str]], bits: int) -> None:
+    names = [*graph, "ghost"]
+    pairs = [(a, b) for a in names for b in names]
+    expected = {(a, b) for a, b in pairs if b in graph and a in reachable(graph, b)}
+    # A few bits per pass make several passes: each must answer its own share.
+    old = dag._BITS_PER_PASS
+    dag._BITS_PER_PASS = bits
+    try:
+        assert upstream_pairs(graph, pairs) == expected
+    finally:
+        dag._BITS_PER_PASS = old
+
+
+def test_upstream_pairs_on_a_long_chain_needs_no_recursion() -> None:
+    n = 50_000
+    graph = {f"t{i}": [f"t{i - 1}"] if i else [] for i in range(n)}
+    assert upstream_pairs(graph, [("t0", f"t{n - 1}"), (f"t{n - 1}", "t0")]) == {("t0", f"t{n - 1}")}
+
+
+def test_a_long_cycle_is_named_by_its_ends() -> None:
+    cycle = [f"t{i}" for i in range(1000)] + ["t0"]
+    message = cycle_message(cycle)
+    assert message.startswith("cycle t0 -> t1 -> ")
+    assert "-> … 981 more … ->" in message
+    assert message.endswith("-> t998 -> t999 -> t0: remove one of these upstream links")
+    assert cycle_message(["a", "b", "a"]) == "cycle a -> b -> a: remove one of these upstream links"
