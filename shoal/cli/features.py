@@ -16,10 +16,12 @@ from shoal.cli._common import console, handle_errors, plain, print_json, store
 from shoal.errors import InvalidInput
 from shoal.features import catalog
 from shoal.features.catalog import compile_with_sources, resolve_sources
+from shoal.features.errors import RowError
+from shoal.features.files import check_output, decode_text, read_text
 from shoal.features.offline import extract as run_extract
 from shoal.features.parse import referenced_tables
 from shoal.features.query import Frame
-from shoal.features.schema import Kind
+from shoal.features.schema import SCALARS_ONLY, Kind, show
 from shoal.features.verify import verify as run_verify
 from shoal.store.projects import DEFAULT_PROJECT
 
@@ -45,24 +47,63 @@ def _tables(pairs: list[str] | None) -> dict[str, str]:
 def _rows(values: list[str] | None, file: Path | None) -> list[dict[str, Any]]:
     rows: list[Any] = []
     for v in values or []:
-        try:
-            rows.append(json.loads(v))
-        except json.JSONDecodeError as e:
-            raise InvalidInput(f"--row is not JSON: {e} (write it like '{{\"ip\": 1, \"app\": 3}}')") from None
+        rows.append(_json_row(v, "--row", "write it like '{\"ip\": 1, \"app\": 3}'"))
     if file is not None:
-        text = sys.stdin.read() if str(file) == "-" else file.read_text()
+        text = decode_text(sys.stdin.buffer.read(), "stdin") if str(file) == "-" else read_text(file, "rows file")
         for n, line in enumerate(text.splitlines(), 1):
             if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as e:
-                    raise InvalidInput(f"{file}:{n}: not a JSON object: {e}") from None
+                rows.append(_json_row(line, f"{file}:{n}", "one JSON object per line"))
     if not rows:
         raise InvalidInput("give rows with --row JSON or --file rows.jsonl")
     for r in rows:
         if not isinstance(r, dict):
-            raise InvalidInput(f"a row is a JSON object of column values, got {r!r}")
+            raise InvalidInput(f"a row is a JSON object of column values, got {show(r)}")
     return rows
+
+
+def _json_row(text: str, where: str, hint: str) -> Any:
+    try:
+        return json.loads(text)
+    except RecursionError:
+        # Nested deeper than the JSON reader's recursion allows: no row value is ever nested.
+        field = _nested_field(text)
+        named = f"{field}: " if field is not None else ""
+        raise RowError(f"{where}: {named}{SCALARS_ONLY}, not nested arrays or objects", field or "") from None
+    except ValueError as e:  # not JSON, or a number with more digits than Python reads
+        raise InvalidInput(f"{where} is not JSON: {e} ({hint})") from None
+
+
+def _nested_field(text: str) -> str | None:
+    """The first top-level field of a JSON object whose value is an array or object (a scan that
+    does not recurse, for text too deeply nested for json.loads)."""
+    depth = 0
+    in_string = escaped = False
+    start = 0
+    last_string = key = None
+    for i, ch in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+                if depth == 1:
+                    last_string = text[start : i + 1]
+        elif ch == '"':
+            in_string, start = True, i
+        elif ch == ":" and depth == 1:
+            key = last_string
+        elif ch in "[{":
+            depth += 1
+            if depth == 2:
+                try:
+                    return str(json.loads(key)) if key is not None else None
+                except ValueError:
+                    return None
+        elif ch in "]}":
+            depth -= 1
+    return None
 
 
 def _progress(what: str) -> Progress:
@@ -124,6 +165,7 @@ def extract(
 ) -> None:
     """Compute every row's features offline (point-in-time) and write them as Parquet samples."""
     sql = _read_sql(sql_file)
+    check_output(output)  # before reading any table: a long job must not fail at its last step
     sources = resolve_sources(store(), referenced_tables(sql), _tables(table), project=project)
     query = compile_with_sources(sql, sources)
     with console.status(f"extracting {len(query.features)} features with DuckDB..."):
@@ -137,9 +179,7 @@ def extract(
 
 
 def _read_sql(path: Path) -> str:
-    if not path.exists():
-        raise InvalidInput(f"no such file: {path}")
-    return path.read_text()
+    return read_text(path, "feature SQL file")
 
 
 @app.command("deploy")

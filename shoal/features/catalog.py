@@ -20,12 +20,14 @@ import duckdb
 from sqlalchemy import func, insert, select
 
 from shoal.config import Settings
+from shoal.errors import Conflict, InvalidInput
 from shoal.features.errors import FeatureSetNotFound, FeatureSqlError, TableNotFound
 from shoal.features.featureset import DEFAULT_CAP, FeatureSet
-from shoal.features.offline import SEQ, Source, check_schema, connect, literal, quote, write_parquet
+from shoal.features.offline import SEQ, Source, check_schema, connect, error_text, literal, quote, write_parquet
 from shoal.features.online import MemoryStore, OnlineStore, RedisStore
+from shoal.features.online.memory import rebuild_hint
 from shoal.features.parse import compile_feature_sql, referenced_tables
-from shoal.features.query import FeatureQuery
+from shoal.features.query import MAIN, FeatureQuery
 from shoal.features.schema import TableSchema
 from shoal.store import Store, utcnow
 from shoal.store.models import feature_sets, feature_tables, projects
@@ -65,6 +67,8 @@ class FeatureSetInfo:
         return compile_feature_sql(self.sql, self.schemas)
 
 
+MAX_INTEGER = 2**31 - 1  # the largest version or cap the metadata database's INTEGER columns hold
+
 # -- managed tables -------------------------------------------------------------------------------
 
 
@@ -97,17 +101,19 @@ def import_table(
     try:
         if path is not None:
             src = Source.from_path(path)
+            if src.kind == "csv":
+                _check_csv_has_rows(con, Path(src.location), name)
             select_new = f"SELECT * EXCLUDE ({SEQ}) FROM {src.relation(con, name)} ORDER BY {SEQ}"
             described = str(Path(path).resolve())
         else:
             for t in list_tables(store, project=project):
                 con.execute(f"CREATE VIEW {quote(t.name)} AS SELECT * FROM read_parquet({literal(t.location)})")
-            select_new = sql.strip().rstrip(";")  # type: ignore[union-attr]
+            select_new = _one_select(con, sql, name)  # type: ignore[arg-type]
             described = f"sql: {select_new}"
         try:
             columns = {r[0]: r[1] for r in con.execute(f"DESCRIBE {select_new}").fetchall()}
         except duckdb.Error as e:
-            raise FeatureSqlError(f"cannot read the data to import into {name}: {e}") from None
+            raise FeatureSqlError(f"cannot read the data to import into {name}: {error_text(e)}") from None
         schema = TableSchema(name, columns)
         check_schema(schema)
         if mode == "append":
@@ -126,7 +132,7 @@ def import_table(
             con.execute("SET preserve_insertion_order=true")
             rows = write_parquet(con, select_new, target)
         except duckdb.Error as e:
-            raise FeatureSqlError(f"cannot import into {name}: {e}") from None
+            raise FeatureSqlError(f"cannot import into {name}: {error_text(e)}") from None
     finally:
         con.close()
     now = utcnow()
@@ -139,6 +145,37 @@ def import_table(
             )
         )
     return TableInfo(project, name, version, str(target), schema, rows, described, now)
+
+
+def _one_select(con: duckdb.DuckDBPyConnection, sql: str, name: str) -> str:
+    """The one SELECT of `sql`, refusing anything else (a second statement would run too, and
+    change things, before the import is even checked)."""
+    try:
+        statements = con.extract_statements(sql)
+    except duckdb.Error as e:
+        raise FeatureSqlError(f"cannot read the SQL to import into {name}: {error_text(e)}") from None
+    if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+        kinds = ", ".join(str(s.type).rsplit(".", 1)[-1] for s in statements) or "none"
+        raise FeatureSqlError(f"the SQL to import into {name} must be one SELECT statement, found: {kinds}")
+    # A trailing "-- comment" must not swallow the parenthesis the query is wrapped in.
+    return sql.strip().rstrip(";") + "\n"
+
+
+def _check_csv_has_rows(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> None:
+    """Refuse a CSV without data rows: an empty file has no columns, and a header alone gives no
+    column types (DuckDB would read every column as VARCHAR), so neither makes a usable table."""
+    if path.stat().st_size == 0:
+        raise InvalidInput(f"{path} is empty: nothing to import into {name}", file=str(path))
+    try:
+        first = con.execute(f"SELECT 1 FROM read_csv({literal(str(path))}) LIMIT 1").fetchone()
+    except duckdb.Error:
+        return  # unreadable: the DESCRIBE that follows says why
+    if first is None:
+        raise InvalidInput(
+            f"{path} has no data rows (at most a header): a CSV's column types are read from its rows, so "
+            f"there is nothing to make table {name} from; import a file with rows (or a Parquet file)",
+            file=str(path),
+        )
 
 
 def _table_info(row, project: str) -> TableInfo:  # type: ignore[no-untyped-def]
@@ -239,8 +276,8 @@ def deploy(
     """
     if not name.replace("_", "").replace("-", "").isalnum():
         raise FeatureSqlError(f"feature set name {name!r}: use letters, digits, - and _")
-    if max_rows_per_key < 1:
-        raise FeatureSqlError("max rows per key must be at least 1")
+    if not 1 <= max_rows_per_key <= MAX_INTEGER:
+        raise FeatureSqlError(f"max rows per key must be between 1 and {MAX_INTEGER}, not {max_rows_per_key}")
     sources = resolve_sources(store, referenced_tables(sql), tables, project=project)
     query = compile_with_sources(sql, sources)
     if query.time_column is None:
@@ -270,8 +307,6 @@ def deploy(
 
 
 def _roles(query: FeatureQuery) -> dict[str, str]:
-    from shoal.features.query import MAIN
-
     return {MAIN: query.main, **{j.alias: j.table for j in query.joins}}
 
 
@@ -290,11 +325,16 @@ def get_feature_set(
         .join(projects, projects.c.id == feature_sets.c.project_id)
         .where(projects.c.name == project, feature_sets.c.name == name)
     )
-    q = q.where(feature_sets.c.version == version) if version else q.order_by(feature_sets.c.version.desc())
-    with store.engine.connect() as conn:
-        row = conn.execute(q.limit(1)).first()
+    q = q.where(feature_sets.c.version == version) if version is not None else q.order_by(
+        feature_sets.c.version.desc()
+    )
+    row = None
+    # A version beyond what the database's INTEGER column holds cannot exist (and would not bind).
+    if version is None or 1 <= version <= MAX_INTEGER:
+        with store.engine.connect() as conn:
+            row = conn.execute(q.limit(1)).first()
     if row is None:
-        what = f"{name} v{version}" if version else name
+        what = f"{name} v{version}" if version is not None else name
         raise FeatureSetNotFound(
             f"no feature set {what} in project {project}; deploy it with `shoal features deploy {name} FILE.sql`"
         )
@@ -315,11 +355,25 @@ def list_feature_sets(store: Store, *, project: str = DEFAULT_PROJECT) -> list[F
     return list(latest.values())
 
 
+SNAPSHOT = "memory.snapshot"  # the embedded store's snapshot under SHOAL_HOME/online/
+_LEGACY_SNAPSHOT = "memory.pkl"  # the pickle earlier versions kept: never loaded (it could run code)
+
+
 def open_online_store(settings: Settings) -> OnlineStore:
     """The online store the settings name: a memory snapshot under SHOAL_HOME, or Redis."""
     target = settings.online_store
     if target == "memory":
-        return MemoryStore(settings.home_dir / "online" / "memory.pkl")
+        folder = settings.home_dir / "online"
+        legacy = folder / _LEGACY_SNAPSHOT
+        if legacy.exists():
+            # Its rows cannot be carried over without unpickling them: refuse, rather than serve
+            # features from a store that silently lost them.
+            raise Conflict(
+                f"{legacy} is an online store snapshot in the old pickle format, which shoal no longer "
+                f"loads (loading a pickle can run code); {rebuild_hint(legacy)}",
+                path=str(legacy),
+            )
+        return MemoryStore(folder / SNAPSHOT)
     if target.startswith(("redis://", "rediss://", "unix://")):
         return RedisStore(target)
     raise FeatureSqlError(f"SHOAL_ONLINE_STORE={target!r}: use memory or a redis:// URL")
@@ -333,5 +387,32 @@ def open_feature_set(
 
 
 def table_sources(store: Store, info: FeatureSetInfo, given: dict[str, str] | None = None) -> dict[str, Source]:
-    """Offline sources for a deployed feature set's tables (files given, else managed tables)."""
-    return resolve_sources(store, list(info.schemas), given, project=info.project)
+    """Offline sources for a deployed feature set's tables (files given, else managed tables),
+    checked to have the columns it reads, of the kinds it was deployed with."""
+    sources = resolve_sources(store, list(info.schemas), given, project=info.project)
+    _check_sources(info, sources)
+    return sources
+
+
+def _check_sources(info: FeatureSetInfo, sources: dict[str, Source]) -> None:
+    q = info.query()
+    reads = [(MAIN, q.main, q.main_columns), *((j.alias, j.table, q.join_columns(j.alias)) for j in q.joins)]
+    con = connect()
+    try:
+        for role, table, columns in reads:
+            source = sources[table]
+            got = source.describe(table, con)
+            want = q.schemas[role]
+            where = f"table {table} ({source.location or 'rows'})"
+            for c in columns:
+                if c not in got.columns:
+                    raise FeatureSqlError(
+                        f"{where} has no column {c}, which feature set {info.name} v{info.version} reads"
+                    )
+                if got.kind(c) != want.kind(c):
+                    raise FeatureSqlError(
+                        f"{where}: column {c} is {got.columns[c]}, but feature set {info.name} v{info.version} "
+                        f"was deployed with {want.columns[c]}"
+                    )
+    finally:
+        con.close()

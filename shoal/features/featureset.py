@@ -16,12 +16,24 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shoal.features.errors import RowError
+import duckdb
+
+from shoal.features.errors import FeatureSqlError, RowError
 from shoal.features.evaluate import Compiler, Fn, aggregate
-from shoal.features.offline import SEQ, Source, connect, quote
+from shoal.features.offline import SEQ, Source, connect, error_text, quote
 from shoal.features.online.base import Fetch, IndexSpec, OnlineStore, Row
 from shoal.features.query import MAIN, FeatureQuery, Window
-from shoal.features.schema import Kind, coerce, to_micros
+from shoal.features.schema import (
+    SCALARS_ONLY,
+    Kind,
+    TableSchema,
+    check_range,
+    coerce,
+    is_scalar,
+    show,
+    to_micros,
+    value_range,
+)
 
 DEFAULT_CAP = 10_000
 _PYTHON_TYPE = {Kind.INT: "BIGINT", Kind.FLOAT: "DOUBLE", Kind.STR: "VARCHAR", Kind.BOOL: "BOOLEAN",
@@ -38,14 +50,36 @@ class _Layout:
     kinds: tuple[Kind, ...]
     time: int
     required: frozenset[str]
+    # (position, limits, column type) of the numeric columns whose type holds less than their kind
+    ranges: tuple[tuple[int, tuple[float, float, bool], str], ...] = ()
+
+    @classmethod
+    def of(
+        cls, role: str, table: str, schema: TableSchema, columns: tuple[str, ...], time: str, required: set[str]
+    ) -> _Layout:
+        ranges = []
+        for i, c in enumerate(columns):
+            limits = value_range(schema.columns[c])
+            if limits is not None:
+                ranges.append((i, limits, schema.columns[c]))
+        return cls(
+            role, table, columns, tuple(schema.kind(c) for c in columns),  # type: ignore[misc]
+            columns.index(time), frozenset(required), tuple(ranges),
+        )
 
     def row(self, values: Mapping[str, Any]) -> Row:
         if not isinstance(values, Mapping):
-            raise RowError(f"a row of {self.table} is a JSON object of column values, got {values!r}", "")
+            raise RowError(f"a row of {self.table} is a JSON object of column values, got {show(values)}", "")
         for name in self.required:
             if name not in values:
                 raise RowError(f"the row has no {name}, which the feature SQL needs as a key or time", name)
+        for name, value in values.items():
+            # Even a column the SQL does not read: a request row is flat, as a table row is.
+            if not is_scalar(value):
+                raise RowError(f"{name}: {SCALARS_ONLY}, got {show(value)}", str(name))
         row = tuple(coerce(values.get(c), k, c) for c, k in zip(self.columns, self.kinds, strict=True))
+        for i, limits, duckdb_type in self.ranges:
+            check_range(row[i], limits, duckdb_type, self.columns[i])
         if row[self.time] is None:
             name = self.columns[self.time]
             raise RowError(f"{name} is null; every row needs a time", name)
@@ -86,26 +120,12 @@ class FeatureSet:
         q = self.query
         main_schema = q.schemas[MAIN]
         keys = {k for w in q.windows.values() for k in w.partition_by} | {m for j in q.joins for m, _ in j.on}
-        layouts = {
-            MAIN: _Layout(
-                MAIN,
-                q.main,
-                q.main_columns,
-                tuple(main_schema.kind(c) for c in q.main_columns),  # type: ignore[misc]
-                q.main_columns.index(q.time_column),  # type: ignore[arg-type]
-                frozenset(keys | {q.time_column}),  # type: ignore[arg-type]
-            )
-        }
+        time: str = q.time_column  # type: ignore[assignment]  # a FeatureSet always has one
+        layouts = {MAIN: _Layout.of(MAIN, q.main, main_schema, q.main_columns, time, keys | {time})}
         for j in q.joins:
-            cols = q.join_columns(j.alias)
-            schema = q.schemas[j.alias]
-            layouts[j.alias] = _Layout(
-                j.alias,
-                j.table,
-                cols,
-                tuple(schema.kind(c) for c in cols),  # type: ignore[misc]
-                cols.index(j.order_by),
-                frozenset({d for _, d in j.on} | {j.order_by}),
+            layouts[j.alias] = _Layout.of(
+                j.alias, j.table, q.schemas[j.alias], q.join_columns(j.alias), j.order_by,
+                {d for _, d in j.on} | {j.order_by},
             )
         return layouts
 
@@ -211,7 +231,10 @@ class FeatureSet:
                 source = sources.get(layout.table)
                 if source is None:
                     raise RowError(f"no source given for table {layout.table}", layout.table)
-                cur = con.execute(self._retained_sql(index, layout, source.relation(con, layout.table)))
+                try:
+                    cur = con.execute(self._retained_sql(index, layout, source.relation(con, layout.table)))
+                except duckdb.Error as e:  # e.g. a file without the columns the feature set reads
+                    raise FeatureSqlError(f"cannot read table {layout.table} to import: {error_text(e)}") from None
                 key = index.key
                 while chunk := cur.fetchmany(batch):
                     # DuckDB already typed every value (see _retained_sql): no per-value checks.
@@ -246,7 +269,8 @@ class FeatureSet:
             not_null += "".join(f" AND {quote(layout.columns[i])} IS NOT NULL" for i in index.key)
         return (
             f"SELECT {cols}, {score}::BIGINT AS __score FROM (SELECT *, "
-            f"max({score}) OVER (PARTITION BY {keys}) AS __newest, "
+            # HUGEINT: newest - span must not overflow for a range of up to BIGINT's largest value.
+            f"CAST(max({score}) OVER (PARTITION BY {keys}) AS HUGEINT) AS __newest, "
             f"row_number() OVER (PARTITION BY {keys} ORDER BY {score} DESC, {SEQ} DESC) AS __rn "
             f"FROM {relation} WHERE {not_null}) WHERE {' AND '.join(keep)} ORDER BY __score, {SEQ}"
         )

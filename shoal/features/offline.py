@@ -23,7 +23,9 @@ from typing import Any, Literal
 
 import duckdb
 
+from shoal.errors import InvalidInput
 from shoal.features.errors import FeatureSqlError, TableNotFound
+from shoal.features.files import check_output
 from shoal.features.query import MAIN, Agg, Call, Col, Expr, FeatureQuery, Lit
 from shoal.features.schema import Kind, TableSchema
 
@@ -52,6 +54,13 @@ class OrderKey:
     def sql(self, score: str, seq: str = SEQ) -> str:
         """`__ok` for a row whose time score (microseconds or the integer time) is `score`."""
         return f"({score}::{self.type} - {self.base}) * {self.shift} + {seq}"
+
+
+def error_text(e: duckdb.Error) -> str:
+    """What a DuckDB error says went wrong, on one line: the first two lines of its first
+    paragraph, without the reader options, search spaces, fixes and SQL it goes on to print."""
+    first = str(e).strip().split("\n\n")[0]
+    return " ".join(line.strip() for line in first.splitlines()[:2] if line.strip())
 
 
 def connect() -> duckdb.DuckDBPyConnection:
@@ -85,6 +94,8 @@ class Source:
         p = Path(path)
         if not p.exists():
             raise TableNotFound(f"no such file: {p}")
+        if p.is_dir():
+            raise InvalidInput(f"{p} is a directory, not a .parquet or .csv file")
         suffix = p.suffix.lower()
         if suffix in (".parquet", ".pq"):
             return cls("parquet", str(p.resolve()))
@@ -126,7 +137,7 @@ class Source:
         try:
             rows = con.execute(f"DESCRIBE SELECT * FROM {self.relation(con, name)}").fetchall()
         except duckdb.Error as e:
-            raise FeatureSqlError(f"cannot read {self.location}: {e}") from None
+            raise FeatureSqlError(f"cannot read {self.location}: {error_text(e)}") from None
         finally:
             if own:
                 con.close()
@@ -311,12 +322,18 @@ def offline_sql(
 
 def write_parquet(con: duckdb.DuckDBPyConnection, select_sql: str, target: Path) -> int:
     """COPY a query's rows to `target` atomically (a temp file renamed into place); returns the count."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InvalidInput(f"cannot write {target}: {e.strerror or e}") from None
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         con.execute(f"COPY ({select_sql}) TO {literal(str(tmp))} (FORMAT parquet)")
         rows = con.execute(f"SELECT count(*) FROM read_parquet({literal(str(tmp))})").fetchone()[0]
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except OSError as e:
+            raise InvalidInput(f"cannot write {target}: {e.strerror or e}") from None
         return int(rows)
     finally:
         tmp.unlink(missing_ok=True)
@@ -382,14 +399,14 @@ def extract(
     keep_order: bool = True,
 ) -> ExtractResult:
     """Write every row's features to a Parquet file (atomically: a failed run leaves nothing)."""
-    out = Path(output)
+    out = check_output(output)
     con = connect()
     start = time.perf_counter()
     try:
         relations, order = prepare(con, query, sources)
         rows = write_parquet(con, offline_sql(query, relations, keep_order=keep_order, order=order), out)
     except duckdb.Error as e:
-        raise FeatureSqlError(f"offline extract failed: {e}") from None
+        raise FeatureSqlError(f"offline extract failed: {error_text(e)}") from None
     finally:
         con.close()
     return ExtractResult(str(out), rows, time.perf_counter() - start, [f.name for f in query.features])

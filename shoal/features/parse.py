@@ -15,6 +15,7 @@ bool, timestamp) and turns the tree into the small expression language of `query
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -49,6 +50,12 @@ _UNITS_US = {
 }
 _OPENMLDB_UNITS = {"s": "SECOND", "m": "MINUTE", "h": "HOUR", "d": "DAY"}
 _REFUSED_WORDS = {"MAXSIZE", "EXCLUDE", "INSTANCE_NOT_IN_WINDOW", "OPEN"}
+# Numbers both engines hold: the offline engine computes integers (and window bounds) in BIGINT
+# and decimals in DOUBLE, so anything beyond is refused here rather than failing offline only.
+BIGINT_MAX = 2**63 - 1
+# How deeply the expressions of a feature SQL may nest: far more than a feature needs, and far
+# enough below Python's recursion limit for the binder, both engines and the error messages.
+MAX_DEPTH = 100
 
 # Aggregates over a window: name -> (number of args, whether the last arg is a condition).
 _AGGREGATES = {
@@ -93,6 +100,13 @@ class _Text:
 
 
 def _rewrite(sql: str) -> _Text:
+    nul = sql.find("\x00")
+    if nul >= 0:
+        before = sql[:nul]
+        raise FeatureSqlError(
+            "the feature SQL contains a NUL character (is it a text file?)",
+            before.count("\n") + 1, nul - (before.rfind("\n") + 1) + 1,
+        )
     try:
         tokens = DuckDB().tokenize(sql)
     except TokenError as e:
@@ -166,6 +180,10 @@ def _parse(sql: str) -> tuple[exp.Select, _Text]:
             line, col = text.line_col(max(offset, 0))
         desc = err.get("description", str(e)).split("\n")[0]
         raise FeatureSqlError(f"cannot parse the feature SQL: {desc}", line, col) from None
+    except RecursionError:
+        raise FeatureSqlError(
+            "the feature SQL nests too deeply to read (too many levels of parentheses or nested expressions)"
+        ) from None
     trees = [t for t in trees if t is not None]
     if len(trees) != 1:
         raise FeatureSqlError(
@@ -175,7 +193,22 @@ def _parse(sql: str) -> tuple[exp.Select, _Text]:
     tree = trees[0]
     if not isinstance(tree, exp.Select):
         raise FeatureSqlError(f"a feature SQL is one SELECT, not {tree.key.upper()}", *_where(tree, text))
+    _check_depth(tree, text)
     return tree, text
+
+
+def _check_depth(tree: exp.Expression, text: _Text) -> None:
+    """Refuse a tree nested deeper than MAX_DEPTH (walked without recursion: it may be very deep)."""
+    stack: list[tuple[exp.Expression, int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            start = next((n._meta["start"] for n in node.walk() if n._meta and "start" in n._meta), None)
+            raise FeatureSqlError(
+                f"an expression nests more than {MAX_DEPTH} levels deep; split it into simpler features",
+                *(text.line_col(start) if start is not None else (None, None)),
+            )
+        stack.extend((child, depth + 1) for child in node.iter_expressions())
 
 
 def _leftmost(node: exp.Expression) -> int | None:
@@ -418,30 +451,53 @@ class _Binder:
         if side != "PRECEDING":
             raise self.fail(f"window {name} must start at N PRECEDING or UNBOUNDED PRECEDING", spec)
         if kind == "ROWS":
-            if not (isinstance(start, exp.Literal) and not start.is_string and str(start.this).isdigit()):
+            if not (isinstance(start, exp.Literal) and not start.is_string and _is_whole(start.this)):
                 raise self.fail(f"window {name}: ROWS BETWEEN takes a whole number of rows PRECEDING", spec)
-            return Frame("rows", int(start.this))
+            rows = _whole(start.this)
+            if rows > BIGINT_MAX:
+                raise self.fail(
+                    f"window {name}: ROWS BETWEEN {_short(start.this)} PRECEDING is beyond the limit of "
+                    f"{BIGINT_MAX} rows (the largest BIGINT); use UNBOUNDED PRECEDING for every earlier row",
+                    start,
+                )
+            return Frame("rows", rows)
         if kind != "RANGE":
             raise self.fail(f"window {name}: frame must be ROWS, RANGE or ROWS_RANGE", spec)
+        # A range is kept in the time column's unit: microseconds for a TIMESTAMP, and for an
+        # integer time column (epoch milliseconds, OpenMLDB's convention) milliseconds.
+        units = "microseconds" if time_kind is Kind.TIMESTAMP else "milliseconds"
         if isinstance(start, exp.Interval):
             unit = str(start.args.get("unit").this if start.args.get("unit") else "").upper()
             amount = start.this.this if isinstance(start.this, exp.Literal) else None
-            if unit not in _UNITS_US or amount is None or not str(amount).isdigit():
+            if unit not in _UNITS_US or amount is None or not _is_whole(amount):
                 raise self.fail(
                     f"window {name}: write the range as INTERVAL 'N' DAY|HOUR|MINUTE|SECOND|MILLISECOND or 1d/1h/1m/1s",
                     start,
                 )
-            us = int(amount) * _UNITS_US[unit]
-            # An integer time column holds epoch milliseconds (OpenMLDB's convention).
-            return Frame("range", us if time_kind is Kind.TIMESTAMP else us // 1000)
-        if isinstance(start, exp.Literal) and not start.is_string and str(start.this).isdigit():
+            us = _whole(amount) * _UNITS_US[unit]
+            size = us if time_kind is Kind.TIMESTAMP else us // 1000
+            if size > BIGINT_MAX:
+                raise self.fail(
+                    f"window {name}: a range of {_short(amount)} {unit} is more than {BIGINT_MAX} {units}, "
+                    "the limit (the largest BIGINT); use UNBOUNDED PRECEDING for every earlier row",
+                    start,
+                )
+            return Frame("range", size)
+        if isinstance(start, exp.Literal) and not start.is_string and _is_whole(start.this):
             if time_kind is Kind.TIMESTAMP:
                 raise self.fail(
                     f"window {name}: a TIMESTAMP column needs an INTERVAL range (e.g. INTERVAL '1' HOUR), "
                     f"not the number {start.this}",
                     start,
                 )
-            return Frame("range", int(start.this))
+            size = _whole(start.this)
+            if size > BIGINT_MAX:
+                raise self.fail(
+                    f"window {name}: RANGE BETWEEN {_short(start.this)} PRECEDING is beyond the limit of "
+                    f"{BIGINT_MAX} {units} (the largest BIGINT); use UNBOUNDED PRECEDING for every earlier row",
+                    start,
+                )
+            return Frame("range", size)
         raise self.fail(f"window {name}: unsupported range start {_sql(start) if start else ''}", spec)
 
     def _features(self) -> tuple[Feature, ...]:
@@ -513,10 +569,26 @@ class _Binder:
             if node.is_string:
                 return Lit(node.this, Kind.STR)
             text = str(node.this)
+            digits = text.removeprefix("-")
             try:
-                return Lit(int(text), Kind.INT) if text.lstrip("-").isdigit() else Lit(float(text), Kind.FLOAT)
+                value: int | float = float(text) if not _is_whole(digits) else (
+                    -_whole(digits) if text.startswith("-") else _whole(digits)
+                )
             except ValueError:
-                raise self.fail(f"cannot read the number {text}", node) from None
+                raise self.fail(f"cannot read the number {_short(text)}", node) from None
+            if isinstance(value, int):
+                if not -BIGINT_MAX - 1 <= value <= BIGINT_MAX:
+                    raise self.fail(
+                        f"the number {_short(text)} is beyond BIGINT, the integer type features compute in "
+                        f"(at most {BIGINT_MAX})",
+                        node,
+                    )
+                return Lit(value, Kind.INT)
+            if not math.isfinite(value):
+                raise self.fail(
+                    f"the number {_short(text)} is beyond DOUBLE, the decimal type features compute in", node
+                )
+            return Lit(value, Kind.FLOAT)
         if isinstance(node, exp.Boolean):
             return Lit(bool(node.this), Kind.BOOL)
         if isinstance(node, exp.Null):
@@ -715,6 +787,22 @@ class _Binder:
         else:
             kind = value.kind
         return Agg(name, tuple(args), wname, kind)
+
+
+def _is_whole(text: object) -> bool:
+    """A whole number written in ASCII digits (str.isdigit alone also takes '²', which int() refuses)."""
+    return isinstance(text, str) and text.isascii() and text.isdigit()
+
+
+def _whole(text: str) -> int:
+    """The value of `_is_whole` digits; BIGINT_MAX + 1 for any longer than BIGINT's 19 digits (which
+    int() may even refuse to read: Python caps integer strings at 4,300 digits)."""
+    return int(text) if len(text.lstrip("0")) <= 19 else BIGINT_MAX + 1
+
+
+def _short(text: str) -> str:
+    """A number as written, shortened for a message."""
+    return text if len(text) <= 30 else f"{text[:12]}...{text[-12:]} ({len(text)} digits)"
 
 
 def _sql(node: exp.Expression) -> str:

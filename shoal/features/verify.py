@@ -14,8 +14,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import duckdb
+
+from shoal.features.errors import FeatureSqlError
 from shoal.features.featureset import DEFAULT_CAP, FeatureSet
-from shoal.features.offline import ORDER_KEY, SEQ, Source, connect, offline_sql, prepare, quote, time_score
+from shoal.features.offline import (
+    ORDER_KEY,
+    SEQ,
+    Source,
+    connect,
+    error_text,
+    offline_sql,
+    prepare,
+    quote,
+    time_score,
+)
 from shoal.features.online import MemoryStore
 from shoal.features.query import MAIN, FeatureQuery
 
@@ -118,5 +131,7 @@ def verify(
             if progress:
                 progress(1)
         return report
+    except duckdb.Error as e:  # e.g. a table file without the columns the feature set reads
+        raise FeatureSqlError(f"cannot verify: {error_text(e)}") from None
     finally:
         con.close()

@@ -14,17 +14,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, model_validator
 
 from shoal.config import get_settings
-from shoal.errors import TaskFailed
+from shoal.errors import InvalidInput, ShoalError, TaskFailed
 from shoal.features import catalog
 from shoal.features.catalog import compile_with_sources, resolve_sources
+from shoal.features.files import read_text
 from shoal.features.offline import extract
 from shoal.features.parse import referenced_tables
 from shoal.tasks._common import Isolation, resolve, run_store
 from shoal.tasks._common import version as parse_version
-from shoal.tasks.base import TaskContext, TaskParams, TaskType
+from shoal.tasks.base import TaskContext, TaskParams, TaskType, is_spliced
+from shoal.tasks.values.sql import check_sql_field, sql_with_values
 
 TablesField = Field(
     default_factory=dict, description="table name -> .parquet/.csv file, instead of the managed table"
@@ -36,18 +38,31 @@ class _SqlSource(TaskParams):
     sql_file: str | None = Field(default=None, description="a file holding the feature SQL")
 
     @model_validator(mode="after")
-    def _one_of(self) -> _SqlSource:
+    def _one_of(self, info: ValidationInfo) -> _SqlSource:
         if (self.sql is None) == (self.sql_file is None):
             raise ValueError("give exactly one of 'sql' (the feature SQL) or 'sql_file'")
+        check_sql_field(self.sql, None, is_spliced(info))
         return self
 
     def text(self, ctx: TaskContext) -> str:
         if self.sql is not None:
-            return self.sql
+            return _with_values(self.sql, ctx)
         path = resolve(self.sql_file, ctx)  # type: ignore[arg-type]
         if not path.exists():
             raise TaskFailed(f"sql_file {self.sql_file} not found (looked in {ctx.source_dir or '.'})")
-        return path.read_text()
+        try:
+            return read_text(path, "feature SQL file")
+        except InvalidInput as e:  # a directory, unreadable, not UTF-8: the message, not a traceback
+            raise TaskFailed(f"sql_file: {e}") from None
+
+
+def _with_values(sql: str, ctx: TaskContext) -> str:
+    """The SQL with each `${...}` value as a quoted literal: shoal parses feature SQL (and DuckDB
+    runs an import's SELECT) as text, so the values are written in it as data, never as code."""
+    try:
+        return sql_with_values(sql, ctx.values)
+    except ShoalError as e:
+        raise TaskFailed(f"sql: {e}") from None
 
 
 class DataImportParams(TaskParams):
@@ -58,9 +73,10 @@ class DataImportParams(TaskParams):
     isolation: Isolation = "fork"
 
     @model_validator(mode="after")
-    def _one_of(self) -> DataImportParams:
+    def _one_of(self, info: ValidationInfo) -> DataImportParams:
         if (self.path is None) == (self.sql is None):
             raise ValueError("give exactly one of 'path' (a file) or 'sql' (a SELECT)")
+        check_sql_field(self.sql, None, is_spliced(info))
         return self
 
 
@@ -68,11 +84,13 @@ class DataImportTask(TaskType):
     name = "data_import"
     Params = DataImportParams
     needs_store = True  # managed tables, feature sets, the online store
+    code_fields = frozenset({"sql"})  # values are quoted as SQL literals
 
     def run(self, ctx: TaskContext) -> dict[str, Any]:
         p: DataImportParams = ctx.params
         path = str(resolve(p.path, ctx)) if p.path else None
-        info = catalog.import_table(run_store(), p.table, path=path, sql=p.sql, mode=p.mode, project=ctx.project)
+        sql = _with_values(p.sql, ctx) if p.sql is not None else None
+        info = catalog.import_table(run_store(), p.table, path=path, sql=sql, mode=p.mode, project=ctx.project)
         print(f"table {info.name} version {info.version}: {info.row_count} rows -> {info.location}")
         return {"table": info.name, "version": info.version, "rows": info.row_count, "location": info.location}
 
@@ -88,6 +106,7 @@ class FeatureExtractTask(TaskType):
     name = "feature_extract"
     Params = FeatureExtractParams
     needs_store = True  # managed tables, feature sets, the online store
+    code_fields = frozenset({"sql"})  # values are quoted as SQL literals
 
     def run(self, ctx: TaskContext) -> dict[str, Any]:
         p: FeatureExtractParams = ctx.params
@@ -106,7 +125,9 @@ class FeatureExtractTask(TaskType):
 class FeatureDeployParams(_SqlSource):
     feature_set: str = Field(description="the feature set to deploy a version of")
     tables: dict[str, str] = TablesField
-    max_rows_per_key: int = Field(default=catalog.DEFAULT_CAP, ge=1, description="online rows kept per key")
+    max_rows_per_key: int = Field(
+        default=catalog.DEFAULT_CAP, ge=1, le=catalog.MAX_INTEGER, description="online rows kept per key"
+    )
     isolation: Isolation = "fork"
 
 
@@ -114,6 +135,7 @@ class FeatureDeployTask(TaskType):
     name = "feature_deploy"
     Params = FeatureDeployParams
     needs_store = True  # managed tables, feature sets, the online store
+    code_fields = frozenset({"sql"})  # values are quoted as SQL literals
 
     def run(self, ctx: TaskContext) -> dict[str, Any]:
         p: FeatureDeployParams = ctx.params

@@ -335,3 +335,31 @@ def test_cast_to_bigint_at_the_edges() -> None:
     got = compute_offline(compile_feature_sql(sc.sql, sc.schemas()), sc.sources())
     assert [r["i"] for r in got] == [0, 4503599627370497, -3, None, -(2**63), 9223372036854774784]
     check_stream(sc, MemoryStore())
+
+
+@pytest.mark.parametrize("int_time", [False, True], ids=["timestamp", "epoch_ms"])
+def test_window_bounds_at_the_limit_agree_offline_and_online(any_store: OnlineStore, int_time: bool) -> None:
+    """The largest frames a feature SQL may have (BIGINT's largest value, in rows or in the time
+    column's unit) run in both engines, with the same values, on times before 1970 too (where
+    `newest - range` is below BIGINT); one beyond is refused when the SQL is compiled (test_parse)."""
+    schema, kinds = main_schema(int_time)
+    epoch = dt.datetime(1970, 1, 1)
+    times_ms = [-5_000, -4_000, -3_000, -1_000, -1_000, 2_000]  # in time order, as check_stream needs
+    rows = [
+        (1 + i % 2, "a", 0, 0.0, t if int_time else epoch + dt.timedelta(milliseconds=t), i, None, None, None, None,
+         None, None)
+        for i, t in enumerate(times_ms)
+    ]
+    largest = 2**63 - 1
+    days = largest // 86_400_000_000  # the most whole days that fit in BIGINT microseconds
+    time_range = f"RANGE BETWEEN {largest} PRECEDING" if int_time else f"RANGE BETWEEN INTERVAL '{days}' DAY PRECEDING"
+    sql = (
+        "SELECT count(*) OVER r AS n_rows, lag(v, 2) OVER r AS lag2, count(*) OVER t AS n_time, "
+        f"sum(v) OVER t AS v_time FROM ev "
+        f"WINDOW r AS (PARTITION BY k1 ORDER BY ts ROWS BETWEEN {largest} PRECEDING AND CURRENT ROW), "
+        f"t AS (PARTITION BY k1, k2 ORDER BY ts {time_range} AND CURRENT ROW)"  # an index of its own
+    )
+    sc = Scenario(sql, Table(schema, rows, kinds), None, int_time)
+    check_stream(sc, any_store)
+    later = rows[1][:4] + ((8_000 if int_time else epoch + dt.timedelta(seconds=8)),) + rows[1][5:]
+    check_new_row(sc, later, any_store, bulk=True)  # import_offline keeps every row of the key

@@ -56,3 +56,24 @@ def test_bad_params_fail_at_apply(client: Client, tmp_path: Path) -> None:  # no
         client.apply_path(bad)
     text = str(err.value)
     assert "exactly one of 'path'" in text and "exactly one of 'sql'" in text
+
+
+def test_an_unreadable_sql_file_fails_the_task_with_its_message(tmp_path: Path) -> None:
+    """Not UTF-8, or a directory: the task fails with the reason (TaskFailed), not a traceback."""
+    from datetime import datetime
+
+    import pytest
+
+    from shoal.errors import TaskFailed
+    from shoal.tasks.base import TaskContext
+    from shoal.tasks.features import FeatureExtractParams
+
+    (tmp_path / "latin1.sql").write_bytes(b"SELECT 'caf\xe9' AS c FROM t")
+    (tmp_path / "folder.sql").mkdir()
+    for name, words in (("latin1.sql", "is not UTF-8 text: byte 0xe9 at offset 11"),
+                        ("folder.sql", "is a directory")):
+        params = FeatureExtractParams(sql_file=name, output="s.parquet")
+        ctx = TaskContext(params=params, run_id=1, task_run_id=1, task="samples", attempt=1, workflow="wf",
+                          project="default", logical_date=datetime(2024, 1, 1), source_dir=str(tmp_path))
+        with pytest.raises(TaskFailed, match=words):
+            params.text(ctx)

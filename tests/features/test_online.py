@@ -55,6 +55,14 @@ WINDOW w AS (PARTITION BY ip ORDER BY ts ROWS BETWEEN UNBOUNDED PRECEDING AND CU
 """
 
 
+def nested(depth: int) -> list[Any]:
+    """[[[...]]], `depth` lists deep (built without recursion)."""
+    value: list[Any] = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
 def click(ip: Any = 1, app: Any = "a", minutes: float = 0, v: Any = 1.0, **extra: Any) -> dict[str, Any]:
     return {"ip": ip, "app": app, "ts": T0 + dt.timedelta(minutes=minutes), "v": v, **extra}
 
@@ -99,6 +107,19 @@ def feature_set(store: OnlineStore, namespace: str, sql: str = SQL, **kw: Any) -
         ({"ip": 1, "app": "a", "ts": 10**20}, "ts", ["out of range"]),
         (click(v="1.5"), "v", ["expected a number"]),
         (click(v=math.nan), "v", ["NaN is not a value"]),
+        # Values a BIGINT column cannot hold offline are refused online too.
+        (click(ip=2**70), "ip", ["1180591620717411303424 is out of range for BIGINT", "9223372036854775807"]),
+        (click(ip=2**63), "ip", ["out of range for BIGINT"]),
+        (click(ip=-(2**63) - 1), "ip", ["out of range for BIGINT"]),
+        (click(ip=1e20), "ip", ["out of range for BIGINT"]),
+        (click(v=10**400), "v", ["out of range for DOUBLE"]),
+        ({"ip": 1, "app": "a", "ts": 10**5000}, "ts", ["a huge integer", "out of range"]),  # no repr: too long
+        # Row values are scalars, in every field (one the SQL does not read too), however deep.
+        (click(app=["a"]), "app", ["row values must be scalars", "a JSON array"]),
+        (click(app=nested(100_000)), "app", ["row values must be scalars", "a JSON array"]),
+        (click(note={"a": nested(100_000)}), "note", ["row values must be scalars", "a JSON object"]),
+        (click(extra=nested(100_000)), "extra", ["row values must be scalars"]),
+        (click(app="x" * 10_000, ip="y" * 10_000), "ip", ["expected an integer", "(10002 chars)"]),
     ],
 )
 def test_bad_request_rows_name_the_field_and_change_nothing(
@@ -166,6 +187,34 @@ def test_timestamps_as_text_and_extra_fields(store: OnlineStore, namespace: str)
     # Epoch milliseconds (OpenMLDB's timestamp form) name the same instant as the text.
     epoch_ms = int((T0 + dt.timedelta(minutes=45) - dt.datetime(1970, 1, 1)).total_seconds() * 1000)
     assert fs.compute({"ip": 1, "app": "a", "ts": epoch_ms}) == out
+
+
+@pytest.mark.parametrize(
+    ("column", "duckdb_type", "fits", "beyond"),
+    [
+        ("i8", "TINYINT", [-128, 127], [128, -129]),
+        ("i32", "INTEGER", [2**31 - 1, -(2**31)], [2**31, -(2**31) - 1]),
+        ("u8", "UTINYINT", [0, 255], [-1, 256]),
+        ("u64", "UBIGINT", [2**63 - 1], [2**63, -1]),  # computed as BIGINT offline
+        ("huge", "HUGEINT", [-(2**63)], [2**63]),
+        ("real", "REAL", [3.4e38, -math.inf], [3.5e38, -1e39]),
+        ("dec", "DECIMAL(5,2)", [999.99, -999.5], [1000.0, -12345]),
+    ],
+)
+def test_values_the_column_type_cannot_hold_are_refused(
+    column: str, duckdb_type: str, fits: list[Any], beyond: list[Any]
+) -> None:
+    """A request value outside the column's type cannot exist in the offline table: refused alike."""
+    schema = TableSchema("t", {"k": "BIGINT", "ts": "TIMESTAMP", column: duckdb_type})
+    sql = f"SELECT count(*) OVER w AS n, max({column}) OVER w AS m FROM t WINDOW w AS (PARTITION BY k ORDER BY ts)"
+    fs = FeatureSet(compile_feature_sql(sql, {"t": schema}), MemoryStore())
+    for value in fits:
+        assert fs.compute({"k": 1, "ts": T0, column: value})["m"] == value
+    for value in beyond:
+        with pytest.raises(RowError) as info:
+            fs.insert({"k": 1, "ts": T0, column: value})
+        assert info.value.field == column and f"out of range for {duckdb_type}" in str(info.value)
+    assert fs.stats() == {"keys": 0, "rows": 0}
 
 
 # -- retention ---------------------------------------------------------------------------------------
@@ -283,6 +332,138 @@ def test_memory_store_save(tmp_path: Path) -> None:
     assert fs2.compute(click(minutes=5)) == fs1.compute(click(minutes=5))
     assert MemoryStore(path).stats("p/fs/v2") == {"keys": 0, "rows": 0}
     assert MemoryStore(tmp_path / "missing.pkl").stats("p/fs/v1") == {"keys": 0, "rows": 0}
+
+
+EXACT = TableSchema("ex", {"k": "BIGINT", "s": "VARCHAR", "ts": "TIMESTAMP", "f": "DOUBLE", "b": "BOOLEAN",
+                           "at": "TIMESTAMP"})
+EXACT_SQL = """
+SELECT count(*) OVER w AS n, last_value(f) OVER w AS f, last_value(b) OVER w AS b, last_value(at) OVER w AS at
+FROM ex
+LAST JOIN users ORDER BY users.uts ON ex.k = users.uid
+WINDOW w AS (PARTITION BY k, s, f ORDER BY ts ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+"""
+
+
+def _same_exactly(a: Any, b: Any) -> bool:
+    """Equal, of the same type, NaN == NaN and -0.0 != 0.0."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b))
+    if isinstance(a, tuple):
+        return len(a) == len(b) and all(map(_same_exactly, a, b))
+    return bool(a == b)
+
+
+def test_memory_snapshot_keeps_every_value_exactly(tmp_path: Path) -> None:
+    """ints (to BIGINT's ends), floats (NaN, inf, -0.0), text, booleans, timestamps and NULLs come
+    back from the snapshot as they went in, keys included."""
+    query = compile_feature_sql(EXACT_SQL, {"ex": EXACT, "users": USERS})
+    s1 = MemoryStore(tmp_path / "online.snapshot")
+    fs = FeatureSet(query, s1, namespace="p/exact/v1")
+    odd_times = [dt.datetime(1, 1, 1), dt.datetime(1969, 12, 31, 23, 59, 59, 999_999), dt.datetime(9999, 12, 31)]
+    rows = [
+        {"k": k, "s": s, "ts": T0 + dt.timedelta(microseconds=i), "f": f, "b": b, "at": at}
+        for i, (k, s, f, b, at) in enumerate([
+            (2**63 - 1, "a", 0.1, True, odd_times[0]), (-(2**63), "", -0.0, False, odd_times[1]),
+            (None, None, None, None, None), (0, "ünï\u2603\x00", math.nan, True, odd_times[2]),
+            (7, "x" * 1000, math.inf, None, T0), (7, "x" * 1000, -math.inf, False, T0), (8, "a", 0.0, True, T0),
+        ])
+    ]
+    users = [(2**63 - 1, T0, 1.5), (3, T0, None)]
+    # Through an offline table: it may hold NaN, which a request row may not.
+    fs.import_offline({
+        "ex": Source.from_rows(EXACT, [tuple(r.values()) for r in rows]), "users": Source.from_rows(USERS, users),
+    })
+    fs.insert_many([{**rows[0], "ts": T0 + dt.timedelta(seconds=1)}])  # and a live row
+    assert fs.stats()["rows"] == len(rows) + 1 + len(users)
+    s1.save()
+    s2 = MemoryStore(tmp_path / "online.snapshot")
+    assert s2._data.keys() == s1._data.keys()
+    for ns, indexes in s1._data.items():
+        assert indexes.keys() == s2._data[ns].keys()
+        for name, keys in indexes.items():
+            loaded = s2._data[ns][name]
+            assert len(loaded) == len(keys)
+            for (k1, (sc1, rows1)), (k2, (sc2, rows2)) in zip(keys.items(), loaded.items(), strict=True):
+                assert _same_exactly(k1, k2), (k1, k2)
+                assert sc1 == sc2 and all(type(x) is int for x in sc2)
+                assert len(rows1) == len(rows2) and all(map(_same_exactly, rows1, rows2)), (rows1, rows2)
+    fs2 = FeatureSet(query, s2, namespace="p/exact/v1")
+    for r in rows:
+        request = {**r, "ts": T0 + dt.timedelta(seconds=2), "f": None if r["f"] != r["f"] else r["f"]}
+        assert fs2.compute(request).keys() == fs.compute(request).keys()
+        assert all(map(_same_exactly, fs2.compute(request).values(), fs.compute(request).values()))
+    assert (tmp_path / "online.snapshot").stat().st_mode & 0o777 == 0o600
+
+
+class _RunsCode:
+    """Unpickling this creates a folder: the proof that a pickle ran code."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        import os
+
+        return (os.mkdir, (str(self.marker),))
+
+
+def test_a_pickle_at_the_snapshot_path_is_never_loaded(tmp_path: Path) -> None:
+    import pickle
+
+    from shoal.errors import Conflict
+
+    path = tmp_path / "online" / "memory.snapshot"
+    path.parent.mkdir()
+    marker = tmp_path / "pwned"
+    path.write_bytes(pickle.dumps({"default/td/v1": _RunsCode(marker)}, protocol=pickle.HIGHEST_PROTOCOL))
+    before = path.read_bytes()
+    with pytest.raises(Conflict) as info:
+        MemoryStore(path)
+    assert "old pickle format" in str(info.value) and "online-import" in str(info.value)
+    store = MemoryStore()
+    store.path = path  # a store whose snapshot was replaced behind its back
+    with pytest.raises(Conflict), store.transaction():
+        pass
+    assert not marker.exists()
+    assert path.read_bytes() == before  # refused, not overwritten
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"", ["not a shoal online store snapshot"]),
+        (b"ip,app\n1,2\n", ["not a shoal online store snapshot"]),
+        (None, ["truncated"]),  # a real snapshot cut short
+        ("footer", ["footer is unreadable"]),
+        ("stream", ["corrupt"]),
+    ],
+)
+def test_an_unreadable_snapshot_is_refused_saying_how_to_rebuild_it(
+    tmp_path: Path, content: bytes | str | None, words: list[str]
+) -> None:
+    from shoal.errors import Conflict
+    from shoal.features.online import _snapshot
+
+    good = tmp_path / "good.snapshot"
+    store = MemoryStore(good)
+    FeatureSet(compile_feature_sql(SQL, SCHEMAS), store).insert_many([click(minutes=m) for m in range(3)])
+    store.save()
+    data = good.read_bytes()
+    if content is None:
+        content = data[: len(data) // 2]
+    elif content == "footer":
+        content = data.replace(b'"format":1', b'"format":9')
+    elif content == "stream":
+        start = len(_snapshot.MAGIC) + 8
+        content = data[:start] + bytes(b ^ 0x5A for b in data[start : start + 200]) + data[start + 200 :]
+    bad = tmp_path / "bad.snapshot"
+    bad.write_bytes(content)  # type: ignore[arg-type]
+    with pytest.raises(Conflict) as info:
+        MemoryStore(bad)
+    for w in [*words, str(bad), "online-import"]:
+        assert w in str(info.value), f"{w!r} not in {info.value}"
 
 
 # -- concurrency -------------------------------------------------------------------------------------

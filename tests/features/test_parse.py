@@ -25,6 +25,12 @@ SCHEMAS = {
     "evi": TableSchema("evi", {"ip": "BIGINT", "t": "BIGINT", "v": "DOUBLE"}),  # epoch-ms time column
 }
 W = "WINDOW w AS (PARTITION BY ip ORDER BY ts ROWS BETWEEN 3 PRECEDING AND CURRENT ROW)"
+HUGE = "99999999999999999999"  # beyond BIGINT (2^63 - 1 = 9223372036854775807)
+COUNT = "SELECT count(*) OVER w AS c FROM ev"
+
+
+def frame(text: str, time: str = "ts") -> str:
+    return f"WINDOW w AS (PARTITION BY ip ORDER BY {time} {text} AND CURRENT ROW)"
 J = "LAST JOIN dim ORDER BY dim.dts ON ev.ip = dim.ip"
 
 
@@ -138,6 +144,32 @@ BAD = [
     ("syntax", "SELECT count(*) OVER w AS c FROM ev WINDOW w AS (PARTITION BY ip ORDER BY ts", ["cannot parse"],
      None),
     ("empty", "", ["exactly one SELECT", "found 0"], None),
+    # Numbers beyond what the offline engine holds (BIGINT, DOUBLE): refused here, not online-only.
+    ("rows_beyond_bigint", f"{COUNT} {frame(f'ROWS BETWEEN {HUGE} PRECEDING')}",
+     [f"ROWS BETWEEN {HUGE} PRECEDING", "limit of 9223372036854775807 rows"], HUGE),
+    ("rows_thousands_of_digits", f"{COUNT} {frame('ROWS BETWEEN ' + '9' * 5000 + ' PRECEDING')}",
+     ["(5000 digits)", "limit of 9223372036854775807 rows"], "9999"),
+    ("range_interval_beyond_bigint", COUNT + " " + frame("RANGE BETWEEN INTERVAL '100000000000' DAY PRECEDING"),
+     ["a range of 100000000000 DAY", "more than 9223372036854775807 microseconds"], "'100000000000' DAY"),
+    ("rows_range_ms_beyond_bigint", f"{COUNT} {frame(f'ROWS_RANGE BETWEEN {HUGE} PRECEDING')}",
+     [f"a range of {HUGE} MILLISECOND", "9223372036854775807 microseconds"], HUGE),
+    ("rows_range_days_beyond_bigint", f"{COUNT} {frame('ROWS_RANGE BETWEEN 99999999999999d PRECEDING')}",
+     ["a range of 99999999999999 DAY", "9223372036854775807"], "99999999999999d"),
+    ("range_integer_time_beyond_bigint",
+     f"SELECT count(*) OVER w AS c FROM evi {frame(f'RANGE BETWEEN {HUGE} PRECEDING', time='t')}",
+     [f"RANGE BETWEEN {HUGE} PRECEDING", "limit of 9223372036854775807 milliseconds"], HUGE),
+    ("interval_not_ascii_digits", COUNT + " " + frame("RANGE BETWEEN INTERVAL '\u00b2' DAY PRECEDING"),
+     ["INTERVAL 'N' DAY"], None),
+    ("integer_beyond_bigint", f"SELECT {HUGE} AS big FROM ev {W}", [f"the number {HUGE} is beyond BIGINT"], HUGE),
+    ("integer_thousands_of_digits", f"SELECT {'9' * 5000} AS big FROM ev {W}", ["(5000 digits) is beyond BIGINT"],
+     "9999"),
+    ("double_beyond_double", f"SELECT 1e400 AS big FROM ev {W}", ["the number 1e400 is beyond DOUBLE"], "1e400"),
+    ("lag_beyond_bigint", f"SELECT lag(v, {HUGE}) OVER w AS l FROM ev {W}", [f"the number {HUGE} is beyond BIGINT"],
+     HUGE),
+    ("nul_character", f"SELECT ip AS a\x00 FROM ev {W}", ["contains a NUL character"], "\x00"),
+    ("nested_too_deep_to_parse", f"SELECT {'(' * 3000}ip{')' * 3000} AS x FROM ev {W}", ["nests too deeply"], None),
+    ("nested_deeper_than_the_limit", f"SELECT {' + '.join(['ip'] * 150)} AS x FROM ev {W}",
+     ["nests more than 100 levels deep"], "ip + ip"),
 ]
 
 
@@ -154,7 +186,7 @@ def test_refused_with_a_clear_message(sql: str, words: list[str], at: str | None
 
 def test_every_refusal_with_a_node_has_a_position() -> None:
     # Errors about one construct carry its place; only whole-text errors may have none.
-    whole_text = {"empty", "no_from"}
+    whole_text = {"empty", "no_from", "nested_too_deep_to_parse"}
     for case_id, sql, _, _ in BAD:
         err = refused(sql)
         if case_id not in whole_text:

@@ -3,7 +3,8 @@
 `path` makes it persistent across processes (the CLI's default): the whole store is loaded
 from a snapshot file on open and written back atomically by `save()`, under a file lock so that
 two CLI commands never lose each other's rows. A server process keeps it in memory and saves
-when it is told to.
+when it is told to. The snapshot holds typed Arrow columns (`_snapshot.py`), never a pickle:
+loading it cannot run code.
 """
 
 from __future__ import annotations
@@ -11,26 +12,37 @@ from __future__ import annotations
 import bisect
 import fcntl
 import os
-import pickle
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from shoal.features.online.base import Fetch, IndexSpec, Key, OnlineStore, Row
+from shoal.features.schema import Kind
 
 # namespace -> index name -> key -> ([scores], [rows])
-_Data = dict[str, dict[str, dict[Key, tuple[list[int], list[Row]]]]]
+Data = dict[str, dict[str, dict[Key, tuple[list[int], list[Row]]]]]
+# (namespace, index name) -> (row kinds, key positions): what a snapshot needs to type its columns
+Specs = dict[tuple[str, str], tuple[tuple[Kind, ...], tuple[int, ...]]]
+
+
+def rebuild_hint(path: Path) -> str:
+    """What to do about a snapshot shoal will not read."""
+    return (
+        f"remove {path} and re-run `shoal features online-import NAME` for each deployed feature set "
+        "(rows added with `features insert` since the last import must be inserted again)"
+    )
 
 
 class MemoryStore(OnlineStore):
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path else None
         self._lock = threading.Lock()
-        self._data: _Data = {}
+        self._data: Data = {}
+        self._specs: Specs = {}
         if self.path and self.path.exists():
             with self._file_lock(shared=True):
-                self._data = self._read()
+                self._data, self._specs = self._read()
 
     @contextmanager
     def _file_lock(self, shared: bool = False) -> Iterator[None]:
@@ -43,15 +55,17 @@ class MemoryStore(OnlineStore):
             finally:
                 fcntl.flock(f, fcntl.LOCK_UN)
 
-    def _read(self) -> _Data:
+    def _read(self) -> tuple[Data, Specs]:
         assert self.path is not None
         if not self.path.exists():
-            return {}
-        with open(self.path, "rb") as f:
-            return pickle.load(f)  # our own snapshot under SHOAL_HOME
+            return {}, {}
+        from shoal.features.online import _snapshot  # Arrow: only for a store with a snapshot
+
+        return _snapshot.read(self.path)
 
     def insert(self, namespace: str, index: IndexSpec, items: Sequence[tuple[Key, int, Row]]) -> None:
         with self._lock:
+            self._specs[(namespace, index.name)] = (index.kinds, index.key)
             keys = self._data.setdefault(namespace, {}).setdefault(index.name, {})
             touched: set[Key] = set()
             for key, score, row in items:
@@ -93,6 +107,8 @@ class MemoryStore(OnlineStore):
     def clear(self, namespace: str) -> None:
         with self._lock:
             self._data.pop(namespace, None)
+            for spec in [s for s in self._specs if s[0] == namespace]:
+                del self._specs[spec]
 
     def stats(self, namespace: str) -> dict[str, int]:
         with self._lock:
@@ -104,10 +120,17 @@ class MemoryStore(OnlineStore):
 
     def _write(self) -> None:
         assert self.path is not None
+        from shoal.features.online import _snapshot
+
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        with self._lock, open(tmp, "wb") as f:
-            pickle.dump(self._data, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, self.path)
+        try:
+            # Private to its owner, like everything under SHOAL_HOME.
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with self._lock, os.fdopen(fd, "wb") as f:
+                _snapshot.write(f, self._data, self._specs)
+            os.replace(tmp, self.path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def save(self) -> None:
         if self.path is not None:
@@ -121,6 +144,6 @@ class MemoryStore(OnlineStore):
             yield
             return
         with self._file_lock():
-            self._data = self._read()
+            self._data, self._specs = self._read()
             yield
             self._write()
