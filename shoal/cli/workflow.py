@@ -50,6 +50,8 @@ def apply(
                 f"  its python tasks still import from {escape(r.kept_source_dir)}, where it was applied from; "
                 "only a changed definition stores a version that imports from here", highlight=False, soft_wrap=True,
             )
+        for note in r.notes:
+            console.print(f"  [yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
 
 
 @app.command("list")

@@ -1080,6 +1080,7 @@ class Driver:
     def _fail_unstartable(self, run: ActiveRun, ts: TaskState, error: str, conn: Writer | None = None) -> None:
         """Fail without retrying: rendering or sizing errors would fail every attempt the same way.
         In `conn` (the caller's transaction, or deferred writes) if given, else in its own."""
+        error = mask_value(error, self._secrets_of(run, ts))
         now = utcnow()
         with self._tx() if conn is None else nullcontext(conn) as conn:
             if not move_tasks(conn, [ts.id], [S.QUEUED], S.RUNNING, owned_by=self.owner, attempt=ts.attempt + 1,

@@ -9,13 +9,17 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from shoal.engine.clock import as_aware, from_utc_naive, next_fire, to_utc_naive
+from shoal.engine.access import LOCAL, Actor, Role, require
+from shoal.engine.clock import as_aware, fire_times, from_utc_naive, next_fire, to_utc_naive
 from shoal.engine.states import RUN_ACTIVE
 from shoal.errors import Conflict, InvalidInput, NotFound
 from shoal.spec.models import DEFAULT_PROJECT, Workflow
+from shoal.spec.secrets import MASK, keep_stored_secrets
+from shoal.spec.validate import gc_paused
 from shoal.store import Store, utcnow
 from shoal.store.models import projects, runs, schedules, workflow_versions, workflows
 from shoal.store.projects import project_id
+from shoal.tasks.registry import get_task_type
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,8 @@ class ApplyResult:
     changed: bool  # False: identical to the current version, nothing stored
     # Unchanged, but applied from other directories than the version's python search path.
     kept_source_dir: str | None = None
+    # What the user should know about what was stored (e.g. a catch-up larger than the cap).
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -42,33 +48,59 @@ class StoredWorkflow:
     schedule: dict[str, Any] | None  # cron, timezone, paused, next_fire_at
 
 
-def apply_workflows(store: Store, items: list[tuple[Workflow, str | None]]) -> list[ApplyResult]:
+def apply_workflows(
+    store: Store, items: list[tuple[Workflow, str | None]], *, actor: Actor = LOCAL,
+) -> list[ApplyResult]:
     """Store each (validated) workflow as a new version where it changed, all in one transaction:
-    a directory is applied completely or not at all."""
-    with store.engine.begin() as conn:
-        return [_apply_one(conn, wf, source_dir) for wf, source_dir in items]
+    a directory is applied completely or not at all. `actor` must be an editor of each
+    workflow's project, and of every other project a task reaches (a viewer, to only read)."""
+    for wf, _ in items:
+        check_access(actor, wf)
+    # Dumping and hashing a large definition is a bulk allocation (see `gc_paused`); the
+    # transaction is held open for the time it takes, so make that short.
+    with gc_paused(), store.engine.begin() as conn:
+        return [_apply_one(conn, wf, source_dir, store.settings.max_catchup) for wf, source_dir in items]
 
 
-def _apply_one(conn: Connection, wf: Workflow, source_dir: str | None) -> ApplyResult:
+def check_access(actor: Actor, wf: Workflow) -> None:
+    """Forbidden unless `actor` may store `wf`: its project, and the projects its tasks reach."""
+    require(actor, wf.project, Role.EDITOR, f"apply workflows in project {wf.project!r}")
+    for task in wf.tasks:
+        for ref in get_task_type(task.type).project_references(task.config):
+            if ref.project == wf.project:
+                continue
+            role = Role.EDITOR if ref.starts_runs else Role.VIEWER
+            verb = "start runs of" if ref.starts_runs else "read runs of"
+            require(actor, ref.project, role,
+                    f"apply {wf.project}/{wf.name}, whose task {task.name!r} would {verb} {ref.project}/{ref.workflow}")
+
+
+def _apply_one(conn: Connection, wf: Workflow, source_dir: str | None, max_catchup: int) -> ApplyResult:
     now = utcnow()
-    digest = wf.spec_hash()
     pid = project_id(conn, wf.project, create=True)
     row = conn.execute(
         select(workflows.c.id, workflows.c.current_version).where(
             workflows.c.project_id == pid, workflows.c.name == wf.name
         )
     ).first()
+    current = None
     if row is not None:
         current = conn.execute(
-            select(workflow_versions.c.spec_hash, workflow_versions.c.source_dir).where(
+            select(workflow_versions.c.spec_hash, workflow_versions.c.source_dir, workflow_versions.c.spec).where(
                 workflow_versions.c.workflow_id == row.id, workflow_versions.c.version == row.current_version
             )
         ).one()
+        # A secret shown as *** (an export applied back) keeps the value stored before.
+        wf = keep_stored_secrets(wf, Workflow.from_stored(current.spec) if MASK in _secret_values(wf) else None)
+    digest = wf.spec_hash()
+    notes = _catchup_notes(wf, max_catchup)
+    if row is not None and current is not None:
         if current.spec_hash == digest:
             # Only a changed definition stores a version, and a stored version is immutable, where
             # its python tasks import from included: its runs and reruns keep working.
             moved = current.source_dir if source_dir and current.source_dir != source_dir else None
-            return ApplyResult(wf.project, wf.name, row.current_version, changed=False, kept_source_dir=moved)
+            return ApplyResult(wf.project, wf.name, row.current_version, changed=False, kept_source_dir=moved,
+                               notes=notes)
         workflow_id, version = row.id, row.current_version + 1
         conn.execute(
             update(workflows)
@@ -90,7 +122,34 @@ def _apply_one(conn: Connection, wf: Workflow, source_dir: str | None) -> ApplyR
         )
     )
     _sync_schedule(conn, workflow_id, wf)
-    return ApplyResult(wf.project, wf.name, version, changed=True)
+    return ApplyResult(wf.project, wf.name, version, changed=True, notes=notes)
+
+
+def _secret_values(wf: Workflow) -> set[str]:
+    """The values of `wf`'s secret params (to see whether any reads `***`)."""
+    names = set(wf.secrets)
+    return {v for k, v in wf.params.items() if k in names} | {
+        v for t in wf.tasks for k, v in t.params.items() if k in names
+    }
+
+
+def _catchup_notes(wf: Workflow, max_catchup: int) -> tuple[str, ...]:
+    """Say so when a catch-up schedule already has more fire times due than it will run."""
+    s = wf.schedule
+    if s is None or not s.catchup or s.start is None:
+        return ()
+    now = datetime.now(UTC)
+    start = as_aware(s.start, s.timezone)
+    due = 0
+    for _ in fire_times(s.cron, s.timezone, start, now):
+        due += 1
+        if due > max_catchup:
+            return (
+                f"catch-up from {s.start.isoformat()} covers more than {max_catchup:,} fire times; only the latest "
+                f"{max_catchup:,} get runs (SHOAL_MAX_CATCHUP). Backfill older dates with `shoal backfill "
+                f"{wf.name} --start {s.start.isoformat()[:10]} --end ...`",
+            )
+    return ()
 
 
 def _sync_schedule(conn: Connection, workflow_id: int, wf: Workflow) -> None:

@@ -96,3 +96,29 @@ def test_deleting_without_a_terminal_needs_yes(applied) -> None:  # type: ignore
     assert r.exit_code == 2 and "--yes" in r.output, r.output
     assert applied("workflow", "show", "w").exit_code == 0
 
+
+
+def test_a_run_is_addressed_within_its_project(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "p1.yaml"
+    f.write_text("name: w\nproject: p1\ntasks: [{name: a, type: shell, command: 'true'}]\n")
+    assert cli("workflow", "apply", str(f)).exit_code == 0
+    assert cli("run", "w", "--project", "p1").exit_code == 0  # queued, not driven
+    for args in (["runs", "stop", "1"], ["runs", "show", "1"], ["runs", "recover", "1"], ["runs", "logs", "1"]):
+        r = cli(*args)
+        assert r.exit_code == 2 and "not found in project 'default'" in r.output, (args, r.output)
+    assert _runs(cli)[0]["state"] == "queued"
+    r = cli("runs", "stop", "1", "--project", "p1")
+    assert r.exit_code == 0, r.output
+    assert _runs(cli)[0]["state"] == "stopped"
+
+
+@pytest.mark.parametrize("reached", [{"workflow": "child", "project": "${p}"}, {"workflow": "${p}", "project": "p1"}])
+@pytest.mark.parametrize("kind", ["sub_workflow", "dependent"])
+def test_another_projects_workflow_is_named_as_written(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path, kind: str, reached: dict[str, str]
+) -> None:
+    f = tmp_path / "sub.json"
+    task = {"name": "s", "type": kind, **reached}
+    f.write_text(json.dumps({"name": "parent", "project": "p2", "params": {"p": "p1"}, "tasks": [task]}))
+    r = cli("workflow", "apply", str(f))
+    assert r.exit_code == 2 and "cannot choose" in r.output, r.output

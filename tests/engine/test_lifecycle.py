@@ -65,11 +65,11 @@ def test_a_directory_is_applied_completely_or_not_at_all(
     (workdir / "b.yaml").write_text("name: dir_b\ntasks: [{name: b, type: shell, command: 'true'}]\n")
     real, calls = workflows_module._apply_one, []
 
-    def failing_second(conn, wf, source_dir):  # type: ignore[no-untyped-def]
+    def failing_second(conn, wf, *args):  # type: ignore[no-untyped-def]
         calls.append(wf.name)
         if len(calls) == 2:
             raise OSError("disk full")  # whatever fails while storing the second
-        return real(conn, wf, source_dir)
+        return real(conn, wf, *args)
 
     monkeypatch.setattr(workflows_module, "_apply_one", failing_second)
     with pytest.raises(OSError):
@@ -532,3 +532,15 @@ def test_a_run_time_param_value_is_checked_before_a_run_exists(
     good = trigger_run(client.store, "pv", params={"q": "${other}-$[yyyyMMdd-1]-$${literal}"})
     client.wait([good], timeout=60)
     assert get_run(client.store, good).state == "success"
+
+
+def test_apply_says_when_catch_up_is_larger_than_the_cap(client: Client, workdir) -> None:  # type: ignore[no-untyped-def]
+    client.store.settings.max_catchup = 10
+    path = workdir / "cu.yaml"
+    path.write_text("name: cu\nschedule: {cron: '0 * * * *', start: '2026-01-01', catchup: true}\n"
+                    "tasks: [{name: a, type: shell, command: 'true'}]\n")
+    (result,) = client.apply_path(path)
+    assert result.notes and "more than 10 fire times" in result.notes[0] and "shoal backfill cu" in result.notes[0]
+    path.write_text(path.read_text().replace("catchup: true", "catchup: false"))
+    (result,) = client.apply_path(path)
+    assert result.notes == ()

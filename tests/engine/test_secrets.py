@@ -96,3 +96,25 @@ def test_tasks_never_see_the_database_url_but_shoal_types_still_record(
     assert outputs(info, "imp")["rows"] == 1  # recorded in the metadata database all the same
     masked = masked_definition(get_workflow(client.store, "no_db_url").spec)
     assert masked.params == {}
+
+
+def test_an_exported_definition_applies_back_without_losing_its_secrets(
+    cli, tmp_path: Path, client: Client  # type: ignore[no-untyped-def]
+) -> None:
+    f = tmp_path / "s.yaml"
+    f.write_text(f"name: s\nparams: {{token: {SECRET}, region: cn}}\nsecrets: [token]\n"
+                 "tasks: [{name: a, type: shell, command: 'echo ${region}'}]\n")
+    assert cli("workflow", "apply", str(f)).exit_code == 0
+    exported = tmp_path / "exported.yaml"
+    assert cli("workflow", "export", "s", "-o", str(exported)).exit_code == 0
+    assert SECRET not in exported.read_text()
+    r = cli("workflow", "apply", str(exported))
+    assert r.exit_code == 0 and "unchanged (version 1)" in r.output, r.output
+    # A changed definition keeps the stored secret too, and a new value replaces it.
+    exported.write_text(exported.read_text().replace("region: cn", "region: us"))
+    assert "version 2 stored" in cli("workflow", "apply", str(exported)).output
+    from shoal.config import get_settings
+    from shoal.store import open_store
+
+    stored = get_workflow(open_store(get_settings()), "s").spec
+    assert stored.params == {"token": SECRET, "region": "us"}

@@ -281,3 +281,43 @@ def test_ordinary_values_still_just_work(run_yaml: RunYaml) -> None:
         """, date="2026-03-02")
     assert states(info) == {"a": "success", "b": "success"}
     assert outputs(info, "a") == {"where": "cn/2026-03-01/20260301"}
+
+
+def test_sql_typed_literals_take_a_bound_value(run_yaml: RunYaml) -> None:
+    info = run_yaml("""
+        name: sql_typed
+        params: {n: '1000'}
+        tasks:
+          - name: q
+            type: sql
+            output: first_row
+            sql: "SELECT ${n} * 2 AS doubled, DATE '${ds}' - INTERVAL 1 DAY AS yesterday, INTERVAL '${n} seconds' AS span"
+        """, date="2026-03-01")
+    assert info.state == "success", info
+    assert outputs(info, "q") == {"doubled": 2000, "yesterday": "2026-02-28T00:00:00", "span": 1000.0}
+
+
+def test_data_import_and_dataset_queries_quote_values_as_literals(run_yaml: RunYaml, tmp_path: Path) -> None:
+    attack = "x' UNION SELECT 666, 'pwned' --"
+    info = run_yaml(f"""
+        name: import_values
+        params: {{name: '', min_id: '0'}}
+        tasks:
+          - name: imp
+            type: data_import
+            table: people
+            sql: "SELECT * FROM (VALUES (1, '${{name}}'), (2, 'bo')) AS t(id, name) WHERE id > ${{min_id}}"
+          - name: ds
+            type: dataset
+            upstream: [imp]
+            sql: "SELECT 1 AS label, '${{name}}' AS who UNION ALL SELECT 0, 'b' UNION ALL SELECT 1, 'c'"
+            fractions: [0.34, 0.33, 0.33]
+            output: "{tmp_path / 'ds'}"
+        """, params={"name": attack, "min_id": "0"})
+    assert info.state == "success", info
+    assert outputs(info, "imp")["rows"] == 2
+    assert outputs(info, "ds")["rows"] == 3
+    import pandas as pd
+
+    whos = set(pd.concat(pd.read_parquet(tmp_path / "ds" / f"{p}.parquet") for p in ("train", "validation", "test"))["who"])
+    assert attack in whos and "pwned" not in whos

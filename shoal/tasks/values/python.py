@@ -21,28 +21,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from shoal.errors import ParamError
-from shoal.spec.templating import coerce, output_text, substitute
+from shoal.spec.templating import coerce, output_text
+from shoal.tasks.values._words import PLACEHOLDER_RE, mark_words
 
-_PLACEHOLDER = "__shoal_ref_{}__"
-_PLACEHOLDER_RE = re.compile(r"__shoal_ref_(\d+)__")
 _STRING_PREFIX_RE = re.compile(r"^([A-Za-z]*)('''|\"\"\"|'|\")")
-
-
-def _mark(script: str) -> tuple[str, list[str]]:
-    if "__shoal_ref_" in script:
-        raise ParamError("the script holds the text `__shoal_ref_`, which shoal reserves for its references")
-    refs: list[str] = []
-
-    def placeholder(m: re.Match[str]) -> str:
-        refs.append(m.group(0))
-        return _PLACEHOLDER.format(len(refs) - 1)
-
-    return substitute(script, placeholder), refs
 
 
 def python_script(script: str, values: Mapping[str, Any] | None) -> str:
     """The script with each value written as a Python literal (with `values` None: only check)."""
-    marked, refs = _mark(script)
+    marked, refs = mark_words(script, "script")
     if not refs:
         return marked
     lines = marked.splitlines(keepends=True)
@@ -58,7 +45,7 @@ def python_script(script: str, values: Mapping[str, Any] | None) -> str:
     out: list[str] = []
     pos = 0
     for tok in tokens:
-        if not _PLACEHOLDER_RE.search(tok.string):
+        if not PLACEHOLDER_RE.search(tok.string):
             continue
         start = offsets[tok.start[0] - 1] + tok.start[1]
         end = offsets[tok.end[0] - 1] + tok.end[1]
@@ -76,10 +63,10 @@ def _ref(m: re.Match[str], refs: list[str]) -> str:
 def _replace(tok: tokenize.TokenInfo, refs: list[str], values: Mapping[str, Any] | None) -> str:
     """The text that takes `tok`'s place (with `values` None: `tok` as written, once checked)."""
     text = tok.string
-    as_written = _PLACEHOLDER_RE.sub(lambda m: _ref(m, refs), text)
+    as_written = PLACEHOLDER_RE.sub(lambda m: _ref(m, refs), text)
     if tok.type == tokenize.COMMENT:
         return as_written
-    if tok.type == tokenize.NAME and (whole := _PLACEHOLDER_RE.fullmatch(text)):
+    if tok.type == tokenize.NAME and (whole := PLACEHOLDER_RE.fullmatch(text)):
         return as_written if values is None else _literal(values[_ref(whole, refs)])
     if tok.type == tokenize.STRING and (prefix := _STRING_PREFIX_RE.match(text)):
         letters, quote = prefix.groups()
@@ -87,14 +74,14 @@ def _replace(tok: tokenize.TokenInfo, refs: list[str], values: Mapping[str, Any]
             raise ParamError(f"{as_written}: a value cannot be put in a bytes literal; use a str")
         if values is None:
             return as_written
-        pieces = _PLACEHOLDER_RE.split(text[len(prefix.group(0)):-len(quote)])
+        pieces = PLACEHOLDER_RE.split(text[len(prefix.group(0)):-len(quote)])
         # split() alternates text and reference index: text, idx, text, idx, ..., text
         parts = [f"{letters}{quote}{pieces[0]}{quote}"]
         for k in range(1, len(pieces), 2):
             parts.append(repr(output_text(values[refs[int(pieces[k])]])))
             parts.append(f"{letters}{quote}{pieces[k + 1]}{quote}")
         return " ".join(parts)  # adjacent literals: one string, whatever surrounds them
-    refs_here = ", ".join(_ref(m, refs) for m in _PLACEHOLDER_RE.finditer(text))
+    refs_here = ", ".join(_ref(m, refs) for m in PLACEHOLDER_RE.finditer(text))
     raise ParamError(
         f"{refs_here} in `{as_written}` would make a value part of the code; use it alone (a "
         f"literal) or inside a plain string, or pass it in `kwargs` to a callable"

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shoal.errors import ParamError
-from shoal.spec.templating import output_text, scan_references
+from shoal.spec.templating import mark_references, output_text
 
 # Linux refuses one argument or variable longer than this (MAX_ARG_STRLEN), and the whole
 # environment plus arguments past ARG_MAX (2 MiB usually): past these, exec fails with E2BIG.
@@ -69,19 +69,7 @@ class _Scanned:
 
 
 def _marked(command: str) -> _Scanned:
-    out: list[str] = []
-    refs: list[str] = []
-    pos = 0
-    for m in scan_references(command):
-        out.append(command[pos:m.start()])
-        pos = m.end()
-        if m.group("esc"):
-            out.append("$")
-        else:
-            out.append(_MARK)
-            refs.append(m.group(0))
-    out.append(command[pos:])
-    return _Scanned("".join(out), refs)
+    return _Scanned(*mark_references(command, lambda _: _MARK))
 
 
 def _scan(scanned: _Scanned) -> None:

@@ -24,10 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shoal.errors import ParamError
-from shoal.spec.templating import coerce, output_text, substitute
+from shoal.spec.templating import coerce, output_text
+from shoal.tasks.values._words import PLACEHOLDER_RE, mark_words
 
-_PLACEHOLDER = "__shoal_ref_{}__"
-_PLACEHOLDER_RE = re.compile(r"__shoal_ref_(\d+)__")
 # Only a name can stand right after these (a parameter there is a syntax error at best).
 _NAME_BEFORE = {"FROM", "JOIN", "INTO", "TABLE", "UPDATE", "INDEX", "VIEW", "SCHEMA", "DATABASE"}
 _DIALECTS = {"postgresql": "postgres", "mssql": "tsql"}
@@ -45,21 +44,13 @@ class Marked:
 
     def unmarked(self, text: str) -> str:
         """`text` (a slice of the marked SQL) with the references as written."""
-        return _PLACEHOLDER_RE.sub(self.ref, text)
+        return PLACEHOLDER_RE.sub(self.ref, text)
 
 
 def mark(sql: str) -> Marked:
     """Replace each reference with a placeholder word (escapes undone)."""
-    if "__shoal_ref_" in sql:
-        raise ParamError("the SQL holds the text `__shoal_ref_`, which shoal reserves for its references")
-    marked = Marked("")
-
-    def placeholder(m: re.Match[str]) -> str:
-        marked.refs.append(m.group(0))
-        return _PLACEHOLDER.format(len(marked.refs) - 1)
-
-    marked.text = substitute(sql, placeholder)
-    return marked
+    text, refs = mark_words(sql, "SQL")
+    return Marked(text, refs)
 
 
 def dialect_name(url_or_dialect: str | None) -> str:
@@ -91,29 +82,42 @@ Place = Callable[[Any], str]
 
 
 def rewrite(text: str, tokens: Sequence[Any], marked: Marked, values: Mapping[str, Any] | None,
-            dialect: str, place: Place, *, offset: int = 0) -> str:
+            dialect: str, place: Place, *, offset: int = 0, parameters: bool = False) -> str:
     """`text` (a slice of `marked.text` starting at `offset`, holding `tokens`) with each
-    reference passed as `place` decides. With `values` None, only checks where they stand."""
+    reference passed as `place` decides. With `values` None, only checks where they stand.
+    With `parameters`, a typed literal (`DATE '${ds}'`) becomes `CAST(? AS DATE)`: a type
+    keyword cannot prefix a parameter marker."""
     from sqlglot import exp
+    from sqlglot.parser import Parser
     from sqlglot.tokens import TokenType
+
+    typed = Parser.TYPE_TOKENS | {TokenType.INTERVAL}
 
     out: list[str] = []
     pos = 0
     for k, token in enumerate(tokens):
         start, end = token.start - offset, token.end - offset + 1
         source = text[start:end]
-        if not _PLACEHOLDER_RE.search(source):
+        if not PLACEHOLDER_RE.search(source):
             continue
+        chunk_start = pos
         out.append(marked.unmarked(text[pos:start]))  # comments keep their references as written
         pos = end
         kind = token.token_type
         if kind == TokenType.STRING:
             filled = _fill(token.text, marked, values)
-            out.append(place(filled) if values is not None else source)
+            prefix = tokens[k - 1] if k else None
+            if parameters and values is not None and prefix is not None and prefix.token_type in typed \
+                    and prefix.start - offset >= chunk_start and not text[prefix.end - offset + 1:start].strip():
+                # `DATE '...'`: the type keyword and the literal become one cast of the parameter.
+                out[-1] = marked.unmarked(text[chunk_start:prefix.start - offset])
+                out.append(f"CAST({place(filled)} AS {prefix.text})")
+            else:
+                out.append(place(filled) if values is not None else source)
         elif kind == TokenType.IDENTIFIER and source[:1] in "\"`[":
             name = _fill(token.text, marked, values)
             out.append(exp.to_identifier(name, quoted=True).sql(dialect) if values is not None else source)
-        elif kind == TokenType.VAR and (whole := _PLACEHOLDER_RE.fullmatch(source)):
+        elif kind == TokenType.VAR and (whole := PLACEHOLDER_RE.fullmatch(source)):
             ref = marked.ref(whole)
             before = tokens[k - 1] if k else None
             after = tokens[k + 1] if k + 1 < len(tokens) else None
@@ -126,7 +130,7 @@ def rewrite(text: str, tokens: Sequence[Any], marked: Marked, values: Mapping[st
                 )
             out.append(place(_typed(values[ref])) if values is not None else source)
         else:
-            refs = ", ".join(marked.ref(m) for m in _PLACEHOLDER_RE.finditer(source))
+            refs = ", ".join(marked.ref(m) for m in PLACEHOLDER_RE.finditer(source))
             shown = marked.unmarked(source)
             if kind == TokenType.VAR:
                 why = "it is glued to a bare name, which a value cannot safely become"
@@ -147,7 +151,7 @@ def _around(text: str, start: int, end: int) -> str:
 def _fill(text: str, marked: Marked, values: Mapping[str, Any] | None) -> str:
     if values is None:
         return text
-    return _PLACEHOLDER_RE.sub(lambda m: output_text(values[marked.ref(m)]), text)
+    return PLACEHOLDER_RE.sub(lambda m: output_text(values[marked.ref(m)]), text)
 
 
 def _typed(value: Any) -> Any:
@@ -183,7 +187,7 @@ def bind_sql(text: str, tokens: Sequence[Any], marked: Marked, values: Mapping[s
              paramstyle: str, *, offset: int = 0) -> Bound:
     """One statement (`text`, a slice of `marked.text` at `offset`) with its references bound as
     parameters in the driver's `paramstyle` (PEP 249)."""
-    if not _PLACEHOLDER_RE.search(text):
+    if not PLACEHOLDER_RE.search(text):
         return Bound(marked.unmarked(text), None)
     named = paramstyle in ("named", "pyformat")
     params_list: list[Any] = []
@@ -199,7 +203,7 @@ def bind_sql(text: str, tokens: Sequence[Any], marked: Marked, values: Mapping[s
             params_list.append(value)
         return f"\0{n}\0"  # swapped for the real marker after `%` are doubled
 
-    rewritten = rewrite(text, tokens, marked, values, dialect, place, offset=offset)
+    rewritten = rewrite(text, tokens, marked, values, dialect, place, offset=offset, parameters=True)
     if percent:
         rewritten = rewritten.replace("%", "%%")  # with parameters, the driver reads every %
     markers = {

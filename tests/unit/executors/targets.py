@@ -89,6 +89,6 @@ def has_modules(payload: dict[str, Any]) -> dict[str, Any]:
     return {"had": {name: name in sys.modules for name in payload["modules"]}}
 
 
-def environment(payload: dict[str, Any]) -> dict[str, Any]:
-    """The task process's environment, as outputs."""
+def whole_environment(payload: dict[str, Any]) -> dict[str, Any]:
+    """The task process's whole environment, as outputs."""
     return {"env": dict(os.environ)}

@@ -290,7 +290,7 @@ def test_tasks_never_inherit_the_metadata_database_url(
     monkeypatch.setenv("SHOAL_ONLINE_STORE", "redis://:redis-pw@cache:6379/0")
     with LocalExecutor(workers=1) as executor:
         shell = make_launch(argv=["env"])
-        python = make_launch("python", target="targets:environment")
+        python = make_launch("python", target="targets:whole_environment")
         assert run(executor, shell).is_success
         result = run(executor, python)
     text = Path(shell.log_path).read_text()
