@@ -21,7 +21,8 @@ from shoal.features.files import check_output, decode_text, read_text
 from shoal.features.offline import extract as run_extract
 from shoal.features.parse import referenced_tables
 from shoal.features.query import Frame
-from shoal.features.schema import SCALARS_ONLY, Kind, show
+from shoal.features.schema import SCALARS_ONLY, Kind
+from shoal.features.schema import show as show_value
 from shoal.features.verify import verify as run_verify
 from shoal.store.projects import DEFAULT_PROJECT
 
@@ -57,7 +58,7 @@ def _rows(values: list[str] | None, file: Path | None) -> list[dict[str, Any]]:
         raise InvalidInput("give rows with --row JSON or --file rows.jsonl")
     for r in rows:
         if not isinstance(r, dict):
-            raise InvalidInput(f"a row is a JSON object of column values, got {show(r)}")
+            raise InvalidInput(f"a row is a JSON object of column values, got {show_value(r)}")
     return rows
 
 

@@ -14,11 +14,7 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 
 from shoal.errors import InvalidInput
-
-# Logical dates shoal runs: a day either side stays a date (`${yesterday_ds}`, `$[yyyyMMdd+1]`,
-# any timezone's offset), which the years 1 and 9999 do not leave room for.
-MIN_LOGICAL_DATE = date(1000, 1, 1)
-MAX_LOGICAL_DATE = date(9998, 12, 31)
+from shoal.spec.models import MAX_LOGICAL_DATE, MIN_LOGICAL_DATE
 
 
 def to_utc_naive(moment: datetime) -> datetime:

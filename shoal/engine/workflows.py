@@ -13,7 +13,7 @@ from shoal.engine.access import LOCAL, Actor, Role, require
 from shoal.engine.clock import as_aware, fire_times, from_utc_naive, next_fire, to_utc_naive
 from shoal.engine.states import RUN_ACTIVE
 from shoal.errors import Conflict, InvalidInput, NotFound
-from shoal.spec.models import DEFAULT_PROJECT, Workflow
+from shoal.spec.models import DEFAULT_PROJECT, MAX_LOGICAL_DATE, Workflow
 from shoal.spec.secrets import MASK, keep_stored_secrets
 from shoal.spec.validate import gc_paused
 from shoal.store import Store, utcnow
@@ -162,7 +162,8 @@ def _sync_schedule(conn: Connection, workflow_id: int, wf: Workflow) -> None:
     start = as_aware(s.start, s.timezone) if s.start else None
     # An end given as a date includes that whole day (like backfill's --end).
     end = None
-    if s.end is not None:
+    end_day = s.end.date() if isinstance(s.end, datetime) else s.end
+    if s.end is not None and end_day is not None and end_day <= MAX_LOGICAL_DATE:  # later: no end at all
         end = as_aware(s.end, s.timezone) if isinstance(s.end, datetime) else as_aware(
             datetime.combine(s.end, time.max), s.timezone
         )

@@ -50,6 +50,10 @@ MAX_GPU = 4096
 MAX_MEMORY = 2**50  # 1Pi
 MAX_DURATION = 365 * 86400.0  # retry_delay, timeout, poll_interval: 365 days
 MAX_CRON_LENGTH = 128  # schedules.cron is a String(128) column
+# Logical dates shoal runs: a day either side stays a date (`${yesterday_ds}`, `$[yyyyMMdd+1]`,
+# any timezone's offset), which the years 1 and 9999 do not leave room for.
+MIN_LOGICAL_DATE = date(1000, 1, 1)
+MAX_LOGICAL_DATE = date(9998, 12, 31)
 # Validation context key set by `Workflow.from_stored`: skip the bounds added after data was stored.
 STORED = "stored"
 
@@ -262,6 +266,21 @@ class Schedule(BaseModel):
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown timezone {v!r}: use an IANA name such as 'Asia/Shanghai' or 'UTC'") from None
+        return v
+
+    @field_validator("start", "end")
+    @classmethod
+    def _a_usable_date(cls, v: date | None, info: ValidationInfo) -> date | None:
+        if v is None or is_stored(info):
+            return v
+        day = v.date() if isinstance(v, datetime) else v
+        # A far `end` (9999-12-31, "never") is fine: the schedule simply never reaches it.
+        too_late = info.field_name == "start" and day > MAX_LOGICAL_DATE
+        if day < MIN_LOGICAL_DATE or too_late:
+            raise ValueError(
+                f"{info.field_name} {v.isoformat()} is out of range: schedules run logical dates from "
+                f"{MIN_LOGICAL_DATE} to {MAX_LOGICAL_DATE}"
+            )
         return v
 
     @field_validator("end")

@@ -29,7 +29,6 @@ from typing import Any, NamedTuple, Protocol
 import pydantic
 
 from shoal.spec import dag, templating
-from shoal.spec.templating import SPLICED
 from shoal.spec.errors import (
     Locator,
     Path,
@@ -41,6 +40,7 @@ from shoal.spec.errors import (
     suggest,
 )
 from shoal.spec.models import Name, TaskSpec, Workflow
+from shoal.spec.templating import SPLICED
 
 # Names the engine defines for every run. templating.BUILTIN_NAMES is the source of truth; the
 # literal set keeps validation working if that module is older or newer than this one.

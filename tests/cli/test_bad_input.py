@@ -4,7 +4,6 @@ before anything is written, with one line saying what is wrong (never a tracebac
 from __future__ import annotations
 
 import json
-
 import stat
 from pathlib import Path
 
@@ -12,7 +11,8 @@ import pytest
 
 from tests.cli.conftest import run_shoal
 
-WF = "name: w\nschedule: {cron: '0 23 * * *', timezone: America/New_York}\ntasks: [{name: a, type: shell, command: 'true'}]\n"
+WF = ("name: w\nschedule: {cron: '0 23 * * *', timezone: America/New_York}\n"
+      "tasks: [{name: a, type: shell, command: 'true'}]\n")
 
 
 def _runs(cli) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -122,3 +122,24 @@ def test_another_projects_workflow_is_named_as_written(  # type: ignore[no-untyp
     f.write_text(json.dumps({"name": "parent", "project": "p2", "params": {"p": "p1"}, "tasks": [task]}))
     r = cli("workflow", "apply", str(f))
     assert r.exit_code == 2 and "cannot choose" in r.output, r.output
+
+
+@pytest.mark.parametrize("schedule", [
+    "start: '0001-01-01', catchup: true",
+    "start: '9999-12-31'",
+    "start: '0001-01-01T00:00', timezone: America/New_York",
+])
+def test_a_schedule_that_starts_at_an_unusable_date_is_refused(cli, tmp_path: Path, schedule: str) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "s.yaml"
+    f.write_text(f"name: s\nschedule: {{cron: '0 * * * *', {schedule}}}\n"
+                 "tasks: [{name: a, type: shell, command: 'true'}]\n")
+    r = cli("workflow", "apply", str(f))
+    assert r.exit_code == 2 and "out of range" in r.output and "Traceback" not in r.output, r.output
+    assert cli("workflow", "list", "--json").output.strip() == "[]"
+
+
+def test_a_schedule_may_end_far_in_the_future(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "s.yaml"
+    f.write_text("name: s\nschedule: {cron: '0 * * * *', timezone: America/New_York, end: '9999-12-31'}\n"
+                 "tasks: [{name: a, type: shell, command: 'true'}]\n")
+    assert cli("workflow", "apply", str(f)).exit_code == 0

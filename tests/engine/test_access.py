@@ -42,7 +42,8 @@ def test_a_reference_to_another_project_needs_a_role_there(
 
 
 def test_applying_needs_the_editor_role_in_the_workflows_project(client: Client) -> None:
-    wf = Workflow.model_validate({"name": "w", "project": "p2", "tasks": [{"name": "a", "type": "shell", "command": "true"}]})
+    task = {"name": "a", "type": "shell", "command": "true"}
+    wf = Workflow.model_validate({"name": "w", "project": "p2", "tasks": [task]})
     with pytest.raises(Forbidden, match="viewer"):
         apply_workflows(client.store, [(wf, None)], actor=Actor("bob", {"p2": Role.VIEWER}))
     apply_workflows(client.store, [(wf, None)], actor=LOCAL)

@@ -191,6 +191,12 @@ def test_deeply_nested_request_rows_exit_2_naming_the_field(td, tmp_path: Path) 
     assert online_rows(td) == 0
 
 
+def test_a_row_that_is_not_an_object_is_refused_saying_so(td) -> None:  # type: ignore[no-untyped-def]
+    for row in ("[1, 2]", "3", '"x"'):
+        one_error(td("features", "compute", "td", "--row", row), "a row is a JSON object of column values")
+    assert online_rows(td) == 0
+
+
 def test_integers_beyond_bigint_are_refused_online_as_offline(td, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     for ip in (2**70, 2**63, -(2**63) - 1, 1e20):
         for verb in ("compute", "insert"):

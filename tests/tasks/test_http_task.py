@@ -228,3 +228,13 @@ def test_unescaped_bracket_jsonpath_error_says_how_to_escape_it(apply_yaml) -> N
             """)
     message = str(info.value)
     assert "field 'outputs.auc'" in message and "$$['data']" in message
+
+
+@pytest.mark.parametrize("codes", ["[999999]", "[200, 42]", "[-1]"])
+def test_expected_status_must_be_http_status_codes(apply_yaml, codes: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InvalidInput, match="between 100 and 599"):
+        apply_yaml(f"""
+            name: bad_status
+            tasks:
+              - {{name: t, type: http, url: "http://127.0.0.1:9/", expected_status: {codes}}}
+            """)

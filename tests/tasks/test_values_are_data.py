@@ -112,7 +112,8 @@ def test_a_value_in_shell_arithmetic_must_be_an_integer(
     run_yaml: RunYaml, client: Client, tmp_path: Path, command: str
 ) -> None:
     pwned = tmp_path / "pwned"
-    yaml = f"name: inj_arith\nparams: {{n: '5'}}\ntasks:\n  - name: t\n    type: shell\n    command: {json.dumps(command)}\n"
+    yaml = (f"name: inj_arith\nparams: {{n: '5'}}\ntasks:\n"
+            f"  - name: t\n    type: shell\n    command: {json.dumps(command)}\n")
     ok = run_yaml(yaml)
     assert ok.state == "success", ok
     bad = client.run("inj_arith", params={"n": f"a[$(touch {pwned})]"}, wait=True, timeout=60)
@@ -209,7 +210,8 @@ def test_sql_takes_a_name_from_a_value_only_in_double_quotes(run_yaml: RunYaml, 
     assert info.state == "success", info
     assert outputs(info, "q") == {"x": 1}
     path = workdir / "glued.yaml"
-    path.write_text("name: sql_glued\nparams: {ds: x}\ntasks:\n  - {name: q, type: sql, sql: 'select * from t_${ds}'}\n")
+    path.write_text("name: sql_glued\nparams: {ds: x}\n"
+                    "tasks:\n  - {name: q, type: sql, sql: 'select * from t_${ds}'}\n")
     with pytest.raises(ShoalError, match="double quotes"):
         client.apply_path(path)
 
@@ -265,7 +267,8 @@ def test_python_script_gets_values_as_literals(run_yaml: RunYaml, tmp_path: Path
 
 def test_python_callable_is_code_and_takes_no_reference(client: Client, workdir: Path) -> None:
     path = workdir / "callable.yaml"
-    path.write_text("name: inj_callable\nparams: {fn: 'os:system'}\ntasks:\n  - {name: t, type: python, callable: '${fn}'}\n")
+    path.write_text("name: inj_callable\nparams: {fn: 'os:system'}\n"
+                    "tasks:\n  - {name: t, type: python, callable: '${fn}'}\n")
     with pytest.raises(ShoalError, match="callable names code"):
         client.apply_path(path)
 
@@ -291,7 +294,9 @@ def test_sql_typed_literals_take_a_bound_value(run_yaml: RunYaml) -> None:
           - name: q
             type: sql
             output: first_row
-            sql: "SELECT ${n} * 2 AS doubled, DATE '${ds}' - INTERVAL 1 DAY AS yesterday, INTERVAL '${n} seconds' AS span"
+            sql: >-
+              SELECT ${n} * 2 AS doubled, DATE '${ds}' - INTERVAL 1 DAY AS yesterday,
+              INTERVAL '${n} seconds' AS span
         """, date="2026-03-01")
     assert info.state == "success", info
     assert outputs(info, "q") == {"doubled": 2000, "yesterday": "2026-02-28T00:00:00", "span": 1000.0}
@@ -319,5 +324,37 @@ def test_data_import_and_dataset_queries_quote_values_as_literals(run_yaml: RunY
     assert outputs(info, "ds")["rows"] == 3
     import pandas as pd
 
-    whos = set(pd.concat(pd.read_parquet(tmp_path / "ds" / f"{p}.parquet") for p in ("train", "validation", "test"))["who"])
+    parts = [pd.read_parquet(tmp_path / "ds" / f"{p}.parquet") for p in ("train", "validation", "test")]
+    whos = set(pd.concat(parts)["who"])
     assert attack in whos and "pwned" not in whos
+
+
+def test_http_takes_upstream_outputs_as_data(run_yaml: RunYaml, server: HttpServer) -> None:
+    info = run_yaml(f"""
+        name: http_outputs
+        tasks:
+          - name: up
+            type: python
+            script: |
+              outputs = {{"q": "a b&auc=0.1", "note": 'x", "admin": true, "y": "', "n": 7, "tags": ["a", "b"]}}
+          - name: call
+            type: http
+            upstream: [up]
+            method: POST
+            url: "{server.url}/echo?q=${{up.q}}"
+            body: {{note: "${{up.note}}", n: "${{up.n}}", tags: "${{up.tags}}", text: "n=${{up.n}}"}}
+            expected_status: [201]
+          - name: raw
+            type: http
+            upstream: [up]
+            method: POST
+            url: "{server.url}/echo"
+            headers: {{Content-Type: application/json}}
+            body: '{{"note": "${{up.note}}", "n": ${{up.n}}}}'
+            expected_status: [201]
+        """)
+    assert info.state == "success", info
+    bodies = [json.loads(r["body"]) for r in server.requests if r["path"] == "/echo"]
+    assert {"note": 'x", "admin": true, "y": "', "n": 7, "tags": ["a", "b"], "text": "n=7"} in bodies
+    assert {"note": 'x", "admin": true, "y": "', "n": 7} in bodies
+    assert any(r["query"] == {"q": ["a b&auc=0.1"]} for r in server.requests if r["path"] == "/echo")

@@ -65,7 +65,7 @@ def _columns(values: list[tuple[Any, ...]], kinds: Sequence[Kind], prefix: str, 
     struct = pa.struct([(n, _ARROW[k]) for n, k in zip(names, kinds, strict=True)])
     try:
         return pa.array(values, type=struct).flatten()
-    except (pa.ArrowException, OverflowError, TypeError, ValueError) as e:
+    except (pa.ArrowException, OverflowError, TypeError, ValueError):
         # Say which column: convert them one by one (only now, on the way to an error).
         for i, k in enumerate(kinds):
             try:

@@ -23,5 +23,4 @@ from __future__ import annotations
 
 from shoal.tasks.values.shell import shell_script, spawn_argv
 
-
 __all__ = ["shell_script", "spawn_argv"]

@@ -7,8 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shoal.errors import NotFound
-from shoal.spec import SpecError, Workflow
-from shoal.spec import dag
+from shoal.spec import SpecError, Workflow, dag
 from shoal.spec.dag import (
     ancestors,
     cycle_message,

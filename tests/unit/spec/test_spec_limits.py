@@ -159,7 +159,9 @@ def test_validate_workflow_refuses_deep_values_from_code(task_types: TaskTypeLoo
         ("w.py", "from shoal.spec.sdk import workflow\nX = '\0'\n", ":2: the file holds a NUL character at column 6"),
     ],
 )
-def test_a_nul_character_is_refused_with_its_line_and_column(tmp_path: Path, name: str, content: str, where: str) -> None:
+def test_a_nul_character_is_refused_with_its_line_and_column(
+    tmp_path: Path, name: str, content: str, where: str
+) -> None:
     path = tmp_path / name
     path.write_bytes(content.encode())
     with pytest.raises(SpecError) as info:
@@ -199,7 +201,8 @@ def test_a_yaml_control_character_is_refused_with_its_line() -> None:
 
 @pytest.mark.parametrize(("fmt", "text"), [
     ("yaml", HEAD + "    retries: " + "9" * 5000 + "\n"),
-    ("json", '{"name": "w",\n "tasks": [{"name": "t", "type": "shell", "command": "x", "retries": ' + "9" * 5000 + "}]}"),
+    ("json", '{"name": "w",\n "tasks": [{"name": "t", "type": "shell", "command": "x", "retries": '
+     + "9" * 5000 + "}]}"),
 ])
 def test_a_number_too_long_to_read_is_a_clear_error(fmt: str, text: str) -> None:
     with pytest.raises(SpecError) as info:
@@ -261,5 +264,6 @@ def test_a_value_in_several_places_is_not_taken_for_a_deep_one() -> None:
     deep: list[object] = []
     for _ in range(MAX_NESTING - 6):  # 59 lists: the innermost at level 64 under v[2].k
         deep = [deep]
-    built = Workflow.model_validate({"name": "w", "tasks": [{"name": "t", "type": "x", "v": [deep, deep, {"k": deep}]}]})
+    task = {"name": "t", "type": "x", "v": [deep, deep, {"k": deep}]}
+    built = Workflow.model_validate({"name": "w", "tasks": [task]})
     validate_workflow(built, None)
