@@ -1,7 +1,8 @@
-"""Units people write in definitions and settings: memory sizes (`512Mi`, `2Gi`).
+"""Units people write in definitions and settings: durations (`30s`, `5m`) and memory sizes
+(`512Mi`, `2Gi`).
 
 A module of its own, with no dependency, so that settings, the executor's capacity and workflow
-definitions read sizes the same way without importing each other.
+definitions read them the same way without importing each other.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import math
 import re
 from typing import Any
 
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 _MEMORY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(Ki|Mi|Gi|Ti|K|M|G|T|k)?\s*$")
 _MEMORY_UNITS = {
     None: 1, "K": 10**3, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
@@ -17,24 +20,34 @@ _MEMORY_UNITS = {
 }
 
 
+def parse_duration(value: Any) -> float:
+    """`"1s"`, `"5m"`, `"2h"`, `"1d"`, `"250ms"` or a finite number of seconds -> seconds."""
+    return float(_amount(value, _DURATION_RE, _DURATION_UNITS, "duration", "30s, 5m, 2h, 1d", "seconds"))
+
+
 def parse_memory(value: Any) -> int:
     """`"512Mi"`, `"1Gi"`, `"100M"` or a finite number of bytes -> bytes."""
+    return int(_amount(value, _MEMORY_RE, _MEMORY_UNITS, "memory", "512Mi, 2Gi", "bytes"))
+
+
+def _amount(value: Any, pattern: re.Pattern[str], units: dict[str | None, float], what: str, example: str,
+            unit: str) -> float:
+    """A number, or a number with one of `units` as `pattern` reads it, in the base unit."""
     if isinstance(value, bool):
-        raise ValueError(f"invalid memory {value!r}: use e.g. 512Mi, 2Gi")
-    size: float | None = None
+        raise ValueError(f"invalid {what} {value!r}: use e.g. {example}")
+    amount: float | None = None
     if isinstance(value, (int, float)):
-        size = value
-    elif isinstance(value, str):
-        m = _MEMORY_RE.match(value)
-        if m:
-            size = float(m.group(1)) * _MEMORY_UNITS[m.group(2)]
-    if size is None:
-        raise ValueError(f"invalid memory {value!r}: use e.g. 512Mi, 2Gi")
-    if isinstance(size, float) and not math.isfinite(size):  # int(inf) would raise OverflowError
-        raise ValueError(f"invalid memory {_short(value)}: must be a finite number of bytes")
-    if size < 0:
-        raise ValueError(f"invalid memory {value!r}: must not be negative")
-    return int(size)
+        amount = value
+    elif isinstance(value, str) and (m := pattern.match(value)):
+        amount = float(m.group(1)) * units[m.group(2)]
+    if amount is None:
+        raise ValueError(f"invalid {what} {value!r}: use e.g. {example}")
+    # YAML .inf/.nan, or more digits than a float holds (int(inf) would raise OverflowError)
+    if isinstance(amount, float) and not math.isfinite(amount):
+        raise ValueError(f"invalid {what} {_short(value)}: must be a finite number of {unit}")
+    if amount < 0:
+        raise ValueError(f"invalid {what} {value!r}: must not be negative")
+    return amount
 
 
 def _short(value: Any) -> str:

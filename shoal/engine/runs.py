@@ -346,7 +346,8 @@ def get_run(
             return get_run(store, run_id, c, project=project, actor=actor)
     q = (
         select(runs, workflows.c.name.label("wf_name"), projects.c.name.label("project"),
-               workflow_versions.c.version.label("version"), workflow_versions.c.spec.label("spec"))
+               workflow_versions.c.version.label("version"),
+               workflow_versions.c.spec["secrets"].label("secrets"))  # not the whole definition
         .join(workflows, workflows.c.id == runs.c.workflow_id)
         .join(projects, projects.c.id == workflows.c.project_id)
         .join(workflow_versions, workflow_versions.c.id == runs.c.version_id)
@@ -358,11 +359,11 @@ def get_run(
     if row is None:
         raise _run_not_found(run_id, project)
     tasks = conn.execute(select(task_runs).where(task_runs.c.run_id == run_id).order_by(task_runs.c.id)).all()
-    secrets = (row.spec or {}).get("secrets") or []  # their values are shown as ***
     return RunInfo(
         id=row.id, workflow=row.wf_name, project=row.project, version=row.version, state=row.state,
         trigger=row.trigger, logical_date=from_utc_naive(row.logical_date, row.timezone),
-        params=masked_params(row.params or {}, secrets), disabled=row.disabled or [], created_at=row.created_at,
+        params=masked_params(row.params or {}, row.secrets or ()), disabled=row.disabled or [],
+        created_at=row.created_at,
         started_at=row.started_at, ended_at=row.ended_at, error=row.error,
         tasks=[
             TaskRunInfo(

@@ -14,7 +14,7 @@ from shoal.engine.clock import as_aware, fire_times, from_utc_naive, next_fire, 
 from shoal.engine.states import RUN_ACTIVE
 from shoal.errors import Conflict, InvalidInput, NotFound
 from shoal.spec.models import DEFAULT_PROJECT, MAX_LOGICAL_DATE, Workflow
-from shoal.spec.secrets import MASK, keep_stored_secrets
+from shoal.spec.secrets import keep_stored_secrets, reads_masked_secret
 from shoal.spec.validate import gc_paused
 from shoal.store import Store, utcnow
 from shoal.store.models import projects, runs, schedules, workflow_versions, workflows
@@ -91,7 +91,8 @@ def _apply_one(conn: Connection, wf: Workflow, source_dir: str | None, max_catch
             )
         ).one()
         # A secret shown as *** (an export applied back) keeps the value stored before.
-        wf = keep_stored_secrets(wf, Workflow.from_stored(current.spec) if MASK in _secret_values(wf) else None)
+        if reads_masked_secret(wf):
+            wf = keep_stored_secrets(wf, Workflow.from_stored(current.spec))
     digest = wf.spec_hash()
     notes = _catchup_notes(wf, max_catchup)
     if row is not None and current is not None:
@@ -123,14 +124,6 @@ def _apply_one(conn: Connection, wf: Workflow, source_dir: str | None, max_catch
     )
     _sync_schedule(conn, workflow_id, wf)
     return ApplyResult(wf.project, wf.name, version, changed=True, notes=notes)
-
-
-def _secret_values(wf: Workflow) -> set[str]:
-    """The values of `wf`'s secret params (to see whether any reads `***`)."""
-    names = set(wf.secrets)
-    return {v for k, v in wf.params.items() if k in names} | {
-        v for t in wf.tasks for k, v in t.params.items() if k in names
-    }
 
 
 def _catchup_notes(wf: Workflow, max_catchup: int) -> tuple[str, ...]:

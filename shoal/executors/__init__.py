@@ -9,8 +9,9 @@ imports this package first, and every module it imports makes each fork of it sl
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from shoal._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from shoal.executors.base import Launch, Result
@@ -30,7 +31,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _HOMES:
-        return getattr(importlib.import_module(f"shoal.executors.{_HOMES[name]}"), name)
-    raise AttributeError(f"module 'shoal.executors' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _HOMES)

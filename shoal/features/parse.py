@@ -453,14 +453,7 @@ class _Binder:
         if kind == "ROWS":
             if not (isinstance(start, exp.Literal) and not start.is_string and _is_whole(start.this)):
                 raise self.fail(f"window {name}: ROWS BETWEEN takes a whole number of rows PRECEDING", spec)
-            rows = _whole(start.this)
-            if rows > BIGINT_MAX:
-                raise self.fail(
-                    f"window {name}: ROWS BETWEEN {_short(start.this)} PRECEDING is beyond the limit of "
-                    f"{BIGINT_MAX} rows (the largest BIGINT); use UNBOUNDED PRECEDING for every earlier row",
-                    start,
-                )
-            return Frame("rows", rows)
+            return Frame("rows", self._preceding(name, "ROWS", start, "rows"))
         if kind != "RANGE":
             raise self.fail(f"window {name}: frame must be ROWS, RANGE or ROWS_RANGE", spec)
         # A range is kept in the time column's unit: microseconds for a TIMESTAMP, and for an
@@ -490,15 +483,20 @@ class _Binder:
                     f"not the number {start.this}",
                     start,
                 )
-            size = _whole(start.this)
-            if size > BIGINT_MAX:
-                raise self.fail(
-                    f"window {name}: RANGE BETWEEN {_short(start.this)} PRECEDING is beyond the limit of "
-                    f"{BIGINT_MAX} {units} (the largest BIGINT); use UNBOUNDED PRECEDING for every earlier row",
-                    start,
-                )
-            return Frame("range", size)
+            return Frame("range", self._preceding(name, "RANGE", start, units))
         raise self.fail(f"window {name}: unsupported range start {_sql(start) if start else ''}", spec)
+
+    def _preceding(self, name: str, kind: str, start: exp.Literal, units: str) -> int:
+        """`N` of `ROWS|RANGE BETWEEN N PRECEDING`, refused past the largest BIGINT (offline
+        computes in BIGINT, so online must refuse what offline cannot run)."""
+        size = _whole(start.this)
+        if size > BIGINT_MAX:
+            raise self.fail(
+                f"window {name}: {kind} BETWEEN {_short(start.this)} PRECEDING is beyond the limit of "
+                f"{BIGINT_MAX} {units} (the largest BIGINT); use UNBOUNDED PRECEDING for every earlier row",
+                start,
+            )
+        return size
 
     def _features(self) -> tuple[Feature, ...]:
         features: list[Feature] = []

@@ -14,8 +14,9 @@ forked from a server whose every import makes each fork slower; they need none o
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from shoal._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from shoal.spec.dag import (
@@ -118,7 +119,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _HOMES:
-        return getattr(importlib.import_module(f"shoal.spec.{_HOMES[name]}"), name)
-    raise AttributeError(f"module 'shoal.spec' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _HOMES)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
@@ -35,7 +34,7 @@ from pydantic import (
     model_validator,
 )
 
-from shoal.units import parse_memory
+from shoal.units import parse_duration, parse_memory
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]*$"
 # projects.name, workflows.name and task_runs.task_name are String(128) columns.
@@ -57,33 +56,11 @@ MAX_LOGICAL_DATE = date(9998, 12, 31)
 # Validation context key set by `Workflow.from_stored`: skip the bounds added after data was stored.
 STORED = "stored"
 
-_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
 
 def is_stored(info: ValidationInfo) -> bool:
     """True while `Workflow.from_stored` re-reads a stored definition (see the module docstring)."""
     return isinstance(info.context, dict) and bool(info.context.get(STORED))
-
-
-def parse_duration(value: Any) -> float:
-    """`"1s"`, `"5m"`, `"2h"`, `"1d"`, `"250ms"` or a finite number of seconds -> seconds."""
-    if isinstance(value, bool):
-        raise ValueError(f"invalid duration {value!r}: use e.g. 30s, 5m, 2h, 1d")
-    seconds: float | None = None
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    elif isinstance(value, str):
-        m = _DURATION_RE.match(value)
-        if m:
-            seconds = float(m.group(1)) * _DURATION_UNITS[m.group(2)]
-    if seconds is None:
-        raise ValueError(f"invalid duration {value!r}: use e.g. 30s, 5m, 2h, 1d")
-    if not math.isfinite(seconds):  # YAML .inf/.nan, or more digits than a float holds
-        raise ValueError(f"invalid duration {_short(value)}: must be a finite number of seconds")
-    if seconds < 0:
-        raise ValueError(f"invalid duration {value!r}: must not be negative")
-    return seconds
 
 
 def _short(value: Any) -> str:

@@ -40,10 +40,15 @@ def masked_definition(wf: Workflow) -> Workflow:
     return wf.model_copy(update={"params": masked_params(wf.params, names), "tasks": tasks})
 
 
-def keep_stored_secrets(wf: Workflow, stored: Workflow | None) -> Workflow:
+def reads_masked_secret(wf: Workflow) -> bool:
+    """Whether a secret param of `wf` (the workflow's or a task's) reads `***`."""
+    names = set(wf.secrets)
+    return any(k in names and v == MASK for params in (wf.params, *(t.params for t in wf.tasks))
+               for k, v in params.items())
+
+
+def keep_stored_secrets(wf: Workflow, stored: Workflow) -> Workflow:
     """`wf` with each secret that reads `***` given back the value `stored` has for it."""
-    if not wf.secrets or stored is None:
-        return wf
     names = set(wf.secrets)
     before_tasks = {t.name: t.params for t in stored.tasks}
 

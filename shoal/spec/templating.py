@@ -79,9 +79,11 @@ BUILTIN_NAMES = frozenset({
 # Built-ins that exist only while rendering a task's fields, not the workflow's.
 TASK_BUILTIN_NAMES = frozenset({"task", "attempt"})
 
-# Validation context flag for a task's params: its code fields were rendered as text
-# (`splice_values: true`), so the checks of where their references stand do not apply.
-SPLICED = "spliced"
+# Validation context flag for a task's params: where the references of its code fields stand
+# needs no check. They were checked when the workflow was applied (the engine validates each
+# attempt's params again, with the code fields unchanged), or they were rendered as text
+# (`splice_values: true`) and are gone.
+REFERENCES_CHECKED = "references_checked"
 
 _LAYER_NAMES = ("run-time params", "task params", "workflow params", "built-ins")
 _BUILTIN_LAYER = 3

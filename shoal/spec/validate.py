@@ -40,7 +40,7 @@ from shoal.spec.errors import (
     suggest,
 )
 from shoal.spec.models import Name, TaskSpec, Workflow
-from shoal.spec.templating import SPLICED
+from shoal.spec.templating import REFERENCES_CHECKED
 
 # Names the engine defines for every run. templating.BUILTIN_NAMES is the source of truth; the
 # literal set keeps validation working if that module is older or newer than this one.
@@ -338,7 +338,8 @@ class _Checker:
             return None
         try:
             # A task that splices its values as text has no references left in its code to check.
-            return info.Params.model_validate(task.config, context={SPLICED: True} if task.splice_values else None)
+            checked = {REFERENCES_CHECKED: True} if task.splice_values else None
+            return info.Params.model_validate(task.config, context=checked)
         except pydantic.ValidationError as exc:
             yield from problems_from_validation_error(
                 exc, task.config, model=info.Params, file=self.source, locate=self.locate,

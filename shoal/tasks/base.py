@@ -28,16 +28,17 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo
 
-from shoal.spec.templating import SPLICED, find_references, render_value, resolve_references
+from shoal.spec.templating import REFERENCES_CHECKED, find_references, render_value, resolve_references
 
 Kind = Literal["command", "process", "inline", "engine"]
 TriggerRule = Literal["all_success", "all_done", "none_failed", "one_success"]
 BRANCHES_KEY = "branches"
 
 
-def is_spliced(info: ValidationInfo) -> bool:
-    """Whether the params being validated had their code fields rendered as text."""
-    return isinstance(info.context, dict) and bool(info.context.get(SPLICED))
+def references_checked(info: ValidationInfo) -> bool:
+    """Whether the params being validated need no check of where their references stand (see
+    `templating.REFERENCES_CHECKED`): only a definition being applied is checked."""
+    return isinstance(info.context, dict) and bool(info.context.get(REFERENCES_CHECKED))
 
 
 class TaskParams(BaseModel):
@@ -147,5 +148,6 @@ def render_params(task_type: TaskType, spec: Any, scope: Any) -> tuple[TaskParam
         else:
             config[key] = render_value(value, scope)
     values = None if splice else resolve_references(code, scope)
-    params = task_type.Params.model_validate(config, context={SPLICED: True} if splice else None)
+    # Checked when the workflow was applied: the code fields are unchanged, or spliced as text.
+    params = task_type.Params.model_validate(config, context={REFERENCES_CHECKED: True})
     return params, values

@@ -25,7 +25,7 @@ from shoal.features.offline import extract
 from shoal.features.parse import referenced_tables
 from shoal.tasks._common import Isolation, resolve, run_store
 from shoal.tasks._common import version as parse_version
-from shoal.tasks.base import TaskContext, TaskParams, TaskType, is_spliced
+from shoal.tasks.base import TaskContext, TaskParams, TaskType, references_checked
 from shoal.tasks.values.sql import check_sql_field, sql_with_values
 
 TablesField = Field(
@@ -41,7 +41,7 @@ class _SqlSource(TaskParams):
     def _one_of(self, info: ValidationInfo) -> _SqlSource:
         if (self.sql is None) == (self.sql_file is None):
             raise ValueError("give exactly one of 'sql' (the feature SQL) or 'sql_file'")
-        check_sql_field(self.sql, None, is_spliced(info))
+        check_sql_field(self.sql, None, references_checked(info))
         return self
 
     def text(self, ctx: TaskContext) -> str:
@@ -76,7 +76,7 @@ class DataImportParams(TaskParams):
     def _one_of(self, info: ValidationInfo) -> DataImportParams:
         if (self.path is None) == (self.sql is None):
             raise ValueError("give exactly one of 'path' (a file) or 'sql' (a SELECT)")
-        check_sql_field(self.sql, None, is_spliced(info))
+        check_sql_field(self.sql, None, references_checked(info))
         return self
 
 

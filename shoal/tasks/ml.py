@@ -22,7 +22,7 @@ from shoal.errors import ShoalError, TaskFailed
 from shoal.ml.steps import StepConfig
 from shoal.tasks._common import Isolation, number, resolve, run_store, task_dir
 from shoal.tasks._common import version as parse_version
-from shoal.tasks.base import TaskContext, TaskParams, TaskType, is_spliced
+from shoal.tasks.base import TaskContext, TaskParams, TaskType, references_checked
 from shoal.tasks.values.sql import check_sql_field, sql_with_values
 
 Algorithm = Literal["xgboost", "lightgbm", "lr", "gbdt", "mlp", "word2vec"]
@@ -109,7 +109,7 @@ class DatasetParams(TaskParams):
 
     @model_validator(mode="after")
     def _source(self, info: ValidationInfo) -> DatasetParams:
-        check_sql_field(self.sql, self.url, is_spliced(info))
+        check_sql_field(self.sql, self.url, references_checked(info))
         if sum(x is not None for x in (self.path, self.sql, self.feature_set)) != 1:
             raise ValueError("give exactly one of 'path' (a file), 'sql' (a query) or 'feature_set'")
         if self.url is not None and self.sql is None:

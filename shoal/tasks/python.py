@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, model_validator
 
 from shoal.errors import ParamError, TaskFailed
-from shoal.tasks.base import TaskContext, TaskParams, TaskType, is_spliced, literal
+from shoal.tasks.base import TaskContext, TaskParams, TaskType, literal, references_checked
 from shoal.tasks.values.python import check_python_references, python_script
 
 
@@ -39,7 +39,7 @@ class PythonParams(TaskParams):
         literal(self.callable, "callable names code")
         if self.callable is not None and ":" not in self.callable:
             raise ValueError(f"callable {self.callable!r} must look like 'module.path:function'")
-        if self.script is not None and not is_spliced(info):
+        if self.script is not None and not references_checked(info):
             check_python_references(self.script)
         return self
 

@@ -13,6 +13,7 @@ import os
 from datetime import datetime
 from typing import Any
 
+from shoal.spec.templating import REFERENCES_CHECKED
 from shoal.tasks.base import TaskContext
 from shoal.tasks.registry import get_task_type
 
@@ -27,7 +28,8 @@ def run_task(payload: dict[str, Any]) -> dict[str, Any]:
         # Only for shoal's own types that record models and feature sets (`needs_store`): a
         # forked child ends with the task, and a warm worker restores its environment after it.
         os.environ.update(payload["store_env"])
-    params = task_type.Params.model_validate(payload["params"])
+    # Validated by the engine already; where the code fields' references stand was checked at apply.
+    params = task_type.Params.model_validate(payload["params"], context={REFERENCES_CHECKED: True})
     c = payload["ctx"]
     ctx = TaskContext(
         params=params,

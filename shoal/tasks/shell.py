@@ -7,14 +7,13 @@ are pasted into the text instead (dangerous: a value can then run as code).
 
 from __future__ import annotations
 
-import shlex
 import shutil
 from functools import lru_cache
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from shoal.tasks.base import Command, TaskContext, TaskParams, TaskType, is_spliced, literal
-from shoal.tasks.values.shell import check_shell_references, shell_script, spawn_argv
+from shoal.tasks.base import Command, TaskContext, TaskParams, TaskType, literal, references_checked
+from shoal.tasks.values.shell import check_shell_references, shell_launch
 
 # A command containing any of these needs a shell; anything else is spawned directly (fast path).
 _SHELL_SYNTAX = set("|&;<>()$`\\\"'*?[]#~=%{}\n!")
@@ -41,7 +40,7 @@ class ShellParams(TaskParams):
     @field_validator("command")
     @classmethod
     def _values_can_reach(cls, v: str, info: ValidationInfo) -> str:
-        if not is_spliced(info):
+        if not references_checked(info):
             check_shell_references(v)
         return v
 
@@ -59,16 +58,5 @@ class ShellTask(TaskType):
 
     def command(self, ctx: TaskContext) -> Command:
         p: ShellParams = ctx.params
-        text = p.command.strip()
-        spliced = ctx.values is None  # the text was rendered already: it is final
-        if text:
-            # Decided from the command as written: a value is one argument, whatever it holds.
-            if spliced:
-                argv = None if _SHELL_SYNTAX & set(text) else shlex.split(text)
-            else:
-                argv = spawn_argv(text, ctx.values or {}, _SHELL_SYNTAX)
-            if argv and _is_program(argv[0]):
-                # A plain command line: spawn the program itself, no shell in between.
-                return Command(argv=argv, cwd=p.cwd)
-        script, env = (p.command, {}) if spliced else shell_script(p.command, ctx.values or {})
-        return Command(argv=[p.shell, "-c", script], env=env, cwd=p.cwd)
+        argv, env = shell_launch(p.command, ctx.values, _SHELL_SYNTAX, _is_program, p.shell)
+        return Command(argv=argv, env=env, cwd=p.cwd)

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, model_validator
 
 from shoal.errors import ParamError, TaskFailed
-from shoal.tasks.base import TaskContext, TaskParams, TaskType, is_spliced
+from shoal.tasks.base import TaskContext, TaskParams, TaskType, references_checked
 from shoal.tasks.values.sql import Bound, Marked, bind_sql, check_sql_field, dialect_name, mark, tokenize
 
 
@@ -37,7 +37,7 @@ class SqlParams(TaskParams):
 
     @model_validator(mode="after")
     def _values_can_be_bound(self, info: ValidationInfo) -> SqlParams:
-        check_sql_field(self.sql, self.url, is_spliced(info))
+        check_sql_field(self.sql, self.url, references_checked(info))
         return self
 
 
@@ -117,7 +117,7 @@ def _run_duckdb(url: str, marked: Marked, values: dict[str, Any], limit: int) ->
     try:
         if marked.refs:
             # Parameters bind to one statement at a time: run them one by one, keep the last.
-            for statement in _bind_all(marked, values, "duckdb", "qmark"):
+            for statement in _bind_all(_split(marked.text, "duckdb"), marked, values, "duckdb", "qmark"):
                 cur = con.execute(statement.text, statement.params)
         else:
             cur = con.execute(marked.text)  # DuckDB runs every statement and keeps the last result
@@ -135,13 +135,15 @@ def _run_duckdb(url: str, marked: Marked, values: dict[str, Any], limit: int) ->
         con.close()
 
 
-def _bind_all(marked: Marked, values: dict[str, Any], dialect: str, paramstyle: str) -> list[Bound]:
-    """Each statement of the SQL with its references bound in the driver's parameter style."""
+def _bind_all(statements: list[_Statement], marked: Marked, values: dict[str, Any], dialect: str,
+              paramstyle: str) -> list[Bound]:
+    """Each statement with its references bound in the driver's parameter style (a statement
+    without any runs as it is)."""
     try:
         return [
             bind_sql(st.text, st.tokens, marked, values, dialect_name(dialect), paramstyle,
                      offset=st.tokens[0].start)
-            for st in _split(marked.text, dialect)
+            for st in statements
         ]
     except ParamError as exc:
         raise TaskFailed(f"SQL failed: {exc}") from None
@@ -155,8 +157,7 @@ def _run_sqlalchemy(url: str, marked: Marked, values: dict[str, Any], limit: int
     try:
         dialect = engine.dialect.name
         split = _split(marked.text, dialect)
-        bound = _bind_all(marked, values, dialect, engine.dialect.paramstyle) if marked.refs else \
-            [Bound(st.text, None) for st in split]
+        bound = _bind_all(split, marked, values, dialect, engine.dialect.paramstyle)
         result = _Result()
         with engine.begin() as conn:
             for i, (statement, binding) in enumerate(zip(split, bound, strict=True)):

@@ -21,6 +21,6 @@ DolphinScheduler. That is dangerous (a value can then run as code) and documente
 
 from __future__ import annotations
 
-from shoal.tasks.values.shell import shell_script, spawn_argv
+from shoal.tasks.values.shell import shell_launch
 
-__all__ = ["shell_script", "spawn_argv"]
+__all__ = ["shell_launch"]

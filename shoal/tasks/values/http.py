@@ -37,32 +37,29 @@ def url_with(url: str, values: Mapping[str, Any]) -> str:
     """The URL with each reference's value encoded for where it stands in the URL as written."""
     scheme = _SCHEME_RE.match(url)
     head = scheme.end() if scheme else 0
-    # Where the path starts in the text as written: the first / ? # after the scheme and host.
-    path_start = next((i for i in range(head, len(url)) if url[i] in "/?#"), len(url))
-    refs = {m.start(): m for m in scan_references(url) if not m.group("esc")}
-    path_start = _skip_refs(path_start, refs, url)
-
-    def encode(m: re.Match[str]) -> str:
+    out: list[str] = []
+    pos = 0
+    in_path = False  # past the first / ? # that the URL as written has after its scheme and host
+    for m in scan_references(url):
+        in_path = in_path or any(c in "/?#" for c in url[max(pos, head):m.start()])
+        out.append(url[pos:m.start()])
+        pos = m.end()
+        if m.group("esc"):
+            out.append("$")
+            continue
         text = _value(values, m)
-        if m.start() < path_start:
-            if _UNSAFE_IN_URL.search(text):
-                raise TaskFailed(f"url: the value of {m.group(0)} ({text[:80]!r}) holds a space or a control "
-                                 "character, which no URL can hold")
-            return text
-        return quote(text, safe="")
-
-    result = substitute(url, encode)
+        if in_path:
+            out.append(quote(text, safe=""))
+        elif _UNSAFE_IN_URL.search(text):
+            raise TaskFailed(f"url: the value of {m.group(0)} ({text[:80]!r}) holds a space or a control "
+                             "character, which no URL can hold")
+        else:
+            out.append(text)  # it chooses where the request goes (`${base_url}/predict`)
+    out.append(url[pos:])
+    result = "".join(out)
     if not re.match(r"https?://[^/?#\s]", result, re.IGNORECASE):
         raise TaskFailed(f"url: {result[:200]!r} is not an http(s) URL with a host")
     return result
-
-
-def _skip_refs(path_start: int, refs: Mapping[int, re.Match[str]], url: str) -> int:
-    """A `/` inside a reference (`${a.b}` has none, but stay safe) does not start the path."""
-    for start, m in refs.items():
-        if start < path_start < m.end():
-            return next((i for i in range(m.end(), len(url)) if url[i] in "/?#"), len(url))
-    return path_start
 
 
 def headers_with(headers: Mapping[str, str], values: Mapping[str, Any]) -> dict[str, str]:

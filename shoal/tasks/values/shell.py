@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,6 +69,8 @@ class _Scanned:
 
 
 def _marked(command: str) -> _Scanned:
+    if _MARK in command:
+        raise ParamError("the command holds the character U+E000, which shoal reserves for its references")
     return _Scanned(*mark_references(command, lambda _: _MARK))
 
 
@@ -314,28 +316,36 @@ def _text(ref: str, values: Mapping[str, Any], spot: _Spot | None) -> str:
     return text
 
 
-def spawn_argv(command: str, values: Mapping[str, Any], syntax: set[str]) -> list[str] | None:
-    """The argv of a command with no shell syntax but its references, or None if it needs a shell.
+def shell_launch(
+    command: str, values: Mapping[str, Any] | None, syntax: set[str], is_program: Callable[[str], bool], shell: str,
+) -> tuple[list[str], dict[str, str]]:
+    """What to start for `command` and the variables it needs, decided from the command as
+    written: with no shell syntax but its references, the program itself (each value one
+    argument, whatever it holds); otherwise `shell -c` a script expanding the values' variables.
+    `values` None: the command was spliced (`splice_values`) and is final text."""
+    scanned = _marked(command) if values is not None else _Scanned(command)
+    values = values or {}
+    argv = _spawn_argv(scanned, values) if scanned.text.strip() and not syntax & set(scanned.text) else None
+    if argv and is_program(argv[0]):
+        return argv, {}
+    script, env = _script(scanned, values)
+    return [shell, "-c", script], env
 
-    Decided from the command as written: a value holding `;` or `$(...)` is one argument.
-    """
-    scanned = _marked(command)
-    if syntax & set(scanned.text):
-        return None
+
+def _spawn_argv(scanned: _Scanned, values: Mapping[str, Any]) -> list[str]:
     words = shlex.split(scanned.text)
     refs = iter(scanned.refs)
 
     def fill(word: str) -> str:
         return "".join(_text(next(refs), values, None) if ch == _MARK else ch for ch in word)
 
-    argv = [fill(w) if _MARK in w else w for w in words]
+    argv = [fill(w) if _MARK in w else w for w in words] if scanned.refs else words
     _check_total(argv)
     return argv
 
 
-def shell_script(command: str, values: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
+def _script(scanned: _Scanned, values: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
     """The script to give the shell, and the variables holding the values it expands."""
-    scanned = _marked(command)
     if not scanned.refs:
         return scanned.text, {}
     _scan(scanned)

@@ -237,10 +237,10 @@ def sql_with_values(sql: str, values: Mapping[str, Any] | None, url: str | None 
     return sql_literals(sql, values, dialect_name(url))
 
 
-def check_sql_field(sql: str | None, url: str | None, spliced: bool) -> None:
+def check_sql_field(sql: str | None, url: str | None, checked: bool) -> None:
     """Apply-time check of a SQL field whose values are quoted or bound (`url` picks the dialect;
-    one that is itself a reference is not known yet)."""
-    if sql is None or spliced:
+    one that is itself a reference is not known yet); `checked`: nothing to do."""
+    if sql is None or checked:
         return
     known = url if url and "${" not in url and "$[" not in url else None
     check_sql_references(sql, dialect_name(known))
