@@ -18,7 +18,7 @@ from sqlalchemy import Engine, select
 
 from shoal.config import Settings
 from shoal.engine.backfill import create_backfill
-from shoal.engine.driver import DATABASE_AWAY, DatabaseRetry, Driver
+from shoal.engine.driver import Driver
 from shoal.engine.runs import RunInfo, get_run, trigger_run
 from shoal.engine.scheduler import scheduler_alive
 from shoal.engine.states import RUN_TERMINAL
@@ -31,6 +31,7 @@ from shoal.spec.models import DEFAULT_PROJECT, Workflow
 from shoal.spec.validate import validate_project_name, validate_workflow
 from shoal.store import Store, open_store
 from shoal.store.models import runs
+from shoal.store.retry import DATABASE_AWAY, DatabaseRetry
 from shoal.tasks.registry import task_types
 
 Watcher = Callable[[list[int]], None]

@@ -15,9 +15,9 @@ from rich.markup import escape
 from rich.text import Text
 
 from shoal.cli.entry import EXIT_INTERRUPTED
-from shoal.engine.driver import DATABASE_AWAY, db_error_text
 from shoal.errors import Conflict, InvalidInput, NotFound, ShoalError, StoreUnavailable
 from shoal.store import Store, open_store
+from shoal.store.retry import DATABASE_AWAY, db_error_text
 
 console = Console()
 err_console = Console(stderr=True)

@@ -22,9 +22,9 @@ from shoal.cli import workflow as workflow_cli
 from shoal.cli._common import EXIT_FAILED, console, handle_errors, parse_params, print_json, store
 from shoal.cli.progress import reported_if_interrupted, wait_with_progress
 from shoal.client import Client
-from shoal.engine.driver import when_database_answers
 from shoal.errors import InvalidInput
 from shoal.spec.models import DEFAULT_PROJECT
+from shoal.store.retry import when_database_answers
 
 app = typer.Typer(
     no_args_is_help=True,

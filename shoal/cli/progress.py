@@ -14,9 +14,9 @@ from rich.table import Table
 
 from shoal.cli._common import EXIT_INTERRUPTED, console, plain, styled
 from shoal.client import Client
-from shoal.engine.driver import when_database_answers
 from shoal.engine.runs import RunInfo, get_run
 from shoal.engine.scheduler import scheduler_alive
+from shoal.store.retry import when_database_answers
 
 
 def run_table(info: RunInfo) -> Table:

@@ -36,7 +36,6 @@ from typing import Any, TypeVar
 import psutil
 from pydantic import ValidationError
 from sqlalchemy import Connection, func, select, update
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from shoal.engine.clock import from_utc_naive
 from shoal.engine.paths import attempt_files, claim_run_dir, log_path, result_path, run_dir
@@ -67,6 +66,7 @@ from shoal.spec.secrets import MIN_MASKED_LENGTH, mask_value
 from shoal.spec.templating import Scope, build_builtins, render_value
 from shoal.store import Store, utcnow
 from shoal.store.models import backfills, runs, task_runs, workflows
+from shoal.store.retry import DATABASE_AWAY, DatabaseRetry
 from shoal.tasks.base import render_params
 from shoal.tasks.registry import get_task_type
 
@@ -77,9 +77,6 @@ SYNC_INTERVAL = 0.5  # seconds between lease heartbeats / claims / stop checks
 ORPHAN_EXECUTOR_WAIT = 10.0  # how long to let a dead driver's executor finish writing results
 TASK_TARGET = "shoal.tasks.runtime:run_task"
 EXECUTOR_RESTARTS = 3  # tries to start a new executor after one died, before giving up
-# Errors of a database that went away or is too busy (a restart, a dropped connection, SQLite
-# locked past its busy timeout): worth waiting out. Others (a constraint, bad SQL) are bugs.
-DATABASE_AWAY = (OperationalError, InterfaceError)
 
 
 def make_owner() -> str:
@@ -323,7 +320,7 @@ class Driver:
                     on_tick(sorted(ids))
                     last_tick = time.monotonic()
             except DATABASE_AWAY as exc:
-                time.sleep(retry.failed(exc, self))
+                time.sleep(retry.failed(exc, self.reload))
             else:
                 retry.ok()
 
@@ -1408,45 +1405,6 @@ def _log_outcome(run: ActiveRun, ts: TaskState, to: TaskRunState, result: Result
         log.info("%s %s%s: %s", what, to, took, result.error)
 
 
-def db_error_text(exc: BaseException) -> str:
-    """A database error in one line: the driver's own message, not SQLAlchemy's statement dump."""
-    return " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
-
-
-class DatabaseRetry:
-    """Backing off while the metadata database is away (a restart, a failover, dropped
-    connections): each failure reloads the driver, if one was driving (see `Driver.reload`),
-    and says how long to wait before trying again, doubling up to a limit."""
-
-    FIRST, MAX = 1.0, 30.0  # seconds
-
-    def __init__(self) -> None:
-        self.wait = self.FIRST
-
-    def failed(self, exc: DBAPIError, driver: Driver | None = None) -> float:
-        log.error("the metadata database failed: %s; trying again in %gs",
-                  db_error_text(exc), self.wait)
-        if driver is not None:
-            driver.reload()
-        wait, self.wait = self.wait, min(self.wait * 2, self.MAX)
-        return wait
-
-    def ok(self) -> None:
-        self.wait = self.FIRST
-
-
-def when_database_answers(read: Callable[[], T]) -> T:
-    """`read()`, again after each failure of a database that went away (backing off as a driver
-    does), until it answers. For what a waiting command reads around driving its runs: a blip
-    then must not turn a run that succeeded into a command that failed."""
-    retry = DatabaseRetry()
-    while True:
-        try:
-            return read()
-        except DATABASE_AWAY as exc:
-            time.sleep(retry.failed(exc))
-
-
 def _next_queued(conn: Connection, group: Any, limit: int, order: Any) -> list[int]:
     """The queued runs of `group` (a WHERE clause) that may start now so that at most `limit`
     of the group run: the first ones by `order` (then id), counting those running already."""
@@ -1492,4 +1450,4 @@ def _one_line(exc: BaseException) -> str:
     return text if isinstance(exc, ShoalError) else f"{type(exc).__name__}: {text}"
 
 
-__all__ = ["DATABASE_AWAY", "DatabaseRetry", "Driver", "db_error_text", "is_owner_dead", "make_owner"]
+__all__ = ["Driver", "is_owner_dead", "make_owner"]

@@ -13,13 +13,14 @@ from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shoal.engine.clock import from_utc_naive, latest_fires, next_fire, to_utc_naive
-from shoal.engine.driver import DATABASE_AWAY, DatabaseRetry, Driver, db_error_text, make_owner
+from shoal.engine.driver import Driver, make_owner
 from shoal.engine.runs import trigger_run
 from shoal.engine.workflows import get_workflow
 from shoal.errors import Conflict, NotFound
 from shoal.spec.models import DEFAULT_PROJECT
 from shoal.store import Store, utcnow
 from shoal.store.models import leases, projects, runs, schedules, workflows
+from shoal.store.retry import DATABASE_AWAY, DatabaseRetry, db_error_text
 
 SCHEDULER_LEASE = "scheduler"
 
@@ -197,7 +198,7 @@ class Scheduler:
                         # The database went away: keep the running attempts, wait for it, then
                         # start over from what it says.
                         next_beat = next_tick = 0.0
-                        self.stop.wait(retry.failed(exc, self.driver))
+                        self.stop.wait(retry.failed(exc, self.driver.reload))
                     else:
                         retry.ok()
                 # Stopping on request: finish (or cut off) what runs, hand the runs on.
