@@ -1,7 +1,10 @@
 """Settings from SHOAL_* environment variables (pydantic-settings).
 
-`SHOAL_HOME` (default `./.shoal`) holds the embedded SQLite database, logs and artifacts.
-`SHOAL_DB_URL` switches the metadata database to PostgreSQL (or any SQLAlchemy URL).
+The home holds the embedded SQLite database, logs and artifacts. It is `SHOAL_HOME` if set;
+else the nearest `.shoal` directory found walking up from the current directory (as git finds
+`.git`), so every command run inside a project uses the project's home; else `~/.shoal`, the
+user's own. `shoal init` makes `./.shoal` here. `SHOAL_DB_URL` switches the metadata database to
+PostgreSQL (or any SQLAlchemy URL).
 """
 
 from __future__ import annotations
@@ -17,10 +20,26 @@ from shoal.errors import InvalidInput
 from shoal.units import parse_memory
 
 
+HOME_NAME = ".shoal"  # a project's home, found walking up like .git
+DB_FILE = "shoal.db"  # the embedded database inside a home
+
+
+def find_home(start: Path | None = None) -> tuple[Path, str]:
+    """The home when SHOAL_HOME is unset, and how it was found: the nearest `.shoal` directory
+    from `start` (the current directory) upward, else the user's `~/.shoal`."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / HOME_NAME
+        if candidate.is_dir():
+            how = "found in the current directory" if folder == here else f"found walking up from {here}"
+            return candidate, how
+    return Path.home() / HOME_NAME, f"the user default: no {HOME_NAME} in {here} or above, SHOAL_HOME unset"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SHOAL_", extra="ignore")
 
-    home: Path = Field(default=Path(".shoal"), description="where embedded state lives")
+    home: Path | None = Field(default=None, description="where embedded state lives (default: see find_home)")
     db_url: str | None = Field(default=None, description="SQLAlchemy URL of the metadata database")
     artifacts: str | None = Field(default=None, description="fsspec URL for artifacts")
     # Local executor capacity; default: what the machine has.
@@ -55,13 +74,32 @@ class Settings(BaseSettings):
 
     @cached_property
     def home_dir(self) -> Path:
-        return self.home.expanduser().resolve()
+        if self.home is not None:
+            return self.home.expanduser().resolve()
+        return find_home()[0]
+
+    @property
+    def home_source(self) -> str:
+        """How the home was chosen, for messages that must say where shoal looked."""
+        if self.home is not None:
+            return "SHOAL_HOME"
+        return find_home()[1]
+
+    @property
+    def where(self) -> str:
+        """`X (home Y, how it was found)`: where the database is, for a command that found nothing."""
+        if self.db_url:
+            from sqlalchemy.engine import make_url  # only when a message needs it
+
+            shown = make_url(self.db_url).render_as_string(hide_password=True)
+            return f"{shown} (SHOAL_DB_URL)"
+        return f"{self.home_dir / DB_FILE} (home {self.home_dir}: {self.home_source})"
 
     @property
     def database_url(self) -> str:
         if self.db_url:
             return self.db_url
-        return f"sqlite:///{self.home_dir / 'shoal.db'}"
+        return f"sqlite:///{self.home_dir / DB_FILE}"
 
     @property
     def logs_dir(self) -> Path:

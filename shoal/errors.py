@@ -9,6 +9,7 @@
      ├── Conflict                         the request is valid but the current state forbids it
      ├── Forbidden (PermissionError)      the acting user may not do this in that project
      ├── StoreUnavailable                 the metadata database (SHOAL_DB_URL) cannot be opened
+     │    └── NoDatabase                   a command that only reads found no shoal database there
      └── TaskFailed (RuntimeError)        a task run ended in failure (raised inside task code)
 
 The CLI prints the message and exits 2 for `InvalidInput`/`NotFound`/`Conflict`/`Forbidden`/`StoreUnavailable`
@@ -77,6 +78,13 @@ class StoreUnavailable(ShoalError):
     not answer, a bad URL or a missing driver. The message says what to fix; nothing was changed."""
 
     code = "store_unavailable"
+
+
+class NoDatabase(StoreUnavailable):
+    """Raised when a command that only reads finds no shoal database where it looked (it never
+    creates one): the message names the place and says to run `shoal init` or set SHOAL_HOME."""
+
+    code = "no_database"
 
 
 class TaskFailed(ShoalError, RuntimeError):

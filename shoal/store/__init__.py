@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from shoal.config import Settings, get_settings
-from shoal.errors import StoreUnavailable
+from shoal.errors import NoDatabase, StoreUnavailable
 from shoal.store.db import open_engine, utcnow
 
 
@@ -18,6 +18,7 @@ class Store:
 
     engine: Engine
     settings: Settings
+    created: bool = False  # this open created shoal's tables: a new home (the CLI says so)
 
     @property
     def logs_dir(self) -> Path:
@@ -27,17 +28,27 @@ class Store:
         self.engine.dispose()
 
 
-def open_store(settings: Settings | None = None) -> Store:
-    """Open (and migrate) the database named by the settings: SQLite under SHOAL_HOME by default."""
+def open_store(settings: Settings | None = None, create: bool = True) -> Store:
+    """Open (and migrate) the database named by the settings: SQLite under the home by default.
+
+    `create=False` is for commands that only read: where there is no shoal database yet they
+    create nothing and raise NoDatabase, naming where they looked and how to make one.
+    """
     settings = settings or get_settings()
-    engine = open_engine(settings.database_url)  # first: a database that cannot be opened creates nothing
     try:
-        settings.home_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # its owner's only
+        # First: a database that cannot be opened creates nothing (no home folder either).
+        engine, created = open_engine(settings.database_url, create)
+    except NoDatabase:
+        raise NoDatabase(f"no shoal database at {settings.where}; run `shoal init` to create one, or set "
+                         "SHOAL_HOME (or SHOAL_DB_URL) to the one you meant") from None
+    try:
+        if create:  # a reader of a PostgreSQL database leaves no empty home behind either
+            settings.home_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # its owner's only
     except OSError as exc:
         engine.dispose()
         raise StoreUnavailable(f"cannot create SHOAL_HOME {settings.home_dir}: {exc.strerror or exc}; set "
                                "SHOAL_HOME to a directory you can write") from None
-    return Store(engine=engine, settings=settings)
+    return Store(engine=engine, settings=settings, created=created)
 
 
 __all__ = ["Store", "open_store", "utcnow"]

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from shoal.errors import StoreUnavailable
+from shoal.errors import NoDatabase, StoreUnavailable
 
 log = logging.getLogger(__name__)
 _MIGRATED: set[str] = set()
@@ -85,12 +85,15 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (idempotent; cached per URL in this process)."""
+def migrate(engine: Engine, create: bool = True) -> bool:
+    """Bring the schema to the newest revision (idempotent; cached per URL in this process).
+    With `create=False` a database without shoal's tables is left as it is (NoDatabase): a
+    command that only reads must not turn an empty database into a shoal one. Whether it created
+    shoal's tables in an empty database."""
     key = engine.url.render_as_string(hide_password=False)
     with _LOCK:
         if key in _MIGRATED:
-            return
+            return False
         from alembic import command
         from alembic.config import Config
 
@@ -104,12 +107,15 @@ def migrate(engine: Engine) -> None:
         with conn:
             current = _current_revision(conn)
         shown = engine.url.render_as_string(hide_password=True)
+        if current is None and not create:
+            raise NoDatabase(f"{shown} has no shoal tables")
         if current != HEAD_REVISION:
             log.info("migrating %s from schema %s to %s", shown, current or "(empty)", HEAD_REVISION)
             command.upgrade(cfg, "head")
         else:
             log.debug("opened %s (schema %s)", shown, current)
         _MIGRATED.add(key)
+        return current is None
 
 
 def _current_revision(conn) -> str | None:  # type: ignore[no-untyped-def]
@@ -119,9 +125,15 @@ def _current_revision(conn) -> str | None:  # type: ignore[no-untyped-def]
     return row[0] if row else None
 
 
-def open_engine(url: str) -> Engine:
-    """An engine for `url`, migrated; StoreUnavailable (one line saying what to fix) if the
-    database cannot be reached or the URL is unusable."""
+def open_engine(url: str, create: bool = True) -> tuple[Engine, bool]:
+    """An engine for `url`, migrated, and whether shoal's tables were created just now;
+    StoreUnavailable (one line saying what to fix) if the database cannot be reached or the URL
+    is unusable. With `create=False`, NoDatabase if there is no shoal database there yet (nothing
+    is created: no file, no folder, no table)."""
+    u = make_url(url) if not create else None
+    if u is not None and u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:"):
+        if not Path(u.database).is_file():
+            raise NoDatabase(f"{u.database} does not exist")
     try:
         engine = make_engine(url)
     except ArgumentError as exc:
@@ -133,11 +145,11 @@ def open_engine(url: str) -> Engine:
                                f"{exc.name or str(exc)!r}, which is not installed; install it, or use "
                                "postgresql+psycopg://… for PostgreSQL") from None
     try:
-        migrate(engine)
+        created = migrate(engine, create)
     except StoreUnavailable:
         engine.dispose()
         raise
-    return engine
+    return engine, created
 
 
 def _unreachable(url: URL, exc: DBAPIError) -> StoreUnavailable:
