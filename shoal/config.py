@@ -19,7 +19,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shoal.errors import InvalidInput
 from shoal.units import parse_memory
 
-
 HOME_NAME = ".shoal"  # a project's home, found walking up like .git
 DB_FILE = "shoal.db"  # the embedded database inside a home
 

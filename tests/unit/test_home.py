@@ -56,7 +56,8 @@ def test_shoal_home_wins_over_a_home_upward(no_home_env: Path, tmp_path: Path, m
     assert settings.home_dir == (tmp_path / "explicit").resolve() and settings.home_source == "SHOAL_HOME"
 
 
-def test_a_reader_creates_no_sqlite_database(no_home_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_reader_creates_no_sqlite_database(no_home_env: Path, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(NoDatabase) as caught:
         open_store(create=False)
