@@ -1,21 +1,26 @@
 # The two commands a newcomer types: `make demo` and `make test`. Each sets everything up first.
+# `make test` runs every test (CI runs it, .ci/run); `make test-fast` leaves out the slow ones
+# (real `shoal` processes, hot swaps, ML end to end, crashes) and those needing PostgreSQL/Redis.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup test demo bench clean
+.PHONY: setup test test-fast demo bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[all,dev]'  # every extra: the demo and the tests use them all
 	touch $(STAMP)
 
 setup: $(STAMP)
 
 test: setup
 	$(PY) -m pytest -q
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow and not integration"
 
 # The embedded default: SQLite + local processes + the in-memory online store under .shoal-demo.
 # TalkingData end to end: generate clicks, run the workflow (features -> xgboost -> AUC check ->
@@ -35,6 +40,8 @@ bench: setup
 	$(PY) benchmarks/features_online.py
 	$(PY) benchmarks/serving.py
 	$(PY) benchmarks/workflow_apply.py
+	$(PY) benchmarks/cli_startup.py
+	$(PY) benchmarks/model_feature_commands.py
 
 clean:
 	rm -rf $(VENV) .shoal .shoal-demo .pytest_cache

@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shoal.errors import InvalidInput
+from shoal.errors import InvalidInput, expected_value
 from shoal.units import parse_memory
 
 HOME_NAME = ".shoal"  # a project's home, found walking up like .git
@@ -148,13 +148,14 @@ def get_settings() -> Settings:
 
 
 def settings_problem(exc: ValidationError) -> str:
-    """`SHOAL_CPU='abc': input should be a valid number; ...` for each wrong setting."""
+    """`SHOAL_CPU='abc': expected a number; ...` for each wrong setting."""
     problems = []
     for error in exc.errors():
         name = "SHOAL_" + "_".join(str(p) for p in error["loc"]).upper()
         value = error.get("input")
         shown = f"={value!r}" if isinstance(value, (str, int, float)) else ""
-        message = error["msg"].removeprefix("Value error, ")
+        expected = expected_value(error)
+        message = f"expected {expected}" if expected else error["msg"].removeprefix("Value error, ")
         problems.append(f"{name}{shown}: {message[:1].lower()}{message[1:]}")
     return "invalid setting: " + "; ".join(problems) + " (fix or unset the variable)"
 

@@ -91,3 +91,38 @@ class TaskFailed(ShoalError, RuntimeError):
     """Raised by task code to fail its task run with a message (no traceback in the log)."""
 
     code = "task_failed"
+
+
+# pydantic's error types -> what the value should have been, in the user's words: workflow
+# files, settings and command-line values all say "expected a whole number, got 'abc'" rather
+# than pydantic's "Input should be a valid integer, unable to parse string as an integer".
+_EXPECTED = {
+    "int_parsing": "a whole number", "int_from_float": "a whole number", "int_type": "a whole number",
+    "float_parsing": "a number", "float_type": "a number", "finite_number": "a finite number",
+    "bool_parsing": "true or false", "bool_type": "true or false",
+    "string_type": "text (a string)",
+    "dict_type": "a mapping (key: value)", "model_type": "a mapping (key: value)",
+    "model_attributes_type": "a mapping (key: value)",
+    "list_type": "a list", "tuple_type": "a list", "set_type": "a list",
+    "date_parsing": "a date (YYYY-MM-DD)", "date_from_datetime_parsing": "a date (YYYY-MM-DD)",
+    "date_type": "a date (YYYY-MM-DD)",
+    "datetime_parsing": "a date and time (YYYY-MM-DDTHH:MM)", "datetime_type": "a date and time (YYYY-MM-DDTHH:MM)",
+    "datetime_from_date_parsing": "a date and time (YYYY-MM-DDTHH:MM)",
+}
+_BOUNDS = {"greater_than": ("gt", "more than"), "greater_than_equal": ("ge", "at least"),
+           "less_than": ("lt", "less than"), "less_than_equal": ("le", "at most")}
+
+
+def expected_value(error: dict[str, Any]) -> str | None:
+    """What a value should have been, from one of pydantic's `ValidationError.errors()`; None
+    for an error this does not know (the caller keeps pydantic's own message)."""
+    kind, ctx = error.get("type"), error.get("ctx") or {}
+    if kind in _EXPECTED:
+        return _EXPECTED[kind]
+    if kind in _BOUNDS and _BOUNDS[kind][0] in ctx:
+        key, words = _BOUNDS[kind]
+        bound = ctx[key]
+        return f"a number {words} {int(bound) if isinstance(bound, float) and bound.is_integer() else bound}"
+    if kind in ("enum", "literal_error") and "expected" in ctx:
+        return str(ctx["expected"])  # pydantic's own listing: "'end' or 'continue'"
+    return None

@@ -1,7 +1,9 @@
 """Shared fixtures: a fresh store on SQLite and on the real PostgreSQL, and a warm executor.
 
-PostgreSQL tests run in their own schema each, so they never see each other's rows. In CI
-(`CI=true`) a missing PostgreSQL fails the test instead of skipping it.
+PostgreSQL tests run in their own schema each, so they never see each other's rows; their
+connections carry the schema's name as `application_name`, so a test that cuts connections cuts
+only its own (two test runs may share one server). In CI (`CI=true`) a missing PostgreSQL fails
+the test instead of skipping it.
 """
 
 from __future__ import annotations
@@ -11,14 +13,16 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from shoal.config import Settings
 from shoal.store import Store, open_store
 
 PG_URL = os.environ.get("SHOAL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+T = TypeVar("T")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -42,14 +46,24 @@ def require_pg() -> None:
 
 
 def pg_schema_url() -> tuple[str, str]:
-    """A fresh schema in the test database and a URL whose connections use it."""
+    """A fresh schema in the test database and a URL whose connections use it. Every session
+    opened with the URL (the test's store, the schedulers and commands it starts) is named after
+    the schema in pg_stat_activity's `application_name`: see `pg_sessions_of`."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     engine = create_engine(PG_URL)
     with engine.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     engine.dispose()
     sep = "&" if "?" in PG_URL else "?"
-    return schema, f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    return schema, f"{PG_URL}{sep}options=-csearch_path%3D{schema}&application_name={schema}"
+
+
+def pg_sessions_of(url: str) -> str:
+    """The `application_name` the sessions opened with a `pg_schema_url()` URL carry: a test
+    terminates sessions `WHERE application_name = <this>`, never the whole database's."""
+    name = make_url(url).query.get("application_name")
+    assert isinstance(name, str) and name.startswith("t_"), f"{url} is not a pg_schema_url()"
+    return name
 
 
 def drop_pg_schema(schema: str) -> None:
@@ -119,9 +133,25 @@ def cli_runner(monkeypatch: pytest.MonkeyPatch, settings: Settings, cwd: Path): 
     return invoke
 
 
+def wait_until(
+    predicate: Callable[[], T | None],
+    timeout: float = 60.0,
+    context: Callable[[], str] | str | None = None,
+    interval: float = 0.01,
+) -> T:
+    """Poll `predicate` until it returns something truthy, and return that; fail the test after
+    `timeout` seconds, showing `context` (a string, or a callable such as a process's output,
+    called only then). The predicate may assert on the way (e.g. "the scheduler is still up")."""
+    deadline = time.monotonic() + timeout
+    while not (found := predicate()):
+        if time.monotonic() >= deadline:
+            shown = context() if callable(context) else context
+            name = getattr(predicate, "__name__", "the condition")
+            pytest.fail(f"{name} did not hold within {timeout}s" + (f":\n{shown}" if shown else ""))
+        time.sleep(interval)
+    return found
+
+
 def wait_for_file(path: Path, timeout: float = 60.0, context: Callable[[], str] | None = None) -> None:
     """Until a task creates `path`; on timeout the failure shows `context()` (e.g. a process's output)."""
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path} never appeared" + (f":\n{context()}" if context else "")
-        time.sleep(0.01)
+    wait_until(path.exists, timeout, lambda: f"{path} never appeared" + (f":\n{context()}" if context else ""))

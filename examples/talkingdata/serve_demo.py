@@ -6,6 +6,8 @@ online store (the same SQL the training samples came from), applies the saved pr
 and scores it with the released version.
 
     python examples/talkingdata/serve_demo.py [--port 8881]
+
+If the port is taken (another server, an earlier demo), the demo serves on a free one instead.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -41,14 +44,28 @@ def shoal_command() -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "shoal.cli.main"]
 
 
+def usable_port(wanted: int) -> int:
+    """`wanted` if nothing listens there, else a free port the kernel picks."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", wanted))
+            return wanted
+        except OSError:
+            probe.bind(("127.0.0.1", 0))
+            return int(probe.getsockname()[1])
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="talkingdata")
     ap.add_argument("--port", type=int, default=8881)
     args = ap.parse_args()
     console = Console()
-    base = f"http://127.0.0.1:{args.port}"
-    server = subprocess.Popen([*shoal_command(), "serve", args.model, "--port", str(args.port)],
+    port = usable_port(args.port)
+    if port != args.port:
+        console.print(f"port {args.port} is in use: serving the demo on port {port} instead")
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([*shoal_command(), "serve", args.model, "--port", str(port)],
                               start_new_session=True)
     try:
         with httpx.Client(base_url=base, timeout=5) as client:
@@ -86,6 +103,9 @@ def main() -> int:
             console.print(f"one request body: {json.dumps(CLICKS[1][1])}")
             bad = client.post("/predict", json={k: v for k, v in CLICKS[0][1].items() if k != "ip"})
             console.print(f"a click without ip gets {bad.status_code}: {bad.json()['error']['message']}")
+        home = os.environ.get("SHOAL_HOME")
+        if home:  # commands typed next must use the demo's home, not the one found from the cwd
+            console.print(f"the demo's home is {home}: `SHOAL_HOME={home} shoal serve {args.model}` serves it again")
         return 0
     finally:
         os.killpg(server.pid, signal.SIGTERM)

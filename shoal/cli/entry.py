@@ -1,7 +1,7 @@
 """The `shoal` console script: the CLI app, with a Ctrl+C at any moment ending the same way.
 
-Importing the CLI (SQLAlchemy, pydantic, DuckDB, rich, the engine) and building its commands
-takes most of a second; a Ctrl+C then would print a traceback instead of one line. Commands
+Importing the CLI (typer, rich; a command loads SQLAlchemy and the engine when it runs) and
+building its commands takes a moment; a Ctrl+C then would print a traceback instead of one line. Commands
 themselves report an interrupt (`shoal.cli._common.handle_errors`, `shoal.cli.progress`) and
 exit 130.
 """
@@ -12,9 +12,7 @@ import os
 import signal
 import sys
 
-# 128 + SIGINT, as a shell reports a command stopped by Ctrl+C. Defined here, where nothing
-# heavy is imported; the CLI's other exit codes are in shoal.cli._common, which re-exports it.
-EXIT_INTERRUPTED = 130
+from shoal.cli.exit_codes import EXIT_INTERRUPTED
 
 
 def main() -> None:
@@ -35,11 +33,25 @@ def main() -> None:
         _exit_interrupted()
     except SystemExit as exc:
         if exc.code == EXIT_INTERRUPTED:
+            if _typer_took_the_interrupt(exc):  # while it parsed the command line: nothing done yet
+                sys.stderr.write("\ninterrupted\n")
             _exit_interrupted()
         # The command is done and has said so: a Ctrl+C while the interpreter shuts down would
         # only add a traceback from its threading module, or turn the exit code into a SIGINT.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         raise
+
+
+def _typer_took_the_interrupt(exc: BaseException) -> bool:
+    """Did typer turn a Ctrl+C into this exit 130, saying nothing? It does while it parses the
+    command line (`raise Exit(130) from KeyboardInterrupt`); the commands say what they did and
+    exit `from None`."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen.__cause__, KeyboardInterrupt):
+            return True
+        seen = seen.__context__
+    return False
 
 
 def _exit_interrupted() -> None:

@@ -1,30 +1,26 @@
-"""`shoal features ...`: managed tables, offline samples, deploy, online import, request mode."""
+"""`shoal features ...`: managed tables, offline samples, deploy, online import, request mode.
+
+Thin over `shoal.services.features`, which each command imports when it runs: typer imports this
+module for `shoal --help`, which must not load DuckDB, Arrow or the feature engine.
+"""
 
 from __future__ import annotations
 
-import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from shoal.cli._common import console, handle_errors, plain, print_json, store
+from shoal.cli._common import Column, console, err_console, handle_errors, plain, print_json, print_rows
+from shoal.cli._options import DEFAULT_PROJECT, JsonOpt
 from shoal.errors import InvalidInput
-from shoal.features import catalog
-from shoal.features.catalog import compile_with_sources, resolve_sources
-from shoal.features.errors import RowError
-from shoal.features.files import check_output, decode_text, read_text
-from shoal.features.offline import extract as run_extract
-from shoal.features.parse import referenced_tables
-from shoal.features.query import Frame
-from shoal.features.schema import SCALARS_ONLY, Kind
-from shoal.features.schema import show as show_value
-from shoal.features.verify import verify as run_verify
-from shoal.store.projects import DEFAULT_PROJECT
+
+if TYPE_CHECKING:
+    from shoal.features.progress import Progress
 
 app = typer.Typer(no_args_is_help=True, help="Feature SQL: offline samples, deploy, online request mode.")
 ProjectOpt = Annotated[str, typer.Option("--project", help="project of the tables and feature sets")]
@@ -32,7 +28,27 @@ TablesOpt = Annotated[
     list[str] | None,
     typer.Option("--table", "-t", help="NAME=FILE: read table NAME from a .parquet/.csv file, not the managed table"),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
+VersionOpt = Annotated[int | None, typer.Option("--version", help="a deployed version (default: latest)")]
+# shoal.features.catalog.DEFAULT_CAP, written out so that --help loads no feature engine (a test
+# keeps the two equal).
+DEFAULT_CAP = 10_000
+
+TABLE_COLUMNS = (
+    Column("name", lambda t: plain(t.name), whole=True),
+    Column("version", lambda t: str(t.version), whole=True),
+    Column("rows", lambda t: str(t.row_count), whole=True),
+    Column("columns", lambda t: plain(", ".join(f"{k} {v}" for k, v in t.schema.items()))),
+    Column("source", lambda t: plain(t.source)),
+)
+FEATURE_SET_COLUMNS = (
+    Column("name", lambda f: plain(f.name), whole=True),
+    Column("version", lambda f: str(f.version), whole=True),
+    Column("tables", lambda f: plain(", ".join(f.tables))),
+    Column("features", lambda f: str(f.features), whole=True),
+    Column("online keys", lambda f: str(f.keys), whole=True),
+    Column("online rows", lambda f: str(f.rows), whole=True),
+    Column("deployed", lambda f: f.created_at.isoformat(sep=" ", timespec="seconds"), min_width=10),
+)
 
 
 def _tables(pairs: list[str] | None) -> dict[str, str]:
@@ -45,73 +61,20 @@ def _tables(pairs: list[str] | None) -> dict[str, str]:
     return out
 
 
-def _rows(values: list[str] | None, file: Path | None) -> list[dict[str, Any]]:
-    rows: list[Any] = []
-    for v in values or []:
-        rows.append(_json_row(v, "--row", "write it like '{\"ip\": 1, \"app\": 3}'"))
-    if file is not None:
-        text = decode_text(sys.stdin.buffer.read(), "stdin") if str(file) == "-" else read_text(file, "rows file")
-        for n, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                rows.append(_json_row(line, f"{file}:{n}", "one JSON object per line"))
-    if not rows:
-        raise InvalidInput("give rows with --row JSON or --file rows.jsonl")
-    for r in rows:
-        if not isinstance(r, dict):
-            raise InvalidInput(f"a row is a JSON object of column values, got {show_value(r)}")
-    return rows
+@contextmanager
+def _progress(what: str, unit: str, json_out: bool = False) -> Iterator[Progress | None]:
+    """A progress bar on stderr for a long job, when stderr is a terminal and the output is not
+    JSON (for a program reading it); the callback the services take, or None: no bar."""
+    if json_out or not err_console.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-
-def _json_row(text: str, where: str, hint: str) -> Any:
-    try:
-        return json.loads(text)
-    except RecursionError:
-        # Nested deeper than the JSON reader's recursion allows: no row value is ever nested.
-        field = _nested_field(text)
-        named = f"{field}: " if field is not None else ""
-        raise RowError(f"{where}: {named}{SCALARS_ONLY}, not nested arrays or objects", field or "") from None
-    except ValueError as e:  # not JSON, or a number with more digits than Python reads
-        raise InvalidInput(f"{where} is not JSON: {e} ({hint})") from None
-
-
-def _nested_field(text: str) -> str | None:
-    """The first top-level field of a JSON object whose value is an array or object (a scan that
-    does not recurse, for text too deeply nested for json.loads)."""
-    depth = 0
-    in_string = escaped = False
-    start = 0
-    last_string = key = None
-    for i, ch in enumerate(text):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-                if depth == 1:
-                    last_string = text[start : i + 1]
-        elif ch == '"':
-            in_string, start = True, i
-        elif ch == ":" and depth == 1:
-            key = last_string
-        elif ch in "[{":
-            depth += 1
-            if depth == 2:
-                try:
-                    return str(json.loads(key)) if key is not None else None
-                except ValueError:
-                    return None
-        elif ch in "]}":
-            depth -= 1
-    return None
-
-
-def _progress(what: str) -> Progress:
-    return Progress(
-        TextColumn(escape(what)), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,
-        transient=True, disable=not console.is_terminal,
-    )
+    bar = Progress(TextColumn(escape(what)), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
+                   TimeElapsedColumn(), console=err_console, transient=True)
+    with bar:
+        task = bar.add_task(what, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 @app.command("import")
@@ -125,31 +88,26 @@ def import_(
     json_out: JsonOpt = False,
 ) -> None:
     """Copy a CSV/Parquet file (or a query's result) into a managed offline table."""
-    info = catalog.import_table(
-        store(), name, path=file, sql=sql, mode="append" if append else "overwrite", project=project
-    )
+    from shoal.cli._store import store
+    from shoal.services import features as feature_service
+
+    # A table is what a user starts with: this command may create the database.
+    info = feature_service.import_table(store(create=True), name, path=file, sql=sql, append=append, project=project)
     if json_out:
-        print_json({**info.__dict__, "schema": info.schema.columns})
+        print_json(info)
         return
     console.print(f"table [bold]{escape(info.project)}/{escape(info.name)}[/] version {info.version}: "
-                  f"{info.row_count} rows, {len(info.schema.columns)} columns")
+                  f"{info.row_count} rows, {len(info.schema)} columns")
 
 
 @app.command("tables")
 @handle_errors
 def tables(project: ProjectOpt = DEFAULT_PROJECT, json_out: JsonOpt = False) -> None:
     """List managed offline tables."""
-    infos = catalog.list_tables(store(), project=project)
-    if json_out:
-        print_json([{**i.__dict__, "schema": i.schema.columns} for i in infos])
-        return
-    t = Table()
-    for c in ("name", "version", "rows", "columns", "source"):
-        t.add_column(c)
-    for i in infos:
-        cols = ", ".join(f"{k} {v}" for k, v in i.schema.columns.items())
-        t.add_row(plain(i.name), str(i.version), str(i.row_count), plain(cols), plain(i.source))
-    console.print(t)
+    from shoal.cli._store import store
+    from shoal.services import features as feature_service
+
+    print_rows(feature_service.list_tables(store(), project=project), TABLE_COLUMNS, json_out)
 
 
 @app.command("extract")
@@ -165,22 +123,19 @@ def extract(
     json_out: JsonOpt = False,
 ) -> None:
     """Compute every row's features offline (point-in-time) and write them as Parquet samples."""
-    sql = _read_sql(sql_file)
-    check_output(output)  # before reading any table: a long job must not fail at its last step
-    sources = resolve_sources(store(), referenced_tables(sql), _tables(table), project=project)
-    query = compile_with_sources(sql, sources)
-    with console.status(f"extracting {len(query.features)} features with DuckDB..."):
-        result = run_extract(query, sources, output, keep_order=keep_order)
+    from shoal.cli._store import store
+    from shoal.services import features as feature_service
+
+    sql = feature_service.read_sql(sql_file)
+    with _progress("extracting features with DuckDB", "%", json_out) as progress:
+        result = feature_service.extract(store(), sql, output, tables=_tables(table), keep_order=keep_order,
+                                         project=project, progress=progress)
     if json_out:
-        print_json(result.__dict__)
+        print_json(result)
         return
     rate = result.rows / result.seconds if result.seconds else 0
     console.print(f"wrote {result.rows} rows x {len(result.columns)} features to {escape(str(result.path))} "
                   f"in {result.seconds:.1f}s ({rate:,.0f} rows/s)")
-
-
-def _read_sql(path: Path) -> str:
-    return read_text(path, "feature SQL file")
 
 
 @app.command("deploy")
@@ -189,94 +144,57 @@ def deploy(
     name: Annotated[str, typer.Argument(help="the feature set name")],
     sql_file: Annotated[Path, typer.Argument(help="the feature SQL file")],
     table: TablesOpt = None,
-    max_rows_per_key: Annotated[
-        int, typer.Option("--max-rows-per-key", help="online store cap per key")
-    ] = catalog.DEFAULT_CAP,
+    max_rows_per_key: Annotated[int, typer.Option("--max-rows-per-key", help="online store cap per key")] = DEFAULT_CAP,
     project: ProjectOpt = DEFAULT_PROJECT,
     json_out: JsonOpt = False,
 ) -> None:
     """Store the feature SQL as a new version of feature set NAME (unchanged SQL: no new version)."""
-    info, changed = catalog.deploy(
-        store(), name, _read_sql(sql_file), project=project, tables=_tables(table), max_rows_per_key=max_rows_per_key
-    )
+    from shoal.cli._store import store
+    from shoal.services import features as feature_service
+
+    r = feature_service.deploy(store(create=True), name, feature_service.read_sql(sql_file), tables=_tables(table),
+                               max_rows_per_key=max_rows_per_key, project=project)
     if json_out:
-        print_json({"project": info.project, "name": info.name, "version": info.version, "changed": changed})
+        print_json(r)
         return
-    what = f"version {info.version} deployed" if changed else f"unchanged (version {info.version})"
-    console.print(f"feature set [bold]{escape(info.project)}/{escape(info.name)}[/]: {what}")
+    what = f"version {r.version} deployed" if r.changed else f"unchanged (version {r.version})"
+    console.print(f"feature set [bold]{escape(r.project)}/{escape(r.name)}[/]: {what}")
 
 
 @app.command("list")
 @handle_errors
 def list_(project: ProjectOpt = DEFAULT_PROJECT, json_out: JsonOpt = False) -> None:
     """List deployed feature sets (latest versions) with their online row counts."""
-    s = store()
-    infos = catalog.list_feature_sets(s, project=project)
-    online = catalog.open_online_store(s.settings)
-    rows = [
-        {"name": i.name, "version": i.version, "tables": list(i.schemas), "features": len(i.query().features),
-         **online.stats(i.namespace), "created_at": i.created_at}
-        for i in infos
-    ]
-    if json_out:
-        print_json(rows)
-        return
-    t = Table()
-    for c in ("name", "version", "tables", "features", "online keys", "online rows", "deployed"):
-        t.add_column(c)
-    for r in rows:
-        t.add_row(plain(r["name"]), str(r["version"]), plain(", ".join(r["tables"])), str(r["features"]),
-                  str(r["keys"]), str(r["rows"]), r["created_at"].isoformat(sep=" ", timespec="seconds"))
-    console.print(t)
+    from shoal.cli._store import store
+    from shoal.services import features as feature_service
+
+    print_rows(feature_service.list_feature_sets(store(), project=project), FEATURE_SET_COLUMNS, json_out)
 
 
 @app.command("show")
 @handle_errors
 def show(
     name: str,
-    version: Annotated[int | None, typer.Option("--version", help="a deployed version (default: latest)")] = None,
+    version: VersionOpt = None,
     project: ProjectOpt = DEFAULT_PROJECT,
     json_out: JsonOpt = False,
 ) -> None:
     """Show a feature set's SQL, features, windows and online store contents."""
-    s = store()
-    info = catalog.get_feature_set(s, name, project=project, version=version)
-    q = info.query()
-    stats = catalog.open_online_store(s.settings).stats(info.namespace)
-    doc = {
-        "project": info.project, "name": info.name, "version": info.version, "sql": info.sql,
-        "features": [f.name for f in q.features], "time_column": q.time_column,
-        "windows": {w.name: {"partition_by": list(w.partition_by), "frame": w.frame.kind, "size": w.frame.size,
-                             "text": _frame_text(w.frame, q.schemas["main"].kind(w.order_by))}
-                    for w in q.windows.values()},
-        "tables": {t: sc.columns for t, sc in info.schemas.items()}, "max_rows_per_key": info.max_rows_per_key,
-        "online": stats,
-    }
+    from shoal.cli._store import store
+    from shoal.services import features as feature_service
+
+    d = feature_service.show_feature_set(store(), name, version=version, project=project)
     if json_out:
-        print_json(doc)
+        print_json(d)
         return
-    console.print(
-        f"[bold]{escape(info.project)}/{escape(info.name)}[/] version {info.version}, "
-        f"deployed {info.created_at:%Y-%m-%d %H:%M}"
-    )
+    console.print(f"[bold]{escape(d.project)}/{escape(d.name)}[/] version {d.version}, "
+                  f"deployed {d.created_at:%Y-%m-%d %H:%M}")
     # Feature, window and column names come from the SQL: text, not markup.
-    console.print(f"features: {', '.join(doc['features'])}", markup=False)
-    for wname, w in doc["windows"].items():
-        console.print(f"window {wname}: PARTITION BY {', '.join(w['partition_by'])} {w['text']}", markup=False)
-    console.print(f"online store: {stats['keys']} keys, {stats['rows']} rows")
-    console.print(info.sql, highlight=False, markup=False)
-
-
-def _frame_text(frame: Frame, time_kind: Kind | None) -> str:
-    if frame.kind == "rows":
-        return f"ROWS {frame.size} PRECEDING"
-    if frame.kind == "unbounded":
-        return "UNBOUNDED PRECEDING"
-    size = frame.size if time_kind is Kind.TIMESTAMP else frame.size * 1000  # integer times are ms
-    for unit, us in (("d", 86_400_000_000), ("h", 3_600_000_000), ("m", 60_000_000), ("s", 1_000_000)):
-        if size % us == 0:
-            return f"RANGE {size // us}{unit} PRECEDING"
-    return f"RANGE {size // 1000}ms PRECEDING"
+    console.print(f"features: {', '.join(d.features)}", markup=False)
+    for wname, w in d.windows.items():
+        console.print(f"window {wname}: PARTITION BY {', '.join(w.partition_by)} {w.text}", markup=False)
+    console.print(f"online store: {d.online['keys']} keys, {d.online['rows']} rows")
+    console.print(d.sql, highlight=False, markup=False)
 
 
 @app.command("online-import")
@@ -284,24 +202,24 @@ def _frame_text(frame: Frame, time_kind: Kind | None) -> str:
 def online_import(
     name: str,
     table: TablesOpt = None,
-    version: Annotated[int | None, typer.Option("--version", help="a deployed version (default: latest)")] = None,
+    version: VersionOpt = None,
     project: ProjectOpt = DEFAULT_PROJECT,
     json_out: JsonOpt = False,
 ) -> None:
     """Bulk-load the recent rows of the offline tables into the online store."""
-    s = store()
-    online = catalog.open_online_store(s.settings)
-    info, fs = catalog.open_feature_set(s, online, name, project=project, version=version)
-    sources = catalog.table_sources(s, info, _tables(table))
-    with online.transaction(), _progress(f"importing into {name} v{info.version}") as bar:
-        task = bar.add_task("rows", total=None)
-        n = fs.import_offline(sources, progress=lambda k: bar.advance(task, k))
-    stats = fs.stats()
+    from shoal.cli._store import store
+    from shoal.services import features as feature_service
+
+    with _progress(f"importing into {name}", "rows stored", json_out) as progress:
+        r = feature_service.online_import(store(), name, tables=_tables(table), version=version, project=project,
+                                          progress=progress)
     if json_out:
-        print_json({"imported": n, **stats})
+        print_json(r)
         return
-    console.print(f"imported {n} rows into {escape(info.project)}/{escape(name)} v{info.version}: "
-                  f"{stats['keys']} keys, {stats['rows']} rows online")
+    # A row is kept once per index that needs it (one per PARTITION BY / LAST JOIN key).
+    console.print(f"read {r.rows_read} rows of {escape(', '.join(r.tables))}; stored {r.rows_stored} rows in "
+                  f"{len(r.indexes)} indexes of {escape(r.project)}/{escape(r.name)} v{r.version}: "
+                  f"{r.keys} keys, {r.rows} rows online")
 
 
 @app.command("insert")
@@ -314,12 +232,11 @@ def insert(
     project: ProjectOpt = DEFAULT_PROJECT,
 ) -> None:
     """Append live rows to the online store (all rows are checked before any is stored)."""
-    s = store()
-    online = catalog.open_online_store(s.settings)
-    rows = _rows(row, file)
-    with online.transaction():
-        _, fs = catalog.open_feature_set(s, online, name, project=project)
-        n = fs.insert_many(rows, table)
+    from shoal.cli._store import store
+    from shoal.services import features as feature_service
+
+    rows = feature_service.parse_rows(row or [], file, stdin=sys.stdin.buffer)
+    n = feature_service.insert(store(), name, rows, table=table, project=project)
     console.print(f"inserted {n} row(s) into {escape(name)}")
 
 
@@ -329,15 +246,15 @@ def compute(
     name: str,
     row: Annotated[list[str] | None, typer.Option("--row", help="a request row as JSON (repeatable)")] = None,
     file: Annotated[Path | None, typer.Option("--file", help="request rows as JSON lines ('-' for stdin)")] = None,
-    version: Annotated[int | None, typer.Option("--version", help="a deployed version (default: latest)")] = None,
+    version: VersionOpt = None,
     project: ProjectOpt = DEFAULT_PROJECT,
 ) -> None:
     """Features of request rows in request mode (the rows are not stored). Prints JSON."""
-    s = store()
-    online = catalog.open_online_store(s.settings)
-    _, fs = catalog.open_feature_set(s, online, name, project=project, version=version)
-    rows = _rows(row, file)
-    results = fs.compute_batch(rows)
+    from shoal.cli._store import store
+    from shoal.services import features as feature_service
+
+    rows = feature_service.parse_rows(row or [], file, stdin=sys.stdin.buffer)
+    results = feature_service.compute(store(), name, rows, version=version, project=project)
     print_json(results[0] if len(results) == 1 and row and not file else results)
 
 
@@ -348,32 +265,30 @@ def verify(
     sample: Annotated[int, typer.Option("--sample", help="how many rows to check")] = 100,
     seed: Annotated[int, typer.Option("--seed", help="which rows (random sample seed)")] = 0,
     table: TablesOpt = None,
-    version: Annotated[int | None, typer.Option("--version", help="a deployed version (default: latest)")] = None,
+    version: VersionOpt = None,
     project: ProjectOpt = DEFAULT_PROJECT,
     json_out: JsonOpt = False,
 ) -> None:
     """Skew check: request-mode features of sampled rows against their offline features."""
-    if sample < 1:
-        raise InvalidInput("--sample must be at least 1")
-    s = store()
-    info = catalog.get_feature_set(s, name, project=project, version=version)
-    sources = catalog.table_sources(s, info, _tables(table))
-    with _progress(f"verifying {name} v{info.version}") as bar:
-        task = bar.add_task("rows", total=sample)
-        report = run_verify(info.query(), sources, sample=sample, seed=seed, cap=info.max_rows_per_key,
-                            progress=lambda k: bar.advance(task, k))
+    from rich.table import Table
+
+    from shoal.cli._store import store
+    from shoal.services import features as feature_service
+
+    with _progress(f"verifying {name}", "rows", json_out) as progress:
+        r = feature_service.verify(store(), name, sample=sample, seed=seed, tables=_tables(table), version=version,
+                                   project=project, progress=progress)
     if json_out:
-        print_json({"rows_in_table": report.rows_in_table, "checked": report.checked, "ok": report.ok,
-                    "mismatches": [m.__dict__ for m in report.mismatches]})
-    elif report.ok:
-        console.print(f"[green]ok[/]: {report.checked} sampled rows of {report.rows_in_table}, "
-                      f"{len(info.query().features)} features each, online == offline")
+        print_json(r)
+    elif r.ok:
+        console.print(f"[green]ok[/]: {r.checked} sampled rows of {r.rows_in_table}, "
+                      f"{r.features} features each, online == offline")
     else:
-        t = Table(title=f"{len(report.mismatches)} mismatches in {report.checked} rows")
+        t = Table(title=f"{len(r.mismatches)} mismatches in {r.checked} rows")
         for c in ("row", "feature", "offline", "online"):
             t.add_column(c)
-        for m in report.mismatches[:50]:
+        for m in r.mismatches[:50]:
             t.add_row(str(m.seq), plain(m.feature), plain(repr(m.offline)), plain(repr(m.online)))
         console.print(t)
-    if not report.ok:
+    if not r.ok:
         raise typer.Exit(1)

@@ -1,6 +1,10 @@
 """The `shoal` command: `shoal <noun> <verb>` (typer + rich).
 
-Exit codes: 0 success, 1 the work failed, 2 bad input (nothing was changed).
+Exit codes (`shoal.cli.exit_codes`): 0 success, 1 the work failed, 2 bad input (nothing was
+changed), 130 interrupted.
+
+Building the command tree imports typer, rich and the command modules only: each command
+imports the services (SQLAlchemy, the engine) when it runs, so `shoal --help` answers at once.
 """
 
 from __future__ import annotations
@@ -13,22 +17,23 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from shoal import __version__
+from shoal import __version__, services
 from shoal.cli import features as features_cli
 from shoal.cli import model as model_cli
 from shoal.cli import runs as runs_cli
 from shoal.cli import schedule as schedule_cli
 from shoal.cli import workflow as workflow_cli
-from shoal.cli._common import EXIT_FAILED, console, handle_errors, parse_params, print_json, store
-from shoal.cli.progress import reported_if_interrupted, wait_with_progress
-from shoal.client import Client
+from shoal.cli._common import console, handle_errors, parse_params
+from shoal.cli._help import ShoalGroup, root_epilog
+from shoal.cli._options import DEFAULT_PROJECT, ParamOpt, ProjectOpt
 from shoal.errors import InvalidInput
-from shoal.spec.models import DEFAULT_PROJECT
-from shoal.store.retry import when_database_answers
 
 app = typer.Typer(
-    no_args_is_help=True,
+    cls=ShoalGroup,
     help="shoal: ML pipelines as DAG workflows — define, schedule, run, backfill.",
+    epilog=root_epilog(),
+    # Bare `shoal` prints this help and exits 0 (`_root`): typer's no_args_is_help exits 2.
+    invoke_without_command=True,
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(workflow_cli.app, name="workflow")
@@ -38,20 +43,33 @@ app.add_typer(features_cli.app, name="features")
 app.add_typer(model_cli.app, name="model")
 app.command("serve")(handle_errors(model_cli.serve))
 
-ProjectOpt = Annotated[str, typer.Option("--project", help="project of the workflow")]
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
 
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
+    # None, not 0, when not given: typer converts any other value with pydantic, whose import
+    # would double the time of `shoal version`.
     verbose: Annotated[
-        int,
+        int | None,
         typer.Option(
-            "--verbose", "-v", count=True,
+            "--verbose", "-v", count=True, show_default=False,
             help="log what shoal does: -v INFO, -vv DEBUG; -vvv also alembic's and SQLAlchemy's logs",
         ),
-    ] = 0,
+    ] = None,
+    version: Annotated[bool, typer.Option(
+        "--version", is_eager=True, callback=_print_version, help="print shoal's version and exit",
+    )] = False,
 ) -> None:
-    configure_logging(verbose)
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit()
+    configure_logging(verbose or 0)
 
 
 def configure_logging(verbose: int) -> None:
@@ -74,22 +92,27 @@ def version() -> None:
 @app.command()
 @handle_errors
 def init() -> None:
-    """Create SHOAL_HOME (default ./.shoal) with its database, migrated to the newest schema."""
-    s = store()
-    console.print(f"shoal home: {s.settings.home_dir}\ndatabase: {s.engine.url.render_as_string(hide_password=True)}",
-                  markup=False)
+    """Create a home with its database here (./.shoal, or SHOAL_HOME if set), migrated to the newest schema.
+
+    Every command run in this directory or below then uses it (it is found walking up, as git finds .git).
+    """
+    s = services.home.init_home()
+    home, url = services.home.describe(s)
+    what = "created" if s.created else "already there, schema up to date"
+    console.print(f"shoal home: {home}\ndatabase: {url} ({what})", markup=False)
 
 
 @app.command()
 @handle_errors
 def run(
-    name: str,
-    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="run-time parameter key=value")] = None,
+    name: Annotated[str, typer.Argument(help="the workflow")],
+    param: ParamOpt = None,
     run_date: Annotated[
         str | None, typer.Option("--date", help="logical date YYYY-MM-DD[THH:MM] (default: now)")
     ] = None,
     disable: Annotated[
-        list[str] | None, typer.Option("--disable", help="task that counts as succeeded without running")
+        list[str] | None,
+        typer.Option("--disable", metavar="TASK", help="task that counts as succeeded without running (repeatable)"),
     ] = None,
     project: ProjectOpt = DEFAULT_PROJECT,
     wait: Annotated[
@@ -99,30 +122,19 @@ def run(
         bool, typer.Option("--json", help="print the run as JSON (with --wait: once it ended)")
     ] = False,
 ) -> None:
-    """Start a run of a workflow's current version."""
-    client = Client(store=store())
-    info = client.run(name, project=project, params=parse_params(param), date=run_date, disable=disable)
-    with reported_if_interrupted(client, [info.id]):  # from here on, a Ctrl+C names the run
-        if json_out:
-            if wait:
-                client.wait([info.id])
-                run_id = info.id
-                info = when_database_answers(lambda: client.get_run(run_id))
-            print_json(info)
-            if wait and info.state != "success":
-                raise typer.Exit(EXIT_FAILED)
-            return
-        if not wait:
-            from shoal.engine.scheduler import scheduler_alive
+    """Start a run of a workflow's current version.
 
-            hint = ""
-            if not scheduler_alive(client.store):
-                hint = " (no scheduler is running: start `shoal scheduler`, or use --wait)"
-            console.print(f"run {info.id} of {escape(name)} queued{hint}")
-            return
-    final = wait_with_progress(client, [info.id])[0]
-    if final.state != "success":
-        raise typer.Exit(EXIT_FAILED)
+    Example: shoal run hello_ml --date 2026-03-01 -p region=us --wait
+    """
+    from shoal.cli._store import store
+    from shoal.cli.progress import finish
+
+    s = store()
+    info = services.runs.trigger(
+        s, name, project=project, params=parse_params(param), logical_date=run_date, disabled=disable,
+    )
+    finish(s, [info.id], announce=f"run {info.id} of {escape(name)} queued", wait=wait, json_out=json_out,
+           as_json=lambda infos: infos[0])
 
 
 def _parse_day(value: str, option: str) -> date:
@@ -135,12 +147,12 @@ def _parse_day(value: str, option: str) -> date:
 @app.command()
 @handle_errors
 def backfill(
-    name: str,
+    name: Annotated[str, typer.Argument(help="the workflow")],
     start: Annotated[str, typer.Option("--start", help="first day, YYYY-MM-DD")],
     end: Annotated[str, typer.Option("--end", help="last day (included), YYYY-MM-DD")],
     parallel: Annotated[int, typer.Option("--parallel", help="how many runs at once")] = 1,
     descending: Annotated[bool, typer.Option("--descending", help="newest date first")] = False,
-    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="run-time parameter key=value")] = None,
+    param: ParamOpt = None,
     project: ProjectOpt = DEFAULT_PROJECT,
     wait: Annotated[
         bool, typer.Option("--wait", help="show live progress; exit 0 only if every run succeeded")
@@ -149,39 +161,36 @@ def backfill(
         bool, typer.Option("--json", help="print the runs as JSON (with --wait: once they ended)")
     ] = False,
 ) -> None:
-    """Create runs for every logical date in a range (the schedule's fire times, or daily)."""
-    client = Client(store=store())
-    run_ids = client.backfill(
-        name, start=_parse_day(start, "--start"), end=_parse_day(end, "--end"), project=project,
+    """Create runs for every logical date in a range (the schedule's fire times, or daily).
+
+    Example: shoal backfill hello_ml --start 2026-03-01 --end 2026-03-07 --parallel 2 --wait
+    """
+    from shoal.cli._store import store
+    from shoal.cli.progress import finish
+
+    s = store()
+    run_ids = services.runs.backfill(
+        s, name, start=_parse_day(start, "--start"), end=_parse_day(end, "--end"), project=project,
         parallel=parallel, descending=descending, params=parse_params(param),
+    ).run_ids
+    shown = f"{', '.join(map(str, run_ids[:10]))}{', ...' if len(run_ids) > 10 else ''}"
+    finish(
+        s, run_ids, announce=f"backfill of {escape(name)}: {len(run_ids)} run(s) queued ({shown})", wait=wait,
+        json_out=json_out,
+        as_json=lambda infos: [{"id": i.id, "logical_date": i.logical_date, "state": i.state} for i in infos],
     )
-    with reported_if_interrupted(client, run_ids):
-        if json_out:
-            if wait:
-                client.wait(run_ids)
-            infos = when_database_answers(lambda: [client.get_run(i) for i in run_ids])
-            print_json([{"id": i.id, "logical_date": i.logical_date, "state": i.state} for i in infos])
-            if wait and any(i.state != "success" for i in infos):
-                raise typer.Exit(EXIT_FAILED)
-            return
-        console.print(f"backfill of {escape(name)}: {len(run_ids)} run(s) queued "
-                      f"({', '.join(map(str, run_ids[:10]))}{', ...' if len(run_ids) > 10 else ''})")
-    if wait:
-        finals = wait_with_progress(client, run_ids)
-        if any(f.state != "success" for f in finals):
-            raise typer.Exit(EXIT_FAILED)
 
 
 @app.command()
 @handle_errors
 def scheduler() -> None:
     """Run the scheduler: create runs from cron schedules and drive every run, until Ctrl+C."""
-    from shoal.engine.scheduler import Scheduler
+    from shoal.cli._store import store
 
     shoal_log = logging.getLogger("shoal")
     if shoal_log.level == logging.NOTSET or shoal_log.level > logging.INFO:  # -vv keeps DEBUG
         shoal_log.setLevel(logging.INFO)
-    sched = Scheduler(store())
+    sched = services.schedules.scheduler(store(create=True))
     grace = sched.store.settings.stop_grace_seconds
 
     def stop(signum: int, _frame: object) -> None:

@@ -1,70 +1,71 @@
-"""`shoal model ...`: the model registry — versions, aliases, release, rollback — and `shoal serve`."""
+"""`shoal model ...`: the model registry — versions, aliases, release, rollback — and `shoal serve`.
+
+Thin over `shoal.services.models`, which each command imports when it runs: typer imports this
+module for `shoal --help`, which must not load the registry, SQLAlchemy or the ML libraries.
+"""
 
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from shoal.cli._common import console, fmt_time, handle_errors, plain, print_json, store
-from shoal.registry import DEFAULT_ALIAS, Registry
-from shoal.store.projects import DEFAULT_PROJECT
+from shoal.cli._common import Column, console, fmt_time, handle_errors, plain, print_json, print_rows
+from shoal.cli._options import DEFAULT_PROJECT, JsonOpt
+
+if TYPE_CHECKING:
+    from shoal.services.models import Release
 
 app = typer.Typer(no_args_is_help=True, help="Model registry: versions, aliases, release, rollback.")
 ProjectOpt = Annotated[str, typer.Option("--project", help="project of the model")]
 AliasOpt = Annotated[str, typer.Option("--alias", help="the serving alias to move")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
-
-
-def _registry(project: str) -> Registry:
-    return Registry(store(), project)
+# shoal.registry.DEFAULT_ALIAS, written out so that --help loads no registry (a test keeps the two equal).
+DEFAULT_ALIAS = "production"
 
 
 def _metrics(metrics: dict[str, object]) -> str:
     return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items())
 
 
+MODEL_COLUMNS = (
+    Column("model", lambda i: plain(i.name), whole=True),
+    Column("latest", lambda i: f"v{i.latest_version}" if i.latest_version else "-", whole=True),
+    Column("aliases", lambda i: plain(", ".join(f"{a}→v{v}" for a, v in sorted(i.aliases.items())) or "-")),
+    Column("created", lambda i: fmt_time(i.created_at), min_width=10),
+)
+# In a narrow terminal the metrics and names fold onto more lines rather than end in "…".
+VERSION_COLUMNS = (
+    Column("version", lambda v: str(v.version), whole=True),
+    Column("aliases", lambda v: plain(", ".join(v.aliases) or "-"), whole=True),
+    Column("flavor", lambda v: plain(v.flavor)),
+    Column("feature set", lambda v: plain(f"{v.feature_set} v{v.feature_set_version}" if v.feature_set else "-")),
+    Column("metrics", lambda v: plain(_metrics(v.metrics))),
+    Column("run", lambda v: str(v.run_id or "-"), whole=True),
+    Column("created", lambda v: fmt_time(v.created_at), min_width=10),
+)
+
+
 @app.command("list")
 @handle_errors
 def list_(project: ProjectOpt = DEFAULT_PROJECT, json_out: JsonOpt = False) -> None:
     """List models with their latest version and aliases."""
-    infos = _registry(project).models()
-    if json_out:
-        print_json([i.to_json() for i in infos])
-        return
-    t = Table()
-    for c in ("model", "latest", "aliases", "created"):
-        t.add_column(c)
-    for i in infos:
-        aliases = ", ".join(f"{a}→v{v}" for a, v in sorted(i.aliases.items())) or "-"
-        t.add_row(plain(i.name), f"v{i.latest_version}" if i.latest_version else "-", plain(aliases),
-                  fmt_time(i.created_at))
-    console.print(t)
+    from shoal.cli._store import store
+    from shoal.services import models as model_service
+
+    print_rows(model_service.list_models(store(), project=project), MODEL_COLUMNS, json_out)
 
 
 @app.command("versions")
 @handle_errors
 def versions(name: str, project: ProjectOpt = DEFAULT_PROJECT, json_out: JsonOpt = False) -> None:
     """List a model's versions with their metrics and aliases."""
-    vs = _registry(project).versions(name)
-    if json_out:
-        print_json([v.to_json() for v in vs])
-        return
-    t = Table()
-    for c in ("version", "aliases", "flavor", "feature set", "metrics", "run", "created"):
-        # In a narrow terminal the metrics and names fold onto more lines rather than end in "…".
-        t.add_column(c, **({"no_wrap": True} if c in ("version", "aliases", "run") else {"overflow": "fold"}))
-    for v in vs:
-        fs = f"{v.feature_set} v{v.feature_set_version}" if v.feature_set else "-"
-        t.add_row(str(v.version), plain(", ".join(v.aliases) or "-"), plain(v.flavor), plain(fs),
-                  plain(_metrics(v.metrics)), str(v.run_id or "-"), fmt_time(v.created_at))
-    console.print(t)
+    from shoal.cli._store import store
+    from shoal.services import models as model_service
+
+    print_rows(model_service.list_versions(store(), name, project=project), VERSION_COLUMNS, json_out)
 
 
 @app.command("show")
@@ -77,12 +78,14 @@ def show(
     json_out: JsonOpt = False,
 ) -> None:
     """Show one version: artifact, preprocessing, signature, metrics, provenance, release history."""
-    reg = _registry(project)
-    mv = reg.get(name, version=version, alias=alias)
-    doc = {**mv.to_json(), "history": [r.to_json() for r in reg.history(name)]}
+    from shoal.cli._store import store
+    from shoal.services import models as model_service
+
+    detail = model_service.get_version(store(), name, version=version, alias=alias, project=project)
     if json_out:
-        print_json(doc)
+        print_json(detail.to_json())
         return
+    mv = detail.version
     console.print(f"[bold]{escape(name)}[/bold] version {mv.version} ({escape(mv.flavor)})  "
                   f"aliases: {escape(', '.join(mv.aliases) or '-')}")
     # Everything below comes from the bundle and the user: print it as text, not markup.
@@ -96,14 +99,16 @@ def show(
     console.print(f"metrics: {_metrics(mv.metrics) or '-'}", markup=False)
     console.print(f"params: {json.dumps(mv.params)}", markup=False)
     console.print(f"produced by: run {mv.run_id or '-'}, task run {mv.task_run_id or '-'}, {fmt_time(mv.created_at)}")
-    _print_history(reg, name)
+    _print_history(detail.history)
 
 
-def _print_history(reg: Registry, name: str) -> None:
+def _print_history(history: list[Release]) -> None:
+    from rich.table import Table
+
     t = Table(title="release history")
     for c in ("when", "alias", "action", "from", "to"):
         t.add_column(c)
-    for r in reg.history(name):
+    for r in history:
         t.add_row(fmt_time(r.created_at), plain(r.alias), plain(r.action),
                   f"v{r.from_version}" if r.from_version else "-", f"v{r.to_version}")
     console.print(t)
@@ -120,13 +125,16 @@ def register(
     json_out: JsonOpt = False,
 ) -> None:
     """Register a saved model bundle as a new version (the `release` task does this in a workflow)."""
+    from shoal.cli._store import store
     from shoal.errors import InvalidInput
+    from shoal.services import models as model_service
 
     try:
         parsed = json.loads(metrics) if metrics else {}
     except json.JSONDecodeError as e:
         raise InvalidInput(f"--metrics is not JSON: {e}") from None
-    mv = _registry(project).register(name, bundle, metrics=parsed, feature_set=feature_set)
+    mv = model_service.register(store(create=True), name, bundle, metrics=parsed, feature_set=feature_set,
+                                project=project)
     if json_out:
         print_json(mv.to_json())
         return
@@ -142,8 +150,11 @@ def release(
     project: ProjectOpt = DEFAULT_PROJECT,
     json_out: JsonOpt = False,
 ) -> None:
-    """Point an alias at a version (after checking its artifact loads); servers follow it."""
-    r = _registry(project).release(name, version, alias)
+    """Point an alias at a version (after checking its artifact is intact); servers follow it."""
+    from shoal.cli._store import store
+    from shoal.services import models as model_service
+
+    r = model_service.release(store(), name, version, alias=alias, project=project)
     if json_out:
         print_json(r.to_json())
         return
@@ -164,7 +175,10 @@ def rollback(
     json_out: JsonOpt = False,
 ) -> None:
     """Move an alias back to where it pointed before its current release (or to --to VERSION)."""
-    r = _registry(project).rollback(name, alias, to)
+    from shoal.cli._store import store
+    from shoal.services import models as model_service
+
+    r = model_service.rollback(store(), name, alias=alias, to=to, project=project)
     if json_out:
         print_json(r.to_json())
         return
@@ -187,35 +201,9 @@ def serve(
         "--max-rows", min=1, help="most rows one request may send; more: 413")] = 10_000,
 ) -> None:
     """Serve a model's aliased version over HTTP; swap to each new release without dropping requests."""
-    # One request is one row (or a few): waking an OpenMP pool costs more than the trees, and a
-    # spinning pool steals the core the event loop needs. Set before any ML library loads.
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    import uvicorn
+    from shoal.cli._store import store
+    from shoal.services import models as model_service
 
-    from shoal.serving.app import SERVE_ENV, server_app
-    from shoal.serving.body import Limits
-
-    limits = Limits(max_body_bytes=max_body_bytes, max_rows=max_rows)
-    if workers > 1:
-        mv = _registry(project).get(name, alias=alias)  # fail here, once, if there is nothing to serve
-        console.print(f"serving {name}@{alias} = version {mv.version} ({mv.flavor}) on http://{host}:{port}"
-                      f" with {workers} worker processes", markup=False)
-        os.environ[SERVE_ENV] = json.dumps({"model": name, "alias": alias, "poll": poll, "project": project,
-                                            "max_body_bytes": max_body_bytes, "max_rows": max_rows})
-        uvicorn.run("shoal.serving.app:app_from_env", factory=True, workers=workers, host=host, port=port,
-                    log_level="warning", access_log=False)
-        return
-
-    watcher, app = server_app(_registry(project), name, alias, poll, limits)
-    mv = watcher.current.version
-    console.print(f"serving {name}@{alias} = version {mv.version} ({mv.flavor}) on http://{host}:{port}"
-                  f"  (POST /predict, /invocations; GET /health, /metadata)", markup=False)
-    try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
-    finally:
-        watcher.stop()
-    # The loaded models are frozen out of the collector: skip tearing them down one by one (and
-    # DuckDB's nanobind reporting them as leaks) on the way out.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    model_service.serve(store(), name, alias=alias, host=host, port=port, poll=poll, workers=workers,
+                        max_body_bytes=max_body_bytes, max_rows=max_rows, project=project,
+                        announce=lambda line: console.print(line, markup=False))

@@ -6,56 +6,57 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from shoal.cli._common import console, handle_errors, plain, print_json, store
-from shoal.engine.scheduler import set_paused
-from shoal.engine.workflows import get_workflow, list_workflows
-from shoal.spec.models import DEFAULT_PROJECT
+from shoal import services
+from shoal.cli._common import Column, console, handle_errors, plain, print_rows
+from shoal.cli._options import DEFAULT_PROJECT, JsonOpt, ProjectOpt
 
 app = typer.Typer(no_args_is_help=True, help="Cron schedules of workflows.")
-ProjectOpt = Annotated[str, typer.Option("--project", help="project of the workflow")]
+
+# A narrow terminal keeps the project, workflow, cron and state whole; catchup, timezone, then
+# the next fire time leave first.
+SCHEDULE_COLUMNS = (
+    Column("project", lambda s: plain(s.project), whole=True),
+    Column("workflow", lambda s: plain(s.workflow), whole=True),
+    Column("cron", lambda s: plain(s.cron), whole=True, drop=1),
+    Column("timezone", lambda s: plain(s.timezone), whole=True, drop=3),
+    Column("catchup", lambda s: str(s.catchup), drop=4),
+    Column("state", lambda s: "paused" if s.paused else "active", whole=True),
+    # UTC, the same value as `workflow show --json`; it folds between date and time.
+    Column("next (UTC)", lambda s: str(s.next_fire_at or "-"), drop=2),
+)
 
 
 @app.command("list")
 @handle_errors
-def list_(json_out: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+def list_(
+    project: Annotated[str | None, typer.Option("--project", help="only this project's workflows")] = None,
+    json_out: JsonOpt = False,
+) -> None:
     """Workflows that have a schedule, with the next fire time."""
-    s = store()
-    rows = []
-    for r in list_workflows(s):
-        if not r["schedule"]:
-            continue
-        wf = get_workflow(s, r["name"], project=r["project"])
-        sched = wf.schedule or {}
-        rows.append({
-            "project": r["project"], "workflow": r["name"], "cron": sched.get("cron"),
-            "timezone": sched.get("timezone"), "catchup": sched.get("catchup"), "paused": sched.get("paused"),
-            "next_fire_at": sched.get("next_fire_at"),  # UTC; the same key as `workflow show --json`
-        })
-    if json_out:
-        print_json(rows)
-        return
-    table = Table()
-    for col in ("project", "workflow", "cron", "timezone", "catchup", "state", "next (UTC)"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(plain(r["project"]), plain(r["workflow"]), plain(r["cron"]), plain(r["timezone"]),
-                      str(r["catchup"]), "paused" if r["paused"] else "active", str(r["next_fire_at"] or "-"))
-    console.print(table)
+    from shoal.cli._store import store
+
+    print_rows(services.schedules.list_schedules(store(), project=project), SCHEDULE_COLUMNS, json_out)
 
 
 @app.command("pause")
 @handle_errors
-def pause(name: str, project: ProjectOpt = DEFAULT_PROJECT) -> None:
-    """Stop creating scheduled runs of a workflow."""
-    set_paused(store(), name, True, project=project)
+def pause(name: Annotated[str, typer.Argument(help="the workflow")], project: ProjectOpt = DEFAULT_PROJECT) -> None:
+    """Stop creating scheduled runs of a workflow.
+
+    Example: shoal schedule pause nightly_training --project fraud
+    """
+    from shoal.cli._store import store
+
+    services.schedules.pause(store(), name, project=project)
     console.print(f"schedule of {escape(project)}/{escape(name)} paused")
 
 
 @app.command("resume")
 @handle_errors
-def resume(name: str, project: ProjectOpt = DEFAULT_PROJECT) -> None:
+def resume(name: Annotated[str, typer.Argument(help="the workflow")], project: ProjectOpt = DEFAULT_PROJECT) -> None:
     """Create scheduled runs again (missed times run only if the schedule has catchup: true)."""
-    set_paused(store(), name, False, project=project)
+    from shoal.cli._store import store
+
+    services.schedules.resume(store(), name, project=project)
     console.print(f"schedule of {escape(project)}/{escape(name)} resumed")

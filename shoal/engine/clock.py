@@ -11,8 +11,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from croniter import croniter
-
 from shoal.errors import InvalidInput
 from shoal.spec.models import MAX_LOGICAL_DATE, MIN_LOGICAL_DATE
 
@@ -58,6 +56,8 @@ def next_fire(cron: str, timezone: str, after: datetime) -> datetime:
     go back does not fire twice (and a time skipped when they go forward fires at the jump).
     Other schedules (`*/15 * * * *`, `0 * * * *`) step in real time, every occurrence counted.
     """
+    from croniter import croniter  # here: reading runs converts times but never steps a cron
+
     tz = ZoneInfo(timezone)
     local = after.astimezone(tz)
     if _fixed_time(cron):
@@ -68,6 +68,8 @@ def next_fire(cron: str, timezone: str, after: datetime) -> datetime:
 
 def prev_fire(cron: str, timezone: str, before: datetime) -> datetime:
     """The last fire time strictly before `before` (aware): `next_fire` stepped backwards."""
+    from croniter import croniter
+
     tz = ZoneInfo(timezone)
     local = before.astimezone(tz)
     if _fixed_time(cron):
@@ -88,6 +90,8 @@ def latest_fires(cron: str, timezone: str, until: datetime, count: int) -> list[
 
 def fire_times(cron: str, timezone: str, start: datetime, end: datetime) -> Iterator[datetime]:
     """Every fire time in [start, end] (aware datetimes), ascending."""
+    from croniter import croniter
+
     t = start.astimezone(ZoneInfo(timezone))
     # Fire times are strictly after where they are counted from: include `start` if it matches.
     if croniter.match(cron, t):
@@ -100,6 +104,8 @@ def fire_times(cron: str, timezone: str, start: datetime, end: datetime) -> Iter
 def _fixed_time(cron: str) -> bool:
     """Whether the schedule fires at one wall-clock time of day (Airflow's test: the next two
     fire times from a reference date share their hour and minute)."""
+    from croniter import croniter
+
     it = croniter(cron, datetime(2000, 1, 1))
     a, b = it.get_next(datetime), it.get_next(datetime)
     return (a.hour, a.minute) == (b.hour, b.minute)

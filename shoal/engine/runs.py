@@ -1,9 +1,10 @@
-"""Run operations shared by the CLI, the API and the scheduler: trigger, stop, rerun from a
-task, recover, and reading runs back. Each is one transaction: it happens whole or not at all."""
+"""Run operations shared by the CLI, the API and the scheduler: trigger, stop, pause, resume,
+rerun from a task, recover. Each is one transaction: it happens whole or not at all. Reading runs
+back is `engine.run_info` (re-exported here)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from contextlib import nullcontext
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,7 +12,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, insert, select
 
 from shoal.engine.access import LOCAL, Actor, Role, require
-from shoal.engine.clock import as_aware, check_logical_date, from_utc_naive, to_utc_naive
+from shoal.engine.clock import as_aware, check_logical_date, to_utc_naive
+from shoal.engine.run_info import RunInfo, TaskRunInfo, get_run, list_runs, run_not_found, run_states
 from shoal.engine.states import (
     RUN_ACTIVE,
     RUN_TERMINAL,
@@ -22,54 +24,15 @@ from shoal.engine.states import (
 )
 from shoal.engine.transitions import move_run, move_tasks
 from shoal.engine.workflows import get_workflow, version_spec
-from shoal.errors import Conflict, InvalidInput, NotFound, ParamError
+from shoal.errors import Conflict, InvalidInput, ParamError
 from shoal.spec.dag import descendants
 from shoal.spec.models import DEFAULT_PROJECT, Workflow
-from shoal.spec.secrets import masked_params
 from shoal.spec.templating import check_date_expr, find_references
 from shoal.spec.validate import BUILTIN_PARAMS
 from shoal.store import Store, utcnow
-from shoal.store.models import projects, runs, task_runs, workflow_versions, workflows
+from shoal.store.models import projects, runs, task_runs, workflows
 from shoal.tasks.base import TaskType
 from shoal.tasks.registry import get_task_type
-
-
-@dataclass
-class TaskRunInfo:
-    id: int
-    task: str
-    state: str
-    attempt: int
-    max_attempts: int
-    started_at: datetime | None
-    ended_at: datetime | None
-    duration: float | None
-    outputs: dict[str, Any]
-    error: str | None
-    note: str | None
-    pid: int | None
-
-
-@dataclass
-class RunInfo:
-    id: int
-    workflow: str
-    project: str
-    version: int
-    state: str
-    trigger: str
-    logical_date: datetime  # aware, in the run's timezone
-    params: dict[str, Any]
-    disabled: list[str]
-    created_at: datetime
-    started_at: datetime | None
-    ended_at: datetime | None
-    error: str | None
-    tasks: list[TaskRunInfo] = field(default_factory=list)
-
-    @property
-    def is_finished(self) -> bool:
-        return self.state in RUN_TERMINAL
 
 
 def parse_logical_date(text: str | date | datetime | None, timezone: str) -> datetime:
@@ -185,28 +148,22 @@ def _load_run_row(conn: Connection, run_id: int, project: str | None = None) -> 
              .join(projects, projects.c.id == workflows.c.project_id).where(projects.c.name == project))
     row = conn.execute(q).first()
     if row is None:
-        raise _run_not_found(run_id, project)
+        raise run_not_found(run_id, project)
     return row
 
 
-def _run_not_found(run_id: int, project: str | None) -> NotFound:
-    if project is None:
-        return NotFound(f"run {run_id} not found; `shoal runs list` shows recent runs")
-    return NotFound(
-        f"run {run_id} not found in project {project!r}; `shoal runs list --project {project}` shows its runs "
-        "(a run of another project needs --project)", run_id=run_id, project=project,
-    )
-
-
-def stop_run(store: Store, run_id: int, *, project: str | None = None, actor: Actor = LOCAL) -> list[int]:
+def stop_run(
+    store: Store, run_id: int, *, project: str | None = None, actor: Actor = LOCAL, conn: Connection | None = None,
+) -> list[int]:
     """Stop a run (and its sub-workflow runs): unfinished tasks become stopped. The driver that
     owns the run sees it within half a second and kills the task processes; if that driver is
     gone, its executor already killed them. Returns the ids of the runs stopped. With
-    `project`, the run must be that project's, where `actor` must be an editor."""
+    `project`, the run must be that project's, where `actor` must be an editor. With `conn`, in
+    that transaction (a driver stopping a sub-workflow run its task timed out on)."""
     if project is not None:
         require(actor, project, Role.EDITOR, f"stop runs of project {project!r}")
     stopped: list[int] = []
-    with store.engine.begin() as conn:
+    with store.engine.begin() if conn is None else nullcontext(conn) as conn:
         row = _load_run_row(conn, run_id, project)
         if row.state in RUN_TERMINAL:
             raise Conflict(f"run {run_id} already ended ({row.state}); nothing to stop")
@@ -233,6 +190,29 @@ def stop_run(store: Store, run_id: int, *, project: str | None = None, actor: Ac
             todo.extend(children)
             stopped.append(rid)
     return stopped
+
+
+def pause_run(store: Store, run_id: int, *, project: str | None = None, actor: Actor = LOCAL) -> None:
+    """Pause a running run: none of its tasks starts until `resume_run`, while the ones running
+    finish and are recorded (a run whose last tasks were running then ends). The driver that
+    owns it sees the pause within half a second. With `project`, as for `stop_run`."""
+    _pause_or_resume(store, run_id, RunState.RUNNING, RunState.PAUSED, project, actor)
+
+
+def resume_run(store: Store, run_id: int, *, project: str | None = None, actor: Actor = LOCAL) -> None:
+    """Resume a paused run: its tasks start again as they become ready."""
+    _pause_or_resume(store, run_id, RunState.PAUSED, RunState.RUNNING, project, actor)
+
+
+def _pause_or_resume(store: Store, run_id: int, frm: RunState, to: RunState, project: str | None,
+                     actor: Actor) -> None:
+    verb = "pause" if to == RunState.PAUSED else "resume"
+    if project is not None:
+        require(actor, project, Role.EDITOR, f"{verb} runs of project {project!r}")
+    with store.engine.begin() as conn:
+        row = _load_run_row(conn, run_id, project)
+        if not move_run(conn, run_id, [frm], to):
+            raise Conflict(f"run {run_id} is {row.state}, not {frm}: only a {frm} run can be {verb}d")
 
 
 def _check_param_value(key: str, value: str, declared: set[str]) -> None:
@@ -335,77 +315,7 @@ def recover_run(store: Store, run_id: int, *, project: str | None = None, actor:
         return _requeue(conn, row, spec, names, reason="recover")
 
 
-def get_run(
-    store: Store, run_id: int, conn: Connection | None = None, *, project: str | None = None, actor: Actor = LOCAL,
-) -> RunInfo:
-    """A run with its task runs; with `project`, only a run of that project (`actor` a viewer)."""
-    if project is not None:
-        require(actor, project, Role.VIEWER, f"read runs of project {project!r}")
-    if conn is None:
-        with store.engine.connect() as c:
-            return get_run(store, run_id, c, project=project, actor=actor)
-    q = (
-        select(runs, workflows.c.name.label("wf_name"), projects.c.name.label("project"),
-               workflow_versions.c.version.label("version"),
-               workflow_versions.c.spec["secrets"].label("secrets"))  # not the whole definition
-        .join(workflows, workflows.c.id == runs.c.workflow_id)
-        .join(projects, projects.c.id == workflows.c.project_id)
-        .join(workflow_versions, workflow_versions.c.id == runs.c.version_id)
-        .where(runs.c.id == run_id)
-    )
-    if project is not None:
-        q = q.where(projects.c.name == project)
-    row = conn.execute(q).first()
-    if row is None:
-        raise _run_not_found(run_id, project)
-    tasks = conn.execute(select(task_runs).where(task_runs.c.run_id == run_id).order_by(task_runs.c.id)).all()
-    return RunInfo(
-        id=row.id, workflow=row.wf_name, project=row.project, version=row.version, state=row.state,
-        trigger=row.trigger, logical_date=from_utc_naive(row.logical_date, row.timezone),
-        params=masked_params(row.params or {}, row.secrets or ()), disabled=row.disabled or [],
-        created_at=row.created_at,
-        started_at=row.started_at, ended_at=row.ended_at, error=row.error,
-        tasks=[
-            TaskRunInfo(
-                id=t.id, task=t.task_name, state=t.state, attempt=t.attempt, max_attempts=t.max_attempts,
-                started_at=t.started_at, ended_at=t.ended_at, duration=t.duration, outputs=t.outputs or {},
-                error=t.error, note=t.note, pid=t.pid,
-            )
-            for t in tasks
-        ],
-    )
-
-
-def list_runs(
-    store: Store, *, project: str | None = None, workflow: str | None = None, state: str | None = None,
-    limit: int = 50,
-) -> list[dict[str, Any]]:
-    """Recent runs, newest first, with their project and workflow version."""
-    q = (
-        select(runs, workflows.c.name.label("wf_name"), projects.c.name.label("project"),
-               workflow_versions.c.version.label("version"))
-        .join(workflows, workflows.c.id == runs.c.workflow_id)
-        .join(projects, projects.c.id == workflows.c.project_id)
-        .join(workflow_versions, workflow_versions.c.id == runs.c.version_id)
-        .order_by(runs.c.id.desc())
-        .limit(limit)
-    )  # fmt: skip
-    if project:
-        q = q.where(projects.c.name == project)
-    if workflow:
-        q = q.where(workflows.c.name == workflow)
-    if state:
-        q = q.where(runs.c.state == str(state))
-    with store.engine.connect() as conn:
-        return [
-            {
-                "id": r.id, "project": r.project, "workflow": r.wf_name, "version": r.version, "state": r.state,
-                "trigger": r.trigger, "logical_date": from_utc_naive(r.logical_date, r.timezone).isoformat(),
-                "created_at": r.created_at.isoformat(timespec="seconds"),
-                "ended_at": r.ended_at.isoformat(timespec="seconds") if r.ended_at else None,
-            }
-            for r in conn.execute(q)
-        ]
-
-
-
+__all__ = [
+    "RunInfo", "TaskRunInfo", "get_run", "list_runs", "parse_logical_date", "pause_run", "recover_run", "rerun_from",
+    "resume_run", "run_states", "stop_run", "trigger_run",
+]

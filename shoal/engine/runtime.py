@@ -9,13 +9,17 @@ however large the DAG is.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shoal.engine.states import TASK_TERMINAL, TaskRunState
+from shoal.engine.clock import from_utc_naive
+from shoal.engine.states import TASK_TERMINAL, RunState, TaskRunState
+from shoal.spec.dag import downstream_map, upstream_map
 from shoal.spec.models import TaskSpec, Workflow
 from shoal.tasks.base import BRANCHES_KEY, TaskType
+from shoal.tasks.registry import get_task_type
 
 S = TaskRunState
 
@@ -35,16 +39,6 @@ class TaskState:
     next_poll_at: datetime | None = None  # dependent tasks: when to look again
     deadline: datetime | None = None  # engine-driven tasks: when the timeout hits
     secrets: tuple[str, ...] | None = None  # the values of the run's secret params it sees (cached)
-    run: ActiveRun | None = field(default=None, repr=False, compare=False)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        # Keep the run's count of unfinished tasks current, so "is the run complete?" after each
-        # outcome is O(1) instead of a scan of every task (2,000-task DAGs).
-        if name == "state" and self.__dict__.get("run") is not None:
-            was_done = self.__dict__["state"] in TASK_TERMINAL
-            if was_done != (value in TASK_TERMINAL):
-                self.run.unfinished += 1 if was_done else -1
-        object.__setattr__(self, name, value)
 
 
 @dataclass
@@ -68,6 +62,8 @@ class ActiveRun:
     branch_targets: dict[str, set[str]] = field(default_factory=dict)
     # Taken over from a previous driver: check for attempts it ran without recording their start.
     recovered: bool = False
+    # Paused by a user (`RunState.PAUSED`): none of its tasks starts until it is resumed.
+    paused: bool = False
 
     @property
     def search_path(self) -> list[str]:
@@ -83,16 +79,45 @@ class ActiveRun:
     def spec_of(self, name: str) -> TaskSpec:
         return self._specs[name]
 
-    unfinished: int = -1  # maintained by TaskState; -1 until attach() counts it
+    # Tasks not in a terminal state, kept current by `RunBook.move` (the one writer of task
+    # state), so "is the run complete?" after each outcome is O(1) instead of a scan of every
+    # task (2,000-task DAGs). -1 until `attach` counts it.
+    unfinished: int = -1
     # Task specs by name (the spec keeps a list): looked up several times per task start.
     _specs: dict[str, TaskSpec] = field(default_factory=dict, repr=False)
 
     def attach(self) -> None:
-        """Index the specs, and link the task states to this run so they keep `unfinished` current."""
+        """Index the specs and count the unfinished tasks."""
         self._specs = {t.name: t for t in self.spec.tasks}
         self.unfinished = sum(t.state not in TASK_TERMINAL for t in self.tasks.values())
-        for t in self.tasks.values():
-            t.run = self
+
+    @classmethod
+    def from_rows(cls, row: Any, spec: Workflow, source_dir: str | None, trows: Iterable[Any]) -> ActiveRun:
+        """The in-memory run from its `runs` row, its version's spec and its `task_runs` rows.
+        Raises whatever looking up a task type raises (a plugin that no longer imports)."""
+        types = {t.name: get_task_type(t.type) for t in spec.tasks}
+        run = cls(
+            id=row.id, workflow_id=row.workflow_id, spec=spec, source_dir=source_dir,
+            logical_date=from_utc_naive(row.logical_date, row.timezone), timezone=row.timezone,
+            params=dict(row.params or {}), disabled=set(row.disabled or []), priority=row.priority,
+            parent_task_run_id=row.parent_task_run_id,
+            tasks={
+                t.task_name: TaskState(
+                    id=t.id, name=t.task_name, state=S(t.state), attempt=t.attempt,
+                    max_attempts=t.max_attempts, priority=t.priority, outputs=dict(t.outputs or {}),
+                    next_retry_at=t.next_retry_at,
+                )
+                for t in trows
+            },
+            types=types, up=upstream_map(spec), down=downstream_map(spec),
+            order={t.name: i for i, t in enumerate(spec.tasks)}, paused=row.state == RunState.PAUSED,
+        )
+        run.attach()
+        for t in spec.tasks:
+            if types[t.name].kind == "inline":
+                params = types[t.name].Params.model_validate(t.config)
+                run.branch_targets[t.name] = set(types[t.name].branch_targets(params))
+        return run
 
     def is_complete(self) -> bool:
         return self.unfinished == 0

@@ -13,7 +13,7 @@ from enum import StrEnum
 class RunState(StrEnum):
     QUEUED = "queued"  # created (manual, schedule, backfill, rerun); no driver has started it
     RUNNING = "running"  # a driver owns it and is starting its tasks
-    PAUSED = "paused"  # reserved: held by a user; nothing new starts
+    PAUSED = "paused"  # held by a user: no task starts; running ones finish and are recorded
     SUCCESS = "success"  # every task ended success or skipped
     FAILED = "failed"  # some task failed (or upstream_failed) and nothing is left to run
     STOPPED = "stopped"  # a user stopped it; running task processes were killed
@@ -77,6 +77,9 @@ RUN_TRANSITIONS: dict[tuple[RunState, RunState], str] = {
     (R.RUNNING, R.PAUSED): "paused by a user",
     (R.PAUSED, R.RUNNING): "resumed",
     (R.PAUSED, R.STOPPED): "stopped while paused",
+    # The tasks running when it was paused were its last, and they ended.
+    (R.PAUSED, R.SUCCESS): "its last tasks succeeded while it was paused",
+    (R.PAUSED, R.FAILED): "its last tasks failed while it was paused",
     # rerun / recover bring a finished run back to the queue.
     **{(s, R.QUEUED): "rerun or recover" for s in RUN_TERMINAL},
 }

@@ -26,16 +26,17 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 import psutil
 
 from shoal.config import SECRET_SETTINGS
-from shoal.errors import ShoalError
 from shoal.executors._attempt import recorded_pid
 from shoal.executors._worker import EXECUTOR_NAME, frame
-from shoal.executors.base import Launch, Result
+from shoal.executors.base import Attempt, ExecutorDied, Launch, Result, read_result
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +44,8 @@ log = logging.getLogger(__name__)
 # (`Launch.warm`): a fork costs in proportion to the server's memory.
 DEFAULT_PRELOAD = ["shoal.tasks.runtime"]
 READ_SIZE = 1 << 16
-
-
-class ExecutorDied(ShoalError, RuntimeError):
-    """Raised when the executor server process exits unexpectedly; restart the executor."""
-
-    code = "executor_died"
+ORPHAN_EXECUTOR_WAIT = 10.0  # how long to let a dead driver's executor finish writing results
+RESTARTS = 3  # tries to start a new server after one died, before giving up
 
 
 class LocalExecutor:
@@ -76,7 +73,7 @@ class LocalExecutor:
         self._ctl_buf = bytearray()
         self._evt_buf = bytearray()
         self._poller = select.poll()
-        self._running: set[str] = set()
+        self._running: dict[str, str] = {}  # attempt key -> its result file
         self._closing = self._closed = False
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -180,7 +177,7 @@ class LocalExecutor:
         # vars(), not to_dict(): asdict deep-copies the payload, and pickling copies it anyway.
         self._send({"op": "submit", "launch": vars(launch), "reply": wait})
         pid = int(self._read_reply()["pid"]) if wait else 0
-        self._running.add(launch.key)
+        self._running[launch.key] = launch.result_path
         return pid
 
     def poll(self, timeout: float | None = None) -> list[Result]:
@@ -207,6 +204,94 @@ class LocalExecutor:
 
     def is_running(self, key: str) -> bool:
         return key in self._running
+
+    # --- what nobody is watching any more -----------------------------------------------------
+
+    def recover(
+        self, attempts: Sequence[Attempt], *, owner_gone: bool, keep_alive: Callable[[], None],
+    ) -> list[Result]:
+        """How attempts another driver started ended (see `Executor.recover`).
+
+        Attempts another executor on this host ran are given time to end: that executor ends
+        them and writes their results (a dead driver's executor does so and exits; a live driver
+        that lost the run kills them when it notices). What is still running after
+        `ORPHAN_EXECUTOR_WAIT` is killed by the pid its executor recorded, never by killing that
+        executor, which may serve a live driver's other runs; only the executor of a driver
+        known to be gone (`owner_gone`) that did not exit is killed whole.
+        """
+        todo = [a for a in attempts if a.key not in self._running]
+        host = socket.gethostname()
+        orphans = [a for a in todo if a.host == host and a.executor_pid and a.executor_pid != self.server_pid]
+        if orphans:
+            self._end_orphans(orphans, owner_gone, keep_alive)
+        results = []
+        for a in todo:
+            results.append(read_result(a.result_path, a.key) or Result.driver_died(a.key))
+        return results
+
+    def _end_orphans(self, orphans: list[Attempt], owner_gone: bool, keep_alive: Callable[[], None]) -> None:
+        def wait(seconds: float) -> bool:
+            """Until every orphan has a result, or nobody is left to write one."""
+            deadline = time.monotonic() + seconds
+            while not all(os.path.exists(a.result_path) or not is_server(a.executor_pid or 0) for a in orphans):
+                if time.monotonic() >= deadline:
+                    return False
+                keep_alive()
+                time.sleep(0.05)
+            return True
+
+        wait(ORPHAN_EXECUTOR_WAIT)
+        # No result yet: its executor is dead (nobody will end it) or did not end it in time.
+        killed = [a for a in orphans if not os.path.exists(a.result_path) and kill_left_running(a.result_path)]
+        for a in killed:
+            log.warning("killed attempt %s, left running by another executor", a.key)
+        if killed:
+            wait(self.kill_grace + 1.0)  # for a live executor to write what became of them
+        if owner_gone:
+            for pid in {a.executor_pid for a in orphans}:
+                if pid and is_server(pid):
+                    log.warning("executor %s of a dead driver did not exit; killing it", pid)
+                    kill_process_group(pid)
+
+    def leftover(self, launch: Launch) -> Result | None:
+        """A success of this attempt an earlier executor reported to nobody (see `Executor.leftover`)."""
+        if launch.key in self._running:
+            return None  # started here before a reload: followed, not killed nor started again
+        kill_left_running(launch.result_path)  # started, not recorded, and its executor is gone
+        path = Path(launch.result_path)
+        if not path.exists():
+            return None
+        result = read_result(path, launch.key)
+        if result is not None and result.is_success:
+            return result
+        path.unlink(missing_ok=True)
+        return None
+
+    def restart(self) -> list[Result]:
+        """After `ExecutorDied`: kill what its attempts left running, return how each ended
+        (`lost` unless it ended and wrote its result) and start a fresh server."""
+        left = dict(self._running)
+        self.close()
+        results = []
+        for key, path in sorted(left.items()):
+            kill_left_running(path)
+            result = read_result(path, key)
+            if result is None:
+                result = Result(key=key, exit_code=None, killed=True, lost=True,
+                                error="lost: the executor process running this attempt died; "
+                                      "killed what it left running")
+            results.append(result)
+        for tries_left in range(RESTARTS - 1, -1, -1):
+            try:
+                self.start()
+                break
+            except ExecutorDied as again:  # killed while starting too (an OOM killer at work)
+                self.close()
+                if not tries_left:
+                    raise
+                log.error("%s; starting another", again)
+                time.sleep(0.5)
+        return results
 
     def fileno(self) -> int:
         """A descriptor that is readable whenever `poll()` has results."""
@@ -259,7 +344,7 @@ class LocalExecutor:
                     self._closed = True
                     continue
                 result = Result.from_dict(msg)
-                self._running.discard(result.key)
+                self._running.pop(result.key, None)
                 results.append(result)
             del self._evt_buf[:cut]
         return results

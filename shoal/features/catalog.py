@@ -14,17 +14,15 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import duckdb
 from sqlalchemy import func, insert, select
 
 from shoal.config import Settings
 from shoal.errors import Conflict, InvalidInput
 from shoal.features.errors import FeatureSetNotFound, FeatureSqlError, TableNotFound
 from shoal.features.featureset import DEFAULT_CAP, FeatureSet
-from shoal.features.offline import SEQ, Source, check_schema, connect, error_text, literal, quote, write_parquet
-from shoal.features.online import MemoryStore, OnlineStore, RedisStore
+from shoal.features.online import MemoryStore, OnlineStore, SnapshotReader
 from shoal.features.online.memory import rebuild_hint
 from shoal.features.parse import compile_feature_sql, referenced_tables
 from shoal.features.query import MAIN, FeatureQuery
@@ -32,6 +30,14 @@ from shoal.features.schema import TableSchema
 from shoal.store import Store, utcnow
 from shoal.store.models import feature_sets, feature_tables, projects
 from shoal.store.projects import DEFAULT_PROJECT, project_id
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from shoal.features.offline import Source
+
+# DuckDB (and `offline`, which needs it) load in the functions that read tables: request mode
+# (`features compute`, `shoal serve`) reads the feature set and the online store only.
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,8 @@ class TableInfo:
     created_at: datetime
 
     def source_ref(self) -> Source:
+        from shoal.features.offline import Source
+
         return Source("parquet", self.location)
 
 
@@ -90,6 +98,10 @@ def import_table(
     In `sql`, the project's managed tables can be read by name. `append` keeps the rows of the
     current version first (arrival order is file order) and adds the new ones after them.
     """
+    import duckdb
+
+    from shoal.features.offline import SEQ, Source, check_schema, connect, error_text, literal, quote, write_parquet
+
     if (path is None) == (sql is None):
         raise FeatureSqlError("give exactly one of a file path or a SQL query to import")
     if not name.replace("_", "").isalnum():
@@ -150,6 +162,10 @@ def import_table(
 def _one_select(con: duckdb.DuckDBPyConnection, sql: str, name: str) -> str:
     """The one SELECT of `sql`, refusing anything else (a second statement would run too, and
     change things, before the import is even checked)."""
+    import duckdb
+
+    from shoal.features.offline import error_text
+
     try:
         statements = con.extract_statements(sql)
     except duckdb.Error as e:
@@ -164,6 +180,10 @@ def _one_select(con: duckdb.DuckDBPyConnection, sql: str, name: str) -> str:
 def _check_csv_has_rows(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> None:
     """Refuse a CSV without data rows: an empty file has no columns, and a header alone gives no
     column types (DuckDB would read every column as VARCHAR), so neither makes a usable table."""
+    import duckdb
+
+    from shoal.features.offline import literal
+
     if path.stat().st_size == 0:
         raise InvalidInput(f"{path} is empty: nothing to import into {name}", file=str(path))
     try:
@@ -229,6 +249,8 @@ def resolve_sources(
     store: Store | None, tables: list[str], given: dict[str, str] | None = None, *, project: str = DEFAULT_PROJECT
 ) -> dict[str, Source]:
     """Sources for `tables`: files given explicitly (name -> path) first, then managed tables."""
+    from shoal.features.offline import Source
+
     given = given or {}
     sources: dict[str, Source] = {}
     for t in tables:
@@ -242,6 +264,8 @@ def resolve_sources(
 
 
 def compile_with_sources(sql: str, sources: dict[str, Source]) -> FeatureQuery:
+    from shoal.features.offline import check_schema, connect
+
     con = connect()
     try:
         schemas = {name: src.describe(name, con) for name, src in sources.items()}
@@ -359,8 +383,12 @@ SNAPSHOT = "memory.snapshot"  # the embedded store's snapshot under SHOAL_HOME/o
 _LEGACY_SNAPSHOT = "memory.pkl"  # the pickle earlier versions kept: never loaded (it could run code)
 
 
-def open_online_store(settings: Settings) -> OnlineStore:
-    """The online store the settings name: a memory snapshot under SHOAL_HOME, or Redis."""
+def open_online_store(settings: Settings, *, read_only: bool = False) -> OnlineStore:
+    """The online store the settings name: a memory snapshot under SHOAL_HOME, or Redis.
+
+    `read_only`: for a few requests and stats, not for inserting; the memory store is then a
+    SnapshotReader, which reads only the keys asked for instead of loading the whole snapshot.
+    """
     target = settings.online_store
     if target == "memory":
         folder = settings.home_dir / "online"
@@ -373,8 +401,10 @@ def open_online_store(settings: Settings) -> OnlineStore:
                 f"loads (loading a pickle can run code); {rebuild_hint(legacy)}",
                 path=str(legacy),
             )
-        return MemoryStore(folder / SNAPSHOT)
+        return SnapshotReader(folder / SNAPSHOT) if read_only else MemoryStore(folder / SNAPSHOT)
     if target.startswith(("redis://", "rediss://", "unix://")):
+        from shoal.features.online.redis_store import RedisStore
+
         return RedisStore(target)
     raise FeatureSqlError(f"SHOAL_ONLINE_STORE={target!r}: use memory or a redis:// URL")
 
@@ -395,6 +425,8 @@ def table_sources(store: Store, info: FeatureSetInfo, given: dict[str, str] | No
 
 
 def _check_sources(info: FeatureSetInfo, sources: dict[str, Source]) -> None:
+    from shoal.features.offline import connect
+
     q = info.query()
     reads = [(MAIN, q.main, q.main_columns), *((j.alias, j.table, q.join_columns(j.alias)) for j in q.joins)]
     con = connect()

@@ -12,16 +12,14 @@ itself. It is not stored; `insert` is what adds rows.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from shoal.features.errors import FeatureSqlError, RowError
 from shoal.features.evaluate import Compiler, Fn, aggregate
-from shoal.features.offline import SEQ, Source, connect, error_text, quote
 from shoal.features.online.base import Fetch, IndexSpec, OnlineStore, Row
+from shoal.features.progress import Progress
 from shoal.features.query import MAIN, FeatureQuery, Window
 from shoal.features.schema import (
     SCALARS_ONLY,
@@ -35,9 +33,33 @@ from shoal.features.schema import (
     value_range,
 )
 
+if TYPE_CHECKING:
+    from shoal.features.offline import Source
+
 DEFAULT_CAP = 10_000
 _PYTHON_TYPE = {Kind.INT: "BIGINT", Kind.FLOAT: "DOUBLE", Kind.STR: "VARCHAR", Kind.BOOL: "BOOLEAN",
                 Kind.TIMESTAMP: "TIMESTAMP"}
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What `import_offline` did: rows read per table, rows stored per index.
+
+    An index keeps its own copy of each row it needs, so with three PARTITION BYs one table row
+    can be stored three times: `rows_stored` adds up to more than `rows_read` (or less, when old
+    rows fall out of every window).
+    """
+
+    rows_read: dict[str, int]  # table -> rows in the offline table
+    rows_stored: dict[str, int]  # index name ("main:ip,app", "join:d") -> rows it now holds from the import
+
+    @property
+    def total_read(self) -> int:
+        return sum(self.rows_read.values())
+
+    @property
+    def total_stored(self) -> int:
+        return sum(self.rows_stored.values())
 
 
 @dataclass(frozen=True)
@@ -207,47 +229,67 @@ class FeatureSet:
         self,
         sources: Mapping[str, Source],
         *,
-        progress: Callable[[int], None] | None = None,
+        progress: Progress | None = None,
         batch: int = 20_000,
         replace: bool = True,
-    ) -> int:
-        """Bulk-load, from offline tables, the recent rows each index keeps; returns rows stored.
+    ) -> ImportResult:
+        """Bulk-load, from offline tables, the recent rows each index keeps.
+
+        Each index (one PARTITION BY, or a LAST JOIN key) keeps its own copy of the rows it
+        needs, so one table row may be stored several times: the result counts the rows read per
+        table and the rows stored per index apart. `progress(done, total)` counts stored rows.
 
         `replace` (default) first forgets what the store holds for this feature set version: the
         offline tables are the truth, and importing them again (a workflow's second run) must not
         store every row twice. Sources are checked before anything is forgotten. `replace=False`
         adds to what is there (rows that are not in the store yet).
         """
-        for layout in {lay.table: lay for lay in self.layouts.values()}.values():
-            if layout.table not in sources:
-                raise RowError(f"no source given for table {layout.table}", layout.table)
-        if replace:
-            self.store.clear(self.namespace)
-        total = 0
+        import duckdb  # request mode (compute, insert) never needs it
+
+        from shoal.features.offline import SEQ, connect, error_text
+
+        layouts = {lay.table: lay for lay in self.layouts.values()}
+        for table in layouts:
+            if table not in sources:
+                raise RowError(f"no source given for table {table}", table)
         con = connect()
         try:
-            for index in self.indexes.values():
-                layout = self.layouts[index.table]
-                source = sources.get(layout.table)
-                if source is None:
-                    raise RowError(f"no source given for table {layout.table}", layout.table)
-                try:
-                    cur = con.execute(self._retained_sql(index, layout, source.relation(con, layout.table)))
-                except duckdb.Error as e:  # e.g. a file without the columns the feature set reads
-                    raise FeatureSqlError(f"cannot read table {layout.table} to import: {error_text(e)}") from None
+            try:
+                relations = {t: sources[t].relation(con, t) for t in layouts}
+                read = {t: int(con.execute(f"SELECT count(*) FROM {r}").fetchone()[0])  # type: ignore[index]
+                        for t, r in relations.items()}
+                # What each index keeps, computed in DuckDB first: the total is known before the
+                # (slower) inserting starts, for a progress bar that ends where the work does.
+                kept: dict[str, int] = {}
+                for n, index in enumerate(self.indexes.values()):
+                    layout = self.layouts[index.table]
+                    con.execute(f"CREATE TEMP TABLE __keep{n} AS "
+                                f"{self._retained_sql(index, layout, relations[layout.table])}")
+                    kept[index.name] = int(con.execute(f"SELECT count(*) FROM __keep{n}").fetchone()[0])  # type: ignore[index]
+            except duckdb.Error as e:  # e.g. a file without the columns the feature set reads
+                raise FeatureSqlError(f"cannot read the tables to import: {error_text(e)}") from None
+            if replace:
+                self.store.clear(self.namespace)
+            total, done = sum(kept.values()), 0
+            if progress:
+                progress(0, total)
+            for n, index in enumerate(self.indexes.values()):
+                cur = con.execute(f"SELECT * EXCLUDE ({SEQ}) FROM __keep{n} ORDER BY __score, {SEQ}")
                 key = index.key
                 while chunk := cur.fetchmany(batch):
                     # DuckDB already typed every value (see _retained_sql): no per-value checks.
                     items = [(tuple(r[i] for i in key), r[-1], r[:-1]) for r in chunk]
                     self.store.insert(self.namespace, index, items)
-                    total += len(items)
+                    done += len(items)
                     if progress:
-                        progress(len(items))
+                        progress(done, total)
         finally:
             con.close()
-        return total
+        return ImportResult(rows_read=read, rows_stored=kept)
 
     def _retained_sql(self, index: IndexSpec, layout: _Layout, relation: str) -> str:
+        from shoal.features.offline import SEQ, quote
+
         # Only what the store would keep after inserting everything: the same rule as
         # IndexSpec.drop_count, applied in DuckDB so that old rows never reach Python.
         # Each column in the one Python type of its kind (DECIMAL -> float, TIMESTAMP_NS -> datetime).
@@ -268,11 +310,11 @@ class FeatureSet:
         if index.table != MAIN:
             not_null += "".join(f" AND {quote(layout.columns[i])} IS NOT NULL" for i in index.key)
         return (
-            f"SELECT {cols}, {score}::BIGINT AS __score FROM (SELECT *, "
+            f"SELECT {cols}, {SEQ}, {score}::BIGINT AS __score FROM (SELECT *, "
             # HUGEINT: newest - span must not overflow for a range of up to BIGINT's largest value.
             f"CAST(max({score}) OVER (PARTITION BY {keys}) AS HUGEINT) AS __newest, "
             f"row_number() OVER (PARTITION BY {keys} ORDER BY {score} DESC, {SEQ} DESC) AS __rn "
-            f"FROM {relation} WHERE {not_null}) WHERE {' AND '.join(keep)} ORDER BY __score, {SEQ}"
+            f"FROM {relation} WHERE {not_null}) WHERE {' AND '.join(keep)}"
         )
 
     # -- request mode ----------------------------------------------------------------------------

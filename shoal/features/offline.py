@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -26,6 +28,7 @@ import duckdb
 from shoal.errors import InvalidInput
 from shoal.features.errors import FeatureSqlError, TableNotFound
 from shoal.features.files import check_output
+from shoal.features.progress import Progress
 from shoal.features.query import MAIN, Agg, Call, Col, Expr, FeatureQuery, Lit
 from shoal.features.schema import Kind, TableSchema
 
@@ -397,16 +400,55 @@ def extract(
     output: str | Path,
     *,
     keep_order: bool = True,
+    progress: Progress | None = None,
 ) -> ExtractResult:
-    """Write every row's features to a Parquet file (atomically: a failed run leaves nothing)."""
+    """Write every row's features to a Parquet file (atomically: a failed run leaves nothing).
+
+    `progress(percent, 100)` follows DuckDB's own estimate of the query's progress.
+    """
     out = check_output(output)
     con = connect()
     start = time.perf_counter()
     try:
         relations, order = prepare(con, query, sources)
-        rows = write_parquet(con, offline_sql(query, relations, keep_order=keep_order, order=order), out)
+        with _watched(con, progress):
+            rows = write_parquet(con, offline_sql(query, relations, keep_order=keep_order, order=order), out)
     except duckdb.Error as e:
         raise FeatureSqlError(f"offline extract failed: {error_text(e)}") from None
     finally:
         con.close()
     return ExtractResult(str(out), rows, time.perf_counter() - start, [f.name for f in query.features])
+
+
+@contextmanager
+def _watched(con: duckdb.DuckDBPyConnection, progress: Progress | None, every: float = 0.2) -> Iterator[None]:
+    """Report the running query's progress from a helper thread (one statement is one call into
+    DuckDB, which reports nothing until it returns; `query_progress` may be asked meanwhile)."""
+    if progress is None:
+        yield
+        return
+    con.execute("SET enable_progress_bar=true")  # DuckDB tracks progress only when asked to
+    con.execute("SET enable_progress_bar_print=false")  # ... and must not draw its own bar
+    done = threading.Event()
+    shown = 0
+
+    def poll() -> None:
+        nonlocal shown
+        while not done.wait(every):
+            try:
+                percent = min(int(con.query_progress()), 99)  # -1: no estimate yet; 100 once it returns
+            except duckdb.Error:  # the statement ended between the wait and the question
+                return
+            if percent > shown:  # DuckDB's estimate restarts per pipeline: only ever move forward
+                shown = percent
+                progress(shown, 100)
+
+    progress(0, 100)
+    watcher = threading.Thread(target=poll, name="shoal-extract-progress", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
+    progress(100, 100)

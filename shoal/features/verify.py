@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,7 @@ from shoal.features.offline import (
     time_score,
 )
 from shoal.features.online import MemoryStore
+from shoal.features.progress import Progress
 from shoal.features.query import MAIN, FeatureQuery
 
 
@@ -73,8 +74,9 @@ def verify(
     sample: int = 100,
     seed: int = 0,
     cap: int = DEFAULT_CAP,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> VerifyReport:
+    """Check up to `sample` random rows (by `seed`); `progress(done, total)` counts rows checked."""
     con = connect()
     try:
         rel, order = prepare(con, query, sources)
@@ -84,6 +86,8 @@ def verify(
         if total == 0:
             return report
         picks = sorted(random.Random(seed).sample(range(total), min(sample, total)))
+        if progress:
+            progress(0, len(picks))
         # The offline value of every sampled row, computed over the whole table.
         con.execute(
             "CREATE TEMP TABLE __offline AS SELECT * FROM "
@@ -129,7 +133,7 @@ def verify(
                     report.mismatches.append(Mismatch(seq, name, value, online[name]))
             report.checked += 1
             if progress:
-                progress(1)
+                progress(report.checked, len(picks))
         return report
     except duckdb.Error as e:  # e.g. a table file without the columns the feature set reads
         raise FeatureSqlError(f"cannot verify: {error_text(e)}") from None

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shoal.errors import NotFound
 from shoal.ml.errors import MLError
-from shoal.registry.artifacts import digest, local_path, store_artifact
+from shoal.registry.artifacts import damage, digest, local_path, store_artifact
 from shoal.registry.errors import ModelNotFound, RegistryInputError, ReleaseRefused
 from shoal.store import Store, utcnow
 from shoal.store.models import model_aliases, model_releases, model_versions, models, projects
@@ -197,8 +197,10 @@ class Registry:
         """The version's bundle, ready to predict (downloaded first if the artifact is remote)."""
         from shoal.ml.bundle import ModelBundle  # the ML libraries load only when a model does
 
-        path = local_path(mv.artifact_uri, self.store.settings.home_dir / "cache" / "models")
-        return ModelBundle.load(path)
+        return ModelBundle.load(self._local(mv))
+
+    def _local(self, mv: ModelVersion) -> Path:
+        return local_path(mv.artifact_uri, self.store.settings.home_dir / "cache" / "models")
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -337,13 +339,19 @@ class Registry:
         return self._move(model, alias, to, "rollback")
 
     def _check_loads(self, model: str, version: int, consequence: str) -> None:
+        """Refuse a version whose artifact would not load: its files must be the ones that loaded
+        when it was registered (a hash check: no ML library is imported to move an alias)."""
         mv = self.get(model, version=version)
         try:
-            self.load(mv)
+            path = self._local(mv)  # a remote artifact is downloaded now, before servers need it
+            problem = damage(path)
+            if problem == "":  # registered without a manifest: load it to know
+                self.load(mv)
         except (MLError, OSError) as e:
-            raise ReleaseRefused(
-                f"model {model} version {version} {consequence}: its artifact {mv.artifact_uri} does not load ({e})"
-            ) from None
+            problem = f"does not load ({e})"
+        if problem:
+            raise ReleaseRefused(f"model {model} version {version} {consequence}: its artifact {mv.artifact_uri} "
+                                 f"{problem}")
 
     def positions(self, model: str, alias: str) -> list[int]:
         """The alias's release stack: a release pushes, a rollback pops back to an earlier entry."""

@@ -23,7 +23,7 @@ from typing import Any
 
 import pydantic
 
-from shoal.errors import InvalidInput
+from shoal.errors import InvalidInput, expected_value
 
 Path = tuple[str | int, ...]
 # Maps a key path in the source document, e.g. ("tasks", 2, "retry_delay"), to its 1-based line.
@@ -204,6 +204,9 @@ def _message(
     message = str(err["msg"])
     if kind == "value_error":
         return message.removeprefix("Value error, ")
+    expected = expected_value(err)
+    if expected is not None:
+        message = f"expected {expected}"
     shown = repr(err.get("input"))
     if len(shown) <= 60:
         message += f", got {shown}"

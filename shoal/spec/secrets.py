@@ -13,9 +13,10 @@ applies back without losing it (as password fields in a form do).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shoal.spec.models import Workflow
+if TYPE_CHECKING:  # for annotations only: reading runs masks params without the models loaded
+    from shoal.spec.models import Workflow
 
 MASK = "***"
 # Shorter values are not masked inside text: "1" would turn every digit of a log into `***`.

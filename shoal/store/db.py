@@ -94,12 +94,6 @@ def migrate(engine: Engine, create: bool = True) -> bool:
     with _LOCK:
         if key in _MIGRATED:
             return False
-        from alembic import command
-        from alembic.config import Config
-
-        cfg = Config()
-        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-        cfg.attributes["engine"] = engine
         try:
             conn = engine.connect()
         except DBAPIError as exc:
@@ -111,6 +105,14 @@ def migrate(engine: Engine, create: bool = True) -> bool:
             raise NoDatabase(f"{shown} has no shoal tables")
         if current != HEAD_REVISION:
             log.info("migrating %s from schema %s to %s", shown, current or "(empty)", HEAD_REVISION)
+            # Alembic (and Mako) load only to migrate: opening an up-to-date database is most
+            # commands' first step, and `shoal runs list` must answer in a blink.
+            from alembic import command
+            from alembic.config import Config
+
+            cfg = Config()
+            cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+            cfg.attributes["engine"] = engine
             command.upgrade(cfg, "head")
         else:
             log.debug("opened %s (schema %s)", shown, current)

@@ -8,8 +8,10 @@ A task type says *how* it executes through `kind`:
 - `inline`: `run(ctx)` runs inside the engine, in the same transaction that records its outcome;
   for cheap, side-effect-free decisions (switch, condition). It returns outputs, and a branching
   type puts the names of the downstream tasks it chose under `BRANCHES_KEY`.
-- `engine`: the engine itself drives the task (sub_workflow starts a child run; dependent waits
-  for another workflow's run). `run` is not called.
+- `engine`: the engine drives the task through the `EngineTask` protocol (`start`, `poll`,
+  `on_timeout`) without a process: sub_workflow starts a child run and ends with it; dependent
+  waits for another workflow's run. A sensor ("wait for a file", "wait for a partition") is
+  the same: subclass `EngineTaskType`. `run` is not called.
 
 `Params` is validated once when a workflow is applied (with `${...}` still in it) and again at
 run time after rendering; its JSON Schema is what the web UI shows as the task's form.
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo
 
@@ -151,3 +153,87 @@ def render_params(task_type: TaskType, spec: Any, scope: Any) -> tuple[TaskParam
     # Checked when the workflow was applied: the code fields are unchanged, or spliced as text.
     params = task_type.Params.model_validate(config, context={REFERENCES_CHECKED: True})
     return params, values
+
+
+# ----------------------------------------------------------------------- engine-driven tasks
+
+
+class RunControl(Protocol):
+    """What an engine-driven task may do to runs, through the engine."""
+
+    def start_child(self, workflow: str, project: str, params: dict[str, str]) -> int:
+        """Queue a run of `workflow` as this task's child (same logical date, timezone and
+        priority), in the transaction that starts the task; returns its id."""
+        ...
+
+    def stop(self, run_id: int) -> None:
+        """Stop a run (and its children) that this task started."""
+        ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineContext:
+    """What an engine-driven task knows when the engine starts, polls or times it out."""
+
+    task: TaskContext  # the task run itself, with its rendered params
+    conn: Any  # a SQLAlchemy Connection in the engine's transaction: read what you wait for here
+    runs: RunControl
+    task_params: dict[str, str]  # the task's own `params`, rendered (a sub-workflow's run params)
+    timeout: float | None  # the task's timeout in seconds, if it has one
+    now: datetime  # naive UTC, the engine's clock
+    child_run: int | None = None  # the run this task waits for, if it said so (`Waiting.child_run`)
+    first_poll: bool = False  # the first poll of this attempt by this engine: say what it waits for
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Not done yet: poll again in `poll_in` seconds, or (None) when `child_run` ends."""
+
+    poll_in: float | None = None
+    child_run: int | None = None  # a run the engine drives (or watches) and polls this task after
+    log: str | None = None  # a line for the task's log
+
+
+@dataclass(frozen=True)
+class Done:
+    """The attempt ended: succeeded (`ok`) with `outputs`, or failed with `error`."""
+
+    ok: bool
+    outputs: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    timed_out: bool = False
+    log: str | None = None
+
+
+class EngineTask(Protocol):
+    """The contract of an engine-driven task type (`kind = "engine"`). Each call gets a
+    keyword-only context and answers at once: the engine never waits inside one."""
+
+    def start(self, ctx: EngineContext) -> Waiting | Done:
+        """The attempt starts (in the transaction that moves it to running). Raising a
+        `ShoalError` fails it without retrying: the reason is the error's message."""
+        ...
+
+    def poll(self, ctx: EngineContext) -> Waiting | Done:
+        """Is it done? Called when `Waiting.poll_in` is up, when `Waiting.child_run` ended, and
+        after a driver took the task over from another."""
+        ...
+
+    def on_timeout(self, ctx: EngineContext) -> Done:
+        """The task's `timeout` passed: clean up (e.g. stop the child run) and say how it ends."""
+        ...
+
+
+class EngineTaskType(TaskType):
+    """Base class of engine-driven task types: implement `start` and `poll` (see `EngineTask`)."""
+
+    kind: ClassVar[Kind] = "engine"
+
+    def start(self, ctx: EngineContext) -> Waiting | Done:
+        return Waiting(poll_in=0.0)  # look at once
+
+    def poll(self, ctx: EngineContext) -> Waiting | Done:
+        raise NotImplementedError(f"task type {self.name!r} does not implement poll()")
+
+    def on_timeout(self, ctx: EngineContext) -> Done:
+        return Done(ok=False, timed_out=True, error=f"timed out after {ctx.timeout:g}s")

@@ -168,7 +168,10 @@ class OnlineImportTask(TaskType):
         with online.transaction():
             version = parse_version(p.version)
             info, fs = catalog.open_feature_set(store, online, p.feature_set, project=ctx.project, version=version)
-            rows = fs.import_offline(catalog.table_sources(store, info, tables))
+            result = fs.import_offline(catalog.table_sources(store, info, tables))
         stats = fs.stats()
-        print(f"imported {rows} rows into {info.name} v{info.version}: {stats['keys']} keys online")
-        return {"feature_set": info.name, "version": info.version, "rows": rows, "keys": stats["keys"]}
+        # Each index keeps its own copy of a row: rows read and rows stored are different numbers.
+        print(f"read {result.total_read} rows; stored {result.total_stored} rows in {len(result.rows_stored)} "
+              f"indexes of {info.name} v{info.version}: {stats['keys']} keys online")
+        return {"feature_set": info.name, "version": info.version, "rows": result.total_read,
+                "rows_stored": result.total_stored, "keys": stats["keys"]}

@@ -3,6 +3,10 @@
 A plugin that fails to import is logged and skipped, so one broken package cannot take the
 scheduler down; two plugins claiming one name is an error that says which packages collide.
 
+A built-in type whose optional dependencies are not installed (the ML types without
+`shoal[ml]`) is not loaded either; looking it up, when a workflow using it is applied, validated
+or run, raises `MissingExtra`, whose message says which extra to install.
+
 A type's module is imported the first time the type is asked for (`get_task_type`): a task
 process (forked from the executor's fork server) imports only the type it runs, and the fork
 server stays small until a type is used (see `Launch.warm`). `task_types()` loads them all.
@@ -11,10 +15,11 @@ server stays small until a type is used (see `Launch.warm`). `task_types()` load
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import cache, lru_cache
 from importlib.metadata import EntryPoint, entry_points
 
+from shoal._extras import MissingExtra, advice, imports_of, missing
 from shoal.errors import ShoalError
 from shoal.tasks.base import TaskType
 
@@ -27,6 +32,17 @@ class DuplicateTaskType(ShoalError):
 
 
 _broken: dict[str, str] = {}  # task type -> why its plugin failed to load
+_unavailable: dict[str, MissingExtra] = {}  # task type -> the extra it needs, not installed
+
+# Built-in task modules -> the extra they need and the modules of it checked before loading them
+# (checked, not imported: a missing extra must not be found halfway through a run, and a lookup
+# must not import heavy libraries into the fork server). None: every module of the extra.
+_NEEDS: dict[str, tuple[str, tuple[str, ...] | None]] = {
+    "shoal.tasks.sql": ("features", ("duckdb", "sqlglot")),  # DuckDB by default; sqlglot splits and binds
+    "shoal.tasks.features": ("features", None),
+    "shoal.tasks.ml": ("ml", None),
+    "shoal.tasks.http": ("http", None),
+}
 
 
 @lru_cache(maxsize=1)
@@ -52,8 +68,19 @@ def _load(name: str) -> TaskType | None:
             "uninstall one of the packages or rename its entry point"
         )
     ep = declared[0]
+    what = f"task type {name!r}"
+    needs = _NEEDS.get(ep.module)
+    if needs is not None and (absent := missing(needs[0], *(needs[1] or ()))):
+        log.info("task type %r needs shoal[%s] (missing: %s); skipped", name, needs[0], ", ".join(absent))
+        _unavailable[name] = MissingExtra(advice(what, needs[0], absent), extra=needs[0], missing=absent)
+        return None
     try:
-        cls = ep.load()
+        with imports_of(what):  # a plugin importing a module one of shoal's extras provides
+            cls = ep.load()
+    except MissingExtra as exc:
+        log.info("%s; skipped", exc)
+        _unavailable[name] = exc
+        return None
     except Exception as exc:  # a broken plugin must not break the others
         log.warning("task type %r from %s failed to load and is skipped: %s", ep.name, ep.value, exc)
         _broken[name] = f"its plugin {ep.value} failed to load: {type(exc).__name__}: {exc}"
@@ -65,9 +92,39 @@ def _load(name: str) -> TaskType | None:
     return cls()
 
 
-def task_types() -> Mapping[str, TaskType]:
+def _fresh(exc: MissingExtra) -> MissingExtra:
+    """A new exception each time: raising one instance again would grow its traceback."""
+    return MissingExtra(exc.message, **exc.details)
+
+
+class TaskTypes(Mapping[str, TaskType]):
+    """The usable task types by name. Looking up a type whose extra is not installed raises
+    MissingExtra (so validating a workflow that uses it says what to install, rather than
+    "unknown task type"); iterating lists only the usable ones."""
+
+    def __init__(self, usable: dict[str, TaskType], unavailable: dict[str, MissingExtra]) -> None:
+        self._usable = usable
+        self._unavailable = unavailable
+
+    def __getitem__(self, name: str) -> TaskType:
+        if name in self._unavailable:
+            raise _fresh(self._unavailable[name])
+        return self._usable[name]
+
+    def __contains__(self, name: object) -> bool:  # a membership test answers, it does not raise
+        return name in self._usable
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._usable)
+
+    def __len__(self) -> int:
+        return len(self._usable)
+
+
+def task_types() -> TaskTypes:
     """Every installed task type by name (each loaded once per process)."""
-    return {name: found for name in _declared() if (found := _load(name)) is not None}
+    usable = {name: found for name in _declared() if (found := _load(name)) is not None}
+    return TaskTypes(usable, {name: _unavailable[name] for name in _declared() if name in _unavailable})
 
 
 def forget() -> None:
@@ -75,10 +132,14 @@ def forget() -> None:
     _declared.cache_clear()
     _load.cache_clear()
     _broken.clear()
+    _unavailable.clear()
 
 
 def get_task_type(name: str) -> TaskType:
+    """The task type `name`; MissingExtra if its extra is not installed, ShoalError if unknown."""
     found = _load(name)
+    if found is None and name in _unavailable:
+        raise _fresh(_unavailable[name])
     if found is None and name in _broken:
         raise ShoalError(f"task type {name!r} cannot be used: {_broken[name]}")
     if found is None:

@@ -39,3 +39,9 @@ def run_shoal(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """`shoal ARGS` on the embedded store under `home`, to its end."""
     return subprocess.run([sys.executable, "-m", SHOAL, *args], cwd=ROOT, env=_env(home),
                           capture_output=True, text=True, timeout=120)
+
+
+def assert_nothing_stored(cli) -> None:  # type: ignore[no-untyped-def]
+    """A refused command changed nothing: in a fresh home, not even a database was created."""
+    r = cli("workflow", "list", "--json")
+    assert r.exit_code == 2 and "no shoal database" in r.output, r.output

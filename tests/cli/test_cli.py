@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.cli.conftest import HELLO
+import pytest
+
+from tests.cli.conftest import HELLO, assert_nothing_stored
 
 
+@pytest.mark.slow
 def test_apply_run_wait_show_logs(cli) -> None:  # type: ignore[no-untyped-def]
     r = cli("workflow", "apply", str(HELLO))
     assert r.exit_code == 0 and "version 1 stored" in r.output
@@ -24,6 +27,7 @@ def test_apply_run_wait_show_logs(cli) -> None:  # type: ignore[no-untyped-def]
     assert r.exit_code == 0 and "extracting us for 2026-03-01" in r.output
 
 
+@pytest.mark.slow
 def test_run_failure_exits_1(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     f = tmp_path / "bad.yaml"
     f.write_text("name: fails\ntasks: [{name: x, type: shell, command: 'false'}]\n")
@@ -31,6 +35,7 @@ def test_run_failure_exits_1(cli, tmp_path: Path) -> None:  # type: ignore[no-un
     assert cli("run", "fails", "--wait").exit_code == 1
 
 
+@pytest.mark.slow
 def test_invalid_workflow_exits_2_and_stores_nothing(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     f = tmp_path / "cyclic.yaml"
     f.write_text(
@@ -42,9 +47,10 @@ def test_invalid_workflow_exits_2_and_stores_nothing(cli, tmp_path: Path) -> Non
     assert r.exit_code == 2
     flat = " ".join(r.output.split())
     assert "cyclic.yaml" in flat and "cycle" in flat
-    assert json.loads(cli("workflow", "list", "--json").output) == []
+    assert_nothing_stored(cli)
 
 
+@pytest.mark.slow
 def test_bad_params_and_unknown_names_exit_2(cli) -> None:  # type: ignore[no-untyped-def]
     cli("workflow", "apply", str(HELLO))
     assert cli("run", "hello_ml", "-p", "novalue").exit_code == 2
@@ -59,6 +65,7 @@ def test_bad_params_and_unknown_names_exit_2(cli) -> None:  # type: ignore[no-un
     assert json.loads(cli("runs", "list", "--json").output) == []
 
 
+@pytest.mark.slow
 def test_export_round_trips_in_every_format(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     cli("workflow", "apply", str(HELLO))
     for fmt, suffix in (("yaml", "yaml"), ("json", "json"), ("py", "py")):
@@ -69,6 +76,7 @@ def test_export_round_trips_in_every_format(cli, tmp_path: Path) -> None:  # typ
         assert r.exit_code == 0 and "unchanged" in r.output, (fmt, r.output)
 
 
+@pytest.mark.slow
 def test_workflow_list_search_show_and_delete(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     cli("workflow", "apply", str(HELLO))
     f = tmp_path / "other.yaml"
@@ -83,6 +91,7 @@ def test_workflow_list_search_show_and_delete(cli, tmp_path: Path) -> None:  # t
     assert cli("workflow", "show", "other", "--project", "teamb").exit_code == 2
 
 
+@pytest.mark.slow
 def test_schedule_list_pause_resume(cli) -> None:  # type: ignore[no-untyped-def]
     cli("workflow", "apply", str(HELLO))
     rows = json.loads(cli("schedule", "list", "--json").output)
@@ -93,6 +102,7 @@ def test_schedule_list_pause_resume(cli) -> None:  # type: ignore[no-untyped-def
     assert cli("schedule", "resume", "hello_ml").exit_code == 0
 
 
+@pytest.mark.slow
 def test_backfill_wait_and_rerun_recover(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     f = tmp_path / "daily.yaml"
     f.write_text("name: daily\ntasks: [{name: x, type: shell, command: 'echo ${ds}'}]\n")
@@ -121,6 +131,7 @@ def test_switch_condition_syntax_is_checked_at_apply(cli, tmp_path: Path) -> Non
     assert "badswitch.yaml:7" in flat and "task 's'" in flat and "cases[0].when" in flat
 
 
+@pytest.mark.slow
 def test_runs_wait_drives_a_queued_run(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     f = tmp_path / "q.yaml"
     f.write_text("name: q\ntasks: [{name: x, type: shell, command: 'true'}]\n")
@@ -133,6 +144,7 @@ def test_runs_wait_drives_a_queued_run(cli, tmp_path: Path) -> None:  # type: ig
     assert cli("runs", "wait", "4242").exit_code == 2
 
 
+@pytest.mark.slow
 def test_run_and_backfill_json(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     f = tmp_path / "j.yaml"
     f.write_text("name: j\ntasks: [{name: x, type: shell, command: 'true'}]\n")

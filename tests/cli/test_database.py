@@ -75,12 +75,13 @@ def test_a_database_failing_mid_command_is_one_line_and_exit_1(cli, monkeypatch)
     one line saying so and what to do, not a traceback."""
     from sqlalchemy.exc import OperationalError
 
-    import shoal.cli.workflow as workflow_cli
+    import shoal.services.workflows as workflow_services
 
     def gone(*_args: object, **_kwargs: object) -> None:
         raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
 
-    monkeypatch.setattr(workflow_cli, "list_workflows", gone)
+    assert cli("init").exit_code == 0
+    monkeypatch.setattr(workflow_services, "list_workflows", gone)
     r = cli("workflow", "list")
     assert r.exit_code == 1
     assert "error: the metadata database failed: server closed the connection unexpectedly" in r.output

@@ -17,6 +17,8 @@ from shoal.store import open_store
 from shoal.store.models import runs
 from tests.cli.conftest import run_shoal, start_shoal
 
+pytestmark = pytest.mark.slow  # seconds each: left out of `make test-fast`
+
 
 def test_ctrl_c_cuts_off_records_and_lets_the_run_go(tmp_path: Path) -> None:
     started = tmp_path / "started"

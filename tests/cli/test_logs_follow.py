@@ -8,7 +8,11 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.cli.conftest import run_shoal, start_shoal
+
+pytestmark = pytest.mark.slow  # seconds each: left out of `make test-fast`
 
 
 def _workflow(tmp: Path) -> Path:

@@ -17,6 +17,7 @@ def _apply(cli, tmp_path: Path, name: str, project: str | None = None) -> None: 
     assert cli("workflow", "apply", str(f), *extra).exit_code == 0
 
 
+@pytest.mark.slow
 def test_runs_list_shows_project_and_version_and_filters_by_project(  # type: ignore[no-untyped-def]
     cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -72,6 +73,7 @@ def test_runs_logs_of_an_attempt_that_does_not_exist_exits_2(cli, tmp_path: Path
     assert r.exit_code == 0 and "x · attempt 1" in r.output
 
 
+@pytest.mark.slow
 def test_runs_stop_takes_several_runs(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     _apply(cli, tmp_path, "a")
     assert cli("run", "a", "--wait").exit_code == 0
@@ -89,6 +91,7 @@ def test_runs_stop_takes_several_runs(cli, tmp_path: Path) -> None:  # type: ign
     assert states == {done: "success", first: "stopped", second: "stopped"}
 
 
+@pytest.mark.slow
 def test_runs_list_in_80_columns_keeps_run_workflow_and_state_whole(  # type: ignore[no-untyped-def]
     cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -104,7 +107,60 @@ def test_runs_list_in_80_columns_keeps_run_workflow_and_state_whole(  # type: ig
     assert all(len(line) <= 80 for line in lines) and "…" not in r.output, r.output
     first_row = next(line for line in lines if line.startswith("│"))
     cells = [cell.strip() for cell in first_row[1:-1].split("│")]
-    assert (cells[0], cells[2], cells[4]) == ("12", name, "success"), r.output
-    # The folded columns are all there, a piece per line: the logical date folds at its spaces.
-    column = [[c.strip() for c in line[1:-1].split("│")][6] for line in lines if line.startswith("│")]
-    assert "".join(column) in ("2026-03-0102:00:00+00:00",), column
+    assert (cells[0], cells[1], cells[2], cells[3]) == ("12", "fraud_detection", name, "success"), r.output
+    # The logical date folds at its spaces, never inside the date: a piece per line.
+    column = [[c.strip() for c in line[1:-1].split("│")][4] for line in lines if line.startswith("│")]
+    assert column == ["2026-03-01", "02:00:00", "+00:00"], column
+
+
+def test_runs_show_says_why_a_task_was_not_retried(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The note next to the error: what `--json` has, the human output shows too."""
+    (tmp_path / "end.yaml").write_text(
+        "name: end\ntasks:\n"
+        "  - {name: fast, type: shell, command: 'exit 1'}\n"
+        "  - {name: slow, type: shell, command: 'sleep 1; exit 2', retries: 3, retry_delay: 0s}\n"
+        "  - {name: after, type: shell, command: 'true', upstream: [fast]}\n"
+    )
+    assert cli("workflow", "apply", str(tmp_path / "end.yaml")).exit_code == 0
+    assert cli("run", "end", "--wait").exit_code == 1
+    shown = {t["task"]: t for t in json.loads(cli("runs", "show", "1", "--json").output)["tasks"]}
+    assert "failure_strategy is end" in shown["slow"]["note"] and shown["slow"]["error"]
+    monkeypatch.setattr(console, "_width", 200)
+    out = " ".join(cli("runs", "show", "1").output.replace("│", " ").split())
+    assert shown["slow"]["note"] in out and shown["slow"]["error"] in out, out
+
+
+def test_runs_pause_and_resume_a_running_run(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from shoal.config import Settings
+    from shoal.store import open_store
+    from tests.engine.stepping import Stepper
+
+    store = open_store(Settings(home=tmp_path / "home"))
+    stepper = Stepper(store, tmp_path)
+    try:
+        name = stepper.apply("name: pausable\ntasks:\n"
+                             "  - {name: a, type: python, script: \"outputs = {}\"}\n"
+                             "  - {name: b, type: python, script: \"outputs = {}\", upstream: [a]}\n")
+        stepper.executor.hold = True
+        run_id = stepper.trigger(name)
+        stepper.step_until(lambda: stepper.states(run_id)["a"] == "running", "a starting")
+
+        r = cli("runs", "resume", str(run_id))
+        assert r.exit_code == 2 and f"run {run_id} is running, not paused" in r.output
+        r = cli("runs", "pause", str(run_id))
+        assert r.exit_code == 0 and f"paused run(s) {run_id}" in r.output
+        stepper.executor.hold = False
+        stepper.step(5)  # a ends and is recorded; b does not start
+        shown = json.loads(cli("runs", "show", str(run_id), "--json").output)
+        assert shown["state"] == "paused" and {t["task"]: t["state"] for t in shown["tasks"]}["b"] == "queued"
+
+        r = cli("runs", "resume", str(run_id))
+        assert r.exit_code == 0 and f"resumed run(s) {run_id}" in r.output
+        assert stepper.finish(run_id).state == "success"
+        r = cli("runs", "pause", str(run_id))
+        assert r.exit_code == 2 and "is success, not running" in r.output
+    finally:
+        stepper.close()
+        store.close()

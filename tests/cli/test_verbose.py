@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.cli.conftest import run_shoal
+
+pytestmark = pytest.mark.slow  # seconds each: left out of `make test-fast`
 
 
 def test_verbose_shows_shoal_logs_not_alembic_noise(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import HELLO
+from tests.cli.conftest import HELLO, assert_nothing_stored
 
 
 @pytest.mark.parametrize("suffix", ["json", "py"])
@@ -60,4 +60,4 @@ def test_apply_of_nothing_exits_2(cli, tmp_path: Path) -> None:  # type: ignore[
         r = cli("workflow", "apply", str(path))
         assert r.exit_code == 2, (path, r.output)
         assert f"no workflows found in {path}" in r.output
-    assert json.loads(cli("workflow", "list", "--json").output) == []
+    assert_nothing_stored(cli)

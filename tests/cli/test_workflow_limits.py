@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
+
+from tests.cli.conftest import assert_nothing_stored
 
 HEAD = "name: w\ntasks:\n  - name: t\n    type: shell\n    command: 'true'\n"
 BOMB = HEAD + "    l0: &l0 [a, a, a, a, a, a, a, a, a, a]\n" + "".join(
@@ -36,7 +37,7 @@ def test_a_hostile_file_is_refused_in_one_line_and_nothing_is_stored(cli, tmp_pa
     flat = " ".join(r.output.split())  # rich wraps long lines
     assert flat.startswith(f"error: {path}{expected}"), flat
     assert "Traceback" not in flat
-    assert json.loads(cli("workflow", "list", "--json").output) == []
+    assert_nothing_stored(cli)
 
 
 def test_an_oversized_file_is_refused_and_nothing_is_stored(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -47,7 +48,7 @@ def test_an_oversized_file_is_refused_and_nothing_is_stored(cli, tmp_path: Path)
     r = cli("workflow", "apply", str(path))
     assert r.exit_code == 2, r.output
     assert "larger than the 10.0 MiB a workflow file may be" in " ".join(r.output.split())
-    assert json.loads(cli("workflow", "list", "--json").output) == []
+    assert_nothing_stored(cli)
 
 
 def test_a_directory_with_one_hostile_file_stores_none_of_them(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -55,4 +56,4 @@ def test_a_directory_with_one_hostile_file_stores_none_of_them(cli, tmp_path: Pa
     (tmp_path / "bomb.yaml").write_text(BOMB)
     r = cli("workflow", "apply", str(tmp_path))
     assert r.exit_code == 2 and "alias bomb" in r.output
-    assert json.loads(cli("workflow", "list", "--json").output) == []
+    assert_nothing_stored(cli)

@@ -67,3 +67,13 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-unt
     from tests.conftest import cli_runner
 
     return cli_runner(monkeypatch, Settings(home=tmp_path / "clihome"), tmp_path)
+
+
+@pytest.fixture
+def stepper(store: Store, workdir: Path):  # type: ignore[no-untyped-def]
+    """A Driver on the in-process executor with a fake clock, stepped by the test (no sleeps)."""
+    from tests.engine.stepping import Stepper
+
+    s = Stepper(store, workdir)
+    yield s
+    s.close()

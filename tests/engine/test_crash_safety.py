@@ -21,6 +21,8 @@ from shoal.config import Settings
 from shoal.engine.runs import get_run, trigger_run
 from shoal.store import open_store
 
+pytestmark = pytest.mark.slow  # seconds each: left out of `make test-fast`
+
 N_TASKS = 20
 
 

@@ -9,6 +9,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -57,6 +58,7 @@ def workflow(nodes: list[Node], max_active: int | None, ledger: Path) -> Workflo
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=dags())
+@pytest.mark.slow
 def test_random_dag_runs_in_dependency_order(executor, case: tuple[list[Node], int | None]) -> None:  # type: ignore[no-untyped-def]
     nodes, max_active = case
     home = Path(tempfile.mkdtemp(prefix="shoal-prop-"))

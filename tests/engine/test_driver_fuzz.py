@@ -16,6 +16,8 @@ from shoal.client import Client
 from shoal.engine.states import RUN_TERMINAL
 from shoal.errors import InvalidInput
 
+pytestmark = pytest.mark.slow  # seconds each: left out of `make test-fast`
+
 # Text that tries every syntax the engine and the task types read: references, date expressions,
 # shell and SQL quoting, JSON, NUL and other control characters, and very long values.
 _PIECES = st.sampled_from([

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 import yaml
 from sqlalchemy import select, update
 
@@ -25,6 +26,8 @@ from shoal.engine.driver import Driver
 from shoal.engine.runs import get_run, trigger_run
 from shoal.store import Store
 from shoal.store.models import runs, task_runs
+
+pytestmark = pytest.mark.slow  # seconds each: left out of `make test-fast`
 
 DEADLINE = 60.0
 
@@ -180,8 +183,8 @@ def test_a_driver_paused_past_its_lease_writes_nothing_to_a_run_taken_over(
             driver.step()
         # Paused past its lease: another driver took the run over (as its claim would). The
         # paused driver hears that `a` ended before its next heartbeat or sync could notice.
-        driver._lease_sure_until = 0.0
-        driver._next_sync = driver._next_heartbeat = time.monotonic() + 3600
+        driver.leases.forget_sureness()
+        driver._next_sync = driver.leases.next_renewal = time.monotonic() + 3600
         with store.engine.begin() as conn:
             conn.execute(update(runs).where(runs.c.id == run_id).values(owner="elsewhere:1:0"))
         hold.unlink()

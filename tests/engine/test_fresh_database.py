@@ -8,10 +8,10 @@ from pathlib import Path
 
 from sqlalchemy import update
 
-from shoal.cli.follow import attempt_logs
 from shoal.client import Client
 from shoal.config import Settings
 from shoal.engine.runs import rerun_from
+from shoal.services.logs import log_paths
 from shoal.store import open_store, utcnow
 from shoal.store.models import runs, task_runs
 
@@ -70,7 +70,7 @@ def test_two_databases_taking_turns_each_keep_and_show_their_own_logs(tmp_path: 
     def shown(db: str) -> str:
         client = clients[db]
         info = client.get_run(1)
-        return "".join(p.read_text() for p in attempt_logs(client.store, info, "a", None))
+        return "".join(p.read_text() for p in log_paths(client.store, info, "a", None))
 
     try:
         assert clients["A"].run("w", wait=True, timeout=60).state == "success"

@@ -314,6 +314,7 @@ def test_a_branch_not_chosen_is_skipped_whatever_its_trigger_rule(run_yaml, rule
     assert states(info) == {"other": "success", "pick": "success", "chosen": "success", "not_chosen": "skipped"}
 
 
+@pytest.mark.slow
 def test_one_success_starts_at_the_first_success_without_waiting_for_the_others(run_yaml) -> None:
     info = run_yaml("""
         name: first_wins

@@ -138,6 +138,7 @@ def test_table_files_must_match_the_deployed_schema(store: Store, talkingdata_cs
 
 
 @pytest.mark.parametrize("kind", ["memory", pytest.param("redis", marks=pytest.mark.integration)])
+@pytest.mark.slow
 def test_online_import_then_request_matches_offline(
     store: Store, talkingdata_csv: Path, kind: str, redis_prefix: str, tmp_path: Path
 ) -> None:
@@ -150,7 +151,10 @@ def test_online_import_then_request_matches_offline(
     try:
         _, fs = catalog.open_feature_set(store, online, "td")
         stored = fs.import_offline(catalog.table_sources(store, info))
-        assert stored > 0
+        # Every table row is read once; each index stores its own copy of the rows it keeps.
+        assert stored.rows_read == {"talkingdata": table.row_count} == {"talkingdata": 3000}
+        assert set(stored.rows_stored) == set(fs.indexes) and stored.total_stored == fs.stats()["rows"]
+        assert all(0 < n <= 3000 for n in stored.rows_stored.values())
         # A new click after the imported ones: offline, it is the last row of table + click.
         new = {"ip": 5, "app": 1, "device": 2, "os": 3, "channel": 4, "click_time": "2017-11-08 23:59:59",
                "is_attributed": 0}

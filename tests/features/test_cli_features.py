@@ -21,6 +21,7 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-unt
     return cli_runner(monkeypatch, Settings(home=tmp_path / "home"), tmp_path)
 
 
+@pytest.mark.slow
 def test_tour_extract_deploy_import_compute_matches_offline_row(cli, talkingdata_csv: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     r = cli("features", "import", "talkingdata", str(talkingdata_csv))
     assert r.exit_code == 0 and "3000 rows" in r.output, r.output
@@ -162,7 +163,7 @@ def test_extract_to_a_path_that_cannot_be_written_exits_2_before_reading_any_tab
     def never(*args: object, **kwargs: object) -> None:
         raise AssertionError("the tables were read before the output path was checked")
 
-    monkeypatch.setattr("shoal.cli.features.resolve_sources", never)
+    monkeypatch.setattr("shoal.features.catalog.resolve_sources", never)
     a_file = tmp_path / "a_file"
     a_file.write_text("not a folder")
     one_error(cli("features", "extract", str(TALKINGDATA_SQL), "-o", str(a_file / "x" / "out.parquet")),
@@ -237,6 +238,7 @@ def test_csv_files_without_rows_are_not_imported(cli, tmp_path: Path) -> None:  
     empty.write_bytes(b"")
     header = tmp_path / "header.csv"
     header.write_text("ip,app,click_time\n")
+    assert cli("init").exit_code == 0  # (else the first import says it created the database)
     one_error(cli("features", "import", "clicks", str(empty)), f"{empty} is empty")
     one_error(cli("features", "import", "clicks", str(header)), f"{header} has no data rows")
     binary = tmp_path / "binary.csv"
@@ -290,3 +292,14 @@ def test_other_bad_inputs_exit_2(td, tmp_path: Path) -> None:  # type: ignore[no
 
     r = CliRunner().invoke(app, ["features", "compute", "td", "--file", "-"], input=b"\xfe{}\n")
     one_error(r, "stdin is not UTF-8 text: byte 0xfe at offset 0")
+
+
+def test_online_import_says_rows_read_and_rows_stored(td) -> None:  # type: ignore[no-untyped-def]
+    """3,000 clicks read; each of the 3 window keys (PARTITION BYs) keeps its own copy of a row."""
+    doc = json.loads(td("features", "online-import", "td", "--json").stdout)
+    assert doc["rows_read"] == 3000 and doc["tables"] == {"talkingdata": 3000}
+    assert doc["rows_stored"] == sum(doc["indexes"].values()) == doc["rows"] == online_rows(td)
+    r = td("features", "online-import", "td")
+    assert r.exit_code == 0, r.output
+    assert (f"read 3000 rows of talkingdata; stored {doc['rows_stored']} rows in 3 indexes of default/td v1: "
+            f"{doc['keys']} keys, {doc['rows']} rows online") in " ".join(r.output.split())

@@ -27,6 +27,7 @@ from shoal.features import (
     MemoryStore,
     OnlineStore,
     RedisStore,
+    SnapshotReader,
     compile_feature_sql,
     compute_offline,
 )
@@ -41,6 +42,8 @@ from tests.features._gen import (
     scenarios,
 )
 from tests.features.conftest import require_redis
+
+pytestmark = pytest.mark.slow  # seconds each: left out of `make test-fast`
 
 # SHOAL_FEATURES_EXAMPLES=10 runs ten times as many examples (a deeper hunt, e.g. before a release).
 SCALE = float(os.environ.get("SHOAL_FEATURES_EXAMPLES", "1"))
@@ -166,7 +169,8 @@ def check_new_row(sc: Scenario, new: tuple[Any, ...], store: OnlineStore, *, bul
     try:
         if bulk:
             imported = fs.import_offline(sc.sources(), batch=7)
-            assert imported == fs.stats()["rows"]  # it loads just what the store keeps
+            assert imported.total_stored == fs.stats()["rows"]  # it loads just what the store keeps
+            assert imported.rows_read["ev"] == len(sc.main.rows)
         else:
             if sc.dim is not None:
                 fs.insert_many(sc.dim.dicts(), table="dim")
@@ -188,6 +192,27 @@ def test_import_offline_then_compute_new_row(any_store: OnlineStore, data: st.Da
     # The table's rows arrive in any time order; the store keeps what each index needs.
     new = _later_row(sc, data.draw)
     check_new_row(sc, new, any_store, bulk=True)
+
+
+@settings(max_examples=examples(25), **SETTINGS)
+@given(data=st.data(), sc=scenarios(sorted_=False))
+def test_snapshot_reader_computes_what_the_loaded_store_does(
+    tmp_path_factory: pytest.TempPathFactory, data: st.DataObject, sc: Scenario
+) -> None:
+    """`features compute` reads only its rows' keys from the snapshot (SnapshotReader): for every
+    table row asked again, and a new row, it gives what the store that wrote the snapshot gives."""
+    path = tmp_path_factory.mktemp("snapshot") / "memory.snapshot"
+    query = compile_feature_sql(sc.sql, sc.schemas())
+    loaded = FeatureSet(query, MemoryStore(path), namespace="test/reader/v1")
+    loaded.import_offline(sc.sources())
+    loaded.store.save()
+    reader = FeatureSet(query, SnapshotReader(path), namespace="test/reader/v1")
+    assert reader.stats() == loaded.stats()
+    cols = list(sc.main.schema.columns)
+    requests = [*sc.main.dicts(), dict(zip(cols, _later_row(sc, data.draw), strict=True))]
+    for want, got in zip(loaded.compute_batch(requests), reader.compute_batch(requests), strict=True):
+        assert list(got) == list(want)
+        assert all(same(want[n], got[n]) for n in want), (want, got)
 
 
 @settings(max_examples=examples(20), **SETTINGS)

@@ -23,6 +23,7 @@ from shoal.features import (
     OnlineStore,
     RedisStore,
     RowError,
+    SnapshotReader,
     Source,
     TableSchema,
     compile_feature_sql,
@@ -390,10 +391,19 @@ def test_memory_snapshot_keeps_every_value_exactly(tmp_path: Path) -> None:
                 assert sc1 == sc2 and all(type(x) is int for x in sc2)
                 assert len(rows1) == len(rows2) and all(map(_same_exactly, rows1, rows2)), (rows1, rows2)
     fs2 = FeatureSet(query, s2, namespace="p/exact/v1")
-    for r in rows:
-        request = {**r, "ts": T0 + dt.timedelta(seconds=2), "f": None if r["f"] != r["f"] else r["f"]}
-        assert fs2.compute(request).keys() == fs.compute(request).keys()
-        assert all(map(_same_exactly, fs2.compute(request).values(), fs.compute(request).values()))
+    # A SnapshotReader decodes only the keys a request needs: it must find exactly what a full
+    # load finds (a 0.0 key finds the -0.0 one, a NULL key the NULL one, a NaN key nothing).
+    fs3 = FeatureSet(query, SnapshotReader(tmp_path / "online.snapshot"), namespace="p/exact/v1")
+    assert fs3.stats() == fs2.stats() == fs.stats()
+    requests = [{**r, "ts": T0 + dt.timedelta(seconds=2), "f": None if r["f"] != r["f"] else r["f"]} for r in rows]
+    requests.append({**requests[1], "f": 0.0})
+    for request in requests:
+        want = fs.compute(request)
+        for got in (fs2.compute(request), fs3.compute(request)):
+            assert got.keys() == want.keys()
+            assert all(map(_same_exactly, got.values(), want.values())), (request, got, want)
+    for got, want in zip(fs3.compute_batch(requests), fs.compute_batch(requests), strict=True):  # one read, many keys
+        assert all(map(_same_exactly, got.values(), want.values())), (got, want)
     assert (tmp_path / "online.snapshot").stat().st_mode & 0o777 == 0o600
 
 

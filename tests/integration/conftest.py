@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ from shoal.config import Settings
 from shoal.engine.scheduler import SCHEDULER_LEASE
 from shoal.store import Store, open_store
 from shoal.store.models import leases
-from tests.conftest import drop_pg_schema, pg_schema_url, require_pg
+from tests.conftest import drop_pg_schema, pg_schema_url, require_pg, wait_until
 
 START_TIMEOUT = 60.0
 
@@ -88,13 +87,13 @@ def start_scheduler(tmp_path: Path) -> Iterator[StartScheduler]:
             )
         sp = SchedulerProcess(proc, log)
         started.append(sp)
-        deadline = time.monotonic() + START_TIMEOUT
-        while lease_owner_pid(store) != proc.pid:
+
+        def heartbeats() -> bool:
             if proc.poll() is not None:
                 pytest.fail(f"scheduler exited with {proc.returncode} before heartbeating:\n{sp.output()}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"scheduler did not heartbeat within {START_TIMEOUT}s:\n{sp.output()}")
-            time.sleep(0.05)
+            return lease_owner_pid(store) == proc.pid
+
+        wait_until(heartbeats, START_TIMEOUT, sp.output, interval=0.05)
         return sp
 
     yield start

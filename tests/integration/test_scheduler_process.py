@@ -7,9 +7,9 @@ from __future__ import annotations
 import signal
 import textwrap
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
@@ -20,8 +20,10 @@ from shoal.engine.clock import to_utc_naive
 from shoal.engine.scheduler import SCHEDULER_LEASE, scheduler_alive
 from shoal.store import Store
 from shoal.store.models import leases, runs, schedules, workflows
-from tests.conftest import wait_for_file
+from tests.conftest import wait_for_file, wait_until
 from tests.integration.conftest import StartScheduler
+
+pytestmark = pytest.mark.slow  # a real `shoal scheduler` process per test (4-10 s each)
 
 DEADLINE = 60.0
 
@@ -83,17 +85,15 @@ def test_scheduler_creates_due_scheduled_runs_and_drives_them(
         conn.execute(update(schedules).where(schedules.c.workflow_id == wf_id).values(next_fire_at=to_utc_naive(first)))
     sched = start_scheduler(store_settings, store)
 
-    deadline = time.monotonic() + DEADLINE
-    while True:
+    def four_runs_ended() -> list[Any] | None:
         with store.engine.connect() as conn:
             rows = conn.execute(
                 select(runs.c.id, runs.c.state, runs.c.logical_date, runs.c.owner, runs.c.trigger)
                 .where(runs.c.workflow_id == wf_id).order_by(runs.c.logical_date)
             ).all()
-        if len(rows) >= 4 and all(r.state in ("success", "failed", "stopped") for r in rows):
-            break
-        assert time.monotonic() < deadline, f"scheduled runs did not finish: {rows}\n{sched.output()}"
-        time.sleep(0.2)
+        return list(rows) if len(rows) >= 4 and all(r.state in ("success", "failed", "stopped") for r in rows) else None
+
+    rows = wait_until(four_runs_ended, DEADLINE, sched.output, interval=0.2)
     end = datetime.now(UTC)
 
     # One run per minute from `first` on, none twice: 4, or 5+ if a minute turned meanwhile.
@@ -186,14 +186,17 @@ def test_a_drain_longer_than_a_lease_keeps_the_run_leased(
     run_id = client.run(name).id
     wait_for_file(started, DEADLINE, sched.output)
     sched.proc.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + DEADLINE
-    while sched.proc.poll() is None:  # draining: the lease never runs out
+
+    def exited_keeping_its_lease() -> bool:  # draining: the lease never runs out
+        if sched.proc.poll() is not None:
+            return True
         with store.engine.connect() as conn:
             lease_until = conn.execute(select(runs.c.lease_until).where(runs.c.id == run_id)).scalar_one()
         if lease_until is not None:  # None once the drain let the run go
             assert lease_until > to_utc_naive(datetime.now(UTC)), sched.output()
-        assert time.monotonic() < deadline, sched.output()
-        time.sleep(0.2)
+        return False
+
+    wait_until(exited_keeping_its_lease, DEADLINE, sched.output, interval=0.2)
     assert sched.proc.returncode == 0, sched.output()
     info = client.get_run(run_id)
     assert (info.state, info.tasks[0].state, info.tasks[0].attempt) == ("success", "success", 1)

@@ -7,6 +7,7 @@ import textwrap
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -15,9 +16,10 @@ from shoal.client import Client
 from shoal.config import Settings
 from shoal.store import Store
 from shoal.store.models import runs, task_runs
+from tests.conftest import wait_until
 from tests.integration.conftest import StartScheduler
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]  # two real scheduler processes
 
 RUNS = 12
 TASKS = ("extract", "clean", "features", "train", "report")
@@ -51,14 +53,12 @@ def test_two_schedulers_run_each_task_exactly_once(
         run_ids.append(client.run("shared").id)
         time.sleep(0.1)
 
-    deadline = time.monotonic() + DEADLINE
-    while True:
+    def all_ended() -> list[Any] | None:
         with pg_store.engine.connect() as conn:
             rows = conn.execute(select(runs.c.id, runs.c.state, runs.c.owner).where(runs.c.id.in_(run_ids))).all()
-        if all(r.state in ("success", "failed", "stopped") for r in rows):
-            break
-        assert time.monotonic() < deadline, f"{rows}\n{first.output()}\n{second.output()}"
-        time.sleep(0.2)
+        return list(rows) if all(r.state in ("success", "failed", "stopped") for r in rows) else None
+
+    rows = wait_until(all_ended, DEADLINE, lambda: f"{first.output()}\n{second.output()}", interval=0.2)
 
     assert {r.state for r in rows} == {"success"}, f"{rows}\n{first.output()}\n{second.output()}"
     lines = Counter(ledger.read_text().split())

@@ -11,6 +11,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -106,6 +107,7 @@ def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and canon(a).tobytes() == canon(b).tobytes()
 
 
+@pytest.mark.slow  # 100 generated frames through every step (about 10 s)
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frames_and_steps(), st.booleans())
 def test_transform_row_equals_transform(case, drop_missing):

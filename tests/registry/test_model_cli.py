@@ -11,6 +11,7 @@ from shoal.config import Settings
 from shoal.registry import Registry
 from shoal.store import Store
 from tests.conftest import cli_runner
+from tests.serving.conftest import free_port
 
 
 @pytest.fixture
@@ -33,6 +34,7 @@ def _register_three(cli, bundle_dirs: list[Path]) -> None:  # type: ignore[no-un
     assert _json(cli("model", "register", "ctr", str(bundle_dirs[2]), "--json"))["version"] == 3
 
 
+@pytest.mark.slow
 def test_list_versions_show_release_rollback_json(cli, store: Store, bundle_dirs: list[Path]) -> None:  # type: ignore[no-untyped-def]
     assert _json(cli("model", "list", "--json")) == []
     _register_three(cli, bundle_dirs)
@@ -129,9 +131,13 @@ def test_errors_exit_2_and_change_nothing(cli, store: Store, bundle_dirs: list[P
     assert [m.name for m in reg.models()] == ["ctr"]
 
 
+@pytest.mark.slow
 def test_serve_refuses_what_it_cannot_serve(cli, bundle_dirs: list[Path]) -> None:  # type: ignore[no-untyped-def]
-    r = cli("serve", "nope", "--port", "1")
+    r = cli("serve", "nope", "--port", str(free_port()))
+    assert r.exit_code == 2 and "no shoal database" in r.output and "shoal init" in r.output, r.output
+    assert cli("init").exit_code == 0
+    r = cli("serve", "nope", "--port", str(free_port()))
     assert r.exit_code == 2 and "no model 'nope'" in r.output
     assert cli("model", "register", "ctr", str(bundle_dirs[0])).exit_code == 0
-    r = cli("serve", "ctr", "--alias", "staging", "--port", "1")  # registered, never released as staging
+    r = cli("serve", "ctr", "--alias", "staging", "--port", str(free_port()))  # registered, never released as staging
     assert r.exit_code == 2 and "no alias 'staging'" in r.output and "shoal model release ctr" in r.output

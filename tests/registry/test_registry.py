@@ -16,6 +16,7 @@ from shoal.errors import NotFound
 from shoal.features.catalog import FeatureSetInfo, deploy
 from shoal.ml.bundle import ModelBundle
 from shoal.registry import Registry
+from shoal.registry.artifacts import MANIFEST
 from shoal.registry.errors import ModelNotFound, RegistryInputError, ReleaseRefused
 from shoal.store import Store
 from shoal.store.models import model_releases, model_versions, models
@@ -70,7 +71,8 @@ def test_artifact_is_copied_and_outlives_the_original(
     root = Path(store.settings.artifacts_url) / "models" / "default" / "ctr"
     art = _artifact_dir(mv)
     assert art.parent == root and art.is_dir()
-    assert sorted(p.name for p in art.iterdir()) == sorted(p.name for p in src.iterdir())
+    # The bundle's files, and the manifest of their hashes that a release checks them against.
+    assert sorted(p.name for p in art.iterdir()) == sorted([*(p.name for p in src.iterdir()), MANIFEST])
     expected = reg.load(mv).predict_frame(frame(rows=20, seed=3))
     shutil.rmtree(src)
     again = reg.load(reg.get("ctr", version=1))

@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +23,7 @@ from shoal.ml.preprocess import Pipeline
 from shoal.ml.train import train
 from shoal.registry import Registry
 from shoal.store import Store
+from tests.conftest import wait_until
 from tests.features.conftest import talkingdata_csv  # noqa: F401 - a fixture for the feature-set model
 
 COLUMNS = ["clicks", "app", "hour"]
@@ -76,10 +76,12 @@ def uvicorn_in_thread(app: Any) -> Iterator[str]:
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True)
     thread.start()
     try:
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.01)
+
+        def started() -> bool:
+            assert thread.is_alive(), "uvicorn stopped before it started"
+            return bool(server.started)
+
+        wait_until(started, 30, "uvicorn did not start")
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
@@ -100,16 +102,20 @@ def start_server(settings: Settings, port: int, log: Path, workers: int = 1,
     cmd = [sys.executable, "-m", "shoal.cli.main", "serve", "ctr", "--port", str(port), "--poll", "0.1",
            "--workers", str(workers), *extra]
     proc = subprocess.Popen(cmd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    def answers_health() -> bool:
         if proc.poll() is not None:
             pytest.fail(f"shoal serve exited with {proc.returncode}:\n{log.read_text()}")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
             conn.request("GET", "/health")
-            if conn.getresponse().status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    pytest.fail(f"shoal serve did not answer /health in 60 s:\n{log.read_text()}")
+            return conn.getresponse().status == 200
+        except OSError:  # not listening yet
+            return False
+
+    try:
+        wait_until(answers_health, 60, log.read_text, interval=0.1)
+    except BaseException:
+        proc.kill()
+        raise
+    return proc

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -21,6 +20,7 @@ import pytest
 from shoal.registry import Registry
 from shoal.serving import LoadedModel, ModelWatcher, create_app
 from shoal.serving.app import LARGE_AT_ONCE
+from tests.conftest import wait_until
 from tests.serving.conftest import uvicorn_in_thread
 
 ROW = {"clicks": 30, "app": 3, "hour": 10.5}
@@ -147,10 +147,8 @@ def test_large_bodies_are_scored_a_few_at_a_time(gated_app: tuple[str, ModelWatc
     with ThreadPoolExecutor(n) as pool:
         answers = [pool.submit(post, url, "/predict", large) for _ in range(n)]
         limiter = app.state.large_bodies
-        deadline = time.monotonic() + 60  # a safety net: the loop ends as soon as all have arrived
-        while (limiter.borrowed_tokens, limiter.statistics().tasks_waiting) != (LARGE_AT_ONCE, 2):
-            assert time.monotonic() < deadline, limiter.statistics()
-            time.sleep(0.01)
+        wait_until(lambda: (limiter.borrowed_tokens, limiter.statistics().tasks_waiting) == (LARGE_AT_ONCE, 2),
+                   60, lambda: str(limiter.statistics()))  # a safety net: it returns as soon as all have arrived
         assert post(url, "/predict", ROW).status_code == 200
         assert post(url, "/predict", [ROW] * 2).status_code == 200  # a small batch: not behind the large ones
         gate.opened.set()

@@ -15,7 +15,10 @@ import pytest
 from shoal.config import Settings
 from shoal.registry import Registry
 from shoal.store import open_store
+from tests.conftest import wait_until
 from tests.serving.conftest import free_port, save_bundle, start_server
+
+pytestmark = pytest.mark.slow  # real `shoal serve` processes under load while releases happen
 
 ROW = json.dumps({"clicks": 30, "app": 3, "hour": 10.5}).encode()
 
@@ -57,15 +60,6 @@ class Load:
             t.join(timeout=15)
 
 
-def wait_until(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 @pytest.mark.parametrize(
     ("backend", "workers"), [("sqlite", 1), ("postgresql", 1), ("sqlite", 2)], indirect=["backend"]
 )
@@ -85,15 +79,15 @@ def test_release_under_load_fails_no_request(store_settings: Settings, tmp_path:
         assert len([c for c in children if "resource_tracker" not in c]) == workers, children  # uvicorn's workers
     try:
         with Load(port) as load:
-            assert wait_until(lambda: all(len(s) >= 20 for s in load.seen), 30), "the load never got going"
+            wait_until(lambda: all(len(s) >= 20 for s in load.seen), 30, "the load never got going", 0.02)
             released = time.monotonic()
             registry.release("ctr", 2)
-            assert wait_until(lambda: load.all_saw(2), 30), "the server never switched to version 2"
+            wait_until(lambda: load.all_saw(2), 30, "the server never switched to version 2", 0.02)
             first_v2 = min(t for s in load.seen for _, v, t in s if v == 2)
             time.sleep(0.3)
             # ...and back, by rollback, still under load.
             registry.rollback("ctr")
-            assert wait_until(lambda: all(s[-1][1] == 1 for s in load.seen), 30), "rollback was not followed"
+            wait_until(lambda: all(s[-1][1] == 1 for s in load.seen), 30, "rollback was not followed", 0.02)
             time.sleep(0.2)
     finally:
         os.killpg(server.pid, signal.SIGTERM)

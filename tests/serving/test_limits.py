@@ -179,6 +179,7 @@ def test_the_cli_defaults_are_the_servers() -> None:
     assert params["max_rows"].default == DEFAULT_MAX_ROWS == Limits().max_rows
 
 
+@pytest.mark.slow  # a real `shoal serve` process (6-16 s)
 @pytest.mark.parametrize("workers", [1, 2])
 def test_shoal_serve_takes_the_limits(registry: Registry, store_settings: Settings, tmp_path: Path,
                                       workers: int) -> None:

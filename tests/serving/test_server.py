@@ -186,6 +186,7 @@ def make_click_model(store: Store, talkingdata_csv: Path, tmp_path: Path, projec
 CLICK = {"ip": 5003, "app": 12, "device": 1, "os": 13, "channel": 245, "click_time": "2017-11-09 00:01:00"}
 
 
+@pytest.mark.slow  # imports clicks, deploys a feature set and trains on it first (4-7 s)
 def test_a_click_is_scored_on_its_online_features(click_model: Registry) -> None:
     watcher = ModelWatcher(click_model, "clicks", "production", poll=3600)
     with TestClient(create_app(watcher)) as client:
@@ -221,6 +222,7 @@ def test_a_click_is_scored_on_its_online_features(click_model: Registry) -> None
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_with_redis_the_server_sees_live_rows(store: Store, talkingdata_csv: Path, tmp_path: Path) -> None:
     """On Redis, a click stored by another process counts in the very next request's features."""
     import uuid

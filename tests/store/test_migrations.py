@@ -9,7 +9,7 @@ from alembic.runtime.migration import MigrationContext
 
 from shoal.store import Store
 from shoal.store.db import HEAD_REVISION, MIGRATIONS_DIR
-from shoal.store.models import Base
+from shoal.store.models import metadata
 
 
 def _config(store: Store) -> Config:
@@ -22,7 +22,7 @@ def _config(store: Store) -> Config:
 def _diff(store: Store) -> list[object]:
     with store.engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
-        return compare_metadata(ctx, Base.metadata)
+        return compare_metadata(ctx, metadata)
 
 
 def test_migrated_schema_equals_the_models(store: Store) -> None:

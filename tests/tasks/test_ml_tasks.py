@@ -35,6 +35,7 @@ TASKS = ["import_clicks", "feature_extract", "dataset", "preprocess", "train", "
          "deploy_features", "online_import", "release"]
 
 
+@pytest.mark.slow  # the whole TalkingData workflow: features, xgboost, release (30+ s)
 def test_talkingdata_workflow_trains_checks_and_releases(client: Client, tmp_path: Path) -> None:
     from examples.talkingdata.make_data import make
 
@@ -106,6 +107,7 @@ def samples(tmp_path: Path) -> Path:
 
 
 @sqlite_only
+@pytest.mark.slow  # trains and predicts end to end, 3-8 s per algorithm
 @pytest.mark.parametrize("algorithm", ["lightgbm", "lr", "gbdt", "mlp"])
 def test_other_algorithms_and_batch_predict(run_yaml: RunYaml, client: Client, samples: Path, algorithm: str,
                                             tmp_path: Path) -> None:

@@ -317,6 +317,7 @@ _THOUSAND = {
 }
 
 
+@pytest.mark.slow  # a workflow of many statements per engine, 3-10 s each
 @pytest.mark.parametrize("kind", ENGINES)
 def test_row_count_is_rows_returned_or_rows_changed(
     run_yaml: RunYaml, tmp_path: Path, kind: str, request: pytest.FixtureRequest

@@ -302,6 +302,7 @@ def test_sql_typed_literals_take_a_bound_value(run_yaml: RunYaml) -> None:
     assert outputs(info, "q") == {"doubled": 2000, "yesterday": "2026-02-28T00:00:00", "span": 1000.0}
 
 
+@pytest.mark.slow  # imports, extracts and splits a dataset end to end
 def test_data_import_and_dataset_queries_quote_values_as_literals(run_yaml: RunYaml, tmp_path: Path) -> None:
     attack = "x' UNION SELECT 666, 'pwned' --"
     info = run_yaml(f"""

@@ -24,7 +24,7 @@ from __future__ import annotations
 import gc
 import json
 import struct
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from itertools import chain
 from pathlib import Path
@@ -203,10 +203,11 @@ def _footer(buf: pa.Buffer, path: Path) -> list[dict[str, Any]]:
         raise _unreadable(path, f"its footer is unreadable ({e})") from None
 
 
-def _decode(
-    buf: pa.Buffer, entry: dict[str, Any], path: Path
-) -> tuple[str, str, Entries, tuple[Kind, ...], tuple[int, ...]]:
+def _header(entry: Any, path: Path) -> tuple[str, str, tuple[Kind, ...], tuple[int, ...]]:
+    """(namespace, index, row kinds, key positions) of a footer entry."""
     try:
+        if not isinstance(entry, dict):
+            raise TypeError("it is not an object")
         namespace, index = str(entry["namespace"]), str(entry["index"])
         kinds = tuple(Kind(k) for k in entry["kinds"])
         key = tuple(int(i) for i in entry["key"])
@@ -214,27 +215,91 @@ def _decode(
             raise ValueError(f"key positions {list(key)} outside the {len(kinds)} columns")
     except (KeyError, ValueError, TypeError) as e:
         raise _unreadable(path, f"an index entry of its footer is unreadable ({e})") from None
+    return namespace, index, kinds, key
+
+
+def _streams(
+    buf: pa.Buffer, entry: dict[str, Any], header: tuple[str, str, tuple[Kind, ...], tuple[int, ...]], path: Path
+) -> tuple[pa.RecordBatch, pa.RecordBatch, np.ndarray]:
+    """The keys and rows batches of one index (validated), and every key's row count."""
+    namespace, index, kinds, key = header
     key_kinds = [kinds[i] for i in key]
     kb = _stream(buf, entry["keys"], ["count", *(f"k{j}" for j in range(len(key)))],
                  [pa.int64(), *(_ARROW[k] for k in key_kinds)], path)
     rb = _stream(buf, entry["rows"], ["score", *(f"c{i}" for i in range(len(kinds)))],
                  [pa.int64(), *(_ARROW[k] for k in kinds)], path)
-    counts = _python(kb.column(0), Kind.INT, path)
-    if None in counts or any(c < 0 for c in counts) or sum(counts) != rb.num_rows:
+    counts = kb.column(0)
+    n = len(counts)
+    values = np.frombuffer(counts.buffers()[1], dtype="<i8", count=n, offset=counts.offset * 8) if n else \
+        np.empty(0, dtype=np.int64)
+    if counts.null_count or (values < 0).any() or int(values.sum()) != rb.num_rows:
         raise _unreadable(path, f"the row counts of {namespace} {index} do not add up")
-    key_values = [_python(kb.column(j + 1), k, path) for j, k in enumerate(key_kinds)]
-    keys: Iterable[Key] = zip(*key_values, strict=True) if key_values else [()] * len(counts)
-    scores = _python(rb.column(0), Kind.INT, path)
-    if None in scores:
+    if rb.column(0).null_count:
         raise _unreadable(path, f"a row of {namespace} {index} has no time score")
+    return kb, rb, values
+
+
+def _rows(rb: pa.RecordBatch, kinds: tuple[Kind, ...], path: Path) -> tuple[list[int], list[Row]]:
+    """Scores and row tuples of a rows batch (or a slice of one)."""
+    scores = _python(rb.column(0), Kind.INT, path)
     columns = [_python(rb.column(i + 1), k, path) for i, k in enumerate(kinds)]
     rows: list[Row] = list(zip(*columns, strict=True)) if columns else [()] * rb.num_rows
+    return scores, rows
+
+
+def _decode(
+    buf: pa.Buffer, entry: dict[str, Any], path: Path
+) -> tuple[str, str, Entries, tuple[Kind, ...], tuple[int, ...]]:
+    header = _header(entry, path)
+    namespace, index, kinds, key = header
+    kb, rb, counts = _streams(buf, entry, header, path)
+    key_values = [_python(kb.column(j + 1), kinds[i], path) for j, i in enumerate(key)]
+    keys: Iterable[Key] = zip(*key_values, strict=True) if key_values else [()] * len(counts)
+    scores, rows = _rows(rb, kinds, path)
     entries: Entries = {}
     start = 0
-    for k, n in zip(keys, counts, strict=True):
+    for k, n in zip(keys, counts.tolist(), strict=True):
         entries[k] = (scores[start : start + n], rows[start : start + n])
         start += n
     return namespace, index, entries, kinds, key
+
+
+def _key_positions(kb: pa.RecordBatch, key_kinds: list[Kind], wanted: set[Key], path: Path) -> dict[Key, int]:
+    """The position in the keys batch of each wanted key that is stored.
+
+    The keys are narrowed down column by column with numpy (vectorized, on Arrow's buffers);
+    the few candidates are then compared as Python tuples, with the equality the dict of a loaded
+    store uses, so a key is found exactly when a full load would find it.
+    """
+    mask = np.ones(kb.num_rows, dtype=bool)
+    for j, kind in enumerate(key_kinds):
+        mask &= _matches(kb.column(j + 1), kind, {k[j] for k in wanted if len(k) == len(key_kinds)}, path)
+    positions: dict[Key, int] = {}
+    for i in np.flatnonzero(mask).tolist():
+        key = tuple(_python(kb.column(j + 1).slice(i, 1), kind, path)[0] for j, kind in enumerate(key_kinds))
+        if key in wanted:
+            positions[key] = i  # a key stored twice (only in a forged file): the last wins, as in a load
+    return positions
+
+
+def _matches(array: pa.Array, kind: Kind, values: set[Any], path: Path) -> np.ndarray:
+    """Which entries of a key column may equal one of `values` (numpy's == for numbers: -0.0
+    meets 0.0 and NaN meets nothing, as in Python)."""
+    n = len(array)
+    if kind not in _NUMPY or not n:  # strings, booleans: compared as Python values
+        return np.fromiter((v in values for v in array.to_pylist()), dtype=bool, count=n)
+    data = np.frombuffer(array.buffers()[1], dtype=_NUMPY[kind], count=n, offset=array.offset * 8)
+    wanted = [v for v in values if v is not None]
+    try:
+        mask = np.isin(data, np.array(wanted, dtype=_NUMPY[kind])) if wanted else np.zeros(n, dtype=bool)
+    except (OverflowError, TypeError, ValueError):  # a value the column cannot hold: compare one by one
+        mask = np.fromiter((v in values for v in _python(array, kind, path)), dtype=bool, count=n)
+        return mask
+    if array.null_count:
+        bits = np.unpackbits(np.frombuffer(array.buffers()[0], dtype=np.uint8), bitorder="little")
+        valid = bits[array.offset : array.offset + n].astype(bool)
+        mask = (mask & valid) | (~valid if None in values else False)
+    return mask
 
 
 @contextmanager
@@ -258,11 +323,50 @@ def read(path: Path) -> tuple[Data, Specs]:
             data: Data = {}
             specs: Specs = {}
             for entry in _footer(buf, path):
-                if not isinstance(entry, dict):
-                    raise _unreadable(path, "an index entry of its footer is not an object")
                 namespace, index, entries, kinds, key = _decode(buf, entry, path)
                 data.setdefault(namespace, {})[index] = entries
                 specs[(namespace, index)] = (kinds, key)
             return data, specs
+    except OSError as e:
+        raise _unreadable(path, e.strerror or str(e)) from None
+
+
+def read_keys(path: Path, namespace: str, wanted: Mapping[str, set[Key]]) -> dict[str, Entries]:
+    """Only the entries of the `wanted` keys (index name -> keys) of one namespace, as `read`
+    would give them: one request reads a few keys' rows, not the whole store."""
+    out: dict[str, Entries] = {}
+    try:
+        with pa.memory_map(str(path), "r") as source:
+            buf = source.read_buffer()
+            for entry in _footer(buf, path):
+                header = _header(entry, path)
+                ns, index, kinds, key = header
+                if ns != namespace or not wanted.get(index):
+                    continue
+                kb, rb, counts = _streams(buf, entry, header, path)
+                starts = np.concatenate(([0], np.cumsum(counts)[:-1])) if len(counts) else counts
+                entries: Entries = {}
+                for k, i in _key_positions(kb, [kinds[j] for j in key], wanted[index], path).items():
+                    start, n = int(starts[i]), int(counts[i])
+                    entries[k] = _rows(rb.slice(start, n), kinds, path)
+                out[index] = entries
+        return out
+    except OSError as e:
+        raise _unreadable(path, e.strerror or str(e)) from None
+
+
+def stats(path: Path, namespace: str) -> dict[str, int]:
+    """{"keys", "rows"} of one namespace, from the streams' lengths (nothing is decoded)."""
+    keys = rows = 0
+    try:
+        with pa.memory_map(str(path), "r") as source:
+            buf = source.read_buffer()
+            for entry in _footer(buf, path):
+                header = _header(entry, path)
+                if header[0] == namespace:
+                    kb, rb, _ = _streams(buf, entry, header, path)
+                    keys += kb.num_rows
+                    rows += rb.num_rows
+        return {"keys": keys, "rows": rows}
     except OSError as e:
         raise _unreadable(path, e.strerror or str(e)) from None

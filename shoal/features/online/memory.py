@@ -20,8 +20,10 @@ from pathlib import Path
 from shoal.features.online.base import Fetch, IndexSpec, Key, OnlineStore, Row
 from shoal.features.schema import Kind
 
+# index name -> key -> ([scores], [rows]): one namespace
+Indexes = dict[str, dict[Key, tuple[list[int], list[Row]]]]
 # namespace -> index name -> key -> ([scores], [rows])
-Data = dict[str, dict[str, dict[Key, tuple[list[int], list[Row]]]]]
+Data = dict[str, Indexes]
 # (namespace, index name) -> (row kinds, key positions): what a snapshot needs to type its columns
 Specs = dict[tuple[str, str], tuple[tuple[Kind, ...], tuple[int, ...]]]
 
@@ -90,19 +92,8 @@ class MemoryStore(OnlineStore):
                     del rows[:drop]
 
     def fetch(self, namespace: str, requests: Sequence[Fetch]) -> list[tuple[list[int], list[Row]]]:
-        out: list[tuple[list[int], list[Row]]] = []
         with self._lock:
-            indexes = self._data.get(namespace, {})
-            for r in requests:
-                entry = indexes.get(r.index.name, {}).get(r.key)
-                if entry is None:
-                    out.append(([], []))
-                    continue
-                scores, rows = entry
-                end = bisect.bisect_right(scores, r.until)
-                start = max(0, end - 1) if r.latest_only else 0
-                out.append((scores[start:end], rows[start:end]))
-        return out
+            return _fetch(self._data.get(namespace, {}), requests)
 
     def clear(self, namespace: str) -> None:
         with self._lock:
@@ -147,3 +138,55 @@ class MemoryStore(OnlineStore):
             self._data, self._specs = self._read()
             yield
             self._write()
+
+
+def _fetch(indexes: Indexes, requests: Sequence[Fetch]) -> list[tuple[list[int], list[Row]]]:
+    out: list[tuple[list[int], list[Row]]] = []
+    for r in requests:
+        entry = indexes.get(r.index.name, {}).get(r.key)
+        if entry is None:
+            out.append(([], []))
+            continue
+        scores, rows = entry
+        end = bisect.bisect_right(scores, r.until)
+        start = max(0, end - 1) if r.latest_only else 0
+        out.append((scores[start:end], rows[start:end]))
+    return out
+
+
+class SnapshotReader(OnlineStore):
+    """A read-only view of a MemoryStore's snapshot for one-off requests (`shoal features
+    compute`, `list`, `show`): `fetch` decodes just the keys it is asked for and `stats` reads
+    only lengths, where opening a MemoryStore would turn every stored row into Python objects
+    first (seconds for a few hundred thousand rows). Each call reads the snapshot as it is then.
+    A server answering many requests keeps a MemoryStore instead.
+
+    It takes no file lock: the snapshot is replaced atomically (`os.replace`), so a reader sees
+    either the old file or the new one, whole.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def fetch(self, namespace: str, requests: Sequence[Fetch]) -> list[tuple[list[int], list[Row]]]:
+        if not self.path.exists():
+            return [([], []) for _ in requests]
+        from shoal.features.online import _snapshot
+
+        wanted: dict[str, set[Key]] = {}
+        for r in requests:
+            wanted.setdefault(r.index.name, set()).add(r.key)
+        return _fetch(_snapshot.read_keys(self.path, namespace, wanted), requests)
+
+    def stats(self, namespace: str) -> dict[str, int]:
+        if not self.path.exists():
+            return {"keys": 0, "rows": 0}
+        from shoal.features.online import _snapshot
+
+        return _snapshot.stats(self.path, namespace)
+
+    def insert(self, namespace: str, index: IndexSpec, items: Sequence[tuple[Key, int, Row]]) -> None:
+        raise TypeError("a SnapshotReader is read-only: open a MemoryStore to insert rows")
+
+    def clear(self, namespace: str) -> None:
+        raise TypeError("a SnapshotReader is read-only: open a MemoryStore to clear a namespace")

@@ -12,6 +12,7 @@ import pytest
 
 from shoal.executors.base import Result
 from shoal.executors.local import LocalExecutor
+from tests.conftest import wait_until
 
 from .conftest import HERE, MakeLaunch, pid_gone, run, wait_for
 from .test_commands import log_lines
@@ -290,9 +291,7 @@ def test_a_launch_warms_the_fork_server_for_the_next_ones(make_launch: MakeLaunc
     with LocalExecutor(preload=[], workers=1) as executor:
         first = run(executor, make_launch("python", isolation=isolation, warm=[module], **asked))
         assert first.outputs["had"] == {module: False}, first  # forked before: it imports it itself
-        deadline = time.monotonic() + 10
-        while not run(executor, make_launch("python", **asked)).outputs["had"][module]:
-            assert time.monotonic() < deadline, "the fork server never imported the module"
-            time.sleep(0.05)
+        wait_until(lambda: run(executor, make_launch("python", **asked)).outputs["had"][module], 10,
+                   "the fork server never imported the module", interval=0.05)
         again = run(executor, make_launch("python", **asked))
         assert again.outputs["had"] == {module: True}, again

@@ -69,7 +69,7 @@ def test_a_json_array_holds_several_workflows() -> None:
     text = '[\n{"name": "a", "tasks": [{"name": "t", "type": "shell"}]},\n{"name": "b", "tasks": 3}\n]'
     with pytest.raises(SpecError) as info:
         load_text(text, "json", "two.json")
-    assert str(info.value).startswith("two.json:3: field 'tasks': Input should be a valid list")
+    assert str(info.value).startswith("two.json:3: field 'tasks': expected a list")
 
 
 def test_yaml_dates_stay_text_so_yaml_and_json_agree() -> None:

@@ -1,4 +1,4 @@
-# expect: Input should be greater than or equal to 0, got -1
+# expect: expected a number at least 0, got -1
 # task: train
 # field: retries
 # line: 9

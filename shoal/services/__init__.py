@@ -1,0 +1,59 @@
+"""The service layer: what the CLI calls today and the REST API will call tomorrow, one module
+per noun. It is the one place that combines the engine, the store and the libraries for a use
+case; callers import it and `shoal.errors`, nothing below.
+
+    workflows.py  apply (a file, a directory or a Workflow), list, show, export, delete
+    runs.py       trigger, backfill, list, show, stop, rerun, recover, wait
+    logs.py       task-run logs: which attempts have one, read, follow as they are written
+    schedules.py  list the cron schedules, pause and resume one
+    home.py       open the metadata database; tell a database outage from other errors
+    features.py, models.py   feature sets and the model registry
+
+Every function takes the `Store` first (and an `Actor` where `engine.access` decides who may
+act: the CLI is `LOCAL`), returns dataclasses that serialise to JSON, and raises `shoal.errors`.
+
+Cheap to import: the CLI imports this face to show `--help`, so each name below (and each
+module above) loads on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from shoal._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from shoal.services import home, logs, names, runs, schedules, workflows
+    from shoal.services.home import Store, open_store
+    from shoal.services.names import (
+        DEFAULT_PROJECT,
+        LOCAL,
+        RUN_TERMINAL,
+        TASK_TERMINAL,
+        Actor,
+        Role,
+        RunState,
+        TaskRunState,
+    )
+    from shoal.services.runs import RunInfo, TaskRunInfo
+
+_HOMES = {
+    "Store": "home", "open_store": "home",
+    "DEFAULT_PROJECT": "names", "LOCAL": "names", "Actor": "names", "Role": "names",
+    "RunState": "names", "TaskRunState": "names", "RUN_TERMINAL": "names", "TASK_TERMINAL": "names",
+    "RunInfo": "runs", "TaskRunInfo": "runs",
+}
+_MODULES = frozenset({"home", "logs", "names", "runs", "schedules", "workflows", "features", "models"})
+_exported = lazy_exports(__name__, _HOMES)
+
+__all__ = [
+    "DEFAULT_PROJECT", "LOCAL", "RUN_TERMINAL", "TASK_TERMINAL", "Actor", "Role", "RunInfo", "RunState", "Store",
+    "TaskRunInfo", "TaskRunState", "home", "logs", "names", "open_store", "runs", "schedules", "workflows",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MODULES:  # `services.runs.list_runs(...)` without importing every noun up front
+        return importlib.import_module(f"{__name__}.{name}")
+    return _exported(name)

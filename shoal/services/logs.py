@@ -1,0 +1,205 @@
+"""Task-run logs: which attempt logs a run has, reading them, and following them as they are
+written (`tail -f`), until the run (or the one task) has ended.
+
+Attempt logs are plain files the executor appends to, one line at a time and unbuffered, under
+`SHOAL_HOME/logs/<run>/<task>/<attempt>.log` (`shoal.engine.paths`). Following is polling each
+file's size: what is new up to its last newline is a line, a partial line waits for the rest.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from shoal.engine.access import LOCAL, Actor
+from shoal.engine.paths import attempt_dir, run_dir_is_its_own
+from shoal.engine.run_info import RunInfo, TaskRunInfo, get_run
+from shoal.engine.states import TASK_TERMINAL
+from shoal.errors import InvalidInput, NotFound
+from shoal.services.runs import is_driven
+from shoal.spec.models import DEFAULT_PROJECT
+from shoal.store import Store
+
+__all__ = [
+    "AttemptLog", "LogLine", "NewAttempt", "TaskLogs", "Undriven", "follow", "log_paths", "read_chunks", "task_logs",
+]
+
+POLL_SECONDS = 0.25
+UNDRIVEN_SECONDS = 2.0  # a run nobody drives this long is reported once (a claim takes ~1 s)
+CHUNK = 1 << 20  # a task may have printed gigabytes: read its log a piece at a time
+
+
+@dataclass(frozen=True)
+class AttemptLog:
+    task: str
+    attempt: int
+    path: Path
+
+
+@dataclass(frozen=True)
+class TaskLogs:
+    """A task of a run, its state and its attempt logs on this host, in attempt order."""
+
+    task: str
+    state: str
+    attempts: list[AttemptLog]
+
+
+@dataclass(frozen=True)
+class LogLine:
+    task: str
+    attempt: int
+    text: str  # without its newline
+
+
+@dataclass(frozen=True)
+class NewAttempt:
+    """Following one task: the log of another attempt begins."""
+
+    task: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class Undriven:
+    """The followed run waits for a driver and none is running (no scheduler, its waiting
+    command gone): said once, so that following it does not wait in silence."""
+
+    run_id: int
+
+
+LogEvent = LogLine | NewAttempt | Undriven
+
+
+def task_logs(
+    store: Store, run_id: int, task: str | None = None, attempt: int | None = None, *,
+    project: str = DEFAULT_PROJECT, actor: Actor = LOCAL,
+) -> list[TaskLogs]:
+    """The attempt logs of every task of a run (or of `task`, or only of `attempt`). Names a task
+    the run does not have, or an attempt that never started, as bad input."""
+    info = get_run(store, run_id, project=project, actor=actor)
+    tasks = _tasks(info, task)
+    if attempt is not None and all(attempt > t.attempt for t in tasks):
+        # Attempts are numbered 1..attempt (reruns continue the count), so this one never started.
+        if task is not None:
+            n = tasks[0].attempt
+            if n == 0:
+                have = f"it ran none ({tasks[0].state})"
+            else:
+                have = "its only attempt is 1" if n == 1 else f"its attempts are 1 to {n}"
+            raise InvalidInput(f"task {task!r} of run {run_id} has no attempt {attempt}; {have}")
+        most = max((t.attempt for t in tasks), default=0)
+        raise InvalidInput(f"no task of run {run_id} has an attempt {attempt}; "
+                           + (f"the most any task has is {most}" if most else "no task has run yet"))
+    return [TaskLogs(t.task, t.state, _attempt_logs(store, info, t.task, attempt)) for t in tasks]
+
+
+def read_chunks(path: Path) -> Iterator[str]:
+    """A log's text, a piece at a time."""
+    with path.open(encoding="utf-8", errors="replace") as f:
+        while chunk := f.read(CHUNK):
+            yield chunk
+
+
+def follow(
+    store: Store, run_id: int, task: str | None = None, attempt: int | None = None, *,
+    project: str = DEFAULT_PROJECT, actor: Actor = LOCAL, poll: float = POLL_SECONDS,
+) -> Iterator[LogEvent]:
+    """New log lines of the run's tasks (or of `task`, or of one `attempt`) as they are written,
+    until the run (or the task) has ended; several tasks' lines interleave."""
+    _tasks(get_run(store, run_id, project=project, actor=actor), task)  # a bad name fails before any wait
+    tails: dict[Path, _Tail] = {}
+    undriven = _UndrivenClock(store, run_id)
+    while True:
+        # Read the state before the files: once it says ended, every line was written already.
+        info = get_run(store, run_id)
+        tasks = _tasks(info, task)
+        done = info.is_finished or (task is not None and all(t.state in TASK_TERMINAL for t in tasks))
+        for t in tasks:
+            for log in _attempt_logs(store, info, t.task, attempt):
+                tail = tails.get(log.path)
+                if tail is None:
+                    tail = tails[log.path] = _Tail(log.path)
+                    if task is not None:
+                        yield NewAttempt(t.task, log.attempt)
+                for line in tail.lines(final=done):
+                    yield LogLine(t.task, log.attempt, line)
+        if done:
+            if attempt is not None and not tails:  # as without following: it never ran
+                most = max((t.attempt for t in tasks), default=0)
+                raise InvalidInput(f"{'task ' + repr(task) if task else 'no task'} of run {run_id} "
+                                   f"{'has' if task else 'had'} no attempt {attempt}; it ended after "
+                                   f"{most} attempt{'s' if most != 1 else ''}")
+            return
+        if undriven.says_so():
+            yield Undriven(run_id)
+        time.sleep(poll)
+
+
+def log_paths(store: Store, info: RunInfo, task: str, attempt: int | None = None) -> list[Path]:
+    """The files of a task's attempt logs on this host, in attempt order (only `attempt`'s, if given)."""
+    return [log.path for log in _attempt_logs(store, info, task, attempt)]
+
+
+def _tasks(info: RunInfo, task: str | None) -> list[TaskRunInfo]:
+    names = [t.task for t in info.tasks]
+    if task is not None and task not in names:
+        raise NotFound(f"run {info.id} has no task {task!r}; its tasks: {', '.join(names)}")
+    return [t for t in info.tasks if task is None or t.task == task]
+
+
+def _attempt_logs(store: Store, info: RunInfo, task: str, attempt: int | None) -> list[AttemptLog]:
+    """A task's attempt logs in attempt order; none while the run's directory holds another
+    run's files (an earlier database's run of the same number)."""
+    folder = attempt_dir(store.logs_dir, info.id, task)
+    has_run = any(t.attempt for t in info.tasks)
+    if not folder.is_dir() or not run_dir_is_its_own(store.logs_dir, info.id, info.created_at, has_run):
+        return []
+    found = sorted((int(p.stem), p) for p in folder.glob("*.log") if p.stem.isdigit())
+    return [AttemptLog(task, n, p) for n, p in found if attempt is None or n == attempt]
+
+
+class _Tail:
+    """What of one attempt's log has been read."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+        self.partial = b""
+
+    def lines(self, final: bool) -> list[str]:
+        try:
+            with self.path.open("rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except OSError:
+            return []
+        self.offset += len(data)
+        data = self.partial + data
+        cut = len(data) if final else data.rfind(b"\n") + 1
+        self.partial = data[cut:]
+        return data[:cut].decode("utf-8", "replace").splitlines()
+
+
+class _UndrivenClock:
+    """Says once when the run has waited UNDRIVEN_SECONDS for a driver; again if it is left
+    without one later."""
+
+    def __init__(self, store: Store, run_id: int) -> None:
+        self.store, self.run_id = store, run_id
+        self.since: float | None = None
+        self.told = False
+
+    def says_so(self) -> bool:
+        if is_driven(self.store, self.run_id):
+            self.since, self.told = None, False
+            return False
+        now = time.monotonic()
+        if self.since is None:
+            self.since = now
+        if not self.told and now - self.since >= UNDRIVEN_SECONDS:
+            self.told = True
+            return True
+        return False
