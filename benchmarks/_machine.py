@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import platform
 import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -46,3 +48,14 @@ def machine_facts(modules: Sequence[str] = ("shoal",), dirty_path: str | None = 
     except (OSError, subprocess.SubprocessError):
         facts["shoal_commit"] = None
     return facts
+
+
+def emit(result: dict[str, Any], path: Path, write: bool = True) -> str:
+    """Print `result` as one JSON line on stdout and, if `write`, keep it at `path` (results/)."""
+    line = json.dumps(result, separators=(",", ":"))
+    if write:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(line + "\n")
+        print(f"wrote {path.relative_to(REPO) if path.is_relative_to(REPO) else path}", file=sys.stderr, flush=True)
+    print(line, flush=True)
+    return line

@@ -276,7 +276,7 @@ def make_requests(n: int, keys: int, rng: random.Random) -> list[dict[str, Any]]
 
 def load(fs: FeatureSet, data: Path) -> dict[str, Any]:
     t0 = time.perf_counter()
-    n = fs.import_offline({"tx": Source.from_path(data)})
+    n = fs.import_offline({"tx": Source.from_path(data)}).total_stored
     s = time.perf_counter() - t0
     return {"rows": n, "seconds": round(s, 2), "rows_per_s": round(n / s)}
 

@@ -55,7 +55,7 @@ TARGET_SECONDS = 10.0
 GROWTH_FLAT = 1.5  # per-task time at the largest size <= 1.5x the smallest's counts as linear
 
 sys.path.insert(0, str(BENCH))
-from _machine import machine_facts  # noqa: E402 - the benchmarks dir is not a package on sys.path
+from _machine import emit, machine_facts  # noqa: E402 - the benchmarks dir is not a package on sys.path
 
 
 def log(msg: str) -> None:
@@ -249,12 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         "targets_met": targets_met,
         "elapsed_s": round(time.perf_counter() - t_start, 1),
     }
-    line = json.dumps(result, separators=(",", ":"))
-    if not args.no_write:
-        RESULT_FILE.parent.mkdir(parents=True, exist_ok=True)
-        RESULT_FILE.write_text(line + "\n")
-        log(f"wrote {RESULT_FILE.relative_to(REPO)}")
-    print(line, flush=True)
+    emit(result, RESULT_FILE, write=not args.no_write)
     errors = any("error" in r for shape in SHAPES for r in results[shape].values())
     return 2 if errors else 0
 

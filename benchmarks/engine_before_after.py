@@ -1,0 +1,105 @@
+"""Did a change slow the engine down? `engine_overhead.py` (shoal only, no anchors) on an older
+commit and on the working tree, interleaved in one session, with the ratio after/before.
+
+The older commit is checked out into a temporary git worktree and imported from there
+(PYTHONPATH, inherited by the executor's processes); both sides use this checkout's venv and
+its benchmark script. Runs alternate before, after, before, after... so that the machine's drift
+weighs on both; each figure is the median over the runs of its side. Ratios below 1 mean faster.
+
+Prints ONE JSON line on stdout and writes it to benchmarks/results/engine_before_after.json;
+progress goes to stderr. The box is shared and noisy: only the ratios of one session mean much.
+
+Usage: python benchmarks/engine_before_after.py --before REV [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+RESULT_FILE = BENCH / "results" / "engine_before_after.json"
+SHAPES = ("shell_chain", "shell_fanout", "python_worker_chain", "python_worker_fanout", "python_fork_chain",
+          "python_fork_fanout", "dag_2000")
+
+sys.path.insert(0, str(BENCH))
+from _machine import emit, machine_facts  # noqa: E402 - the benchmarks dir is not a package on sys.path
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def one_run(code_root: Path, out_dir: Path) -> dict[str, Any]:
+    """engine_overhead.py --skip-anchors importing shoal from `code_root`; its JSON line."""
+    env = {**os.environ, "PYTHONPATH": str(code_root)}
+    # Run a copy so that the committed results/engine_overhead.json (with its anchors) stays.
+    script = out_dir / "engine_overhead.py"
+    if not script.exists():
+        for name in ("engine_overhead.py", "_machine.py", "requirements-anchors.txt"):
+            (out_dir / name).write_text((BENCH / name).read_text())
+        os.symlink(BENCH / "_engine_anchors", out_dir / "_engine_anchors")
+        (out_dir / "results").mkdir()
+    done = subprocess.run([sys.executable, str(script), "--skip-anchors"], env=env, cwd=code_root,
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def figures(result: dict[str, Any]) -> dict[str, float]:
+    shoal = result["shoal"]
+    out = {f"{shape}_per_task_ms": shoal[shape]["per_task_ms"] for shape in SHAPES
+           if isinstance(shoal.get(shape), dict) and "per_task_ms" in shoal[shape]}
+    out["sql_statements_per_task_chain_100"] = result["sql_statements_per_task"]["chain_100_per_task"]
+    out["sql_statements_per_task_dag_2000"] = result["sql_statements_per_task"]["dag_2000_per_task"]
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--before", required=True, help="the commit to compare with (e.g. the issue's base)")
+    ap.add_argument("--rounds", type=int, default=2, help="before/after pairs (default 2)")
+    ap.add_argument("--no-write", action="store_true", help="print only; leave results/ alone")
+    args = ap.parse_args()
+    rev = subprocess.run(["git", "rev-parse", "--short", args.before], cwd=REPO, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    sides: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
+    with tempfile.TemporaryDirectory(prefix="shoal-before-") as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(["git", "worktree", "add", "--detach", "-q", str(tree), rev], cwd=REPO, check=True)
+        try:
+            roots = {"before": tree, "after": REPO}
+            for i in range(args.rounds):
+                for side in ("before", "after"):
+                    log(f"round {i + 1}/{args.rounds}: {side} ({rev if side == 'before' else 'working tree'})")
+                    out_dir = Path(tmp) / side
+                    out_dir.mkdir(exist_ok=True)
+                    sides[side].append(figures(one_run(roots[side], out_dir)))
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO, check=False)
+    medians = {side: {k: round(statistics.median(r[k] for r in runs), 4) for k in runs[0]}
+               for side, runs in sides.items()}
+    ratios = {k: round(medians["after"][k] / medians["before"][k], 3) for k in medians["after"]
+              if medians["before"].get(k)}
+    result = {
+        "benchmark": "engine_before_after",
+        "machine": machine_facts(),
+        "config": {"before": rev, "rounds": args.rounds,
+                   "method": "engine_overhead.py --skip-anchors, before/after interleaved; medians over rounds"},
+        "before": medians["before"],
+        "after": medians["after"],
+        "ratio_after_over_before": ratios,
+        "no_regression": all(v <= 1.10 for v in ratios.values()),  # 10%: within this box's noise
+    }
+    emit(result, RESULT_FILE, write=not args.no_write)
+
+
+if __name__ == "__main__":
+    main()
