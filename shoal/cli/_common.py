@@ -142,15 +142,40 @@ def print_rows(rows: Sequence[Any], columns: Sequence[Column], json_out: bool) -
         shown.remove(max((i for i in shown if columns[i].drop), key=lambda i: columns[i].drop))
     hidden = [col.header for i, col in enumerate(columns) if i not in shown]
     table = Table(caption=f"hidden at this width: {', '.join(hidden)} (see --json)" if hidden else None)
+    folded = _fold_widths([i for i in shown if not columns[i].whole], widths, cells, columns,
+                          console.width - sum(widths[i] + 3 for i in shown) - 1)
     for i in shown:
         col = columns[i]
         if col.whole:
             table.add_column(col.header, no_wrap=True, min_width=widths[i])
         else:
-            table.add_column(col.header, overflow="fold", min_width=widths[i])
+            table.add_column(col.header, overflow="fold", min_width=widths[i], width=folded.get(i))
     for r in range(len(rows)):
         table.add_row(*(cells[i][r] for i in shown))
     console.print(table)
+
+
+def _fold_widths(folding: list[int], widths: list[int], cells: list[list[str | Text]], columns: Sequence[Column],
+                 spare: int) -> dict[int, int]:
+    """Widths for the folding columns when the table cannot show every cell on one line: each
+    gets its narrowest width plus a fair share of the spare room, up to what its longest line
+    needs. Empty when everything fits (rich then sizes the table itself). Rich's own shrinking
+    reduces the widest columns first and can leave a table wider than the terminal, which then
+    cuts off its right edge."""
+    wants = {i: max(_longest_line(columns[i].header, cells[i]) - widths[i], 0) for i in folding}
+    if spare >= sum(wants.values()) or spare < 0:
+        return {}
+    out: dict[int, int] = {}
+    for n, i in enumerate(sorted(folding, key=lambda i: wants[i])):
+        given = min(wants[i], spare // (len(folding) - n))
+        out[i] = widths[i] + given
+        spare -= given
+    return out
+
+
+def _longest_line(header: str, cells: list[str | Text]) -> int:
+    texts = [c.plain if isinstance(c, Text) else Text.from_markup(c).plain for c in cells]
+    return max([len(header), *(len(line) for text in texts for line in text.splitlines() or [""])])
 
 
 def _width(col: Column, cells: list[str | Text]) -> int:

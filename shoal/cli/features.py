@@ -38,16 +38,16 @@ TABLE_COLUMNS = (
     Column("version", lambda t: str(t.version), whole=True),
     Column("rows", lambda t: str(t.row_count), whole=True),
     Column("columns", lambda t: plain(", ".join(f"{k} {v}" for k, v in t.schema.items()))),
-    Column("source", lambda t: plain(t.source)),
+    Column("source", lambda t: plain(t.source), drop=1),
 )
 FEATURE_SET_COLUMNS = (
     Column("name", lambda f: plain(f.name), whole=True),
     Column("version", lambda f: str(f.version), whole=True),
-    Column("tables", lambda f: plain(", ".join(f.tables))),
+    Column("tables", lambda f: plain(", ".join(f.tables)), drop=1),
     Column("features", lambda f: str(f.features), whole=True),
     Column("online keys", lambda f: str(f.keys), whole=True),
-    Column("online rows", lambda f: str(f.rows), whole=True),
-    Column("deployed", lambda f: f.created_at.isoformat(sep=" ", timespec="seconds"), min_width=10),
+    Column("online rows", lambda f: str(f.rows), whole=True, drop=3),
+    Column("deployed", lambda f: f.created_at.isoformat(sep=" ", timespec="seconds"), min_width=10, drop=2),
 )
 
 

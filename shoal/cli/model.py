@@ -34,17 +34,17 @@ MODEL_COLUMNS = (
     Column("model", lambda i: plain(i.name), whole=True),
     Column("latest", lambda i: f"v{i.latest_version}" if i.latest_version else "-", whole=True),
     Column("aliases", lambda i: plain(", ".join(f"{a}→v{v}" for a, v in sorted(i.aliases.items())) or "-")),
-    Column("created", lambda i: fmt_time(i.created_at), min_width=10),
+    Column("created", lambda i: fmt_time(i.created_at), min_width=10, drop=1),
 )
 # In a narrow terminal the metrics and names fold onto more lines rather than end in "…".
 VERSION_COLUMNS = (
     Column("version", lambda v: str(v.version), whole=True),
     Column("aliases", lambda v: plain(", ".join(v.aliases) or "-"), whole=True),
-    Column("flavor", lambda v: plain(v.flavor)),
+    Column("flavor", lambda v: plain(v.flavor), drop=2),
     Column("feature set", lambda v: plain(f"{v.feature_set} v{v.feature_set_version}" if v.feature_set else "-")),
     Column("metrics", lambda v: plain(_metrics(v.metrics))),
-    Column("run", lambda v: str(v.run_id or "-"), whole=True),
-    Column("created", lambda v: fmt_time(v.created_at), min_width=10),
+    Column("run", lambda v: str(v.run_id or "-"), whole=True, drop=3),
+    Column("created", lambda v: fmt_time(v.created_at), min_width=10, drop=1),
 )
 
 

@@ -78,3 +78,30 @@ def test_wide_terminals_show_every_column(narrow) -> None:  # type: ignore[no-un
     header = _cells(r.output)[0]
     assert header == ["run", "project", "workflow", "version", "state", "trigger", "logical date", "created", "ended"]
     assert "hidden" not in r.output
+
+
+def test_a_table_whose_narrowest_form_just_fits_keeps_its_right_edge(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`model versions` of the demo: the words fit 80 columns exactly only with every folding
+    column at its narrowest, which rich's own shrinking misses (it cut the last column off)."""
+    from types import SimpleNamespace
+
+    from shoal.cli._common import Column, plain, print_rows
+
+    columns = (
+        Column("version", lambda v: v.version, whole=True),
+        Column("aliases", lambda v: plain(v.aliases), whole=True),
+        Column("flavor", lambda v: plain(v.flavor)),
+        Column("feature set", lambda v: plain(v.feature_set)),
+        Column("metrics", lambda v: plain(v.metrics)),
+        Column("created", lambda v: v.created, min_width=10),
+    )
+    row = SimpleNamespace(version="1", aliases="production", flavor="xgboost", feature_set="talkingdata v1",
+                          metrics="auc=0.8845, logloss=0.01645, f1=0", created="2026-12-07 14:45:56")
+    monkeypatch.setattr(console, "_width", 80)
+    with console.capture() as captured:
+        print_rows([row], columns, json_out=False)
+    lines = captured.get().splitlines()
+    assert all(len(line) <= 80 and line.rstrip()[-1] in "┓┃┩│┘" for line in lines), "\n".join(lines)
+    cells = " ".join(" ".join(c) for c in _cells(captured.get()))
+    for word in ("production", "talkingdata", "logloss=0.01645,", "2026-12-07", "14:45:56"):
+        assert word in cells.split(), (word, captured.get())
