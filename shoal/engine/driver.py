@@ -10,6 +10,7 @@ The driver is the loop; its collaborators decide and it records:
 - `claims`: owners, leases, claiming, admission gates
 - `takeover`: what a previous driver left; the executor says how its attempts ended
 - `launch.Launcher`: a task's next attempt as a `Launch`, or `CannotStart`
+- `attempts.Attempts`: the executor's side: hand attempts over, collect results, cut them off
 - `waiting.EngineTasks`: engine-driven tasks (sub_workflow, dependent, sensors)
 - the executor (`shoal.executors.base.Executor`): where attempts run
 
@@ -32,7 +33,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import socket
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -42,17 +42,18 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from shoal.engine.attempts import Attempts, Batch, Refused
 from shoal.engine.book import RunBook, attempt_outcome, log_outcome
 from shoal.engine.claims import Claimer, Leases, is_owner_dead, make_owner, release_runs
 from shoal.engine.launch import CannotStart, Launcher, db_text, one_line
-from shoal.engine.paths import log_path
+from shoal.engine.paths import append_log_line
 from shoal.engine.runtime import ActiveRun, TaskState, final_run_state
 from shoal.engine.states import RUN_TERMINAL, RunState, TaskRunState
 from shoal.engine.takeover import attempts_left_running, claim_dirs
 from shoal.engine.transitions import INCREMENT, DeferredWrites, Writer
 from shoal.engine.waiting import EngineTasks, Outcome
 from shoal.engine.workflows import version_spec
-from shoal.executors.base import Attempt, Executor, ExecutorDied, Launch, Result
+from shoal.executors.base import Attempt, Executor, Result
 from shoal.executors.capacity import Slots, default_capacity
 from shoal.spec.secrets import mask_value
 from shoal.store import Store, utcnow
@@ -64,7 +65,6 @@ S = TaskRunState
 log = logging.getLogger(__name__)
 SYNC_INTERVAL = 0.5  # seconds between lease heartbeats / claims / stop checks
 PROCESS_KINDS = frozenset({"command", "process"})  # task kinds the executor runs
-Batch = list[tuple[ActiveRun, TaskState, Launch]]
 
 
 class Driver:
@@ -105,10 +105,7 @@ class Driver:
         self.engine_tasks = EngineTasks(store, self.launcher)
         self.leases = Leases(self.owner, self.settings.lease_seconds)
         self.claimer = Claimer(self.owner, is_pg=self.engine.dialect.name == "postgresql")
-        # Attempts of taken-over runs that a dead driver had already run to success (by key),
-        # and results waiting to be recorded as if the executor had just reported them.
-        self._unrecorded: dict[str, Result] = {}
-        self._adopted: list[Result] = []
+        self.attempts = Attempts(self.executor, self.book, self._write_log_line)
         self.draining = False  # stopping: start nothing, claim nothing (see `drain`)
         self._reloading = False  # runs dropped after a database error, being claimed again (see `reload`)
         self._next_done_check = 0.0
@@ -177,7 +174,7 @@ class Driver:
             log.warning("stopping: killing %d attempt(s) still running after %.0fs: %s",
                         len(cut), grace, ", ".join(cut))
             for key in list(self.book.inflight):
-                self._kill(key, f"cut off: {why}" + (f" and {grace:g}s of grace ran out" if grace else ""))
+                self.attempts.kill(key, f"cut off: {why}" + (f" and {grace:g}s of grace ran out" if grace else ""))
             self._record_inflight(self.executor.kill_grace + 5.0)
         if self.book.active:
             with self._tx() as conn:
@@ -190,7 +187,7 @@ class Driver:
         deadline = time.monotonic() + within
         while self.book.inflight and (left := deadline - time.monotonic()) > 0:
             self._heartbeat()  # the grace may be longer than a lease
-            for result in self._poll(min(SYNC_INTERVAL, left)):
+            for result in self.attempts.poll(min(SYNC_INTERVAL, left)):
                 self._on_result(result)
 
     def reload(self) -> None:
@@ -214,7 +211,7 @@ class Driver:
         # that failed. `is_done` asks the database again.
         self.book.clear()
         self.engine_tasks.clear()
-        self._unrecorded.clear()
+        self.attempts.clear()
         self._reloading = True
         self._next_sync = self.leases.next_renewal = 0.0
 
@@ -234,7 +231,7 @@ class Driver:
                 if run_id in pending and run_id not in ours:
                     log.warning("attempt %s of run %s: the run was taken over (or ended) while the database "
                                 "was away; killing it here", key, run_id)
-                    self._kill(key, "killed: its run was taken over by another driver")
+                    self.attempts.kill(key, "killed: its run was taken over by another driver")
             pending &= ours
         self._reloading = bool(pending)
 
@@ -300,39 +297,8 @@ class Driver:
             # An inline task (switch, condition) just decided and made more tasks ready: go on
             # at once. Tasks still ready otherwise wait for capacity, which only a result frees.
             wait = 0.0
-        for result in self._poll(wait):
+        for result in self.attempts.poll(wait):
             self._on_result(result)
-
-    # ----------------------------------------------------------------- executor
-
-    def _poll(self, timeout: float) -> list[Result]:
-        """Results from the executor, after those waiting to be recorded (`_adopted`)."""
-        try:
-            results = self.executor.poll(0.0 if self._adopted else timeout)
-        except ExecutorDied as exc:
-            self._executor_died(exc)
-            results = []
-        adopted, self._adopted = self._adopted, []
-        return adopted + results
-
-    def _kill(self, key: str, reason: str = "killed") -> None:
-        try:
-            self.executor.kill(key, reason)
-        except ExecutorDied as exc:
-            self._executor_died(exc)
-
-    def _executor_died(self, exc: ExecutorDied) -> None:
-        """The executor died under this driver (SIGKILL, the OOM killer): it ends what its
-        attempts left running and starts afresh; each attempt is recorded as it ended, or as lost
-        (retried per its retries, as when a driver dies)."""
-        log.error("%s; starting a new executor", exc)
-        for result in self.executor.restart():
-            where = self.book.inflight.get(result.key)
-            if where is None:
-                continue
-            if result.lost and (run := self.book.active.get(where[0])) is not None:
-                self._write_log_line(run, run.tasks[where[1]], result.error or "lost")
-            self._adopted.append(result)
 
     # ----------------------------------------------------------------- sync / claim
 
@@ -374,7 +340,7 @@ class Driver:
     def _forget(self, run_id: int, *, kill: bool) -> None:
         for key in self.book.forget(run_id):
             if kill:
-                self._kill(key)
+                self.attempts.kill(key)
         self.engine_tasks.forget(run_id)
 
     def _claim(self) -> None:
@@ -497,7 +463,7 @@ class Driver:
         if self.book.ready:
             with self._tx() as conn:
                 batch = self._start_batch(conn)
-            self._record_refused(self._submit(batch))
+            self._record_refused(self.attempts.submit(batch))
         self._deliver_child_results()
         return progressed
 
@@ -530,7 +496,7 @@ class Driver:
                 self._fail_unstartable(run, ts, exc.reason, conn)
                 continue
             if run.recovered:
-                self._check_unrecorded(launch)
+                self.attempts.check_unrecorded(launch)
             book.hold(launch.key, run, ts)  # now, so the rest of this pass sees it taken
             batch.append((run, ts, launch))
         if not batch:
@@ -546,49 +512,13 @@ class Driver:
         for _run, ts, launch in batch:
             if ts.id not in moved:  # stopped or taken over meanwhile: the next sync lets its run go
                 book.release(launch.key)
-                self._unrecorded.pop(launch.key, None)
+                self.attempts.not_started(launch.key)
                 self._next_sync = 0.0
         return [b for b in batch if b[1].id in moved]
 
-    def _submit(self, batch: Batch) -> list[tuple[ActiveRun, TaskState, Result]]:
-        """Hand started attempts to the executor. The pid is recorded with the outcome: stop goes
-        through the owning driver, which kills by attempt key, so the database need not know it
-        sooner. Returns the attempts the executor refused, for the caller to record once the
-        transaction that started them has committed."""
-        refused: list[tuple[ActiveRun, TaskState, Result]] = []
-        for run, ts, launch in batch:
-            self.book.inflight[launch.key] = (run.id, ts.name)
-            if self.executor.is_running(launch.key):
-                continue  # started before `reload`, its start not written then: follow it, never start it twice
-            adopted = self._unrecorded.pop(launch.key, None)
-            if adopted is not None:
-                self._adopted.append(adopted)  # it already succeeded: record it, never rerun it
-                continue
-            try:
-                try:
-                    self.executor.submit(launch, wait=False)
-                except ExecutorDied as exc:
-                    self._executor_died(exc)
-                    self.executor.submit(launch, wait=False)  # on the fresh one
-            except Exception as exc:  # e.g. the executor refused the launch
-                self.book.inflight.pop(launch.key, None)
-                self.book.release(launch.key)
-                error = f"cannot start: {one_line(exc)}"
-                refused.append((run, ts, Result(key=launch.key, exit_code=None, error=error)))
-        return refused
-
-    def _record_refused(self, refused: list[tuple[ActiveRun, TaskState, Result]]) -> None:
+    def _record_refused(self, refused: Refused) -> None:
         for run, ts, result in refused:
             self._record(run, ts, result)
-
-    def _check_unrecorded(self, launch: Launch) -> None:
-        """Before starting an attempt of a run taken over from a dead driver, ask the executor
-        for a result of that very attempt: the dead driver may have handed it over and died
-        before the transaction recording the start committed (see `_record`). A success is
-        recorded instead of running the task again."""
-        result = self.executor.leftover(launch)
-        if result is not None:
-            self._unrecorded[launch.key] = result
 
     def _fail_unstartable(self, run: ActiveRun, ts: TaskState, error: str, conn: Writer | None = None) -> None:
         """Fail without retrying: rendering or sizing errors would fail every attempt the same way.
@@ -604,11 +534,8 @@ class Driver:
         self._after_commit(run)
 
     def _write_log_line(self, run: ActiveRun, ts: TaskState, message: str) -> None:
-        message = mask_value(message, self.launcher.secrets_of(run, ts))
-        path = log_path(self.logs_dir, run.id, ts.name, ts.attempt)
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with open(path, "a", opener=lambda p, flags: os.open(p, flags, 0o600)) as f:  # the owner's only
-            f.write(f"[{datetime.now().isoformat(sep=' ', timespec='milliseconds')}] {message}\n")
+        masked = mask_value(message, self.launcher.secrets_of(run, ts))
+        append_log_line(self.logs_dir, run.id, ts.name, ts.attempt, masked)
 
     # ----------------------------------------------------------------- inline & engine tasks
 
@@ -754,7 +681,7 @@ class Driver:
         instead of adding to it. Crash safety holds because the finished task's row still says
         `running` on this executor until the commit, so a driver taking over waits for this
         executor to exit (it kills what it ran and writes every result file first) and then
-        finds, in `_check_unrecorded`, any attempt that ran without its start being recorded.
+        finds, in `Attempts.check_unrecorded`, any attempt that ran without its start being recorded.
         """
         now = self.now()
         to, values = attempt_outcome(run, ts, result, now, self.launcher.secrets_of(run, ts))
@@ -763,7 +690,7 @@ class Driver:
         if pipeline and self.leases.is_sure():
             writes = DeferredWrites()
             batch = self._decide_outcome(writes, run, ts, to, values, now, only_run=run.id) or []
-            refused = self._submit(batch)
+            refused = self.attempts.submit(batch)
             try:
                 with self._tx() as conn:
                     if not writes.apply(conn):
@@ -779,7 +706,7 @@ class Driver:
                 if batch is None:  # stopped (the stop recorded the outcome) or taken over meanwhile
                     self._next_sync = 0.0
                     return
-            refused = self._submit(batch)
+            refused = self.attempts.submit(batch)
         if log.isEnabledFor(logging.INFO):
             log_outcome(run, ts, to, result, values)
         self._record_refused(refused)

@@ -28,6 +28,15 @@ def log_path(logs_dir: Path, run_id: int, task: str, attempt: int) -> Path:
     return Path(attempt_files(logs_dir, run_id, task, attempt)[0])
 
 
+def append_log_line(logs_dir: Path, run_id: int, task: str, attempt: int, message: str) -> None:
+    """A timestamped line in an attempt's log, written by the engine (not by the task): why it
+    did not start, what an engine-driven task decided, that it was lost. The owner's only."""
+    path = log_path(logs_dir, run_id, task, attempt)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with open(path, "a", opener=lambda p, flags: os.open(p, flags, 0o600)) as f:
+        f.write(f"[{datetime.now().isoformat(sep=' ', timespec='milliseconds')}] {message}\n")
+
+
 def result_path(logs_dir: Path, run_id: int, task: str, attempt: int) -> Path:
     return Path(attempt_files(logs_dir, run_id, task, attempt)[1])
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from shoal.client import Client
+from shoal.engine.attempts import Attempts
 from shoal.engine.driver import Driver
 from shoal.engine.runs import get_run, stop_run, trigger_run
 from shoal.engine.transitions import DeferredWrites
@@ -113,15 +114,15 @@ def test_a_run_stopped_while_its_next_task_is_being_recorded_kills_that_task(
     (tmp_path / "hold").touch()
     Client(store=store, executor=executor).apply_path(_chain(tmp_path, ledger))
     run_id = trigger_run(store, "piped")
-    real_submit = Driver._submit
+    real_submit = Attempts.submit
 
-    def submit_then_stop(self: Driver, batch):  # type: ignore[no-untyped-def]
+    def submit_then_stop(self: Attempts, batch):  # type: ignore[no-untyped-def]
         refused = real_submit(self, batch)
         if any(ts.name == "b" for _, ts, _ in batch):
             stop_run(store, run_id)  # someone stops the run before b's start is written
         return refused
 
-    monkeypatch.setattr(Driver, "_submit", submit_then_stop)
+    monkeypatch.setattr(Attempts, "submit", submit_then_stop)
     start = time.monotonic()
     with Driver(store, only=[run_id], executor=executor) as driver:
         driver.drive([run_id], timeout=60)
