@@ -73,6 +73,13 @@ class Forbidden(ShoalError, PermissionError):
     code = "forbidden"
 
 
+class Unauthorized(ShoalError):
+    """Raised when a request to the API carries no token, or one that is unknown, expired or
+    revoked; nothing was changed. (A known user without the role a request needs: Forbidden.)"""
+
+    code = "unauthorized"
+
+
 class StoreUnavailable(ShoalError):
     """Raised when the metadata database cannot be opened: a missing database, a server that does
     not answer, a bad URL or a missing driver. The message says what to fix; nothing was changed."""

@@ -18,6 +18,7 @@ import typer
 from rich.markup import escape
 
 from shoal import __version__, services
+from shoal.cli import access as access_cli
 from shoal.cli import features as features_cli
 from shoal.cli import model as model_cli
 from shoal.cli import runs as runs_cli
@@ -41,6 +42,9 @@ app.add_typer(runs_cli.app, name="runs")
 app.add_typer(schedule_cli.app, name="schedule")
 app.add_typer(features_cli.app, name="features")
 app.add_typer(model_cli.app, name="model")
+app.add_typer(access_cli.projects_app, name="project")
+app.add_typer(access_cli.users_app, name="user")
+app.add_typer(access_cli.tokens_app, name="token")
 app.command("serve")(handle_errors(model_cli.serve))
 
 
@@ -100,6 +104,10 @@ def init() -> None:
     home, url = services.home.describe(s)
     what = "created" if s.created else "already there, schema up to date"
     console.print(f"shoal home: {home}\ndatabase: {url} ({what})", markup=False)
+    admin = services.users.first_admin(s)
+    if admin is not None:
+        console.print(f"instance admin: {admin.info.user}; API token (shown this once, keep it safe):\n{admin.token}",
+                      markup=False, highlight=False)
 
 
 @app.command()

@@ -54,3 +54,11 @@ def require(actor: Actor, project: str, role: Role, doing: str) -> None:
             f"{project!r}, where {actor.name} {has}; ask an admin of {project!r}",
             project=project, role=role.name.lower(), actor=actor.name,
         )
+
+
+def require_instance_admin(actor: Actor, doing: str) -> None:
+    """Raise Forbidden unless `actor` administers the whole instance (users, tokens of others,
+    new admins): the command line, or a user created as an admin."""
+    if actor.roles is not None:
+        raise Forbidden(f"{actor.name} may not {doing}: that needs an instance admin; ask one",
+                        actor=actor.name)

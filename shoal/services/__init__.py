@@ -8,6 +8,8 @@ case; callers import it and `shoal.errors`, nothing below.
     schedules.py  list the cron schedules, pause and resume one
     home.py       open the metadata database; tell a database outage from other errors
     features.py, models.py   feature sets and the model registry
+    users.py      users and API tokens; `authenticate` turns a token into an Actor
+    projects.py   projects and their members (viewer, editor, admin)
 
 Every function takes the `Store` first (and an `Actor` where `engine.access` decides who may
 act: the CLI is `LOCAL`), returns dataclasses that serialise to JSON, and raises `shoal.errors`.
@@ -44,7 +46,9 @@ _HOMES = {
     "RunState": "names", "TaskRunState": "names", "RUN_TERMINAL": "names", "TASK_TERMINAL": "names",
     "RunInfo": "runs", "TaskRunInfo": "runs",
 }
-_MODULES = frozenset({"home", "logs", "names", "runs", "schedules", "workflows", "features", "models"})
+_MODULES = frozenset({
+    "home", "logs", "names", "runs", "schedules", "workflows", "features", "models", "users", "projects",
+})
 _exported = lazy_exports(__name__, _HOMES)
 
 __all__ = [

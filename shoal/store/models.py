@@ -249,3 +249,41 @@ model_releases = Table(
     Index("ix_model_releases_model_alias", "model_id", "alias"),
 )
 
+
+# People and programs that use a shared shoal over its API. An instance admin may do anything;
+# everyone else acts in the projects they are a member of, with the role they hold there.
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), unique=True, nullable=False),
+    Column("is_admin", Boolean, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+# A user's role (viewer, editor, admin) in one project.
+project_members = Table(
+    "project_members",
+    metadata,
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+# API tokens: only a SHA-256 of each is kept (they are long random strings, not passwords), with
+# its first characters to tell tokens apart in a list. Shown once, when created.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("prefix", String(16), nullable=False),
+    Column("token_hash", String(64), unique=True, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime),
+    Column("revoked_at", DateTime),
+    Column("last_used_at", DateTime),
+    Index("ix_api_tokens_user", "user_id"),
+)
