@@ -9,7 +9,7 @@ weighs on both; each figure is the median over the runs of its side. Ratios belo
 Prints ONE JSON line on stdout and writes it to benchmarks/results/engine_before_after.json;
 progress goes to stderr. The box is shared and noisy: only the ratios of one session mean much.
 
-Usage: python benchmarks/engine_before_after.py --before REV [--rounds 2]
+Usage: python benchmarks/engine_before_after.py --before REV [--rounds 2] [--reps 3]
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def one_run(code_root: Path, out_dir: Path) -> dict[str, Any]:
+def one_run(code_root: Path, out_dir: Path, reps: int) -> dict[str, Any]:
     """engine_overhead.py --skip-anchors importing shoal from `code_root`; its JSON line."""
     env = {**os.environ, "PYTHONPATH": str(code_root)}
     # Run a copy so that the committed results/engine_overhead.json (with its anchors) stays.
@@ -48,7 +48,7 @@ def one_run(code_root: Path, out_dir: Path) -> dict[str, Any]:
             (out_dir / name).write_text((BENCH / name).read_text())
         os.symlink(BENCH / "_engine_anchors", out_dir / "_engine_anchors")
         (out_dir / "results").mkdir()
-    done = subprocess.run([sys.executable, str(script), "--skip-anchors"], env=env, cwd=code_root,
+    done = subprocess.run([sys.executable, str(script), "--skip-anchors", "--reps", str(reps)], env=env, cwd=code_root,
                           capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -66,6 +66,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--before", required=True, help="the commit to compare with (e.g. the issue's base)")
     ap.add_argument("--rounds", type=int, default=2, help="before/after pairs (default 2)")
+    ap.add_argument("--reps", type=int, default=3, help="engine_overhead's repetitions per figure (default 3)")
     ap.add_argument("--no-write", action="store_true", help="print only; leave results/ alone")
     args = ap.parse_args()
     rev = subprocess.run(["git", "rev-parse", "--short", args.before], cwd=REPO, capture_output=True, text=True,
@@ -81,7 +82,7 @@ def main() -> None:
                     log(f"round {i + 1}/{args.rounds}: {side} ({rev if side == 'before' else 'working tree'})")
                     out_dir = Path(tmp) / side
                     out_dir.mkdir(exist_ok=True)
-                    sides[side].append(figures(one_run(roots[side], out_dir)))
+                    sides[side].append(figures(one_run(roots[side], out_dir, args.reps)))
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO, check=False)
     medians = {side: {k: round(statistics.median(r[k] for r in runs), 4) for k in runs[0]}
@@ -91,11 +92,12 @@ def main() -> None:
     result = {
         "benchmark": "engine_before_after",
         "machine": machine_facts(),
-        "config": {"before": rev, "rounds": args.rounds,
+        "config": {"before": rev, "rounds": args.rounds, "reps": args.reps,
                    "method": "engine_overhead.py --skip-anchors, before/after interleaved; medians over rounds"},
         "before": medians["before"],
         "after": medians["after"],
         "ratio_after_over_before": ratios,
+        "rounds": sides,  # every round's figures: the spread says how much a ratio means here
         "no_regression": all(v <= 1.10 for v in ratios.values()),  # 10%: within this box's noise
     }
     emit(result, RESULT_FILE, write=not args.no_write)

@@ -11,8 +11,8 @@ import functools
 import json
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, is_dataclass
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
 import typer
@@ -22,6 +22,7 @@ from rich.text import Text
 
 from shoal.cli.exit_codes import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED
 from shoal.errors import Conflict, Forbidden, InvalidInput, NotFound, ShoalError, StoreUnavailable
+from shoal.services.encoding import jsonable
 
 __all__ = [
     "EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_INTERRUPTED", "Column", "console", "err_console", "fmt_time",
@@ -93,17 +94,9 @@ def _error(message: str) -> None:
     err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if is_dataclass(value) and not isinstance(value, type):
-        return asdict(value)
-    return str(value)  # paths, enums
-
-
 def print_json(data: Any) -> None:
     """`data` (the services' dataclasses, lists and dicts of them) as indented JSON on stdout."""
-    sys.stdout.write(json.dumps(data, default=_default, indent=2) + "\n")
+    sys.stdout.write(json.dumps(data, default=jsonable, indent=2) + "\n")
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,42 @@ app.add_typer(access_cli.tokens_app, name="token")
 app.command("serve")(handle_errors(model_cli.serve))
 
 
+@app.command("api")
+@handle_errors
+def api(
+    port: Annotated[int, typer.Option("--port", help="TCP port")] = 8000,
+    host: Annotated[str, typer.Option("--host", help="address to bind (127.0.0.1: this machine only)")] = "127.0.0.1",
+) -> None:
+    """Serve the REST API (/api/v1, OpenAPI at /docs); requests need a token (`shoal token create`).
+
+    Runs are queued by the API and driven by `shoal scheduler`, which may run anywhere on the
+    same database. Example: shoal api --port 8000
+    """
+    from shoal.api.server import serve_api
+    from shoal.cli._store import store
+
+    serve_api(store(create=True), host=host, port=port, announce=lambda line: console.print(line, markup=False))
+
+
+@app.command("server")
+@handle_errors
+def server(
+    port: Annotated[int, typer.Option("--port", help="TCP port of the API")] = 8000,
+    host: Annotated[str, typer.Option("--host", help="address to bind (127.0.0.1: this machine only)")] = "127.0.0.1",
+) -> None:
+    """Everything in one command: the REST API and a scheduler with its local executor, until Ctrl+C.
+
+    On a new database it creates the instance admin and prints their API token once. For
+    production, run `shoal api` (any number) and `shoal scheduler` (one or more) on PostgreSQL.
+    """
+    from shoal.api.server import serve_with_scheduler
+    from shoal.cli._store import store
+
+    s = store(create=True)
+    _print_first_admin(s)
+    serve_with_scheduler(s, host=host, port=port, announce=lambda line: console.print(line, markup=False))
+
+
 def _print_version(value: bool) -> None:
     if value:
         typer.echo(__version__)
@@ -104,7 +140,12 @@ def init() -> None:
     home, url = services.home.describe(s)
     what = "created" if s.created else "already there, schema up to date"
     console.print(f"shoal home: {home}\ndatabase: {url} ({what})", markup=False)
-    admin = services.users.first_admin(s)
+    _print_first_admin(s)
+
+
+def _print_first_admin(store: services.Store) -> None:
+    """In a database without users: create the instance admin and print its token, once."""
+    admin = services.users.first_admin(store)
     if admin is not None:
         console.print(f"instance admin: {admin.info.user}; API token (shown this once, keep it safe):\n{admin.token}",
                       markup=False, highlight=False)

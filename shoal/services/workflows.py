@@ -18,7 +18,7 @@ from shoal.engine.access import LOCAL, Actor, Role, require
 from shoal.engine.workflows import ApplyResult
 from shoal.errors import InvalidInput
 from shoal.spec.errors import Problem, SpecError
-from shoal.spec.io import FORMATS, LoadedWorkflow, dump_json, dump_python, dump_yaml, read_dir, read_file
+from shoal.spec.io import FORMATS, LoadedWorkflow, dump_json, dump_python, dump_yaml, read_dir, read_file, read_text
 from shoal.spec.models import DEFAULT_PROJECT, Workflow
 from shoal.spec.secrets import masked_definition
 from shoal.spec.validate import validate_project_name, validate_workflow
@@ -27,6 +27,7 @@ from shoal.tasks.registry import task_types
 
 __all__ = [
     "EXPORT_FORMATS", "ApplyResult", "LoadedWorkflow", "WorkflowDetail", "WorkflowSummary", "apply", "apply_path",
+    "apply_text",
     "delete", "export", "format_of_suffix", "list_workflows", "load", "show",
 ]
 
@@ -91,12 +92,37 @@ def apply_path(
             "subdirectories, and skips names starting with _ or ."
         ) if Path(path).is_dir() else ""
         raise InvalidInput(f"no workflows found in {path}{hint}")
+    cwd = str(Path.cwd().resolve())
+
+    def search_path(lw: LoadedWorkflow) -> str:
+        dirs = [cwd] + ([str(Path(lw.source_dir).resolve())] if lw.source_dir else [])
+        return os.pathsep.join(dict.fromkeys(dirs))
+
+    return _apply_loaded(store, loaded, project, actor, search_path)
+
+
+def apply_text(
+    store: Store, text: str, fmt: str = "yaml", *, project: str | None = None, actor: Actor = LOCAL,
+    source: str = "<request>",
+) -> list[ApplyResult]:
+    """Apply every workflow of a YAML or JSON text (a request's body), all or none. Python SDK
+    files are not taken here: they are code, and what a request carries never runs as code."""
+    if fmt not in ("yaml", "json"):
+        raise InvalidInput(f"format {fmt!r}: send yaml or json (a Python SDK file is applied from the command line)",
+                           field="format")
+    loaded = read_text(text, fmt, source, task_types())
+    if not loaded:
+        raise InvalidInput(f"no workflows found in {source}", field="content")
+    return _apply_loaded(store, loaded, project, actor, lambda _lw: None)
+
+
+def _apply_loaded(
+    store: Store | Callable[[], Store], loaded: list[LoadedWorkflow], project: str | None, actor: Actor,
+    search_path: Callable[[LoadedWorkflow], str | None],
+) -> list[ApplyResult]:
     if project is not None:
         _refuse_merged_names(loaded, project)
-    items = []
-    for lw in loaded:
-        dirs = [str(Path.cwd().resolve())] + ([str(Path(lw.source_dir).resolve())] if lw.source_dir else [])
-        items.append(_prepared(lw.workflow, os.pathsep.join(dict.fromkeys(dirs)), project, validated=True))
+    items = [_prepared(lw.workflow, search_path(lw), project, validated=True) for lw in loaded]
     return engine_workflows.apply_workflows(store() if callable(store) else store, items, actor=actor)
 
 

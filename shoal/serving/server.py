@@ -46,7 +46,7 @@ def bind(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
-            raise InvalidInput(f"port {port} on {host} is already in use (another `shoal serve`?): stop "
+            raise InvalidInput(f"port {port} on {host} is already in use (another shoal server?): stop "
                                "what listens there or choose another port with --port") from None
         if exc.errno == errno.EACCES:
             raise InvalidInput(f"no permission to listen on {host}:{port} (ports below 1024 need root): "

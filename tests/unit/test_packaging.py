@@ -43,6 +43,7 @@ HOMES: dict[str, str] = {
     "shoal.features.online.redis_store": "redis",  # loaded on first use by shoal.features.online
     "shoal.ml": "ml",
     "shoal.serving": "serve",
+    "shoal.api": "serve",  # the REST API: FastAPI and uvicorn, as the model server
     **{module: extra for module, (extra, _) in registry._NEEDS.items()},
 }
 

@@ -1,0 +1,84 @@
+"""`shoal api` and `shoal server`: the REST API on uvicorn, alone or with a scheduler beside it.
+
+The address is checked and bound before anything else starts, with the model server's checks
+(a port out of range, busy, or a host that is not this machine's is one clear error). `shoal
+server` is the embedded default in one command: the API here and `shoal scheduler` (which runs
+the local executor) as a child process on the same database, in its own session; when the API
+stops (Ctrl+C, SIGTERM) it tells the scheduler to stop as SIGTERM does, and waits for it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+
+from shoal import services
+
+SCHEDULER_EXTRA_WAIT = 15.0  # seconds past the stop grace before a scheduler that will not stop is killed
+
+
+def serve_api(store: services.Store, *, host: str, port: int, announce: Callable[[str], None]) -> None:
+    """Answer API requests on host:port until stopped (Ctrl+C, SIGTERM)."""
+    sock = _bind(host, port)
+    try:
+        _run(store, sock, host, port, announce)
+    finally:
+        sock.close()
+
+
+def serve_with_scheduler(store: services.Store, *, host: str, port: int, announce: Callable[[str], None]) -> None:
+    """The API and a scheduler until stopped; the scheduler drains (running tasks get
+    SHOAL_STOP_GRACE_SECONDS to finish) before this returns."""
+    sock = _bind(host, port)
+    env = {**os.environ, **store.settings.to_env(), **store.settings.store_env()}
+    # Its own session: a Ctrl+C reaches this process only, which tells the scheduler once.
+    scheduler = subprocess.Popen([sys.executable, "-m", "shoal.cli.entry", "scheduler"], env=env,
+                                 start_new_session=True)
+    try:
+        _run(store, sock, host, port, announce)
+    finally:
+        sock.close()
+        _stop(scheduler, store.settings.stop_grace_seconds + SCHEDULER_EXTRA_WAIT)
+
+
+def _stop(scheduler: subprocess.Popen[bytes], within: float) -> None:
+    """Stop the scheduler as SIGTERM does (it drains); kill it after `within` seconds, or at a
+    second Ctrl+C."""
+    if scheduler.poll() is None:
+        scheduler.send_signal(signal.SIGTERM)
+    try:
+        scheduler.wait(timeout=within)
+    except (subprocess.TimeoutExpired, KeyboardInterrupt):
+        scheduler.kill()
+        scheduler.wait()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    from shoal._extras import imports_of
+
+    with imports_of("`shoal api`"):
+        from shoal.serving.server import bind
+    return bind(host, port)
+
+
+def _run(store: services.Store, sock: socket.socket, host: str, port: int, announce: Callable[[str], None]) -> None:
+    from shoal._extras import imports_of
+
+    with imports_of("`shoal api`"):
+        import uvicorn
+
+        from shoal.api.app import create_app
+    app = create_app(store)
+    announce(f"shoal API on http://{host}:{port}/api/v1  (OpenAPI: http://{host}:{port}/docs)")
+    try:
+        uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn stops on Ctrl+C, then raises it again: it is how a server ends
+        pass
+    announce("shoal API stopped")
+
+
+__all__ = ["serve_api", "serve_with_scheduler"]

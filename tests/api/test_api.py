@@ -1,0 +1,133 @@
+"""The REST API over the service layer, on SQLite and PostgreSQL: bearer tokens, the error
+shape of every 4xx, and a user acting only in their own projects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from shoal.api.app import create_app
+from shoal.services import projects, users
+from shoal.store import Store
+
+WF = ("name: {name}\nproject: {project}\ntasks:\n  - {{name: a, type: shell, command: 'echo ${{x}}'}}\n"
+      "params: {{x: '1'}}\n")
+Call = Callable[..., Any]
+
+
+@pytest.fixture
+def api(store: Store) -> dict[str, Call]:
+    """A client per user: root (instance admin), alice (editor of fraud), bob (viewer of fraud),
+    carol (no project); `anon` sends no token."""
+    users.add_user(store, "root", admin=True)
+    for name in ("alice", "bob", "carol"):
+        users.add_user(store, name)
+    projects.create_project(store, "fraud")
+    projects.add_member(store, "fraud", "alice", "editor")
+    projects.add_member(store, "fraud", "bob", "viewer")
+    client = TestClient(create_app(store))
+
+    def as_user(token: str | None) -> Call:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+        def call(method: str, path: str, **kwargs: Any) -> Any:
+            return client.request(method, path, **{**kwargs, "headers": {**headers, **kwargs.get("headers", {})}})
+
+        return call
+
+    callers = {u: as_user(users.create_token(store, u).token) for u in ("root", "alice", "bob", "carol")}
+    callers["anon"] = as_user(None)
+    return callers
+
+
+def error_of(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}, body
+    return body["error"]
+
+
+def apply(call: Call, name: str, project: str) -> Any:
+    return call("POST", "/api/v1/workflows", json={"content": WF.format(name=name, project=project)})
+
+
+def test_health_needs_no_token_and_everything_else_does(api: dict[str, Call]) -> None:
+    assert api["anon"]("GET", "/health").json()["status"] == "ok"
+    err = error_of(api["anon"]("GET", "/api/v1/workflows"), 401)
+    assert err["code"] == "unauthorized" and "Bearer" in err["message"]
+    response = api["anon"]("GET", "/api/v1/runs", headers={"Authorization": "Bearer shoal_nope"})
+    assert "unknown token" in error_of(response, 401)["message"]
+    assert api["alice"]("GET", "/api/v1/whoami").json() == {"user": "alice", "roles": {"fraud": "editor"}}
+    assert api["root"]("GET", "/api/v1/whoami").json() == {"user": "root", "roles": None}
+
+
+def test_apply_list_show_a_workflow(api: dict[str, Call]) -> None:
+    r = apply(api["alice"], "train", "fraud")
+    assert r.status_code == 201, r.text
+    assert [(x["name"], x["version"], x["changed"]) for x in r.json()] == [("train", 1, True)]
+    assert apply(api["alice"], "train", "fraud").json()[0]["changed"] is False
+    listed = api["bob"]("GET", "/api/v1/workflows").json()
+    assert [(w["project"], w["name"]) for w in listed] == [("fraud", "train")]
+    shown = api["bob"]("GET", "/api/v1/projects/fraud/workflows/train").json()
+    assert shown["version"] == 1 and shown["definition"]["tasks"][0]["name"] == "a"
+
+
+def test_a_bad_workflow_names_the_task_and_field_and_stores_nothing(api: dict[str, Call]) -> None:
+    cyclic = ("name: cyc\nproject: fraud\ntasks:\n  - {name: a, type: shell, command: 'true', upstream: [b]}\n"
+              "  - {name: b, type: shell, command: 'true', upstream: [a]}\n")
+    err = error_of(api["alice"]("POST", "/api/v1/workflows", json={"content": cyclic}), 422)
+    assert err["code"] == "spec_error" and "cycle" in err["message"] and err["details"]["problems"]
+    bad_field = "name: w\nproject: fraud\ntasks: [{name: a, type: shell, command: 'true', retries: lots}]\n"
+    problem = error_of(api["alice"]("POST", "/api/v1/workflows", json={"content": bad_field}), 422)["details"]
+    assert (problem["problems"][0]["task"], problem["problems"][0]["field"]) == ("a", "retries")
+    python = api["alice"]("POST", "/api/v1/workflows", json={"content": "print(1)", "format": "python"})
+    assert error_of(python, 422)["details"]["problems"][0]["field"] == "format"
+    missing = error_of(api["alice"]("POST", "/api/v1/workflows", json={}), 422)
+    assert missing["code"] == "invalid_input" and missing["details"]["problems"][0]["field"] == "content"
+    assert api["root"]("GET", "/api/v1/workflows").json() == []
+
+
+def test_a_user_acts_only_in_their_projects(api: dict[str, Call]) -> None:
+    assert apply(api["root"], "w", "default").status_code == 201
+    assert apply(api["alice"], "w", "fraud").status_code == 201
+    assert error_of(apply(api["alice"], "w2", "default"), 403)["code"] == "forbidden"
+    assert error_of(apply(api["bob"], "w2", "fraud"), 403)["details"]["role"] == "editor"
+    default_run = api["root"]("POST", "/api/v1/runs", json={"workflow": "w"}).json()["id"]
+    started = api["alice"]("POST", "/api/v1/runs", json={"workflow": "w", "project": "fraud",
+                                                         "params": {"x": "$(rm -rf /)"}})
+    assert started.status_code == 201 and started.json()["state"] == "queued", started.text
+    error_of(api["bob"]("POST", "/api/v1/runs", json={"workflow": "w", "project": "fraud"}), 403)
+    for who in ("alice", "bob", "carol"):  # nobody outside `default` reaches its run, even by id
+        error_of(api[who]("GET", f"/api/v1/projects/default/runs/{default_run}"), 403)
+        error_of(api[who]("POST", f"/api/v1/projects/default/runs/{default_run}/stop"), 403)
+        assert default_run not in [r["id"] for r in api[who]("GET", "/api/v1/runs").json()]
+    error_of(api["alice"]("GET", f"/api/v1/projects/fraud/runs/{default_run}"), 404)  # not fraud's
+    assert [r["project"] for r in api["bob"]("GET", "/api/v1/runs").json()] == ["fraud"]
+    assert {r["project"] for r in api["root"]("GET", "/api/v1/runs").json()} == {"fraud", "default"}
+    assert api["carol"]("GET", "/api/v1/workflows").json() == []
+
+
+def test_stop_a_run_then_stopping_again_is_a_conflict(api: dict[str, Call]) -> None:
+    apply(api["alice"], "w", "fraud")
+    run_id = api["alice"]("POST", "/api/v1/runs", json={"workflow": "w", "project": "fraud"}).json()["id"]
+    r = api["alice"]("POST", f"/api/v1/projects/fraud/runs/{run_id}/stop")
+    assert r.status_code == 200 and r.json() == {"stopped": [run_id]}
+    assert api["bob"]("GET", f"/api/v1/projects/fraud/runs/{run_id}").json()["state"] == "stopped"
+    assert error_of(api["alice"]("POST", f"/api/v1/projects/fraud/runs/{run_id}/stop"), 409)["code"] == "conflict"
+
+
+@pytest.mark.parametrize(("method", "path", "status", "code"), [
+    ("GET", "/api/v1/nope", 404, "not_found"),
+    ("DELETE", "/api/v1/runs", 405, "method_not_allowed"),
+    ("GET", "/api/v1/runs?limit=0", 422, "invalid_input"),
+    ("GET", "/api/v1/projects/fraud/runs/abc", 422, "invalid_input"),
+    ("GET", "/api/v1/projects/fraud/runs/999", 404, "not_found"),
+    ("GET", "/api/v1/projects/fraud/workflows/nope", 404, "not_found"),
+    ("POST", "/api/v1/runs", 422, "invalid_input"),
+])
+def test_every_4xx_has_the_error_shape(api: dict[str, Call], method: str, path: str, status: int, code: str) -> None:
+    kwargs = {"content": b"{not json", "headers": {"content-type": "application/json"}} if method == "POST" else {}
+    assert error_of(api["root"](method, path, **kwargs), status)["code"] == code
