@@ -155,3 +155,16 @@ def wait_until(
 def wait_for_file(path: Path, timeout: float = 60.0, context: Callable[[], str] | None = None) -> None:
     """Until a task creates `path`; on timeout the failure shows `context()` (e.g. a process's output)."""
     wait_until(path.exists, timeout, lambda: f"{path} never appeared" + (f":\n{context()}" if context else ""))
+
+
+def add_team(store: Store) -> None:
+    """Users of a shared instance: root (instance admin), alice (editor of project fraud), bob
+    (viewer of fraud), carol (in no project)."""
+    from shoal.services import projects, users
+
+    users.add_user(store, "root", admin=True)
+    for name in ("alice", "bob", "carol"):
+        users.add_user(store, name)
+    projects.create_project(store, "fraud")
+    projects.add_member(store, "fraud", "alice", "editor")
+    projects.add_member(store, "fraud", "bob", "viewer")

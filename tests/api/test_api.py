@@ -10,8 +10,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from shoal.api.app import create_app
-from shoal.services import projects, users
+from shoal.services import users
 from shoal.store import Store
+from tests.conftest import add_team
 
 WF = ("name: {name}\nproject: {project}\ntasks:\n  - {{name: a, type: shell, command: 'echo ${{x}}'}}\n"
       "params: {{x: '1'}}\n")
@@ -22,12 +23,7 @@ Call = Callable[..., Any]
 def api(store: Store) -> dict[str, Call]:
     """A client per user: root (instance admin), alice (editor of fraud), bob (viewer of fraud),
     carol (no project); `anon` sends no token."""
-    users.add_user(store, "root", admin=True)
-    for name in ("alice", "bob", "carol"):
-        users.add_user(store, name)
-    projects.create_project(store, "fraud")
-    projects.add_member(store, "fraud", "alice", "editor")
-    projects.add_member(store, "fraud", "bob", "viewer")
+    add_team(store)
     client = TestClient(create_app(store))
 
     def as_user(token: str | None) -> Call:

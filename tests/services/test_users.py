@@ -17,6 +17,7 @@ from shoal.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthoriz
 from shoal.services import projects, runs, users, workflows
 from shoal.store import Store, utcnow
 from shoal.store.models import api_tokens
+from tests.conftest import add_team
 
 WF = "name: w\nproject: {project}\ntasks: [{{name: a, type: shell, command: 'true'}}]\n"
 
@@ -24,12 +25,7 @@ WF = "name: w\nproject: {project}\ntasks: [{{name: a, type: shell, command: 'tru
 @pytest.fixture
 def team(store: Store) -> Store:
     """root (instance admin), alice (editor of fraud), bob (viewer of fraud), carol (no project)."""
-    users.add_user(store, "root", admin=True)
-    for name in ("alice", "bob", "carol"):
-        users.add_user(store, name)
-    projects.create_project(store, "fraud")
-    projects.add_member(store, "fraud", "alice", "editor")
-    projects.add_member(store, "fraud", "bob", "viewer")
+    add_team(store)
     return store
 
 
