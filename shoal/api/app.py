@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -159,6 +159,33 @@ def create_app(store: services.Store) -> FastAPI:
     def stop_run(caller: Caller, project: str, run_id: int) -> Response:
         """Stop a run and its sub-workflow runs."""
         return _json({"stopped": services.runs.stop(store, [run_id], project=project, actor=caller)})
+
+    @app.get(f"{API}/projects/{{project}}/runs/{{run_id}}/tasks/{{task}}/log", tags=["runs"],
+             response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+    def task_log(
+        caller: Caller, project: str, run_id: int, task: str, attempt: Annotated[int | None, Query(ge=1)] = None,
+        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=services.logs.MAX_RANGE)] = services.logs.MAX_RANGE,
+    ) -> Response:
+        """A task's log (its latest attempt, or `attempt`), whole or a byte range: `offset` and
+        `limit`. The headers say the attempt, the range and the log's size now."""
+        r = services.logs.read_range(store, run_id, task, attempt, offset=offset, limit=limit, project=project,
+                                     actor=caller)
+        headers = {"X-Shoal-Attempt": str(r.attempt), "X-Shoal-Log-Size": str(r.size),
+                   "Content-Range": f"bytes {r.offset}-{r.offset + len(r.data) - 1}/{r.size}" if r.data
+                   else f"bytes */{r.size}"}
+        return Response(r.data, media_type="text/plain; charset=utf-8", headers=headers)
+
+    @app.get(f"{API}/schedules", tags=["schedules"])
+    def list_schedules(caller: Caller, project: str | None = None) -> Response:
+        """Workflows with a schedule, with their next fire time (UTC)."""
+        return _json(services.schedules.list_schedules(store, project=project, actor=caller))
+
+    @app.post(f"{API}/projects/{{project}}/workflows/{{name}}/schedule/{{action}}", tags=["schedules"])
+    def set_schedule(caller: Caller, project: str, name: str, action: Literal["pause", "resume"]) -> Response:
+        """Pause a workflow's schedule (no more scheduled runs) or resume it."""
+        change = services.schedules.pause if action == "pause" else services.schedules.resume
+        return _json(change(store, name, project=project, actor=caller))
 
     return app
 

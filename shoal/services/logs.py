@@ -23,12 +23,14 @@ from shoal.spec.models import DEFAULT_PROJECT
 from shoal.store import Store
 
 __all__ = [
-    "AttemptLog", "LogLine", "NewAttempt", "TaskLogs", "Undriven", "follow", "log_paths", "read_chunks", "task_logs",
+    "MAX_RANGE", "AttemptLog", "LogLine", "LogRange", "NewAttempt", "TaskLogs", "Undriven", "follow", "log_paths",
+    "read_chunks", "read_range", "task_logs",
 ]
 
 POLL_SECONDS = 0.25
 UNDRIVEN_SECONDS = 2.0  # a run nobody drives this long is reported once (a claim takes ~1 s)
 CHUNK = 1 << 20  # a task may have printed gigabytes: read its log a piece at a time
+MAX_RANGE = 8 << 20  # most bytes of a log one `read_range` returns: ask again from `offset + len`
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,35 @@ def task_logs(
         raise InvalidInput(f"no task of run {run_id} has an attempt {attempt}; "
                            + (f"the most any task has is {most}" if most else "no task has run yet"))
     return [TaskLogs(t.task, t.state, _attempt_logs(store, info, t.task, attempt)) for t in tasks]
+
+
+@dataclass(frozen=True)
+class LogRange:
+    """Bytes `offset` to `offset + len(data)` of one attempt's log, which is `size` bytes now."""
+
+    task: str
+    attempt: int
+    offset: int
+    size: int
+    data: bytes
+
+
+def read_range(
+    store: Store, run_id: int, task: str, attempt: int | None = None, *, offset: int = 0, limit: int = MAX_RANGE,
+    project: str = DEFAULT_PROJECT, actor: Actor = LOCAL,
+) -> LogRange:
+    """A byte range of a task's log: of `attempt`, or of its latest attempt. Bytes, not text: a
+    range may end inside a character, and the next one starts where it stopped."""
+    if offset < 0 or not 0 < limit <= MAX_RANGE:
+        raise InvalidInput(f"a log range starts at 0 or later and reads 1 to {MAX_RANGE} bytes", field="offset")
+    found = task_logs(store, run_id, task, attempt, project=project, actor=actor)[0].attempts
+    if not found:
+        raise NotFound(f"task {task!r} of run {run_id} has no log yet: it has not started", task=task)
+    log = found[-1]
+    with log.path.open("rb") as f:
+        size = f.seek(0, 2)
+        f.seek(min(offset, size))
+        return LogRange(task, log.attempt, min(offset, size), size, f.read(limit))
 
 
 def read_chunks(path: Path) -> Iterator[str]:

@@ -127,3 +127,43 @@ def test_stop_a_run_then_stopping_again_is_a_conflict(api: dict[str, Call]) -> N
 def test_every_4xx_has_the_error_shape(api: dict[str, Call], method: str, path: str, status: int, code: str) -> None:
     kwargs = {"content": b"{not json", "headers": {"content-type": "application/json"}} if method == "POST" else {}
     assert error_of(api["root"](method, path, **kwargs), status)["code"] == code
+
+
+def test_a_task_log_whole_and_by_byte_range(api: dict[str, Call], store: Store, executor) -> None:  # type: ignore[no-untyped-def]
+    from shoal.services import runs
+
+    wf = ("name: talk\nproject: fraud\nparams: {word: ''}\n"
+          "tasks: [{name: a, type: shell, command: 'echo \"$W\"; echo done', env: {W: '${word}'}}]\n")
+    assert api["alice"]("POST", "/api/v1/workflows", json={"content": wf}).status_code == 201
+    run_id = api["alice"]("POST", "/api/v1/runs", json={"workflow": "talk", "project": "fraud",
+                                                        "params": {"word": "$(id) héllo"}}).json()["id"]
+    runs.wait(store, [run_id], timeout=60, executor=executor)
+    path = f"/api/v1/projects/fraud/runs/{run_id}/tasks/a/log"
+    whole = api["bob"]("GET", path)
+    assert whole.status_code == 200 and "] $(id) héllo\n" in whole.text, whole.text  # the value, as text
+    assert "] done\n" in whole.text and "exit code 0" in whole.text
+    size = int(whole.headers["X-Shoal-Log-Size"])
+    assert whole.headers["X-Shoal-Attempt"] == "1" and size == len(whole.content)
+    tail = api["bob"]("GET", path, params={"offset": size - 5, "limit": 5})
+    assert tail.content == whole.content[-5:] and tail.headers["Content-Range"] == f"bytes {size - 5}-{size - 1}/{size}"
+    past = api["bob"]("GET", path, params={"offset": size + 10})
+    assert past.content == b"" and past.headers["Content-Range"] == f"bytes */{size}"
+    assert "no attempt 2" in error_of(api["bob"]("GET", path, params={"attempt": 2}), 422)["message"]
+    error_of(api["bob"]("GET", f"/api/v1/projects/fraud/runs/{run_id}/tasks/nope/log"), 404)
+    error_of(api["carol"]("GET", path), 403)
+    error_of(api["bob"]("GET", path, params={"limit": 0}), 422)
+
+
+def test_schedules_list_pause_and_resume(api: dict[str, Call]) -> None:
+    wf = ("name: nightly\nproject: fraud\nschedule: {cron: '0 2 * * *'}\n"
+          "tasks: [{name: a, type: shell, command: 'true'}]\n")
+    assert api["alice"]("POST", "/api/v1/workflows", json={"content": wf}).status_code == 201
+    listed = api["bob"]("GET", "/api/v1/schedules").json()
+    assert [(s["workflow"], s["paused"]) for s in listed] == [("nightly", False)]
+    error_of(api["bob"]("POST", "/api/v1/projects/fraud/workflows/nightly/schedule/pause"), 403)  # a viewer
+    paused = api["alice"]("POST", "/api/v1/projects/fraud/workflows/nightly/schedule/pause")
+    assert paused.status_code == 200 and paused.json()["paused"] is True
+    assert error_of(api["alice"]("POST", "/api/v1/projects/fraud/workflows/nightly/schedule/pause"), 409)
+    assert api["alice"]("POST", "/api/v1/projects/fraud/workflows/nightly/schedule/resume").json()["paused"] is False
+    error_of(api["alice"]("POST", "/api/v1/projects/fraud/workflows/nightly/schedule/stop"), 422)
+    assert api["carol"]("GET", "/api/v1/schedules").json() == []
