@@ -8,6 +8,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -59,3 +60,14 @@ def emit(result: dict[str, Any], path: Path, write: bool = True) -> str:
         print(f"wrote {path.relative_to(REPO) if path.is_relative_to(REPO) else path}", file=sys.stderr, flush=True)
     print(line, flush=True)
     return line
+
+
+def timed_command(cmd: list[str], env: dict[str, str], timeout: float) -> float:
+    """Milliseconds a fresh process of `cmd` takes from start to exit (in the repository, output
+    captured); RuntimeError with the end of its stderr if it fails."""
+    start = time.perf_counter()
+    done = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, timeout=timeout)
+    elapsed = (time.perf_counter() - start) * 1000
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {done.returncode}: {done.stderr.decode()[-500:]}")
+    return elapsed

@@ -40,7 +40,7 @@ WORKFLOW = "name: bench\ntasks:\n  - {name: a, type: shell, command: 'true'}\n"
 RUNS = 3
 
 sys.path.insert(0, str(BENCH))
-from _machine import emit, machine_facts  # noqa: E402 - the benchmarks dir is not a package on sys.path
+from _machine import emit, machine_facts, timed_command  # noqa: E402 - the benchmarks dir is not a package on sys.path
 
 
 def log(msg: str) -> None:
@@ -74,15 +74,6 @@ def prepare(home: Path, env: dict[str, str]) -> None:
         subprocess.run(step, env=env, cwd=REPO, check=True, capture_output=True, timeout=120)
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, timeout=60)
-    elapsed = (time.perf_counter() - start) * 1000
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} exited {done.returncode}: {done.stderr.decode()[-500:]}")
-    return elapsed
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=21, help="runs of each command; the median is reported")
@@ -101,10 +92,10 @@ def main(argv: list[str] | None = None) -> int:
         log(f"preparing {home}: 1 workflow, {RUNS} runs")
         prepare(home, env)
         for cmd in cmds.values():  # once untimed: the page cache and .pyc files are warm for all
-            timed(cmd, env)
+            timed_command(cmd, env, timeout=60)
         for i in range(reps):
             for name, cmd in cmds.items():
-                samples[name].append(timed(cmd, env))
+                samples[name].append(timed_command(cmd, env, timeout=60))
             log(f"round {i + 1}/{reps}: " + ", ".join(f"{n} {s[-1]:.0f} ms" for n, s in samples.items()))
     results: dict[str, Any] = {
         name: {"median_ms": round(statistics.median(s), 1), "min_ms": round(min(s), 1)} for name, s in samples.items()

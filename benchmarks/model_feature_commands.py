@@ -38,7 +38,7 @@ CLICK = {"ip": 5003, "app": 12, "device": 1, "os": 13, "channel": 245, "click_ti
 
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(REPO))
-from _machine import emit, machine_facts  # noqa: E402 - the benchmarks dir is not a package on sys.path
+from _machine import emit, machine_facts, timed_command  # noqa: E402 - the benchmarks dir is not a package on sys.path
 
 
 def log(msg: str) -> None:
@@ -86,15 +86,6 @@ def prepare(home: Path, env: dict[str, str], rows: int) -> dict[str, Any]:
     return json.loads(done.stdout)
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, timeout=120)
-    elapsed = (time.perf_counter() - start) * 1000
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} exited {done.returncode}: {done.stderr.decode()[-500:]}")
-    return elapsed
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=200_000, help="clicks in the table (make demo: 200,000)")
@@ -115,12 +106,13 @@ def main(argv: list[str] | None = None) -> int:
         compute = [*shoal, "features", "compute", "td", "--row", json.dumps(CLICK)]
         listing = [*shoal, "runs", "list"]
         for cmd in ([*shoal, "model", "release", "ctr", "1"], compute, listing):  # warm caches, untimed
-            timed(cmd, env)
+            timed_command(cmd, env, timeout=120)
         for i in range(args.reps):
             version = str(2 - i % 2)  # 2, 1, 2, ...: every release moves the alias
-            samples["shoal model release"].append(timed([*shoal, "model", "release", "ctr", version], env))
-            samples["shoal features compute"].append(timed(compute, env))
-            samples["shoal runs list"].append(timed(listing, env))
+            release = [*shoal, "model", "release", "ctr", version]
+            samples["shoal model release"].append(timed_command(release, env, timeout=120))
+            samples["shoal features compute"].append(timed_command(compute, env, timeout=120))
+            samples["shoal runs list"].append(timed_command(listing, env, timeout=120))
             log(f"round {i + 1}/{args.reps}: " + ", ".join(f"{n} {s[-1]:.0f} ms" for n, s in samples.items()))
     results = {name: {"median_ms": round(statistics.median(s), 1), "min_ms": round(min(s), 1)}
                for name, s in samples.items()}
