@@ -62,18 +62,25 @@ def create_project(store: Store, name: str, *, actor: Actor = LOCAL) -> ProjectI
 
 def list_projects(store: Store, *, actor: Actor = LOCAL) -> list[ProjectInfo]:
     """The projects `actor` holds a role in (every one for an instance admin), with members."""
+    return [p for p in _projects(store) if actor.role_in(p.name) is not None]
+
+
+def _projects(store: Store, name: str | None = None) -> list[ProjectInfo]:
+    """Every project (or only `name`) with its members, by name."""
+    query = select(projects).order_by(projects.c.name)
+    members_query = (select(project_members.c.project_id, users.c.name, project_members.c.role)
+                     .join(users, users.c.id == project_members.c.user_id).order_by(users.c.name))
+    if name is not None:
+        query = query.where(projects.c.name == name)
+        members_query = members_query.join(projects, projects.c.id == project_members.c.project_id).where(
+            projects.c.name == name)
     with store.engine.connect() as conn:
-        rows = conn.execute(select(projects).order_by(projects.c.name)).all()
-        found = conn.execute(
-            select(project_members.c.project_id, users.c.name, project_members.c.role)
-            .join(users, users.c.id == project_members.c.user_id)
-            .order_by(users.c.name)
-        ).all()
+        rows = conn.execute(query).all()
+        found = conn.execute(members_query).all()
     members: dict[int, dict[str, str]] = {}
     for m in found:
         members.setdefault(m.project_id, {})[m.name] = m.role
-    return [ProjectInfo(r.name, r.created_at, members.get(r.id, {})) for r in rows
-            if actor.role_in(r.name) is not None]
+    return [ProjectInfo(r.name, r.created_at, members.get(r.id, {})) for r in rows]
 
 
 def add_member(store: Store, project: str, user: str, role: str, *, actor: Actor = LOCAL) -> ProjectInfo:
@@ -115,4 +122,4 @@ def _ids(conn: Any, project: str, user: str) -> tuple[int, int]:
 
 
 def _info(store: Store, project: str) -> ProjectInfo:
-    return next(p for p in list_projects(store) if p.name == project)
+    return _projects(store, project)[0]
