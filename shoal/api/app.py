@@ -31,9 +31,9 @@ from shoal.errors import (
     expected_value,
 )
 from shoal.services.encoding import jsonable
+from shoal.spec.io import MAX_FILE_BYTES
 
 API = "/api/v1"
-MAX_WORKFLOW_BYTES = 10 * 2**20  # as `workflow apply` reads a file
 # ShoalError kind -> HTTP status; the first that matches wins (subclasses before their bases).
 STATUS: tuple[tuple[type[ShoalError], int], ...] = (
     (Unauthorized, 401), (Forbidden, 403), (NotFound, 404), (Conflict, 409), (InvalidInput, 422),
@@ -62,7 +62,7 @@ class RunRequest(BaseModel):
 class ApplyRequest(BaseModel):
     """Workflow definitions as the text of a YAML or JSON file."""
 
-    content: str = Field(description="the file's text", max_length=MAX_WORKFLOW_BYTES)
+    content: str = Field(description="the file's text", max_length=MAX_FILE_BYTES)
     format: str = Field(default="yaml", pattern="^(yaml|json)$", description="yaml or json")
     project: str | None = Field(default=None, description="store into this project instead of the file's")
 
