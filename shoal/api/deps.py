@@ -1,0 +1,40 @@
+"""What every route shares: the caller's Actor from the bearer token, the store, JSON answers
+and the error body `{"error": {"code", "message", "details"}}`."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import Response
+
+from shoal import services
+from shoal.services.encoding import jsonable
+
+API = "/api/v1"
+
+
+def json_response(data: Any, status: int = 200) -> Response:
+    """`data` (dataclasses, dates, lists of them) as JSON, encoded as the CLI's --json is."""
+    return Response(json.dumps(data, default=jsonable), status_code=status, media_type="application/json")
+
+
+def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> Response:
+    return json_response({"error": {"code": code, "message": message, "details": details or {}}}, status)
+
+
+def _store(request: Request) -> services.Store:
+    return request.app.state.store
+
+
+def _caller(request: Request) -> services.Actor:
+    """The Actor of the request's bearer token (Unauthorized, 401, without a valid one)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return services.users.authenticate(request.app.state.store, token.strip() if scheme.lower() == "bearer" else None)
+
+
+Caller = Annotated[services.Actor, Depends(_caller)]
+StoreDep = Annotated[services.Store, Depends(_store)]
+
+__all__ = ["API", "Caller", "StoreDep", "error_response", "json_response"]
