@@ -17,7 +17,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shoal import __version__, services
 from shoal.api.deps import API, error_response
+from shoal.api.limits import MAX_BODY, BodyLimit
 from shoal.api.routes import ROUTERS
+from shoal.api.sse import TooManyStreams
 from shoal.errors import (
     Conflict,
     Forbidden,
@@ -32,13 +34,14 @@ from shoal.errors import (
 # ShoalError kind -> HTTP status; the first that matches wins (subclasses before their bases).
 STATUS: tuple[tuple[type[ShoalError], int], ...] = (
     (Unauthorized, 401), (Forbidden, 403), (NotFound, 404), (Conflict, 409), (InvalidInput, 422),
-    (StoreUnavailable, 503),
+    (StoreUnavailable, 503), (TooManyStreams, 503),
 )
 
 
 def create_app(store: services.Store) -> FastAPI:
     """The API over `store` (opened once; its pool serves every request)."""
     app = FastAPI(title="shoal", version=__version__, docs_url="/docs", openapi_url="/openapi.json")
+    app.add_middleware(BodyLimit)
     app.state.store = store
 
     @app.exception_handler(ShoalError)
@@ -63,7 +66,7 @@ def create_app(store: services.Store) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def httperror_response(request: Request, exc: StarletteHTTPException) -> Response:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "bad_request")
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "bad_request")
         return error_response(exc.status_code, code, f"{request.method} {request.url.path}: {exc.detail}")
 
     for router in ROUTERS:
@@ -71,4 +74,4 @@ def create_app(store: services.Store) -> FastAPI:
     return app
 
 
-__all__ = ["API", "STATUS", "create_app"]
+__all__ = ["API", "MAX_BODY", "STATUS", "create_app"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from shoal import services
@@ -35,6 +35,13 @@ def _caller(request: Request) -> services.Actor:
 
 
 Caller = Annotated[services.Actor, Depends(_caller)]
+# Ids and version numbers are 32-bit integer columns: a larger number is bad input (422), never
+# a database error.
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+Version = Annotated[int | None, Query(ge=1, le=MAX_ID, description="a version number (default: the latest)")]
+# The size of a page of a list (`cursor` asks for the next one).
+Limit = Annotated[int, Query(ge=1, le=1000, description="items per page")]
 StoreDep = Annotated[services.Store, Depends(_store)]
 
-__all__ = ["API", "Caller", "StoreDep", "error_response", "json_response"]
+__all__ = ["API", "MAX_ID", "Caller", "Id", "Limit", "StoreDep", "Version", "error_response", "json_response"]

@@ -22,7 +22,7 @@ from shoal.engine.paths import attempt_files
 from shoal.engine.runtime import ActiveRun, TaskState
 from shoal.errors import ShoalError
 from shoal.executors.base import Launch
-from shoal.spec.secrets import MIN_MASKED_LENGTH, mask_value
+from shoal.spec.secrets import mask_value, secret_values
 from shoal.spec.templating import Scope, build_builtins, render_value
 from shoal.store.retry import DATABASE_AWAY
 from shoal.tasks.base import TaskContext, TaskParams, render_params
@@ -161,18 +161,10 @@ class Launcher:
         if not run.spec.secrets:
             return ()
         if ts.secrets is None:
-            found: set[str] = set()
             try:
-                scope = self.scope(run, ts, max(ts.attempt, 1))
-                for name in run.spec.secrets:
-                    if scope.has_param(name):
-                        try:
-                            found.add(scope.param(name))
-                        except ShoalError:
-                            continue  # a reference it cannot resolve: the task fails on it anyway
+                ts.secrets = secret_values(run.spec.secrets, self.scope(run, ts, max(ts.attempt, 1)))
             except ShoalError:
-                pass
-            ts.secrets = tuple(sorted((v for v in found if len(v) >= MIN_MASKED_LENGTH), key=len, reverse=True))
+                ts.secrets = ()
         return ts.secrets
 
 

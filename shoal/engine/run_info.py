@@ -7,7 +7,7 @@ task types.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from shoal.engine.access import LOCAL, Actor, Role, require
-from shoal.engine.clock import from_utc_naive
+from shoal.engine.clock import from_utc_naive, to_utc_naive
 from shoal.engine.states import RUN_TERMINAL
 from shoal.errors import NotFound
 from shoal.spec.secrets import masked_params
@@ -113,9 +113,14 @@ def get_run(
 
 def list_runs(
     store: Store, *, project: str | None = None, workflow: str | None = None, state: str | None = None,
-    limit: int = 50,
+    limit: int = 50, before: int | None = None, since: datetime | None = None, until: datetime | None = None,
+    trigger: str | None = None, readable: Collection[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Recent runs, newest first, with their project and workflow version."""
+    """Recent runs, newest first, with their project and workflow version.
+
+    `before`: only runs with a smaller id (the keyset of the next page: the cost of a page does
+    not grow with the history); `since`/`until`: logical dates (aware), inclusive; `readable`:
+    only runs of these projects (None: any)."""
     q = (
         select(runs, workflows.c.name.label("wf_name"), projects.c.name.label("project"),
                workflow_versions.c.version.label("version"))
@@ -127,10 +132,20 @@ def list_runs(
     )  # fmt: skip
     if project:
         q = q.where(projects.c.name == project)
+    if readable is not None:
+        q = q.where(projects.c.name.in_(list(readable)))
     if workflow:
         q = q.where(workflows.c.name == workflow)
     if state:
         q = q.where(runs.c.state == str(state))
+    if trigger:
+        q = q.where(runs.c.trigger == trigger)
+    if before is not None:
+        q = q.where(runs.c.id < before)
+    if since is not None:
+        q = q.where(runs.c.logical_date >= to_utc_naive(since))
+    if until is not None:
+        q = q.where(runs.c.logical_date <= to_utc_naive(until))
     with store.engine.connect() as conn:
         return [
             {
@@ -141,9 +156,6 @@ def list_runs(
             }
             for r in conn.execute(q)
         ]
-
-
-
 
 
 def run_states(store: Store, run_ids: Iterable[int]) -> dict[int, str]:

@@ -31,6 +31,9 @@ class TaskRunState(StrEnum):
     STOPPED = "stopped"  # stopped by a user, or never started because the run ended early
 
 
+# How a run was created (runs.trigger); a rerun or recover keeps the run's own.
+RUN_TRIGGERS = ("manual", "schedule", "backfill", "sub_workflow")
+
 RUN_TERMINAL = frozenset({RunState.SUCCESS, RunState.FAILED, RunState.STOPPED})
 RUN_ACTIVE = frozenset({RunState.QUEUED, RunState.RUNNING, RunState.PAUSED})
 TASK_TERMINAL = frozenset(

@@ -3,11 +3,12 @@ show, delete. Every workflow belongs to a project; `default` unless told otherwi
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, tuple_, update
 
 from shoal.engine.access import LOCAL, Actor, Role, require
 from shoal.engine.clock import as_aware, fire_times, from_utc_naive, next_fire, to_utc_naive
@@ -235,25 +236,36 @@ def version_spec(conn: Connection, version_id: int) -> tuple[Workflow, str | Non
     return Workflow.from_stored(row.spec), row.source_dir
 
 
-def list_workflows(store: Store, *, search: str | None = None, project: str | None = None) -> list[dict[str, Any]]:
-    """Workflows with their current version, schedule and last run state."""
-    last_run = (
-        select(runs.c.workflow_id, func.max(runs.c.id).label("last_run_id")).group_by(runs.c.workflow_id).subquery()
+def list_workflows(
+    store: Store, *, search: str | None = None, project: str | None = None, readable: Collection[str] | None = None,
+    after: tuple[str, str] | None = None, limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Workflows with their current version, schedule and last run state, by project and name.
+
+    `readable`: only these projects (None: any); `after`: the (project, name) a page ended at."""
+    # Per row, the newest run by the (workflow_id) index: a page costs the same on any history.
+    last_state = (
+        select(runs.c.state).where(runs.c.workflow_id == workflows.c.id).order_by(runs.c.id.desc()).limit(1)
+        .correlate(workflows).scalar_subquery()
     )
     q = (
         select(
             workflows.c.id, workflows.c.name, workflows.c.current_version, workflows.c.description,
             workflows.c.updated_at, projects.c.name.label("project"),
-            schedules.c.cron, schedules.c.paused, runs.c.state.label("last_state"),
+            schedules.c.cron, schedules.c.paused, last_state.label("last_state"),
         )
         .join(projects, projects.c.id == workflows.c.project_id)
         .outerjoin(schedules, schedules.c.workflow_id == workflows.c.id)
-        .outerjoin(last_run, last_run.c.workflow_id == workflows.c.id)
-        .outerjoin(runs, runs.c.id == last_run.c.last_run_id)
         .order_by(projects.c.name, workflows.c.name)
     )
     if project:
         q = q.where(projects.c.name == project)
+    if readable is not None:
+        q = q.where(projects.c.name.in_(list(readable)))
+    if after is not None:
+        q = q.where(tuple_(projects.c.name, workflows.c.name) > tuple_(*after))
+    if limit is not None:
+        q = q.limit(limit)
     if search:
         # autoescape: `_` and `%` in the search are literal text, not LIKE wildcards.
         text = search.lower()
@@ -271,6 +283,18 @@ def list_workflows(store: Store, *, search: str | None = None, project: str | No
             }
             for r in conn.execute(q)
         ]
+
+
+def list_versions(store: Store, name: str, *, project: str = DEFAULT_PROJECT) -> list[dict[str, Any]]:
+    """A workflow's versions, newest first (NotFound if it does not exist)."""
+    with store.engine.connect() as conn:
+        wf = get_workflow(store, name, project=project, conn=conn)
+        rows = conn.execute(
+            select(workflow_versions.c.version, workflow_versions.c.spec_hash, workflow_versions.c.created_at)
+            .where(workflow_versions.c.workflow_id == wf.id).order_by(workflow_versions.c.version.desc())
+        )
+        return [{"version": r.version, "current": r.version == wf.version, "spec_hash": r.spec_hash,
+                 "created_at": r.created_at} for r in rows]
 
 
 def delete_workflow(store: Store, name: str, *, project: str = DEFAULT_PROJECT) -> int:

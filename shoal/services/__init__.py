@@ -3,7 +3,9 @@ per noun. It is the one place that combines the engine, the store and the librar
 case; callers import it and `shoal.errors`, nothing below.
 
     workflows.py  apply (a file, a directory or a Workflow), list, show, export, delete
-    runs.py       trigger, backfill, list, show, stop, rerun, recover, wait
+    runs.py       trigger, backfill, list (a page at a time), show, stop, rerun, recover, wait
+    task_runs.py  one task of a run: attempts, resolved params, outputs
+    pages.py      a page of a long list and the cursor of the next (keyset pagination)
     logs.py       task-run logs: which attempts have one, read, follow as they are written
     schedules.py  list the cron schedules, pause and resume one
     home.py       open the metadata database; tell a database outage from other errors
@@ -48,6 +50,7 @@ _HOMES = {
 }
 _MODULES = frozenset({
     "home", "logs", "names", "runs", "schedules", "workflows", "features", "models", "users", "projects",
+    "pages", "task_runs",
 })
 _exported = lazy_exports(__name__, _HOMES)
 

@@ -19,6 +19,7 @@ from shoal.engine.run_info import RunInfo, TaskRunInfo, get_run
 from shoal.engine.states import TASK_TERMINAL
 from shoal.errors import InvalidInput, NotFound
 from shoal.services.runs import is_driven
+from shoal.services.streams import IDLE, Idle
 from shoal.spec.models import DEFAULT_PROJECT
 from shoal.store import Store
 
@@ -136,10 +137,11 @@ def read_chunks(path: Path) -> Iterator[str]:
 
 def follow(
     store: Store, run_id: int, task: str | None = None, attempt: int | None = None, *,
-    project: str = DEFAULT_PROJECT, actor: Actor = LOCAL, poll: float = POLL_SECONDS,
-) -> Iterator[LogEvent]:
+    project: str = DEFAULT_PROJECT, actor: Actor = LOCAL, poll: float = POLL_SECONDS, idle: bool = False,
+) -> Iterator[LogEvent | Idle]:
     """New log lines of the run's tasks (or of `task`, or of one `attempt`) as they are written,
-    until the run (or the task) has ended; several tasks' lines interleave."""
+    until the run (or the task) has ended; several tasks' lines interleave. `idle`: yield IDLE
+    where it would sleep `poll`, for a caller that waits its own way (the API's event streams)."""
     _tasks(get_run(store, run_id, project=project, actor=actor), task)  # a bad name fails before any wait
     tails: dict[Path, _Tail] = {}
     undriven = _UndrivenClock(store, run_id)
@@ -166,7 +168,10 @@ def follow(
             return
         if undriven.says_so():
             yield Undriven(run_id)
-        time.sleep(poll)
+        if idle:
+            yield IDLE
+        else:
+            time.sleep(poll)
 
 
 def log_paths(store: Store, info: RunInfo, task: str, attempt: int | None = None) -> list[Path]:

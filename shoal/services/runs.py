@@ -8,9 +8,10 @@ the runs here unless a scheduler is running to do it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from datetime import time as dt_time
 from types import ModuleType
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,10 @@ from shoal.engine import run_info
 from shoal.engine.access import LOCAL, Actor, Role, require
 from shoal.engine.run_info import RunInfo, TaskRunInfo
 from shoal.engine.states import RUN_TERMINAL, RunState
-from shoal.errors import Conflict
+from shoal.engine.states import RUN_TRIGGERS as TRIGGERS
+from shoal.errors import Conflict, InvalidInput
+from shoal.services.pages import Page, check_limit, decode_cursor, page_of
+from shoal.services.streams import IDLE, Idle
 from shoal.spec.models import DEFAULT_PROJECT
 from shoal.store import Store
 from shoal.store.retry import DATABASE_AWAY, DatabaseRetry, when_database_answers
@@ -27,9 +31,9 @@ if TYPE_CHECKING:
     from shoal.executors.base import Executor
 
 __all__ = [
-    "BackfillResult", "RunInfo", "RunSummary", "TaskRunInfo", "Watcher", "backfill", "ended", "is_driven",
-    "list_runs", "pause", "recover", "rerun", "resume",
-    "scheduler_running", "show", "show_many", "stop", "trigger", "wait",
+    "BackfillResult", "RunEvent", "RunInfo", "RunSummary", "TaskRunInfo", "Watcher", "backfill", "ended", "is_driven",
+    "list_runs", "pause", "runs_page", "recover", "rerun", "resume",
+    "scheduler_running", "show", "show_many", "stop", "trigger", "wait", "watch",
 ]
 
 Watcher = Callable[[list[int]], None]  # called on each tick of a wait with the runs still going
@@ -96,13 +100,45 @@ def backfill(
 
 def list_runs(
     store: Store, *, project: str | None = None, workflow: str | None = None, state: str | None = None,
-    limit: int = 50, actor: Actor = LOCAL,
+    limit: int = 50, since: date | datetime | None = None, until: date | datetime | None = None,
+    trigger: str | None = None, before: int | None = None, actor: Actor = LOCAL,
 ) -> list[RunSummary]:
-    """Recent runs, newest first; only those of projects `actor` may read."""
+    """Recent runs, newest first, of projects `actor` may read. `since`/`until` bound the logical
+    date (a date: that whole day, UTC; inclusive); `before`: runs older than that run id."""
     if project is not None:
         require(actor, project, Role.VIEWER, f"read runs of project {project!r}")
-    rows = run_info.list_runs(store, project=project, workflow=workflow, state=state, limit=limit)
-    return [RunSummary(**r) for r in rows if actor.role_in(r["project"]) is not None]
+    if state is not None and state not in set(RunState):
+        raise InvalidInput(f"state {state!r} is not a run state; the states are: {', '.join(RunState)}",
+                           field="state")
+    if trigger is not None and trigger not in TRIGGERS:
+        raise InvalidInput(f"trigger {trigger!r}: expected one of {', '.join(TRIGGERS)}", field="trigger")
+    rows = run_info.list_runs(
+        store, project=project, workflow=workflow, state=state, limit=limit, before=before, trigger=trigger,
+        since=None if since is None else _bound(since, end=False),
+        until=None if until is None else _bound(until, end=True),
+        readable=None if actor.roles is None else list(actor.roles),
+    )
+    return [RunSummary(**r) for r in rows]
+
+
+def runs_page(
+    store: Store, *, cursor: str | None = None, limit: int = 50, project: str | None = None,
+    workflow: str | None = None, state: str | None = None, since: date | datetime | None = None,
+    until: date | datetime | None = None, trigger: str | None = None, actor: Actor = LOCAL,
+) -> Page[RunSummary]:
+    """A page of `list_runs`; `cursor`: the `next_cursor` of the page before."""
+    after = decode_cursor(cursor, (int,))
+    rows = list_runs(store, project=project, workflow=workflow, state=state, limit=check_limit(limit) + 1,
+                     since=since, until=until, trigger=trigger, before=after[0] if after else None, actor=actor)
+    return page_of(rows, limit, lambda r: (r.id,))
+
+
+def _bound(day: date | datetime, *, end: bool) -> datetime:
+    """A bound of a logical-date range as an aware datetime: a date means the whole day (UTC),
+    a naive datetime is UTC."""
+    if not isinstance(day, datetime):
+        return datetime.combine(day, dt_time.max if end else dt_time.min, tzinfo=UTC)
+    return day if day.tzinfo else day.replace(tzinfo=UTC)
 
 
 def show(store: Store, run_id: int, *, project: str | None = DEFAULT_PROJECT, actor: Actor = LOCAL) -> RunInfo:
@@ -167,6 +203,40 @@ def rerun(store: Store, run_id: int, from_task: str, *, project: str = DEFAULT_P
 def recover(store: Store, run_id: int, *, project: str = DEFAULT_PROJECT, actor: Actor = LOCAL) -> int:
     """Run the failed, stopped and upstream_failed tasks again; returns how many."""
     return _operations().recover_run(store, run_id, project=project, actor=actor)
+
+
+@dataclass(frozen=True)
+class RunEvent:
+    """What `watch` saw: kind "run", the run with its task runs (first, and whenever its state
+    changes); kind "task", a task run whose state or attempt changed."""
+
+    kind: str
+    data: RunInfo | TaskRunInfo
+
+
+def watch(
+    store: Store, run_id: int, *, project: str = DEFAULT_PROJECT, actor: Actor = LOCAL,
+    poll: float = WATCH_SECONDS, idle: bool = False,
+) -> Iterator[RunEvent | Idle]:
+    """A run as it changes, until it has ended (its last event is the run in its final state).
+    `idle`: yield IDLE where it would sleep `poll` (see `services.streams`)."""
+    info = run_info.get_run(store, run_id, project=project, actor=actor)
+    yield RunEvent("run", info)
+    seen = {t.task: (t.state, t.attempt) for t in info.tasks}
+    state = info.state
+    while state not in RUN_TERMINAL:
+        if idle:
+            yield IDLE
+        else:
+            time.sleep(poll)
+        info = run_info.get_run(store, run_id)
+        for t in info.tasks:
+            if seen.get(t.task) != (t.state, t.attempt):
+                seen[t.task] = (t.state, t.attempt)
+                yield RunEvent("task", t)
+        if info.state != state:
+            state = info.state
+            yield RunEvent("run", info)
 
 
 # The scheduler module brings the driver (executors, task types): imported by the two functions

@@ -7,9 +7,11 @@ shown or exported reads each secret param as `***`; applying that back keeps the
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from shoal.engine import workflows as engine_workflows
 from shoal.engine.access import LOCAL, Actor, Role, require
 from shoal.engine.workflows import ApplyResult
 from shoal.errors import InvalidInput
+from shoal.services.pages import Page, check_limit, decode_cursor, page_of
 from shoal.spec.errors import Problem, SpecError
 from shoal.spec.io import FORMATS, LoadedWorkflow, dump_json, dump_python, dump_yaml, read_dir, read_file, read_text
 from shoal.spec.models import DEFAULT_PROJECT, Workflow
@@ -26,9 +29,9 @@ from shoal.store import Store
 from shoal.tasks.registry import task_types
 
 __all__ = [
-    "EXPORT_FORMATS", "ApplyResult", "LoadedWorkflow", "WorkflowDetail", "WorkflowSummary", "apply", "apply_path",
-    "apply_text",
-    "delete", "export", "format_of_suffix", "list_workflows", "load", "show",
+    "EXPORT_FORMATS", "ApplyResult", "LoadedWorkflow", "VersionInfo", "WorkflowDetail", "WorkflowDiff",
+    "WorkflowSummary", "apply", "apply_path", "apply_text", "delete", "diff", "export", "format_of_suffix",
+    "list_workflows", "load", "show", "validate_text", "versions", "workflows_page",
 ]
 
 _DUMPERS = {"yaml": dump_yaml, "json": dump_json, "py": dump_python}
@@ -47,6 +50,23 @@ class WorkflowSummary:
     paused: bool | None  # None: no schedule
     last_run_state: str | None
     updated_at: str  # ISO, UTC
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    version: int
+    current: bool
+    spec_hash: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class WorkflowDiff:
+    project: str
+    name: str
+    old: int
+    new: int
+    diff: str  # unified diff of the YAML definitions; empty when they are the same
 
 
 @dataclass(frozen=True)
@@ -107,13 +127,18 @@ def apply_text(
 ) -> list[ApplyResult]:
     """Apply every workflow of a YAML or JSON text (a request's body), all or none. Python SDK
     files are not taken here: they are code, and what a request carries never runs as code."""
+    loaded = _read_text(text, fmt, source)
+    return _apply_loaded(store, loaded, project, actor, lambda _lw: None)
+
+
+def _read_text(text: str, fmt: str, source: str) -> list[LoadedWorkflow]:
     if fmt not in ("yaml", "json"):
         raise InvalidInput(f"format {fmt!r}: send yaml or json (a Python SDK file is applied from the command line)",
                            field="format")
     loaded = read_text(text, fmt, source, task_types())
     if not loaded:
         raise InvalidInput(f"no workflows found in {source}", field="content")
-    return _apply_loaded(store, loaded, project, actor, lambda _lw: None)
+    return loaded
 
 
 def _apply_loaded(
@@ -130,10 +155,53 @@ def list_workflows(
     store: Store, *, search: str | None = None, project: str | None = None, actor: Actor = LOCAL,
 ) -> list[WorkflowSummary]:
     """Workflows (of projects `actor` may read) with their current version, schedule and last run."""
+    return _summaries(store, search=search, project=project, actor=actor)
+
+
+def workflows_page(
+    store: Store, *, cursor: str | None = None, limit: int = 50, search: str | None = None,
+    project: str | None = None, actor: Actor = LOCAL,
+) -> Page[WorkflowSummary]:
+    """A page of `list_workflows`, by project and name; `cursor`: the `next_cursor` of the page before."""
+    after = decode_cursor(cursor, (str, str))
+    rows = _summaries(store, search=search, project=project, actor=actor, after=after, limit=check_limit(limit) + 1)
+    return page_of(rows, limit, lambda w: (w.project, w.name))
+
+
+def _summaries(store: Store, *, search: str | None, project: str | None, actor: Actor, **page: Any,
+               ) -> list[WorkflowSummary]:
     if project is not None:
         require(actor, project, Role.VIEWER, f"read workflows of project {project!r}")
-    rows = engine_workflows.list_workflows(store, search=search, project=project)
-    return [WorkflowSummary(**r) for r in rows if actor.role_in(r["project"]) is not None]
+    rows = engine_workflows.list_workflows(
+        store, search=search, project=project, readable=None if actor.roles is None else list(actor.roles), **page,
+    )
+    return [WorkflowSummary(**r) for r in rows]
+
+
+def versions(store: Store, name: str, *, project: str = DEFAULT_PROJECT, actor: Actor = LOCAL) -> list[VersionInfo]:
+    """A workflow's versions, newest first."""
+    require(actor, project, Role.VIEWER, f"read workflows of project {project!r}")
+    return [VersionInfo(**v) for v in engine_workflows.list_versions(store, name, project=project)]
+
+
+def diff(
+    store: Store, name: str, old: int, new: int | None = None, *, project: str = DEFAULT_PROJECT,
+    actor: Actor = LOCAL,
+) -> WorkflowDiff:
+    """What changed from version `old` to version `new` (default: the current one), as a unified
+    diff of the two definitions in YAML (secret params read `***` in both)."""
+    require(actor, project, Role.VIEWER, f"read workflows of project {project!r}")
+    before = engine_workflows.get_workflow(store, name, project=project, version=old)
+    after = engine_workflows.get_workflow(store, name, project=project, version=new)
+    a, b = (dump_yaml(masked_definition(w.spec)).splitlines(keepends=True) for w in (before, after))
+    text = "".join(difflib.unified_diff(a, b, f"{name} v{before.version}", f"{name} v{after.version}"))
+    return WorkflowDiff(project, name, before.version, after.version, text)
+
+
+def validate_text(text: str, fmt: str = "yaml", *, source: str = "<request>") -> list[str]:
+    """Check a YAML or JSON text as `apply_text` would, storing nothing: the names of its
+    workflows, or SpecError listing every problem (file, line, task, field)."""
+    return [lw.workflow.name for lw in _read_text(text, fmt, source)]
 
 
 def show(

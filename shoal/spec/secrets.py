@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from shoal.errors import ShoalError
+
 if TYPE_CHECKING:  # for annotations only: reading runs masks params without the models loaded
     from shoal.spec.models import Workflow
 
@@ -58,6 +60,19 @@ def keep_stored_secrets(wf: Workflow, stored: Workflow) -> Workflow:
 
     tasks = [t.model_copy(update={"params": restore(t.params, before_tasks.get(t.name, {}))}) for t in wf.tasks]
     return wf.model_copy(update={"params": restore(wf.params, stored.params), "tasks": tasks})
+
+
+def secret_values(names: Iterable[str], scope: Any) -> tuple[str, ...]:
+    """The values the secret params `names` have in a templating `scope`, longest first (those
+    long enough to mask). A reference that cannot be resolved is left out: its task fails on it."""
+    found: set[str] = set()
+    for name in names:
+        if scope.has_param(name):
+            try:
+                found.add(scope.param(name))
+            except ShoalError:
+                continue
+    return tuple(sorted((v for v in found if len(v) >= MIN_MASKED_LENGTH), key=len, reverse=True))
 
 
 def mask_text(text: str, values: Iterable[str]) -> str:

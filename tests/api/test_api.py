@@ -3,51 +3,10 @@ shape of every 4xx, and a user acting only in their own projects."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
-from starlette.testclient import TestClient
 
-from shoal.api.app import create_app
-from shoal.services import users
 from shoal.store import Store
-from tests.conftest import add_team
-
-WF = ("name: {name}\nproject: {project}\ntasks:\n  - {{name: a, type: shell, command: 'echo ${{x}}'}}\n"
-      "params: {{x: '1'}}\n")
-Call = Callable[..., Any]
-
-
-@pytest.fixture
-def api(store: Store) -> dict[str, Call]:
-    """A client per user: root (instance admin), alice (editor of fraud), bob (viewer of fraud),
-    carol (no project); `anon` sends no token."""
-    add_team(store)
-    client = TestClient(create_app(store))
-
-    def as_user(token: str | None) -> Call:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-
-        def call(method: str, path: str, **kwargs: Any) -> Any:
-            return client.request(method, path, **{**kwargs, "headers": {**headers, **kwargs.get("headers", {})}})
-
-        return call
-
-    callers = {u: as_user(users.create_token(store, u).token) for u in ("root", "alice", "bob", "carol")}
-    callers["anon"] = as_user(None)
-    return callers
-
-
-def error_of(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}, body
-    return body["error"]
-
-
-def apply(call: Call, name: str, project: str) -> Any:
-    return call("POST", "/api/v1/workflows", json={"content": WF.format(name=name, project=project)})
+from tests.api.conftest import Call, apply, error_of
 
 
 def test_health_needs_no_token_and_everything_else_does(api: dict[str, Call]) -> None:
@@ -65,7 +24,7 @@ def test_apply_list_show_a_workflow(api: dict[str, Call]) -> None:
     assert r.status_code == 201, r.text
     assert [(x["name"], x["version"], x["changed"]) for x in r.json()] == [("train", 1, True)]
     assert apply(api["alice"], "train", "fraud").json()[0]["changed"] is False
-    listed = api["bob"]("GET", "/api/v1/workflows").json()
+    listed = api["bob"]("GET", "/api/v1/workflows").json()["items"]
     assert [(w["project"], w["name"]) for w in listed] == [("fraud", "train")]
     shown = api["bob"]("GET", "/api/v1/projects/fraud/workflows/train").json()
     assert shown["version"] == 1 and shown["definition"]["tasks"][0]["name"] == "a"
@@ -83,7 +42,7 @@ def test_a_bad_workflow_names_the_task_and_field_and_stores_nothing(api: dict[st
     assert error_of(python, 422)["details"]["problems"][0]["field"] == "format"
     missing = error_of(api["alice"]("POST", "/api/v1/workflows", json={}), 422)
     assert missing["code"] == "invalid_input" and missing["details"]["problems"][0]["field"] == "content"
-    assert api["root"]("GET", "/api/v1/workflows").json() == []
+    assert api["root"]("GET", "/api/v1/workflows").json() == {"items": [], "next_cursor": None}
 
 
 def test_a_user_acts_only_in_their_projects(api: dict[str, Call]) -> None:
@@ -99,11 +58,11 @@ def test_a_user_acts_only_in_their_projects(api: dict[str, Call]) -> None:
     for who in ("alice", "bob", "carol"):  # nobody outside `default` reaches its run, even by id
         error_of(api[who]("GET", f"/api/v1/projects/default/runs/{default_run}"), 403)
         error_of(api[who]("POST", f"/api/v1/projects/default/runs/{default_run}/stop"), 403)
-        assert default_run not in [r["id"] for r in api[who]("GET", "/api/v1/runs").json()]
+        assert default_run not in [r["id"] for r in api[who]("GET", "/api/v1/runs").json()["items"]]
     error_of(api["alice"]("GET", f"/api/v1/projects/fraud/runs/{default_run}"), 404)  # not fraud's
-    assert [r["project"] for r in api["bob"]("GET", "/api/v1/runs").json()] == ["fraud"]
-    assert {r["project"] for r in api["root"]("GET", "/api/v1/runs").json()} == {"fraud", "default"}
-    assert api["carol"]("GET", "/api/v1/workflows").json() == []
+    assert [r["project"] for r in api["bob"]("GET", "/api/v1/runs").json()["items"]] == ["fraud"]
+    assert {r["project"] for r in api["root"]("GET", "/api/v1/runs").json()["items"]} == {"fraud", "default"}
+    assert api["carol"]("GET", "/api/v1/workflows").json()["items"] == []
 
 
 def test_stop_a_run_then_stopping_again_is_a_conflict(api: dict[str, Call]) -> None:

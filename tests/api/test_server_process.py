@@ -1,13 +1,17 @@
 """`shoal server` as a new user starts it: one command gives the API and a scheduler; a workflow
-applied and started over HTTP runs to success; Ctrl+C (SIGINT to the process group) stops both."""
+applied and started over HTTP runs to success; a run's changes and a task's log lines arrive
+as server-sent events; Ctrl+C (SIGINT to the process group) stops both."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -19,23 +23,92 @@ from tests.serving.conftest import free_port
 pytestmark = pytest.mark.slow  # real processes: seconds
 
 
-def test_shoal_server_runs_what_the_api_starts_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOAL_")}
-    env["SHOAL_HOME"] = str(tmp_path / "home")
-    log = tmp_path / "server.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "shoal.cli.entry", "server", "--port", str(port)], env=env,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=tmp_path)
-    try:
+class Server:
+    """A `shoal server` process on a free port, its log and its first admin's API client."""
+
+    def __init__(self, home: Path) -> None:
+        self.port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SHOAL_")}
+        env["SHOAL_HOME"] = str(home / "home")
+        self.home = home
+        self.log = home / "server.log"
+        with self.log.open("w") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "shoal.cli.entry", "server", "--port", str(self.port)], env=env,
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=home,
+            )
+
         def started() -> str | None:
-            assert proc.poll() is None, log.read_text()
-            text = log.read_text()
+            assert self.proc.poll() is None, self.log.read_text()
+            text = self.log.read_text()
             return text if "shoal API on" in text and "scheduler" in text and " started" in text else None
 
-        text = wait_until(started, 60, log.read_text, interval=0.1)
+        text = wait_until(started, 60, self.log.read_text, interval=0.1)
         token = next(line for line in text.splitlines() if line.startswith("shoal_"))
-        api = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"})
+        self.api = httpx.Client(base_url=f"http://127.0.0.1:{self.port}",
+                                headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    s = Server(tmp_path_factory.mktemp("server"))
+    yield s
+    s.kill()
+
+
+def events(api: httpx.Client, path: str) -> list[tuple[str, Any]]:
+    """Every server-sent event of a stream, until the server ends it."""
+    got: list[tuple[str, Any]] = []
+    with api.stream("GET", path) as response:
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+        name = None
+        for line in response.iter_lines():
+            if line.startswith("event: "):
+                name = line[len("event: "):]
+            elif line.startswith("data: "):
+                got.append((name, json.loads(line[len("data: "):])))
+    return got
+
+
+def test_a_run_and_its_log_followed_live_over_server_sent_events(server: Server) -> None:
+    api = server.api
+    wf = ("name: slow\ntasks:\n  - {name: a, type: shell, command: 'echo one; sleep 1; echo two'}\n"
+          "  - {name: b, type: shell, command: 'echo three', upstream: [a]}\n")
+    assert api.post("/api/v1/workflows", json={"content": wf}).status_code == 201
+    run_id = api.post("/api/v1/runs", json={"workflow": "slow"}).json()["id"]
+    seen = events(api, f"/api/v1/projects/default/runs/{run_id}/events")
+    kinds = [k for k, _ in seen]
+    assert kinds[0] == "run" and kinds[-1] == "end", kinds
+    assert seen[-2][0] == "run" and seen[-2][1]["state"] == "success"
+    tasks = [(d["task"], d["state"]) for k, d in seen if k == "task"]
+    assert ("a", "running") in tasks and ("a", "success") in tasks and ("b", "success") in tasks, tasks
+    assert tasks.index(("a", "success")) < tasks.index(("b", "success"))
+    # The log of a task that has ended: its lines, then the end.
+    lines = events(api, f"/api/v1/projects/default/runs/{run_id}/tasks/a/log/follow")
+    texts = [d["text"] for k, d in lines if k == "line"]
+    assert any(t.endswith("] one") for t in texts) and any(t.endswith("] two") for t in texts), texts
+    assert lines[0] == ("attempt", {"attempt": 1}) and lines[-1] == ("end", {})
+    # Followed while it runs: the lines arrive as written.
+    run2 = api.post("/api/v1/runs", json={"workflow": "slow"}).json()["id"]
+    live = events(api, f"/api/v1/projects/default/runs/{run2}/tasks/a/log/follow")
+    assert [t for t in (d.get("text", "") for _, d in live) if t.endswith(("] one", "] two"))], live
+    missing = api.get(f"/api/v1/projects/default/runs/{run_id}/tasks/nope/log/follow")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    unknown = api.get("/api/v1/projects/default/runs/99999/events")
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
+    anon = httpx.get(f"http://127.0.0.1:{server.port}/api/v1/projects/default/runs/{run_id}/events")
+    assert anon.status_code == 401
+
+
+def test_shoal_server_runs_what_the_api_starts_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    server = Server(tmp_path)
+    proc, log, api = server.proc, server.log, server.api
+    try:
         wf = "name: hi\ntasks:\n  - {name: a, type: shell, command: 'echo \"$X\"', env: {X: '${x}'}}\nparams: {x: ''}\n"
         assert api.post("/api/v1/workflows", json={"content": wf}).status_code == 201
         run = api.post("/api/v1/runs", json={"workflow": "hi", "params": {"x": "$(touch pwned)"}}).json()
@@ -55,6 +128,4 @@ def test_shoal_server_runs_what_the_api_starts_and_stops_on_ctrl_c(tmp_path: Pat
         _, alive = psutil.wait_procs(children, timeout=10)
         assert not alive, f"outlived `shoal server`: {alive}"
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        server.kill()

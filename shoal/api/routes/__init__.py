@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from shoal.api.routes import meta, runs, schedules, workflows
+from shoal.api.routes import access, features, meta, models, runs, schedules, workflows
 
-ROUTERS: tuple[APIRouter, ...] = (meta.router, workflows.router, runs.router, schedules.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    meta.router, access.router, workflows.router, runs.router, schedules.router, features.router, models.router,
+)
 
 __all__ = ["ROUTERS"]

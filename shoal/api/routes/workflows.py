@@ -1,30 +1,41 @@
-"""Workflows: apply from YAML/JSON text, list, show."""
+"""Workflows: apply or validate YAML/JSON text, list a page, show, versions, diff, export, delete."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from shoal import services
-from shoal.api.deps import API, Caller, StoreDep, json_response
+from shoal.api.deps import API, MAX_ID, Caller, Limit, StoreDep, Version, json_response
 from shoal.spec.io import MAX_FILE_BYTES
 
 router = APIRouter(prefix=API, tags=["workflows"])
+ONE = "/projects/{project}/workflows/{name}"
 
 
-class ApplyRequest(BaseModel):
+class WorkflowText(BaseModel):
     """Workflow definitions as the text of a YAML or JSON file."""
 
     content: str = Field(description="the file's text", max_length=MAX_FILE_BYTES)
-    format: str = Field(default="yaml", pattern="^(yaml|json)$", description="yaml or json")
+    format: Literal["yaml", "json"] = Field(default="yaml", description="yaml or json")
+
+
+class ApplyRequest(WorkflowText):
     project: str | None = Field(default=None, description="store into this project instead of the file's")
 
 
 @router.get("/workflows")
-def list_workflows(caller: Caller, store: StoreDep, project: str | None = None, search: str | None = None) -> Response:
-    """Workflows of the projects the caller may read."""
-    return json_response(services.workflows.list_workflows(store, search=search, project=project, actor=caller))
+def list_workflows(
+    caller: Caller, store: StoreDep, project: str | None = None, search: str | None = None,
+    cursor: str | None = None, limit: Limit = 50,
+) -> Response:
+    """Workflows of the projects the caller may read, by project and name, a page at a time:
+    pass `next_cursor` back as `cursor` for the next page. `search` matches name or description."""
+    return json_response(services.workflows.workflows_page(
+        store, cursor=cursor, limit=limit, search=search, project=project, actor=caller))
 
 
 @router.post("/workflows", status_code=201)
@@ -35,7 +46,47 @@ def apply_workflows(caller: Caller, store: StoreDep, body: ApplyRequest) -> Resp
     return json_response(results, 201)
 
 
-@router.get("/projects/{project}/workflows/{name}")
-def show_workflow(caller: Caller, store: StoreDep, project: str, name: str, version: int | None = None) -> Response:
+@router.post("/workflows/validate")
+def validate_workflows(caller: Caller, body: WorkflowText) -> Response:
+    """Check workflow text as applying it would, storing nothing: 200 with the workflows' names,
+    or 422 `spec_error` listing every problem with its line, task and field."""
+    return json_response({"valid": True, "workflows": services.workflows.validate_text(body.content, body.format)})
+
+
+@router.get(ONE)
+def show_workflow(caller: Caller, store: StoreDep, project: str, name: str,
+                  version: Version = None) -> Response:
     """A workflow's definition at a version (default: the current one); secrets read ***."""
     return json_response(services.workflows.show(store, name, project=project, version=version, actor=caller))
+
+
+@router.delete(ONE, status_code=204, response_class=Response)
+def delete_workflow(caller: Caller, store: StoreDep, project: str, name: str) -> Response:
+    """Delete a workflow with its versions, schedule and finished runs (409 while runs are active)."""
+    services.workflows.delete(store, name, project=project, actor=caller)
+    return Response(status_code=204)
+
+
+@router.get(f"{ONE}/versions")
+def workflow_versions(caller: Caller, store: StoreDep, project: str, name: str) -> Response:
+    """The workflow's versions, newest first."""
+    return json_response(services.workflows.versions(store, name, project=project, actor=caller))
+
+
+@router.get(f"{ONE}/diff")
+def workflow_diff(
+    caller: Caller, store: StoreDep, project: str, name: str, old: Annotated[int, Query(ge=1, le=MAX_ID)],
+    new: Version = None,
+) -> Response:
+    """A unified diff of the YAML of version `old` and version `new` (default: the current one)."""
+    return json_response(services.workflows.diff(store, name, old, new, project=project, actor=caller))
+
+
+@router.get(f"{ONE}/export", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+def export_workflow(
+    caller: Caller, store: StoreDep, project: str, name: str,
+    format: Literal["yaml", "json", "py"] = "yaml", version: Version = None,
+) -> Response:
+    """The workflow as a YAML, JSON or Python SDK file; applying it back changes nothing."""
+    text = services.workflows.export(store, name, format, project=project, version=version, actor=caller)
+    return Response(text, media_type="text/plain; charset=utf-8")
