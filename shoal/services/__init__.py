@@ -12,9 +12,11 @@ case; callers import it and `shoal.errors`, nothing below.
     features.py, models.py   feature sets and the model registry
     users.py      users and API tokens; `authenticate` turns a token into an Actor
     projects.py   projects and their members (viewer, editor, admin)
+    task_types.py the installed task types by group, with their params' JSON Schema (the UI's forms)
 
 Every function takes the `Store` first (and an `Actor` where `engine.access` decides who may
-act: the CLI is `LOCAL`), returns dataclasses that serialise to JSON, and raises `shoal.errors`.
+act: the CLI is `LOCAL`), returns dataclasses that serialise to JSON, and raises `shoal.errors`;
+task_types' read the installed packages, not the store, and take neither.
 
 Cheap to import: the CLI imports this face to show `--help`, so each name below (and each
 module above) loads on first use.
@@ -50,7 +52,7 @@ _HOMES = {
 }
 _MODULES = frozenset({
     "home", "logs", "names", "runs", "schedules", "workflows", "features", "models", "users", "projects",
-    "pages", "task_runs",
+    "pages", "task_runs", "task_types",
 })
 _exported = lazy_exports(__name__, _HOMES)
 

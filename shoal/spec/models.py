@@ -33,8 +33,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import WithJsonSchema
 
-from shoal.units import parse_duration, parse_memory
+from shoal.units import DURATION_PATTERN, MEMORY_PATTERN, parse_duration, parse_memory
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]*$"
 # projects.name, workflows.name and task_runs.task_name are String(128) columns.
@@ -129,10 +130,25 @@ def _to_str(value: Any) -> Any:
     return value
 
 
-Duration = Annotated[float, BeforeValidator(_bounded_duration)]
+def _number_or_text(number: dict[str, Any], pattern: str) -> WithJsonSchema:
+    """The JSON Schema of a quantity written as a number or as text with a unit ("30s", "2Gi"):
+    what the UI's forms accept (pydantic would say `number` only, as the validators' output is)."""
+    return WithJsonSchema({"anyOf": [number, {"type": "string", "pattern": pattern}]})
+
+
+Duration = Annotated[
+    float, BeforeValidator(_bounded_duration),
+    _number_or_text({"type": "number", "minimum": 0, "maximum": MAX_DURATION}, DURATION_PATTERN),
+]
 # A duration where 0 makes no sense (a timeout of 0 would fail every attempt at once).
-PositiveDuration = Annotated[float, BeforeValidator(_bounded_duration), AfterValidator(_positive)]
-MemoryBytes = Annotated[int, BeforeValidator(parse_memory), _within(0, MAX_MEMORY, "1Pi")]
+PositiveDuration = Annotated[
+    float, BeforeValidator(_bounded_duration), AfterValidator(_positive),
+    _number_or_text({"type": "number", "exclusiveMinimum": 0, "maximum": MAX_DURATION}, DURATION_PATTERN),
+]
+MemoryBytes = Annotated[
+    int, BeforeValidator(parse_memory), _within(0, MAX_MEMORY, "1Pi"),
+    _number_or_text({"type": "integer", "minimum": 0, "maximum": MAX_MEMORY}, MEMORY_PATTERN),
+]
 ParamValue = Annotated[str, BeforeValidator(_to_str)]
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=MAX_NAME_LENGTH)]
 Integer = Annotated[int, BeforeValidator(_whole_number)]
@@ -210,9 +226,17 @@ class Resources(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    cpu: Number = Field(default=1.0, gt=0, le=4096, allow_inf_nan=False)
-    memory: MemoryBytes = Field(default=0, ge=0)
-    gpu: Annotated[Integer, _within(0, MAX_GPU)] = Field(default=0, ge=0)
+    cpu: Number = Field(
+        default=1.0, gt=0, le=4096, allow_inf_nan=False,
+        description="CPU cores one attempt holds while it runs; fractions are fine, e.g. 0.5 or 4",
+    )
+    memory: MemoryBytes = Field(
+        default=0, ge=0,
+        description="memory one attempt holds: bytes, or with a unit, e.g. 512Mi or 2Gi; 0: none reserved",
+    )
+    gpu: Annotated[Integer, _within(0, MAX_GPU)] = Field(
+        default=0, ge=0, description="whole GPUs one attempt holds", json_schema_extra={"maximum": MAX_GPU},
+    )
 
 
 class Schedule(BaseModel):
@@ -279,25 +303,62 @@ class TaskSpec(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    name: Name
-    type: str
-    description: str = ""
-    upstream: list[str] = Field(default_factory=list)
-    params: dict[str, ParamValue] = Field(default_factory=dict)
-    retries: Integer = Field(default=0, ge=0, le=100)
-    retry_delay: Duration = 0.0
+    # The descriptions are the web UI's help for the part of a node's form every type shares.
+    name: Name = Field(
+        description="the task's name, unique in the workflow: letters, digits, _ and -, e.g. train_model; "
+        "downstream tasks read its outputs as ${name.key}",
+    )
+    type: str = Field(description="the task type, e.g. shell, sql or train (GET /api/v1/task-types lists them)")
+    description: str = Field(default="", description="what the task does, for people reading the workflow")
+    upstream: list[str] = Field(
+        default_factory=list, description="tasks that must finish before this one starts, e.g. [extract, clean]",
+    )
+    params: dict[str, ParamValue] = Field(
+        default_factory=dict,
+        description="the task's parameters, name -> value, read as ${name}; they override workflow params "
+        "of the same name, e.g. {day: '${ds}'}",
+    )
+    retries: Integer = Field(default=0, ge=0, le=100, description="extra attempts after a failure (0-100)")
+    retry_delay: Duration = Field(
+        default=0.0,
+        description="wait before the first retry: seconds, or with a unit (ms, s, m, h, d), e.g. 30s or 5m",
+    )
     # Delay before attempt n+1 is retry_delay * retry_backoff**(n-1); 2.0 gives exponential backoff.
-    retry_backoff: Number = Field(default=1.0, ge=1.0, le=10.0, allow_inf_nan=False)
-    timeout: PositiveDuration | None = None
-    priority: Priority = 0
+    retry_backoff: Number = Field(
+        default=1.0, ge=1.0, le=10.0, allow_inf_nan=False,
+        description="multiply the wait by this after each retry (1-10): 1 waits the same each time, 2 doubles it",
+    )
+    timeout: PositiveDuration | None = Field(
+        default=None,
+        description="stop an attempt that runs longer than this (per attempt, at most 365d), e.g. 30m or 2h; "
+        "empty: no limit",
+    )
+    priority: Priority = Field(
+        default=0,
+        description="when tasks compete for capacity, a higher priority starts first (-1,000,000 to 1,000,000)",
+        json_schema_extra={"minimum": PRIORITY_RANGE[0], "maximum": PRIORITY_RANGE[1]},
+    )
     # When the task may start, given its upstreams' outcomes (Airflow's trigger rules). None: the
     # task type's default (all_success; all_done for `condition`, which branches on failure).
-    trigger_rule: Literal["all_success", "all_done", "none_failed", "one_success"] | None = None
-    resources: Resources = Field(default_factory=Resources)
-    env: dict[str, ParamValue] = Field(default_factory=dict)
+    trigger_rule: Literal["all_success", "all_done", "none_failed", "one_success"] | None = Field(
+        default=None,
+        description="when the task may start: all_success (every upstream succeeded), all_done (every "
+        "upstream ended, whatever the outcome), none_failed (none failed; skipped is fine), one_success "
+        "(starts at the first upstream success); empty: the task type's default",
+    )
+    resources: Resources = Field(default_factory=Resources, description="CPU, memory and GPUs one attempt needs")
+    env: dict[str, ParamValue] = Field(
+        default_factory=dict,
+        description="extra environment variables for the task's process; values may use ${...}, "
+        "e.g. {LANG: C.UTF-8}",
+    )
     # DANGEROUS opt-in: paste values into the task's code (command, SQL, script, URL) as text, as
     # DolphinScheduler does, instead of passing them as data; a value can then run as code.
-    splice_values: bool = False
+    splice_values: bool = Field(
+        default=False,
+        description="DANGEROUS: paste ${...} values into the command, SQL, script or URL as text, so a value "
+        "can run as code; off: values reach the code as data",
+    )
 
     @property
     def config(self) -> dict[str, Any]:

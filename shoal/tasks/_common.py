@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Literal
 
 from shoal.config import get_settings
 from shoal.errors import TaskFailed
 from shoal.store import Store, open_store
-from shoal.tasks.base import TaskContext
+from shoal.tasks.base import Isolation, TaskContext
 
-Isolation = Literal["fork", "worker"]
+__all__ = ["Isolation", "number", "resolve", "run_store", "task_dir", "version"]
 
 
 def run_store() -> Store:

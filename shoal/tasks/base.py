@@ -14,7 +14,9 @@ A task type says *how* it executes through `kind`:
   the same: subclass `EngineTaskType`. `run` is not called.
 
 `Params` is validated once when a workflow is applied (with `${...}` still in it) and again at
-run time after rendering; its JSON Schema is what the web UI shows as the task's form.
+run time after rendering; its JSON Schema is what the web UI shows as the task's form (see
+`shoal.tasks.forms`: every field has a `description`, and a field whose text is code says its
+language). `group` and `description` place and explain the type in the UI's palette.
 
 Values are data: a field listed in `code_fields` (a command, SQL, a script, a URL) is *not*
 rendered. It reaches the task as written, with the value of each of its references in
@@ -24,17 +26,22 @@ rendered. It reaches the task as written, with the value of each of its referenc
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, ValidationInfo
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo
 
 from shoal.spec.templating import REFERENCES_CHECKED, find_references, render_value, resolve_references
 
 Kind = Literal["command", "process", "inline", "engine"]
+Isolation = Literal["fork", "worker"]
 TriggerRule = Literal["all_success", "all_done", "none_failed", "one_success"]
 BRANCHES_KEY = "branches"
+# The groups of the web UI's palette, in its order. A plugin may name another group: it is
+# shown after these (a type's group is a `str`, so a plugin from before groups keeps working).
+GROUPS: tuple[str, ...] = ("general", "logic", "data", "features", "ml")
 
 
 def references_checked(info: ValidationInfo) -> bool:
@@ -47,6 +54,15 @@ class TaskParams(BaseModel):
     """Base for every task type's params: unknown keys are an error, naming the key."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def isolation_field() -> Any:
+    """The `isolation` field of a `process` type's params (read by `TaskType.isolation`)."""
+    return Field(
+        default="fork",
+        description="fork: every attempt gets a fresh process, forked from a warm one (the default); worker: "
+        "reuse a warm worker process, the cheapest start, but what one task imports or sets stays for the next",
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,6 +117,11 @@ class TaskType:
     name: ClassVar[str]
     Params: ClassVar[type[TaskParams]]
     kind: ClassVar[Kind] = "process"
+    # Where the UI's palette shows the type (one of GROUPS for shoal's own types).
+    group: ClassVar[str] = "general"
+    # One or two sentences for someone picking a type. Empty: the class docstring's first
+    # paragraph (see `describe`), so a plugin written before this existed still says something.
+    description: ClassVar[str] = ""
     trigger_rule: ClassVar[TriggerRule] = "all_success"
     # Params fields left as written (not `${...}`-rendered) because the type evaluates them itself.
     raw_fields: ClassVar[frozenset[str]] = frozenset()
@@ -109,6 +130,14 @@ class TaskType:
     # Runs with the metadata database's and the online store's URLs (which may hold passwords):
     # for shoal's own types that record models and feature sets. Other tasks never see them.
     needs_store: ClassVar[bool] = False
+
+    @classmethod
+    def describe(cls) -> str:
+        """`description`, or else the first paragraph of the class's own docstring ("" if none)."""
+        if cls.description:
+            return cls.description
+        doc = inspect.cleandoc(cls.__dict__.get("__doc__") or "")
+        return " ".join(doc.split("\n\n")[0].split())
 
     def branch_targets(self, params: BaseModel) -> list[str]:
         """Downstream tasks this type may choose between; [] for a type that does not branch."""

@@ -18,8 +18,14 @@ def _as_list(v: Any) -> Any:
 
 
 class ConditionParams(TaskParams):
-    success_branch: list[str] = Field(default_factory=list, description="tasks to run if all upstreams succeeded")
-    failure_branch: list[str] = Field(default_factory=list, description="tasks to run otherwise")
+    success_branch: list[str] = Field(
+        default_factory=list,
+        description="the downstream tasks to run if every upstream succeeded (a name or a list), e.g. [release]",
+    )
+    failure_branch: list[str] = Field(
+        default_factory=list,
+        description="the downstream tasks to run if an upstream failed (a name or a list), e.g. [page_oncall]",
+    )
 
     _lists = field_validator("success_branch", "failure_branch", mode="before")(_as_list)
 
@@ -29,6 +35,9 @@ class ConditionTask(TaskType):
     Params = ConditionParams
     kind = "inline"
     trigger_rule = "all_done"
+    group = "logic"
+    description = ("Once its upstreams are done, whatever their outcome, run the success branch if they all "
+                   "succeeded and the failure branch otherwise.")
 
     def branch_targets(self, params: Any) -> list[str]:
         return list(dict.fromkeys([*params.success_branch, *params.failure_branch]))

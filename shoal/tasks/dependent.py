@@ -27,24 +27,39 @@ from shoal.tasks.base import (
 
 
 class DependentParams(TaskParams):
-    workflow: str = Field(description="the workflow whose run must have succeeded")
-    project: str | None = Field(default=None, description="its project (default: this workflow's)")
+    workflow: str = Field(
+        description="the workflow to wait for: a run of it for the same day must have succeeded, e.g. daily_etl",
+    )
+    project: str | None = Field(
+        default=None, description="the project of that workflow; empty: this workflow's project",
+    )
 
     @field_validator("workflow", "project")
     @classmethod
     def _fixed(cls, v: str | None, info: Any) -> str | None:
         # Which project's workflow a task reaches is part of the definition, checked at apply.
         return literal(v, f"{info.field_name} names the workflow this task reaches")
-    task: str | None = Field(default=None, description="a task of it that must have succeeded (default: the run)")
-    date_offset: int = Field(
-        default=0, ge=-36500, le=36500, description="days to shift the logical date by, e.g. -1 for the previous day"
+    task: str | None = Field(
+        default=None,
+        description="wait only for this task of that workflow to succeed, e.g. load; empty: the whole run",
     )
-    poll_interval: PositiveDuration = Field(default=10.0, description="how often to look, e.g. 30s")
+    date_offset: int = Field(
+        default=0, ge=-36500, le=36500,
+        description="which day's run to wait for, in days from this run's logical date: 0 the same day, -1 the "
+        "previous day",
+    )
+    poll_interval: PositiveDuration = Field(
+        default=10.0,
+        description="how often to look: seconds, or with a unit, e.g. 30s or 5m; the task's timeout bounds the wait",
+    )
 
 
 class DependentTask(EngineTaskType):
     name = "dependent"
     Params = DependentParams
+    group = "logic"
+    description = ("Wait until another workflow's run (or one of its tasks) for the same day, or a day shifted "
+                   "by date_offset, has succeeded.")
 
     def poll(self, ctx: EngineContext) -> Waiting | Done:
         p: DependentParams = ctx.task.params

@@ -25,17 +25,30 @@ from shoal.features.offline import extract
 from shoal.features.parse import referenced_tables
 from shoal.tasks._common import Isolation, resolve, run_store
 from shoal.tasks._common import version as parse_version
-from shoal.tasks.base import TaskContext, TaskParams, TaskType, references_checked
+from shoal.tasks.base import TaskContext, TaskParams, TaskType, isolation_field, references_checked
+from shoal.tasks.forms import written_in
 from shoal.tasks.values.sql import check_sql_field, sql_with_values
 
 TablesField = Field(
-    default_factory=dict, description="table name -> .parquet/.csv file, instead of the managed table"
+    default_factory=dict,
+    description="files to read instead of managed tables: table name -> .parquet or .csv file, e.g. "
+    "{talkingdata: clicks.parquet}; relative paths: from the directory the workflow was applied from",
 )
 
 
 class _SqlSource(TaskParams):
-    sql: str | None = Field(default=None, description="the feature SQL text")
-    sql_file: str | None = Field(default=None, description="a file holding the feature SQL")
+    sql: str | None = Field(
+        default=None,
+        description="the feature SQL: one SELECT with WINDOW clauses over event tables, e.g. SELECT ip, "
+        "count(*) OVER w AS clicks_1h FROM clicks WINDOW w AS (PARTITION BY ip ORDER BY click_time "
+        "ROWS_RANGE BETWEEN 1h PRECEDING AND CURRENT ROW). Give this or sql_file",
+        json_schema_extra=written_in("sql"),
+    )
+    sql_file: str | None = Field(
+        default=None,
+        description="a file holding the feature SQL, e.g. features.sql; relative: from the directory the "
+        "workflow was applied from. Give this or sql",
+    )
 
     @model_validator(mode="after")
     def _one_of(self, info: ValidationInfo) -> _SqlSource:
@@ -66,11 +79,26 @@ def _with_values(sql: str, ctx: TaskContext) -> str:
 
 
 class DataImportParams(TaskParams):
-    table: str = Field(description="the managed table to write a new version of")
-    path: str | None = Field(default=None, description="a .csv or .parquet file")
-    sql: str | None = Field(default=None, description="or a DuckDB SELECT (managed tables readable by name)")
-    mode: Literal["overwrite", "append"] = Field(default="overwrite", description="replace the rows, or add after them")
-    isolation: Isolation = "fork"
+    table: str = Field(
+        description="the managed table to write: each import makes a new version of it, e.g. talkingdata",
+    )
+    path: str | None = Field(
+        default=None,
+        description="the .csv or .parquet file to import, e.g. clicks.csv; relative: from the directory the "
+        "workflow was applied from. Give this or sql",
+    )
+    sql: str | None = Field(
+        default=None,
+        description="a DuckDB SELECT whose rows to import; managed tables are readable by name, e.g. SELECT * "
+        "FROM clicks WHERE day = ${ds}. Give this or path",
+        json_schema_extra=written_in("sql"),
+    )
+    mode: Literal["overwrite", "append"] = Field(
+        default="overwrite",
+        description="overwrite: the new version holds only these rows; append: they are added after the "
+        "table's current rows",
+    )
+    isolation: Isolation = isolation_field()
 
     @model_validator(mode="after")
     def _one_of(self, info: ValidationInfo) -> DataImportParams:
@@ -83,6 +111,9 @@ class DataImportParams(TaskParams):
 class DataImportTask(TaskType):
     name = "data_import"
     Params = DataImportParams
+    group = "data"
+    description = ("Import a CSV or Parquet file, or a DuckDB SELECT's rows, as a new version of a managed "
+                   "table that feature SQL reads by name.")
     needs_store = True  # managed tables, feature sets, the online store
     code_fields = frozenset({"sql"})  # values are quoted as SQL literals
 
@@ -96,15 +127,24 @@ class DataImportTask(TaskType):
 
 
 class FeatureExtractParams(_SqlSource):
-    output: str = Field(description="the Parquet file to write samples to (relative: under SHOAL_ARTIFACTS/samples/)")
+    output: str = Field(
+        description="the Parquet file to write the samples to, e.g. samples_${ds_nodash}.parquet; relative: "
+        "under SHOAL_ARTIFACTS/samples/<project>/",
+    )
     tables: dict[str, str] = TablesField
-    keep_order: bool = Field(default=False, description="samples in the input's row order (sorts: slower)")
-    isolation: Isolation = "fork"
+    keep_order: bool = Field(
+        default=False,
+        description="write the samples in the input's row order (sorts them: slower); off: any order",
+    )
+    isolation: Isolation = isolation_field()
 
 
 class FeatureExtractTask(TaskType):
     name = "feature_extract"
     Params = FeatureExtractParams
+    group = "features"
+    description = ("Compute a feature SQL offline, point-in-time, over the managed tables or files: training "
+                   "samples as a Parquet file.")
     needs_store = True  # managed tables, feature sets, the online store
     code_fields = frozenset({"sql"})  # values are quoted as SQL literals
 
@@ -123,17 +163,24 @@ class FeatureExtractTask(TaskType):
 
 
 class FeatureDeployParams(_SqlSource):
-    feature_set: str = Field(description="the feature set to deploy a version of")
+    feature_set: str = Field(
+        description="the feature set to deploy: a changed SQL makes a new version of it, e.g. talkingdata",
+    )
     tables: dict[str, str] = TablesField
     max_rows_per_key: int = Field(
-        default=catalog.DEFAULT_CAP, ge=1, le=catalog.MAX_INTEGER, description="online rows kept per key"
+        default=catalog.DEFAULT_CAP, ge=1, le=catalog.MAX_INTEGER,
+        description="the most rows the online store keeps per key, newest first; set it above your busiest "
+        "key's rows in a window, or online features differ from offline ones",
     )
-    isolation: Isolation = "fork"
+    isolation: Isolation = isolation_field()
 
 
 class FeatureDeployTask(TaskType):
     name = "feature_deploy"
     Params = FeatureDeployParams
+    group = "features"
+    description = ("Deploy a feature SQL as a new version of a feature set, which serving computes online for "
+                   "each request; an unchanged SQL makes no new version.")
     needs_store = True  # managed tables, feature sets, the online store
     code_fields = frozenset({"sql"})  # values are quoted as SQL literals
 
@@ -149,15 +196,20 @@ class FeatureDeployTask(TaskType):
 
 
 class OnlineImportParams(TaskParams):
-    feature_set: str = Field(description="the deployed feature set to load")
-    version: int | str | None = Field(default=None, description="a deployed version (default: latest)")
+    feature_set: str = Field(description="the deployed feature set whose online store to fill, e.g. talkingdata")
+    version: int | str | None = Field(
+        default=None, description="which deployed version, e.g. 3 or ${deploy.version}; empty: the latest",
+    )
     tables: dict[str, str] = TablesField
-    isolation: Isolation = "fork"
+    isolation: Isolation = isolation_field()
 
 
 class OnlineImportTask(TaskType):
     name = "online_import"
     Params = OnlineImportParams
+    group = "features"
+    description = ("Load a feature set's recent rows from its offline tables into the online store, replacing "
+                   "what it held, so serving computes features from them.")
     needs_store = True  # managed tables, feature sets, the online store
 
     def run(self, ctx: TaskContext) -> dict[str, Any]:

@@ -13,22 +13,43 @@ from pydantic import Field, field_validator
 
 from shoal.errors import TaskFailed
 from shoal.spec.models import PositiveDuration
-from shoal.tasks.base import TaskContext, TaskParams, TaskType
+from shoal.tasks.base import Isolation, TaskContext, TaskParams, TaskType, isolation_field
 from shoal.tasks.values.http import body_with, headers_with, url_with
 
 
 class HttpParams(TaskParams):
-    url: str
-    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = "GET"
-    headers: dict[str, str] = Field(default_factory=dict)
-    body: str | dict[str, Any] | list[Any] | None = Field(default=None, description="JSON body (dict/list) or raw text")
-    expected_status: list[int] = Field(default_factory=lambda: list(range(200, 300)))
-    request_timeout: PositiveDuration = Field(default=30.0, description="per request, e.g. 30s or 500ms")
-    follow_redirects: bool = Field(default=True, description="follow 3xx redirects; false: a 3xx is the response")
-    outputs: dict[str, str] = Field(
-        default_factory=dict, description="output name -> JSONPath into the response body, e.g. $.data.auc"
+    url: str = Field(
+        description="the address to call, e.g. https://api.example.com/v1/report?day=${ds}; ${...} values are "
+        "URL-encoded where they stand",
     )
-    isolation: Literal["fork", "worker"] = "fork"
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = Field(
+        default="GET", description="the HTTP method",
+    )
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="request headers, name -> value, e.g. {Authorization: 'Bearer ${token}'}",
+    )
+    body: str | dict[str, Any] | list[Any] | None = Field(
+        default=None,
+        description="the request body: an object or a list is sent as JSON, text as it is; empty: no body",
+    )
+    expected_status: list[int] = Field(
+        default_factory=lambda: list(range(200, 300)),
+        description="the HTTP status codes that count as success, e.g. [200, 201]; any other fails the task "
+        "(default: every 2xx code, 200-299)",
+    )
+    request_timeout: PositiveDuration = Field(
+        default=30.0,
+        description="how long to wait for the answer: seconds, or with a unit, e.g. 30s or 500ms",
+    )
+    follow_redirects: bool = Field(
+        default=True, description="follow 3xx redirects; off: a 3xx answer is the response that is checked",
+    )
+    outputs: dict[str, str] = Field(
+        default_factory=dict,
+        description="outputs picked from the JSON response: output name -> JSONPath, e.g. {auc: $.data.auc}",
+    )
+    isolation: Isolation = isolation_field()
 
     @field_validator("expected_status")
     @classmethod
@@ -67,6 +88,9 @@ class HttpTask(TaskType):
     name = "http"
     Params = HttpParams
     kind = "process"
+    group = "general"
+    description = ("Call an HTTP endpoint and check its status; values picked from the JSON response by "
+                   "JSONPath become outputs.")
     code_fields = frozenset({"url", "headers", "body"})
 
     def run(self, ctx: TaskContext) -> dict[str, Any]:

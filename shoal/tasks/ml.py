@@ -22,11 +22,21 @@ from shoal.errors import ShoalError, TaskFailed
 from shoal.ml.steps import StepConfig
 from shoal.tasks._common import Isolation, number, resolve, run_store, task_dir
 from shoal.tasks._common import version as parse_version
-from shoal.tasks.base import TaskContext, TaskParams, TaskType, references_checked
+from shoal.tasks.base import TaskContext, TaskParams, TaskType, isolation_field, references_checked
+from shoal.tasks.forms import written_in
 from shoal.tasks.values.sql import check_sql_field, sql_with_values
 
 Algorithm = Literal["xgboost", "lightgbm", "lr", "gbdt", "mlp", "word2vec"]
 Objective = Literal["binary", "regression"]
+
+
+def _output(what: str) -> Any:
+    """The `output` field of a type that writes files into a folder (see `task_dir`)."""
+    return Field(
+        default=None,
+        description=f"the folder to write {what} to; relative: under SHOAL_ARTIFACTS; empty: "
+        "this task run's own folder, emptied before each attempt",
+    )
 
 
 def _path(value: str, ctx: TaskContext, what: str) -> Path:
@@ -56,9 +66,18 @@ def _feature_samples(store: Any, name: str, version: int | None, ctx: TaskContex
 
 
 class _Columns(TaskParams):
-    label: str | None = Field(default=None, description="the label column (none for word2vec)")
-    features: list[str] | None = Field(default=None, description="input columns (default: all but label/exclude)")
-    exclude: list[str] = Field(default_factory=list, description="columns that are not model inputs (ids, times)")
+    label: str | None = Field(
+        default=None, description="the label column, the value to predict, e.g. is_attributed; never an input",
+    )
+    features: list[str] | None = Field(
+        default=None,
+        description="the input columns, e.g. [app, device, ip_clicks_1h]; empty: every column but label and "
+        "exclude",
+    )
+    exclude: list[str] = Field(
+        default_factory=list,
+        description="columns that are not inputs, such as ids and times, e.g. [click_id, click_time]",
+    )
 
     def inputs(self, columns: list[str]) -> list[str]:
         if self.features is not None:
@@ -92,20 +111,51 @@ class _MLTask(TaskType):
 
 
 class DatasetParams(TaskParams):
-    path: str | None = Field(default=None, description="a .parquet/.csv file, e.g. ${feature_extract.path}")
-    sql: str | None = Field(default=None, description="a SELECT (DuckDB, or the database at `url`)")
-    url: str | None = Field(default=None, description="SQLAlchemy URL to run `sql` on (default: DuckDB)")
-    feature_set: str | None = Field(
-        default=None, description="or a deployed feature set: its features over its managed tables (point-in-time)"
+    path: str | None = Field(
+        default=None,
+        description="the samples: a .parquet or .csv file, e.g. ${feature_extract.path}. Give one of path, sql "
+        "or feature_set",
     )
-    feature_set_version: int | str | None = Field(default=None, description="its version (default: latest)")
-    split: Literal["random", "time"] = Field(default="random", description="random rows, or by time (train first)")
-    time_column: str | None = Field(default=None, description="the column to split by time on")
-    fractions: tuple[float, float, float] = Field(default=(0.8, 0.1, 0.1), description="train, validation, test")
-    seed: int = 42
-    label: str | None = Field(default=None, description="the label column: checked present, positives counted")
-    output: str | None = Field(default=None, description="folder for train/validation/test.parquet")
-    isolation: Isolation = "fork"
+    sql: str | None = Field(
+        default=None,
+        description="the samples: a SELECT run in DuckDB (which reads files, e.g. SELECT * FROM "
+        "read_parquet('clicks.parquet')) or on the database at url. Give one of path, sql or feature_set",
+        json_schema_extra=written_in("sql"),
+    )
+    url: str | None = Field(
+        default=None,
+        description="the database to run sql on, as a SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db; "
+        "empty: DuckDB",
+    )
+    feature_set: str | None = Field(
+        default=None,
+        description="the samples: a deployed feature set's features, computed point-in-time over its managed "
+        "tables, e.g. talkingdata. Give one of path, sql or feature_set",
+    )
+    feature_set_version: int | str | None = Field(
+        default=None, description="which version of that feature set, e.g. 2 or ${deploy.version}; empty: the latest",
+    )
+    split: Literal["random", "time"] = Field(
+        default="random",
+        description="random: shuffle the rows (with seed); time: sort by time_column, so train holds the "
+        "earliest rows and test the latest",
+    )
+    time_column: str | None = Field(
+        default=None, description="the column to sort by for split: time, e.g. click_time",
+    )
+    fractions: tuple[float, float, float] = Field(
+        default=(0.8, 0.1, 0.1),
+        description="the shares of train, validation and test, each at least 0 and summing to 1, e.g. "
+        "[0.8, 0.1, 0.1]",
+    )
+    seed: int = Field(default=42, description="the shuffle seed of split: random; the same seed, the same split")
+    label: str | None = Field(
+        default=None,
+        description="the label column, e.g. is_attributed: checked to be there, and its positive rate becomes "
+        "the output positive_rate",
+    )
+    output: str | None = _output("train.parquet, validation.parquet and test.parquet")
+    isolation: Isolation = isolation_field()
 
     @model_validator(mode="after")
     def _source(self, info: ValidationInfo) -> DatasetParams:
@@ -122,6 +172,9 @@ class DatasetParams(TaskParams):
 class DatasetTask(_MLTask):
     name = "dataset"
     Params = DatasetParams
+    group = "ml"
+    description = ("Get samples from a file, a SQL query or a feature set and split them into train, validation "
+                   "and test Parquet files, at random or by time.")
     needs_store = True  # feature sets, the registry
     code_fields = frozenset({"sql"})
 
@@ -161,21 +214,26 @@ class DatasetTask(_MLTask):
 
 
 class PreprocessParams(_Columns):
-    train: str = Field(description="training samples (.parquet), e.g. ${dataset.train}")
+    train: str = Field(
+        description="the training samples (.parquet) to fit the steps on, e.g. ${dataset.train}",
+    )
     # Typed by the step configs themselves: a wrong step is refused when the workflow is applied,
     # and the UI renders each step type's form from this schema.
     steps: list[StepConfig] = Field(  # type: ignore[valid-type]
         default_factory=list,
-        description="transformers in order, e.g. {type: log, columns: [clicks]}; types: fill_missing, "
-        "standard_scale, minmax_scale, log, bucketize, one_hot, hash, label_encode",
+        description="the preprocessing steps, applied in order, e.g. {type: log, columns: [clicks]}; types: "
+        "fill_missing, standard_scale, minmax_scale, log, bucketize, one_hot, hash, label_encode",
     )
-    output: str | None = None
-    isolation: Isolation = "fork"
+    output: str | None = _output("the fitted pipeline (preprocess.json)")
+    isolation: Isolation = isolation_field()
 
 
 class PreprocessTask(_MLTask):
     name = "preprocess"
     Params = PreprocessParams
+    group = "ml"
+    description = ("Fit preprocessing steps (fill missing values, scale, log, bucketize, one-hot, hash, encode) "
+                   "on the training samples; train and serving apply the same pipeline.")
 
     def work(self, ctx: TaskContext) -> dict[str, Any]:
         from shoal.ml.preprocess import Pipeline
@@ -194,25 +252,48 @@ class PreprocessTask(_MLTask):
 
 
 class TrainParams(_Columns):
-    algorithm: Algorithm = Field(description="xgboost, lightgbm, lr, gbdt, mlp or word2vec")
-    train: str = Field(description="training samples (.parquet), e.g. ${dataset.train}")
-    validation: str | None = Field(default=None, description="validation samples, for early stopping")
-    preprocess: str | None = Field(default=None, description="a preprocess config, e.g. ${preprocess.config}")
-    objective: Objective = "binary"
+    algorithm: Algorithm = Field(
+        description="the model to train: xgboost, lightgbm, gbdt (gradient-boosted trees), lr (logistic or "
+        "ridge regression), mlp (a neural network) or word2vec (embeddings of token sequences)",
+    )
+    train: str = Field(description="the training samples (.parquet), e.g. ${dataset.train}")
+    validation: str | None = Field(
+        default=None, description="validation samples (.parquet) for early stopping, e.g. ${dataset.validation}",
+    )
+    preprocess: str | None = Field(
+        default=None,
+        description="a fitted preprocessing pipeline, e.g. ${preprocess.config}; its inputs are the model's "
+        "inputs. Empty: the columns go to the model as they are",
+    )
+    objective: Objective = Field(
+        default="binary",
+        description="binary: labels are 0 or 1 and the score is the probability of 1; regression: predict a number",
+    )
     # Not `params`: that key of a task holds its ${...} parameters (see the workflow spec).
     hyperparams: dict[str, Any] = Field(
-        default_factory=dict, description="hyperparameters, e.g. {num_boost_round: 100, max_depth: 6} for xgboost"
+        default_factory=dict,
+        description="the library's own parameters, e.g. {num_boost_round: 100, max_depth: 6} for xgboost",
     )
-    early_stopping_rounds: int | None = Field(default=None, ge=1, description="stop when validation stops improving")
-    sequence_column: str | None = Field(default=None, description="word2vec: the column of token sequences")
-    seed: int = 42
-    output: str | None = None
-    isolation: Isolation = "fork"
+    early_stopping_rounds: int | None = Field(
+        default=None, ge=1,
+        description="stop when the validation loss has not improved for this many rounds, e.g. 20; needs "
+        "validation",
+    )
+    sequence_column: str | None = Field(
+        default=None,
+        description="word2vec only: the column of token sequences (lists, or space-separated text), e.g. notes",
+    )
+    seed: int = Field(default=42, description="the random seed passed to the library; the same seed, the same model")
+    output: str | None = _output("the model")
+    isolation: Isolation = isolation_field()
 
 
 class TrainTask(_MLTask):
     name = "train"
     Params = TrainParams
+    group = "ml"
+    description = ("Train a model (XGBoost, LightGBM, logistic regression, GBDT, MLP or word2vec) on samples, "
+                   "with early stopping on validation samples; saves it with its preprocessing.")
 
     def work(self, ctx: TaskContext) -> dict[str, Any]:
         from shoal.ml.bundle import build_bundle
@@ -261,16 +342,22 @@ class TrainTask(_MLTask):
 
 
 class EvaluateParams(TaskParams):
-    model_dir: str = Field(description="a trained model, e.g. ${train.model_dir}")
-    data: str = Field(description="samples to score (.parquet), e.g. ${dataset.test}")
-    label: str = Field(description="the label column")
-    threshold: float = Field(default=0.5, ge=0, le=1, description="score at or above which a row is positive")
-    isolation: Isolation = "fork"
+    model_dir: str = Field(description="the trained model to evaluate, e.g. ${train.model_dir}")
+    data: str = Field(description="the labelled samples (.parquet) to score, e.g. ${dataset.test}")
+    label: str = Field(description="the label column of data, e.g. is_attributed")
+    threshold: float = Field(
+        default=0.5, ge=0, le=1,
+        description="a score at or above this predicts 1, for accuracy, precision, recall and f1 (0 to 1)",
+    )
+    isolation: Isolation = isolation_field()
 
 
 class EvaluateTask(_MLTask):
     name = "evaluate"
     Params = EvaluateParams
+    group = "ml"
+    description = ("Score labelled samples with a trained model; its metrics (auc, logloss, accuracy, ...) "
+                   "become outputs, e.g. for a switch on ${evaluate.auc}.")
 
     def work(self, ctx: TaskContext) -> dict[str, Any]:
         from shoal.ml.bundle import ModelBundle
@@ -292,19 +379,36 @@ class EvaluateTask(_MLTask):
 
 
 class ReleaseParams(TaskParams):
-    model: str = Field(description="the registered model's name")
+    model: str = Field(
+        description="the registered model's name: letters, digits, _ - and ., e.g. ctr_model; a new version of "
+        "it is made",
+    )
     model_dir: str = Field(description="the trained model to register, e.g. ${train.model_dir}")
-    alias: str | None = Field(default="production", description="alias to point at the new version (null: none)")
-    feature_set: str | None = Field(default=None, description="the feature set serving computes for a request")
-    feature_set_version: int | str | None = Field(default=None, description="its version (default: latest)")
-    metrics: dict[str, float | str] = Field(default_factory=dict, description="e.g. {auc: '${evaluate.auc}'}")
-    description: str = ""
-    isolation: Isolation = "fork"
+    alias: str | None = Field(
+        default="production",
+        description="the alias to move to the new version, e.g. production or staging; null: register only",
+    )
+    feature_set: str | None = Field(
+        default=None,
+        description="the feature set the model server computes for each request, e.g. talkingdata; empty: none",
+    )
+    feature_set_version: int | str | None = Field(
+        default=None, description="which version of that feature set, e.g. ${deploy.version}; empty: the latest",
+    )
+    metrics: dict[str, float | str] = Field(
+        default_factory=dict,
+        description="metrics stored with the version, name -> number, e.g. {auc: '${evaluate.auc}'}",
+    )
+    description: str = Field(default="", description="a note stored with the version, e.g. what changed")
+    isolation: Isolation = isolation_field()
 
 
 class ReleaseTask(_MLTask):
     name = "release"
     Params = ReleaseParams
+    group = "ml"
+    description = ("Register a trained model as a new version in the model registry, with its metrics, and move "
+                   "an alias (production) to it: the model server loads it.")
     needs_store = True  # feature sets, the registry
 
     def work(self, ctx: TaskContext) -> dict[str, Any]:
@@ -334,14 +438,27 @@ class ReleaseTask(_MLTask):
 
 
 class BatchPredictParams(TaskParams):
-    model: str = Field(description="the registered model")
-    version: int | str | None = Field(default=None, description="a version (default: the alias's)")
-    alias: str = Field(default="production", description="the alias to use when no version is given")
-    data: str | None = Field(default=None, description="a .parquet/.csv file to score")
-    table: str | None = Field(default=None, description="or a managed table to score")
-    output: str = Field(description="the Parquet file to write (relative: under SHOAL_ARTIFACTS)")
-    keep: list[str] = Field(default_factory=list, description="columns copied next to the score (e.g. ids)")
-    isolation: Isolation = "fork"
+    model: str = Field(description="the registered model to score with, e.g. ctr_model")
+    version: int | str | None = Field(
+        default=None, description="which version of it, e.g. 3 or ${release.version}; empty: the alias's version",
+    )
+    alias: str = Field(
+        default="production", description="the alias whose version scores when no version is given",
+    )
+    data: str | None = Field(
+        default=None, description="the rows to score: a .parquet or .csv file. Give this or table",
+    )
+    table: str | None = Field(
+        default=None, description="the rows to score: a managed table, e.g. talkingdata. Give this or data",
+    )
+    output: str = Field(
+        description="the Parquet file to write the scores to, e.g. scores_${ds_nodash}.parquet; relative: under "
+        "SHOAL_ARTIFACTS",
+    )
+    keep: list[str] = Field(
+        default_factory=list, description="columns copied next to the score, such as ids, e.g. [click_id]",
+    )
+    isolation: Isolation = isolation_field()
 
     @model_validator(mode="after")
     def _source(self) -> BatchPredictParams:
@@ -360,6 +477,9 @@ class BatchPredictTask(_MLTask):
 
     name = "batch_predict"
     Params = BatchPredictParams
+    group = "ml"
+    description = ("Score a file or a managed table with a registered model version into a Parquet file; "
+                   "features of a model served with a feature set are computed as serving would.")
     needs_store = True  # the registry, feature sets
 
     def work(self, ctx: TaskContext) -> dict[str, Any]:

@@ -15,22 +15,33 @@ import importlib
 import inspect
 from functools import lru_cache
 from types import FunctionType
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, ValidationInfo, model_validator
 
 from shoal.errors import ParamError, TaskFailed
-from shoal.tasks.base import TaskContext, TaskParams, TaskType, literal, references_checked
+from shoal.tasks.base import Isolation, TaskContext, TaskParams, TaskType, isolation_field, literal, references_checked
+from shoal.tasks.forms import written_in
 from shoal.tasks.values.python import check_python_references, python_script
 
 
 class PythonParams(TaskParams):
-    callable: str | None = Field(default=None, description="module:function returning a dict of outputs")
-    script: str | None = Field(default=None, description="inline Python; set `outputs = {...}`")
-    kwargs: dict[str, Any] = Field(default_factory=dict, description="keyword arguments for the callable")
-    isolation: Literal["fork", "worker"] = Field(
-        default="fork", description="fork: fresh process per run; worker: reused warm process"
+    callable: str | None = Field(
+        default=None,
+        description="the function to call, as module.path:function, e.g. pipelines.clean:run; importable from "
+        "the directory the workflow was applied from; it returns a dict of outputs. Give this or script",
     )
+    script: str | None = Field(
+        default=None,
+        description="Python code to run; set outputs = {'rows': 10} to pass values downstream; ${...} values "
+        "become Python literals. Give this or callable",
+        json_schema_extra=written_in("python"),
+    )
+    kwargs: dict[str, Any] = Field(
+        default_factory=dict,
+        description="keyword arguments for the callable, e.g. {rows: 1000, day: '${ds}'}",
+    )
+    isolation: Isolation = isolation_field()
 
     @model_validator(mode="after")
     def _one_of(self, info: ValidationInfo) -> PythonParams:
@@ -68,6 +79,8 @@ class PythonTask(TaskType):
     name = "python"
     Params = PythonParams
     kind = "process"
+    group = "general"
+    description = "Call a Python function or run a Python script; the dict it returns becomes outputs."
     code_fields = frozenset({"script"})
 
     def run(self, ctx: TaskContext) -> dict[str, Any]:

@@ -10,12 +10,17 @@ or run, raises `MissingExtra`, whose message says which extra to install.
 A type's module is imported the first time the type is asked for (`get_task_type`): a task
 process (forked from the executor's fork server) imports only the type it runs, and the fork
 server stays small until a type is used (see `Launch.warm`). `task_types()` loads them all.
+
+`declared_task_types()` is for listings (the API's and the web UI's palette, never a task
+process): every declared type, usable or not, with why not; for a type whose extra is missing it
+also imports the type's module if that works without the extra, so its form can still be shown.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib.metadata import EntryPoint, entry_points
 
@@ -133,6 +138,47 @@ def forget() -> None:
     _load.cache_clear()
     _broken.clear()
     _unavailable.clear()
+
+
+@dataclass(frozen=True)
+class Declared:
+    """A task type an entry point declares, and whether it can be used here."""
+
+    name: str
+    source: str  # the entry point's object reference, e.g. "shoal.tasks.shell:ShellTask"
+    task_type: TaskType | None  # None: it cannot be used here (see `missing` and `problem`)
+    cls: type[TaskType] | None  # its class, also when unusable if its module imports (None: it does not)
+    missing: MissingExtra | None = None  # the extra it needs, not installed
+    problem: str | None = None  # why it cannot be used (None: it can)
+
+
+def declared_task_types() -> list[Declared]:
+    """Every task type the installed packages declare, usable or not, sorted by name."""
+    return [_declared_one(name, eps) for name, eps in sorted(_declared().items())]
+
+
+def _declared_one(name: str, eps: list[EntryPoint]) -> Declared:
+    source = " and ".join(dict.fromkeys(ep.value for ep in eps))
+    try:
+        found = _load(name)
+    except DuplicateTaskType as exc:
+        return Declared(name, source, None, None, problem=str(exc))
+    if found is not None:
+        return Declared(name, source, found, type(found))
+    if name in _unavailable:
+        exc = _fresh(_unavailable[name])
+        return Declared(name, source, None, _class_if_importable(eps[0]), missing=exc, problem=exc.message)
+    return Declared(name, source, None, None, problem=f"task type {name!r} cannot be used: {_broken.get(name)}")
+
+
+def _class_if_importable(ep: EntryPoint) -> type[TaskType] | None:
+    """The class of a type whose extra is missing, if its module imports without the extra (the
+    ML types' modules do: their libraries are imported when a task runs)."""
+    try:
+        cls = ep.load()
+    except Exception:  # noqa: BLE001 - it needs the extra after all: listed without its form
+        return None
+    return cls if isinstance(cls, type) and issubclass(cls, TaskType) else None
 
 
 def get_task_type(name: str) -> TaskType:

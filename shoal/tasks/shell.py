@@ -13,6 +13,7 @@ from functools import lru_cache
 from pydantic import Field, ValidationInfo, field_validator
 
 from shoal.tasks.base import Command, TaskContext, TaskParams, TaskType, literal, references_checked
+from shoal.tasks.forms import written_in
 from shoal.tasks.values.shell import check_shell_references, shell_launch
 
 # A command containing any of these needs a shell; anything else is spawned directly (fast path).
@@ -33,9 +34,21 @@ def _is_program(name: str) -> bool:
 
 
 class ShellParams(TaskParams):
-    command: str = Field(description="command line or bash script; `##shoal:set k=v` lines set outputs")
-    cwd: str | None = Field(default=None, description="working directory (default: the run's work dir)")
-    shell: str = Field(default="bash", description="interpreter for scripts that need a shell")
+    command: str = Field(
+        description="a command line or a bash script, e.g. python train.py --day ${ds}; ${...} values reach it "
+        "as environment variables, never as code; a printed line ##shoal:set key=value sets an output",
+        json_schema_extra=written_in("shell"),
+    )
+    cwd: str | None = Field(
+        default=None,
+        description="the directory to run in; relative: to the directory the workflow was applied from "
+        "(the default)",
+    )
+    shell: str = Field(
+        default="bash",
+        description="the interpreter of a command that needs a shell (pipes, quotes, several lines), e.g. bash "
+        "or sh; a simple command runs directly, without one",
+    )
 
     @field_validator("command")
     @classmethod
@@ -54,6 +67,8 @@ class ShellTask(TaskType):
     name = "shell"
     Params = ShellParams
     kind = "command"
+    group = "general"
+    description = "Run a command or a bash script. Lines it prints as ##shoal:set key=value become outputs."
     code_fields = frozenset({"command"})
 
     def command(self, ctx: TaskContext) -> Command:

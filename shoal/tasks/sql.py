@@ -21,19 +21,31 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, model_validator
 
 from shoal.errors import ParamError, TaskFailed
-from shoal.tasks.base import TaskContext, TaskParams, TaskType, references_checked
+from shoal.tasks.base import Isolation, TaskContext, TaskParams, TaskType, isolation_field, references_checked
+from shoal.tasks.forms import written_in
 from shoal.tasks.values.sql import Bound, Marked, bind_sql, check_sql_field, dialect_name, mark, tokenize
 
 
 class SqlParams(TaskParams):
-    sql: str = Field(description="one or more statements separated by ';'")
+    sql: str = Field(
+        description="one or more SQL statements separated by ;, e.g. SELECT count(*) AS n FROM clicks WHERE "
+        "day = ${ds}; ${...} values are bound as query parameters, never pasted into the SQL",
+        json_schema_extra=written_in("sql"),
+    )
     url: str | None = Field(
         default=None,
-        description="SQLAlchemy URL (postgresql+psycopg://...), or duckdb:///path.db; default in-memory DuckDB",
+        description="the database to run on, as a SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db or "
+        "duckdb:///data/local.db; empty: a fresh in-memory DuckDB",
     )
-    output: Literal["none", "first_row", "rows"] = Field(default="none", description="turn results into outputs")
-    max_rows: int = Field(default=100, ge=1, le=100_000, description="rows kept for `output: rows`")
-    isolation: Literal["fork", "worker"] = "fork"
+    output: Literal["none", "first_row", "rows"] = Field(
+        default="none",
+        description="what the last statement's result gives downstream: none (only row_count), first_row (each "
+        "column of the first row becomes an output) or rows (up to max_rows rows under the output rows)",
+    )
+    max_rows: int = Field(
+        default=100, ge=1, le=100_000, description="with output: rows, how many rows to keep (1-100,000)",
+    )
+    isolation: Isolation = isolation_field()
 
     @model_validator(mode="after")
     def _values_can_be_bound(self, info: ValidationInfo) -> SqlParams:
@@ -70,6 +82,9 @@ class SqlTask(TaskType):
     name = "sql"
     Params = SqlParams
     kind = "process"
+    group = "data"
+    description = ("Run SQL statements on DuckDB or any database SQLAlchemy reaches; the result's first row "
+                   "or rows can become outputs.")
     code_fields = frozenset({"sql"})
 
     def run(self, ctx: TaskContext) -> dict[str, Any]:

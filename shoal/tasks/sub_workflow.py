@@ -26,8 +26,10 @@ ENDED = frozenset({"success", "failed", "stopped"})  # run states (`RunState`, w
 
 
 class SubWorkflowParams(TaskParams):
-    workflow: str = Field(description="name of the workflow to run")
-    project: str | None = Field(default=None, description="its project (default: this workflow's)")
+    workflow: str = Field(description="the workflow to run as a child run, e.g. daily_features")
+    project: str | None = Field(
+        default=None, description="the project of that workflow; empty: this workflow's project",
+    )
 
     @field_validator("workflow", "project")
     @classmethod
@@ -39,6 +41,9 @@ class SubWorkflowParams(TaskParams):
 class SubWorkflowTask(EngineTaskType):
     name = "sub_workflow"
     Params = SubWorkflowParams
+    group = "logic"
+    description = ("Run another workflow as a child run for the same logical date and wait for it; the task's "
+                   "params become the child run's params.")
 
     def start(self, ctx: EngineContext) -> Waiting | Done:
         p: SubWorkflowParams = ctx.task.params

@@ -13,8 +13,10 @@ from shoal.tasks.base import BRANCHES_KEY, TaskContext, TaskParams, TaskType
 class SwitchCase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    when: str = Field(description="condition, e.g. ${evaluate.auc} >= 0.75")
-    then: str = Field(description="downstream task to run when it holds")
+    when: str = Field(
+        description="a condition on params and upstream outputs, e.g. ${evaluate.auc} >= 0.75 and ${region} == 'us'",
+    )
+    then: str = Field(description="the downstream task to run when the condition holds, e.g. deploy")
 
     @field_validator("when")
     @classmethod
@@ -25,14 +27,23 @@ class SwitchCase(BaseModel):
 
 
 class SwitchParams(TaskParams):
-    cases: list[SwitchCase] = Field(min_length=1)
-    default: str | None = Field(default=None, description="downstream task when no case holds")
+    cases: list[SwitchCase] = Field(
+        min_length=1,
+        description="the branches, checked in order: the first case whose condition holds picks its task; "
+        "the other branches are skipped",
+    )
+    default: str | None = Field(
+        default=None, description="the downstream task to run when no case holds; empty: run no branch",
+    )
 
 
 class SwitchTask(TaskType):
     name = "switch"
     Params = SwitchParams
     kind = "inline"
+    group = "logic"
+    description = ("Pick one downstream branch: the first case whose condition holds (e.g. ${evaluate.auc} >= "
+                   "0.75), else the default; the other branches are skipped.")
     # `when` is evaluated with typed values (42 > 10), not rendered to text first.
     raw_fields = frozenset({"cases"})
 
