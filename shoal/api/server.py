@@ -4,7 +4,8 @@ The address is checked and bound before anything else starts, with the model ser
 (a port out of range, busy, or a host that is not this machine's is one clear error). `shoal
 server` is the embedded default in one command: the API here and `shoal scheduler` (which runs
 the local executor) as a child process on the same database, in its own session; when the API
-stops (Ctrl+C, SIGTERM) it tells the scheduler to stop as SIGTERM does, and waits for it.
+stops (Ctrl+C, SIGTERM) it tells the scheduler to stop as SIGTERM does, and waits for it; if it
+is killed outright, the kernel sends the scheduler SIGTERM (Linux's parent-death signal).
 """
 
 from __future__ import annotations
@@ -37,12 +38,23 @@ def serve_with_scheduler(store: services.Store, *, host: str, port: int, announc
     env = {**os.environ, **store.settings.to_env(), **store.settings.store_env()}
     # Its own session: a Ctrl+C reaches this process only, which tells the scheduler once.
     scheduler = subprocess.Popen([sys.executable, "-m", "shoal.cli.entry", "scheduler"], env=env,
-                                 start_new_session=True)
+                                 start_new_session=True, preexec_fn=_stop_with_parent)
     try:
         _run(store, sock, host, port, announce)
     finally:
         sock.close()
         _stop(scheduler, store.settings.stop_grace_seconds + SCHEDULER_EXTRA_WAIT)
+
+
+def _stop_with_parent() -> None:
+    """In the scheduler, before it starts: on Linux, get SIGTERM (and drain) when `shoal server`
+    dies without stopping it (kill -9), instead of driving runs on behind a dead API. Called
+    before any thread of ours starts, as preexec_fn requires."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _stop(scheduler: subprocess.Popen[bytes], within: float) -> None:

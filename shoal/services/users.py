@@ -144,7 +144,15 @@ def list_users(store: Store, *, actor: Actor = LOCAL) -> list[UserInfo]:
     require_instance_admin(actor, "list users")
     with store.engine.connect() as conn:
         rows = conn.execute(select(users).order_by(users.c.name)).all()
-        return [UserInfo(r.name, r.is_admin, r.created_at, _roles(conn, r.id)) for r in rows]
+        memberships = conn.execute(  # every user's in one query, not one per user
+            select(project_members.c.user_id, projects.c.name, project_members.c.role)
+            .join(projects, projects.c.id == project_members.c.project_id)
+            .order_by(projects.c.name)
+        ).all()
+    roles: dict[int, dict[str, str]] = {}
+    for m in memberships:
+        roles.setdefault(m.user_id, {})[m.name] = m.role
+    return [UserInfo(r.name, r.is_admin, r.created_at, roles.get(r.id, {})) for r in rows]
 
 
 def remove_user(store: Store, name: str, *, actor: Actor = LOCAL) -> None:

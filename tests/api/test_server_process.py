@@ -129,3 +129,18 @@ def test_shoal_server_runs_what_the_api_starts_and_stops_on_ctrl_c(tmp_path: Pat
         assert not alive, f"outlived `shoal server`: {alive}"
     finally:
         server.kill()
+
+
+def test_a_killed_server_takes_its_scheduler_with_it(tmp_path: Path) -> None:
+    server = Server(tmp_path)
+    try:
+        children = psutil.Process(server.proc.pid).children(recursive=True)
+        assert children, "no scheduler process"
+        server.proc.kill()  # kill -9: no chance to stop the scheduler itself
+        server.proc.wait()
+        _, alive = psutil.wait_procs(children, timeout=60)
+        for child in alive:  # not to leave it behind when the assertion fails
+            child.kill()
+        assert not alive, f"outlived a killed `shoal server`: {alive}"
+    finally:
+        server.kill()
