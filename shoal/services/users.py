@@ -97,7 +97,8 @@ def _check_name(name: str) -> str:
 
 def user_id(conn: Connection, name: str) -> int:
     """The id of user `name`, or NotFound."""
-    uid = conn.execute(select(users.c.id).where(users.c.name == name)).scalar()
+    # A name no user can have is not looked up: it may hold what PostgreSQL refuses (a NUL).
+    uid = conn.execute(select(users.c.id).where(users.c.name == name)).scalar() if _NAME.match(name) else None
     if uid is None:
         raise NotFound(f"no user {name!r}; `shoal user list` shows the users", user=name)
     return int(uid)
@@ -189,8 +190,8 @@ def create_token(
             raise InvalidInput(f"expires_in: {exc}", field="expires_in") from None
     if expires_in is not None and not 0 < expires_in <= 3650 * 86400:
         raise InvalidInput("a token expires after more than 0 seconds and at most 3650 days", field="expires_in")
-    if len(name) > 128:
-        raise InvalidInput("a token's name is at most 128 characters", field="name")
+    if len(name) > 128 or "\x00" in name:
+        raise InvalidInput("a token's name is at most 128 characters, without NUL", field="name")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
     expires_at = now + timedelta(seconds=expires_in) if expires_in is not None else None
