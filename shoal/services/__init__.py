@@ -13,6 +13,7 @@ case; callers import it and `shoal.errors`, nothing below.
     users.py      users and API tokens; `authenticate` turns a token into an Actor
     projects.py   projects and their members (viewer, editor, admin)
     task_types.py the installed task types by group, with their params' JSON Schema (the UI's forms)
+    metrics.py    monitoring numbers (runs by state, queue depth, lag, durations) for /metrics
 
 Every function takes the `Store` first (and an `Actor` where `engine.access` decides who may
 act: the CLI is `LOCAL`), returns dataclasses that serialise to JSON, and raises `shoal.errors`;
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from shoal._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from shoal.services import home, logs, names, runs, schedules, workflows
+    from shoal.services import home, logs, metrics, names, runs, schedules, workflows
     from shoal.services.home import Store, open_store
     from shoal.services.names import (
         DEFAULT_PROJECT,
@@ -52,13 +53,13 @@ _HOMES = {
 }
 _MODULES = frozenset({
     "home", "logs", "names", "runs", "schedules", "workflows", "features", "models", "users", "projects",
-    "pages", "task_runs", "task_types",
+    "pages", "task_runs", "task_types", "metrics",
 })
 _exported = lazy_exports(__name__, _HOMES)
 
 __all__ = [
     "DEFAULT_PROJECT", "LOCAL", "RUN_TERMINAL", "TASK_TERMINAL", "Actor", "Role", "RunInfo", "RunState", "Store",
-    "TaskRunInfo", "TaskRunState", "home", "logs", "names", "open_store", "runs", "schedules", "workflows",
+    "TaskRunInfo", "TaskRunState", "home", "logs", "metrics", "names", "open_store", "runs", "schedules", "workflows",
 ]
 
 
