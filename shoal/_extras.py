@@ -29,7 +29,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "postgres": ("psycopg",),
     "features": _FEATURES,
     "ml": _ML,
-    "serve": ("fastapi", "uvicorn", "orjson", *_ML),
+    "serve": ("fastapi", "uvicorn", "orjson", "prometheus_client", *_ML),
     "redis": ("redis",),
     "http": ("httpx", "jsonpath_ng"),
 }

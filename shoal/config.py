@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     # A schedule with `catchup: true` creates runs for at most this many missed fire times (the
     # latest); older ones are for `shoal backfill`.
     max_catchup: int = Field(default=1000, ge=1, le=10_000)
+    # The API's GET /metrics answers without a token (for a Prometheus that cannot send one).
+    # It names every project and workflow, so it is closed unless this opens it.
+    metrics_public: bool = Field(default=False, description="serve GET /metrics without a token")
 
     @field_validator("memory")
     @classmethod

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shoal import __version__, services
+from shoal.api import metrics
 from shoal.api.deps import API, error_response
 from shoal.api.limits import MAX_BODY, BodyLimit
 from shoal.api.routes import ROUTERS
@@ -71,6 +72,7 @@ def create_app(store: services.Store) -> FastAPI:
 
     for router in ROUTERS:
         app.include_router(router)
+    metrics.install(app)  # GET /metrics and the request timer (shoal/api/metrics.py)
     return app
 
 

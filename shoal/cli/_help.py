@@ -39,6 +39,7 @@ ENVIRONMENT = {  # shoal.config.Settings, as SHOAL_* variables (tests/cli/test_h
                            "takes it over (15)",
     "SHOAL_STOP_GRACE_SECONDS": "how long a stopping scheduler lets running tasks finish (30)",
     "SHOAL_MAX_CATCHUP": "most missed fire times a catch-up schedule runs (1000)",
+    "SHOAL_METRICS_PUBLIC": "true: the API serves GET /metrics without a token (false)",
 }
 
 EPILOG_WIDTH = 78  # an 80-column terminal, less the help's one-space margin on each side

@@ -33,6 +33,7 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 HEAVY = {
     "numpy", "pandas", "scikit-learn", "xgboost", "xgboost-cpu", "lightgbm", "gensim", "pyarrow",
     "duckdb", "sqlglot", "fastapi", "uvicorn", "orjson", "redis", "psycopg", "httpx", "jsonpath-ng",
+    "prometheus-client",
 }
 
 # Where an extra's packages may be imported at module level: shoal's packages that exist for that
