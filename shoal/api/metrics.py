@@ -156,7 +156,7 @@ class RequestTimer:
 
 def install(app: FastAPI) -> CollectorRegistry:
     """Time every request of `app` and serve `GET /metrics` from a registry of its own. The
-    route needs a bearer token (any user's) unless SHOAL_METRICS_PUBLIC is true."""
+    route needs an instance admin's bearer token unless SHOAL_METRICS_PUBLIC is true."""
     store: services.Store = app.state.store
     registry = CollectorRegistry()
     latency = Histogram("shoal_api_request_duration_seconds", "API request latency by method, route template "
@@ -175,8 +175,9 @@ def install(app: FastAPI) -> CollectorRegistry:
             raise StoreUnavailable(f"the metadata database did not answer: {failure}") from None
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
-    def scrape(_caller: Caller) -> Response:
-        """Prometheus metrics (text exposition format); needs a bearer token of any user."""
+    def scrape(caller: Caller) -> Response:
+        """Prometheus metrics (text exposition format); needs an instance admin's bearer token."""
+        services.metrics.may_read(caller)
         return exposition()
 
     def scrape_public() -> Response:

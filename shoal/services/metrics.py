@@ -26,11 +26,13 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
+from shoal.engine.access import Actor, require_instance_admin
 from shoal.engine.states import TASK_TERMINAL, RunState, TaskRunState
 from shoal.store import Store
 from shoal.store.models import projects, runs, task_runs, workflows
 
 __all__ = [
+    "may_read",
     "RUN_STATES", "TASK_STATES", "Histogram", "StateCounts", "TaskRunStats", "queue_depth", "run_counts",
     "scheduler_lag", "task_run_stats",
 ]
@@ -114,6 +116,12 @@ def _names(conn: Connection) -> list[tuple[int, str, str]]:
          .join(projects, projects.c.id == workflows.c.project_id)
          .order_by(projects.c.name, workflows.c.name))
     return [(wid, project, name) for wid, project, name in conn.execute(q)]
+
+
+def may_read(actor: Actor) -> None:
+    """The metrics name every project's workflows: only an instance admin (Prometheus' token)
+    reads them, or anyone when SHOAL_METRICS_PUBLIC opens them on a network that is trusted."""
+    require_instance_admin(actor, "read the instance's metrics (they name every project's workflows)")
 
 
 def run_counts(store: Store) -> list[StateCounts]:

@@ -140,7 +140,7 @@ def states(**counts: int) -> dict[str, int]:
 def test_runs_task_runs_and_the_queue_are_what_the_database_holds(
     store: Store, team: dict[str, str], history: History,
 ) -> None:
-    samples = scrape(client_for(store), team["carol"])  # any user's token: metrics are not per project
+    samples = scrape(client_for(store), team["root"])
     runs_of = {(p, w): {s: value(samples, "shoal_runs", project=p, workflow=w, state=s) for s in map(str, RunState)}
                for p, w in (("fraud", "etl"), ("default", "flaky"), ("default", "wide"))}
     zero = dict.fromkeys(map(str, RunState), 0)
@@ -275,9 +275,11 @@ def test_metrics_need_a_token(store: Store, team: dict[str, str]) -> None:
     assert err["code"] == "unauthorized" and "Bearer" in err["message"]
     assert missing.headers["WWW-Authenticate"] == "Bearer"
     assert "unknown token" in error_of(call("GET", "/metrics", "shoal_nope"), 401)["message"]
-    revoked = users.create_token(store, "carol")
+    revoked = users.create_token(store, "root")
     users.revoke_token(store, revoked.info.id)
     error_of(call("GET", "/metrics", revoked.token), 401)
+    # A project's member would read every project's workflow names: an instance admin only.
+    assert "instance admin" in error_of(call("GET", "/metrics", team["carol"]), 403)["message"]
 
 
 def test_shoal_metrics_public_opens_metrics_and_nothing_else(
