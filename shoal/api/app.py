@@ -13,6 +13,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shoal import __version__, services
@@ -53,6 +54,14 @@ def create_app(store: services.Store) -> FastAPI:
         if headers:
             response.headers.update(headers)
         return response
+
+    @app.exception_handler(DataError)
+    async def unstorable(_request: Request, exc: DataError) -> Response:
+        # A value the database refuses to store or compare (a NUL character on PostgreSQL, a
+        # number past its column): bad input, not a server fault. Only the driver's first line:
+        # SQLAlchemy's own text would repeat the statement and its parameters.
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "a value out of range"
+        return error_response(422, "invalid_input", f"a value of the request cannot be stored: {reason}")
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_request: Request, exc: RequestValidationError) -> Response:

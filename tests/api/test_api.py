@@ -126,3 +126,15 @@ def test_schedules_list_pause_and_resume(api: dict[str, Call]) -> None:
     assert api["alice"]("POST", "/api/v1/projects/fraud/workflows/nightly/schedule/resume").json()["paused"] is False
     error_of(api["alice"]("POST", "/api/v1/projects/fraud/workflows/nightly/schedule/stop"), 422)
     assert api["carol"]("GET", "/api/v1/schedules").json() == []
+
+
+def test_a_value_the_database_cannot_hold_is_bad_input(api: dict[str, Call]) -> None:
+    apply(api["alice"], "w", "fraud")
+    # A NUL character: PostgreSQL refuses it (422), SQLite looks it up and finds nothing.
+    for path in ("/api/v1/projects/fra%00ud/workflows/w", "/api/v1/runs?workflow=w%00", "/api/v1/projects/x%00/runs/1"):
+        r = api["root"]("GET", path)
+        assert r.status_code in (200, 404, 422), (path, r.text)
+        if r.status_code >= 400:
+            error_of(r, r.status_code)
+    r = api["alice"]("POST", "/api/v1/runs", json={"workflow": "w", "project": "fraud", "params": {"x": "a\u0000b"}})
+    assert r.status_code in (201, 422), r.text
