@@ -13,7 +13,7 @@ import os
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shoal.errors import InvalidInput, expected_value
@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     # A schedule with `catchup: true` creates runs for at most this many missed fire times (the
     # latest); older ones are for `shoal backfill`.
     max_catchup: int = Field(default=1000, ge=1, le=10_000)
+    # The CLI against a server: every command goes to this shoal API instead of the local
+    # database, with this token (a secret: SecretStr keeps it out of reprs, logs and errors).
+    api_url: str | None = Field(default=None, description="a shoal server, e.g. http://shoal.example:8000")
+    token: SecretStr | None = Field(default=None, description="an API token of that server")
 
     @field_validator("memory")
     @classmethod
@@ -63,6 +67,13 @@ class Settings(BaseSettings):
         if v is not None and parse_memory(v) <= 0:
             raise ValueError("must be more than 0 bytes, e.g. 8Gi")
         return v
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, v: str | None) -> str | None:
+        if v is not None and v.strip() and not v.strip().lower().startswith(("http://", "https://")):
+            raise ValueError("use the server's http:// or https:// URL, e.g. http://127.0.0.1:8000")
+        return v.strip() or None if v is not None else None
 
     @field_validator("online_store")
     @classmethod
