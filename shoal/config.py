@@ -13,7 +13,7 @@ import os
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shoal.errors import InvalidInput, expected_value
@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     # The API's GET /metrics answers without a token (for a Prometheus that cannot send one).
     # It names every project and workflow, so it is closed unless this opens it.
     metrics_public: bool = Field(default=False, description="serve GET /metrics without a token")
+    # The CLI against a server: every command goes to this shoal API instead of the local
+    # database, with this token (a secret: SecretStr keeps it out of reprs, logs and errors).
+    api_url: str | None = Field(default=None, description="a shoal server, e.g. http://shoal.example:8000")
+    token: SecretStr | None = Field(default=None, description="an API token of that server")
 
     @field_validator("memory")
     @classmethod
@@ -66,6 +70,13 @@ class Settings(BaseSettings):
         if v is not None and parse_memory(v) <= 0:
             raise ValueError("must be more than 0 bytes, e.g. 8Gi")
         return v
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, v: str | None) -> str | None:
+        if v is not None and v.strip() and not v.strip().lower().startswith(("http://", "https://")):
+            raise ValueError("use the server's http:// or https:// URL, e.g. http://127.0.0.1:8000")
+        return v.strip() or None if v is not None else None
 
     @field_validator("online_store")
     @classmethod

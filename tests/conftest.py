@@ -124,6 +124,8 @@ def cli_runner(monkeypatch: pytest.MonkeyPatch, settings: Settings, cwd: Path): 
         else:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("SHOAL_ONLINE_STORE", raising=False)
+    for name in ("SHOAL_API_URL", "SHOAL_TOKEN"):  # the embedded CLI, whatever the shell has set
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(cwd)
     runner = CliRunner()
 

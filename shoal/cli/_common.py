@@ -21,7 +21,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from shoal.cli.exit_codes import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED
-from shoal.errors import Conflict, Forbidden, InvalidInput, NotFound, ShoalError, StoreUnavailable
+from shoal.errors import Conflict, Forbidden, InvalidInput, NotFound, ShoalError, StoreUnavailable, Unauthorized
 from shoal.services.encoding import jsonable
 
 __all__ = [
@@ -58,13 +58,14 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
         except NotFound as exc:
             # Say where it was looked for: the wrong home (another directory, a demo's) is the
             # usual reason something that exists is not found.
-            from shoal.services.home import where
+            from shoal.cli._backend import services
 
-            _error(f"{exc} (looked in {where()})")
+            _error(f"{exc} (looked in {services.home.where()})")
             raise typer.Exit(EXIT_BAD_INPUT) from None
-        except (InvalidInput, Conflict, Forbidden, StoreUnavailable) as exc:
+        except (InvalidInput, Conflict, Forbidden, Unauthorized, StoreUnavailable) as exc:
             # Nothing was changed: the request was wrong (or wrong for the current state, or not
-            # the user's to make), or the database it names cannot be opened.
+            # the user's to make, or its token was refused), or the database (the server) it
+            # names cannot be opened (reached).
             _error(str(exc))
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except ShoalError as exc:

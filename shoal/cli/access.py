@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from shoal import services
+from shoal.cli._backend import services
 from shoal.cli._common import Column, console, err_console, fmt_time, handle_errors, plain, print_json, print_rows
 from shoal.cli._options import JsonOpt
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
+from shoal.cli._backend import refuse_remote, services
 from shoal.cli._common import Column, console, err_console, handle_errors, plain, print_json, print_rows
 from shoal.cli._options import DEFAULT_PROJECT, JsonOpt
 from shoal.errors import InvalidInput
@@ -88,8 +89,9 @@ def import_(
     json_out: JsonOpt = False,
 ) -> None:
     """Copy a CSV/Parquet file (or a query's result) into a managed offline table."""
+    refuse_remote("shoal features import", "its file must be where the server's tables are")
     from shoal.cli._store import store
-    from shoal.services import features as feature_service
+    feature_service = services.features
 
     # A table is what a user starts with: this command may create the database.
     info = feature_service.import_table(store(create=True), name, path=file, sql=sql, append=append, project=project)
@@ -105,7 +107,7 @@ def import_(
 def tables(project: ProjectOpt = DEFAULT_PROJECT, json_out: JsonOpt = False) -> None:
     """List managed offline tables."""
     from shoal.cli._store import store
-    from shoal.services import features as feature_service
+    feature_service = services.features
 
     print_rows(feature_service.list_tables(store(), project=project), TABLE_COLUMNS, json_out)
 
@@ -123,8 +125,9 @@ def extract(
     json_out: JsonOpt = False,
 ) -> None:
     """Compute every row's features offline (point-in-time) and write them as Parquet samples."""
+    refuse_remote("shoal features extract", "it reads and writes files where the tables are")
     from shoal.cli._store import store
-    from shoal.services import features as feature_service
+    feature_service = services.features
 
     sql = feature_service.read_sql(sql_file)
     with _progress("extracting features with DuckDB", "%", json_out) as progress:
@@ -150,7 +153,7 @@ def deploy(
 ) -> None:
     """Store the feature SQL as a new version of feature set NAME (unchanged SQL: no new version)."""
     from shoal.cli._store import store
-    from shoal.services import features as feature_service
+    feature_service = services.features
 
     r = feature_service.deploy(store(create=True), name, feature_service.read_sql(sql_file), tables=_tables(table),
                                max_rows_per_key=max_rows_per_key, project=project)
@@ -166,7 +169,7 @@ def deploy(
 def list_(project: ProjectOpt = DEFAULT_PROJECT, json_out: JsonOpt = False) -> None:
     """List deployed feature sets (latest versions) with their online row counts."""
     from shoal.cli._store import store
-    from shoal.services import features as feature_service
+    feature_service = services.features
 
     print_rows(feature_service.list_feature_sets(store(), project=project), FEATURE_SET_COLUMNS, json_out)
 
@@ -181,7 +184,7 @@ def show(
 ) -> None:
     """Show a feature set's SQL, features, windows and online store contents."""
     from shoal.cli._store import store
-    from shoal.services import features as feature_service
+    feature_service = services.features
 
     d = feature_service.show_feature_set(store(), name, version=version, project=project)
     if json_out:
@@ -207,8 +210,9 @@ def online_import(
     json_out: JsonOpt = False,
 ) -> None:
     """Bulk-load the recent rows of the offline tables into the online store."""
+    refuse_remote("shoal features online-import")
     from shoal.cli._store import store
-    from shoal.services import features as feature_service
+    feature_service = services.features
 
     with _progress(f"importing into {name}", "rows stored", json_out) as progress:
         r = feature_service.online_import(store(), name, tables=_tables(table), version=version, project=project,
@@ -232,8 +236,9 @@ def insert(
     project: ProjectOpt = DEFAULT_PROJECT,
 ) -> None:
     """Append live rows to the online store (all rows are checked before any is stored)."""
+    refuse_remote("shoal features insert", "it writes to the server's online store directly")
     from shoal.cli._store import store
-    from shoal.services import features as feature_service
+    feature_service = services.features
 
     rows = feature_service.parse_rows(row or [], file, stdin=sys.stdin.buffer)
     n = feature_service.insert(store(), name, rows, table=table, project=project)
@@ -251,7 +256,7 @@ def compute(
 ) -> None:
     """Features of request rows in request mode (the rows are not stored). Prints JSON."""
     from shoal.cli._store import store
-    from shoal.services import features as feature_service
+    feature_service = services.features
 
     rows = feature_service.parse_rows(row or [], file, stdin=sys.stdin.buffer)
     results = feature_service.compute(store(), name, rows, version=version, project=project)
@@ -272,8 +277,9 @@ def verify(
     """Skew check: request-mode features of sampled rows against their offline features."""
     from rich.table import Table
 
+    refuse_remote("shoal features verify")
     from shoal.cli._store import store
-    from shoal.services import features as feature_service
+    feature_service = services.features
 
     with _progress(f"verifying {name}", "rows", json_out) as progress:
         r = feature_service.verify(store(), name, sample=sample, seed=seed, tables=_tables(table), version=version,

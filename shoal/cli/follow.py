@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.markup import escape
 
-from shoal import services
+from shoal.cli._backend import services
 from shoal.cli._common import console, err_console
 
 if TYPE_CHECKING:

@@ -17,13 +17,14 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from shoal import __version__, services
+from shoal import __version__
 from shoal.cli import access as access_cli
 from shoal.cli import features as features_cli
 from shoal.cli import model as model_cli
 from shoal.cli import runs as runs_cli
 from shoal.cli import schedule as schedule_cli
 from shoal.cli import workflow as workflow_cli
+from shoal.cli._backend import refuse_remote, services
 from shoal.cli._common import console, handle_errors, parse_params
 from shoal.cli._help import ShoalGroup, root_epilog
 from shoal.cli._options import DEFAULT_PROJECT, ParamOpt, ProjectOpt
@@ -59,6 +60,7 @@ def api(
     Runs are queued by the API and driven by `shoal scheduler`, which may run anywhere on the
     same database. Example: shoal api --port 8000
     """
+    refuse_remote("shoal api")
     from shoal.api.server import serve_api
     from shoal.cli._store import store
 
@@ -76,6 +78,7 @@ def server(
     On a new database it creates the instance admin and prints their API token once. For
     production, run `shoal api` (any number) and `shoal scheduler` (one or more) on PostgreSQL.
     """
+    refuse_remote("shoal server")
     from shoal.api.server import serve_with_scheduler
     from shoal.cli._store import store
 
@@ -136,6 +139,7 @@ def init() -> None:
 
     Every command run in this directory or below then uses it (it is found walking up, as git finds .git).
     """
+    refuse_remote("shoal init", "it creates a database on this machine")
     s = services.home.init_home()
     home, url = services.home.describe(s)
     what = "created" if s.created else "already there, schema up to date"
@@ -234,6 +238,7 @@ def backfill(
 @handle_errors
 def scheduler() -> None:
     """Run the scheduler: create runs from cron schedules and drive every run, until Ctrl+C."""
+    refuse_remote("shoal scheduler", "the server's scheduler drives its runs")
     from shoal.cli._store import store
 
     shoal_log = logging.getLogger("shoal")

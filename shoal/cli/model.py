@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
+from shoal.cli._backend import refuse_remote, services
 from shoal.cli._common import Column, console, fmt_time, handle_errors, plain, print_json, print_rows
 from shoal.cli._options import DEFAULT_PROJECT, JsonOpt
 
@@ -53,7 +54,7 @@ VERSION_COLUMNS = (
 def list_(project: ProjectOpt = DEFAULT_PROJECT, json_out: JsonOpt = False) -> None:
     """List models with their latest version and aliases."""
     from shoal.cli._store import store
-    from shoal.services import models as model_service
+    model_service = services.models
 
     print_rows(model_service.list_models(store(), project=project), MODEL_COLUMNS, json_out)
 
@@ -63,7 +64,7 @@ def list_(project: ProjectOpt = DEFAULT_PROJECT, json_out: JsonOpt = False) -> N
 def versions(name: str, project: ProjectOpt = DEFAULT_PROJECT, json_out: JsonOpt = False) -> None:
     """List a model's versions with their metrics and aliases."""
     from shoal.cli._store import store
-    from shoal.services import models as model_service
+    model_service = services.models
 
     print_rows(model_service.list_versions(store(), name, project=project), VERSION_COLUMNS, json_out)
 
@@ -79,7 +80,7 @@ def show(
 ) -> None:
     """Show one version: artifact, preprocessing, signature, metrics, provenance, release history."""
     from shoal.cli._store import store
-    from shoal.services import models as model_service
+    model_service = services.models
 
     detail = model_service.get_version(store(), name, version=version, alias=alias, project=project)
     if json_out:
@@ -125,9 +126,10 @@ def register(
     json_out: JsonOpt = False,
 ) -> None:
     """Register a saved model bundle as a new version (the `release` task does this in a workflow)."""
+    refuse_remote("shoal model register", "the bundle's files must be where the server is")
     from shoal.cli._store import store
     from shoal.errors import InvalidInput
-    from shoal.services import models as model_service
+    model_service = services.models
 
     try:
         parsed = json.loads(metrics) if metrics else {}
@@ -152,7 +154,7 @@ def release(
 ) -> None:
     """Point an alias at a version (after checking its artifact is intact); servers follow it."""
     from shoal.cli._store import store
-    from shoal.services import models as model_service
+    model_service = services.models
 
     r = model_service.release(store(), name, version, alias=alias, project=project)
     if json_out:
@@ -176,7 +178,7 @@ def rollback(
 ) -> None:
     """Move an alias back to where it pointed before its current release (or to --to VERSION)."""
     from shoal.cli._store import store
-    from shoal.services import models as model_service
+    model_service = services.models
 
     r = model_service.rollback(store(), name, alias=alias, to=to, project=project)
     if json_out:
@@ -201,8 +203,9 @@ def serve(
         "--max-rows", min=1, help="most rows one request may send; more: 413")] = 10_000,
 ) -> None:
     """Serve a model's aliased version over HTTP; swap to each new release without dropping requests."""
+    refuse_remote("shoal serve", "a model server runs beside the registry's artifacts")
     from shoal.cli._store import store
-    from shoal.services import models as model_service
+    model_service = services.models
 
     model_service.serve(store(), name, alias=alias, host=host, port=port, poll=poll, workers=workers,
                         max_body_bytes=max_body_bytes, max_rows=max_rows, project=project,

@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from shoal import services
+from shoal.cli._backend import services
 from shoal.cli._common import EXIT_FAILED, EXIT_INTERRUPTED, console, plain, print_json, styled
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from shoal import services
+from shoal.cli._backend import services
 from shoal.cli._common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,

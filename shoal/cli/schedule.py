@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from shoal import services
+from shoal.cli._backend import services
 from shoal.cli._common import Column, console, handle_errors, plain, print_rows
 from shoal.cli._options import DEFAULT_PROJECT, JsonOpt, ProjectOpt
 

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from shoal import services
+from shoal.cli._backend import services
 from shoal.cli._common import Column, console, handle_errors, plain, print_json, print_rows, styled
 from shoal.cli._options import DEFAULT_PROJECT, JsonOpt, ProjectOpt
 from shoal.errors import InvalidInput

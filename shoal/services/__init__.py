@@ -14,6 +14,7 @@ case; callers import it and `shoal.errors`, nothing below.
     projects.py   projects and their members (viewer, editor, admin)
     task_types.py the installed task types by group, with their params' JSON Schema (the UI's forms)
     metrics.py    monitoring numbers (runs by state, queue depth, lag, durations) for /metrics
+    remote/       the same nouns over a server's REST API (the CLI with SHOAL_API_URL set)
 
 Every function takes the `Store` first (and an `Actor` where `engine.access` decides who may
 act: the CLI is `LOCAL`), returns dataclasses that serialise to JSON, and raises `shoal.errors`;

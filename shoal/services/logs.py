@@ -24,8 +24,8 @@ from shoal.spec.models import DEFAULT_PROJECT
 from shoal.store import Store
 
 __all__ = [
-    "MAX_RANGE", "AttemptLog", "LogLine", "LogRange", "NewAttempt", "TaskLogs", "Undriven", "follow", "log_paths",
-    "read_chunks", "read_range", "task_logs",
+    "MAX_RANGE", "AttemptLog", "LogLine", "LogRange", "NewAttempt", "TaskLogs", "Undriven", "check_attempt", "follow",
+    "log_paths", "never_ran", "read_chunks", "read_range", "select_tasks", "task_logs",
 ]
 
 POLL_SECONDS = 0.25
@@ -83,7 +83,13 @@ def task_logs(
     """The attempt logs of every task of a run (or of `task`, or only of `attempt`). Names a task
     the run does not have, or an attempt that never started, as bad input."""
     info = get_run(store, run_id, project=project, actor=actor)
-    tasks = _tasks(info, task)
+    tasks = select_tasks(info, task)
+    check_attempt(run_id, tasks, task, attempt)
+    return [TaskLogs(t.task, t.state, _attempt_logs(store, info, t.task, attempt)) for t in tasks]
+
+
+def check_attempt(run_id: int, tasks: list[TaskRunInfo], task: str | None, attempt: int | None) -> None:
+    """InvalidInput when no task of `tasks` (of `task`, if named) has had attempt `attempt`."""
     if attempt is not None and all(attempt > t.attempt for t in tasks):
         # Attempts are numbered 1..attempt (reruns continue the count), so this one never started.
         if task is not None:
@@ -96,7 +102,6 @@ def task_logs(
         most = max((t.attempt for t in tasks), default=0)
         raise InvalidInput(f"no task of run {run_id} has an attempt {attempt}; "
                            + (f"the most any task has is {most}" if most else "no task has run yet"))
-    return [TaskLogs(t.task, t.state, _attempt_logs(store, info, t.task, attempt)) for t in tasks]
 
 
 @dataclass(frozen=True)
@@ -142,13 +147,13 @@ def follow(
     """New log lines of the run's tasks (or of `task`, or of one `attempt`) as they are written,
     until the run (or the task) has ended; several tasks' lines interleave. `idle`: yield IDLE
     where it would sleep `poll`, for a caller that waits its own way (the API's event streams)."""
-    _tasks(get_run(store, run_id, project=project, actor=actor), task)  # a bad name fails before any wait
+    select_tasks(get_run(store, run_id, project=project, actor=actor), task)  # a bad name fails before any wait
     tails: dict[Path, _Tail] = {}
     undriven = _UndrivenClock(store, run_id)
     while True:
         # Read the state before the files: once it says ended, every line was written already.
         info = get_run(store, run_id)
-        tasks = _tasks(info, task)
+        tasks = select_tasks(info, task)
         done = info.is_finished or (task is not None and all(t.state in TASK_TERMINAL for t in tasks))
         for t in tasks:
             for log in _attempt_logs(store, info, t.task, attempt):
@@ -161,10 +166,7 @@ def follow(
                     yield LogLine(t.task, log.attempt, line)
         if done:
             if attempt is not None and not tails:  # as without following: it never ran
-                most = max((t.attempt for t in tasks), default=0)
-                raise InvalidInput(f"{'task ' + repr(task) if task else 'no task'} of run {run_id} "
-                                   f"{'has' if task else 'had'} no attempt {attempt}; it ended after "
-                                   f"{most} attempt{'s' if most != 1 else ''}")
+                raise never_ran(run_id, tasks, task, attempt)
             return
         if undriven.says_so():
             yield Undriven(run_id)
@@ -174,12 +176,21 @@ def follow(
             time.sleep(poll)
 
 
+def never_ran(run_id: int, tasks: list[TaskRunInfo], task: str | None, attempt: int) -> InvalidInput:
+    """Following attempt `attempt` of a run that ended without it."""
+    most = max((t.attempt for t in tasks), default=0)
+    return InvalidInput(f"{'task ' + repr(task) if task else 'no task'} of run {run_id} "
+                        f"{'has' if task else 'had'} no attempt {attempt}; it ended after "
+                        f"{most} attempt{'s' if most != 1 else ''}")
+
+
 def log_paths(store: Store, info: RunInfo, task: str, attempt: int | None = None) -> list[Path]:
     """The files of a task's attempt logs on this host, in attempt order (only `attempt`'s, if given)."""
     return [log.path for log in _attempt_logs(store, info, task, attempt)]
 
 
-def _tasks(info: RunInfo, task: str | None) -> list[TaskRunInfo]:
+def select_tasks(info: RunInfo, task: str | None) -> list[TaskRunInfo]:
+    """The run's tasks (only `task`, if named: NotFound, listing them, if the run has no such task)."""
     names = [t.task for t in info.tasks]
     if task is not None and task not in names:
         raise NotFound(f"run {info.id} has no task {task!r}; its tasks: {', '.join(names)}")

@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from shoal.executors.base import Executor
 
 __all__ = [
-    "BackfillResult", "RunEvent", "RunInfo", "RunSummary", "TaskRunInfo", "Watcher", "backfill", "ended", "is_driven",
+    "BackfillResult", "RunEvent", "RunInfo", "RunSummary", "TaskRunInfo", "Watcher", "backfill", "check_state",
+    "check_stoppable", "ended", "is_driven",
     "list_runs", "pause", "runs_page", "recover", "rerun", "resume",
     "scheduler_running", "show", "show_many", "stop", "trigger", "wait", "watch",
 ]
@@ -162,14 +163,24 @@ def stop(store: Store, run_ids: Iterable[int], *, project: str = DEFAULT_PROJECT
     before any run is stopped, so a bad one changes nothing."""
     ids = list(dict.fromkeys(run_ids))
     for run_id in ids:
-        state = run_info.get_run(store, run_id, project=project, actor=actor).state
-        if state in RUN_TERMINAL:
-            raise Conflict(f"run {run_id} already ended ({state}); nothing to stop")
+        check_stoppable(run_id, run_info.get_run(store, run_id, project=project, actor=actor).state)
     stopped: list[int] = []
     for run_id in ids:
         if run_id not in stopped:  # already stopped as a sub-workflow run of an earlier one
             stopped.extend(_operations().stop_run(store, run_id, project=project, actor=actor))
     return stopped
+
+
+def check_stoppable(run_id: int, state: str) -> None:
+    """Conflict for a run that has ended: there is nothing to stop."""
+    if state in RUN_TERMINAL:
+        raise Conflict(f"run {run_id} already ended ({state}); nothing to stop")
+
+
+def check_state(run_id: int, state: str, needed: str, verb: str) -> None:
+    """Conflict unless the run is in the state `verb` (pause, resume) needs."""
+    if state != needed:
+        raise Conflict(f"run {run_id} is {state}, not {needed}: nothing to {verb}")
 
 
 def pause(store: Store, run_ids: Iterable[int], *, project: str = DEFAULT_PROJECT, actor: Actor = LOCAL) -> list[int]:
@@ -187,9 +198,7 @@ def _each(store: Store, run_ids: Iterable[int], project: str, actor: Actor, need
           move: Callable[..., None]) -> list[int]:
     ids = list(dict.fromkeys(run_ids))
     for run_id in ids:
-        state = run_info.get_run(store, run_id, project=project, actor=actor).state
-        if state != needed:
-            raise Conflict(f"run {run_id} is {state}, not {needed}: nothing to {verb}")
+        check_state(run_id, run_info.get_run(store, run_id, project=project, actor=actor).state, needed, verb)
     for run_id in ids:
         move(store, run_id, project=project, actor=actor)
     return ids

@@ -21,7 +21,17 @@ from shoal.engine.workflows import ApplyResult
 from shoal.errors import InvalidInput
 from shoal.services.pages import Page, check_limit, decode_cursor, page_of
 from shoal.spec.errors import Problem, SpecError
-from shoal.spec.io import FORMATS, LoadedWorkflow, dump_json, dump_python, dump_yaml, read_dir, read_file, read_text
+from shoal.spec.io import (
+    FORMATS,
+    LoadedWorkflow,
+    dump_json,
+    dump_python,
+    dump_yaml,
+    read_dir,
+    read_file,
+    read_text,
+    read_texts,
+)
 from shoal.spec.models import DEFAULT_PROJECT, Workflow
 from shoal.spec.secrets import masked_definition
 from shoal.spec.validate import validate_project_name, validate_workflow
@@ -30,8 +40,8 @@ from shoal.tasks.registry import task_types
 
 __all__ = [
     "EXPORT_FORMATS", "ApplyResult", "LoadedWorkflow", "VersionInfo", "WorkflowDetail", "WorkflowDiff",
-    "WorkflowSummary", "apply", "apply_path", "apply_text", "delete", "diff", "export", "format_of_suffix",
-    "list_workflows", "load", "show", "validate_text", "versions", "workflows_page",
+    "WorkflowSummary", "apply", "apply_files", "apply_path", "apply_text", "delete", "diff", "export",
+    "format_of_suffix", "list_workflows", "load", "no_workflows", "show", "validate_text", "versions", "workflows_page",
 ]
 
 _DUMPERS = {"yaml": dump_yaml, "json": dump_json, "py": dump_python}
@@ -107,11 +117,7 @@ def apply_path(
     """
     loaded = load(path)
     if not loaded:
-        hint = (
-            f": apply reads the {'/'.join(FORMATS)} files directly inside it, not in its "
-            "subdirectories, and skips names starting with _ or ."
-        ) if Path(path).is_dir() else ""
-        raise InvalidInput(f"no workflows found in {path}{hint}")
+        raise no_workflows(path)
     cwd = str(Path.cwd().resolve())
 
     def search_path(lw: LoadedWorkflow) -> str:
@@ -128,6 +134,34 @@ def apply_text(
     """Apply every workflow of a YAML or JSON text (a request's body), all or none. Python SDK
     files are not taken here: they are code, and what a request carries never runs as code."""
     loaded = _read_text(text, fmt, source)
+    return _apply_loaded(store, loaded, project, actor, lambda _lw: None)
+
+
+def no_workflows(path: str | Path) -> InvalidInput:
+    """What applying a file or directory without workflows says (here and from a remote CLI)."""
+    hint = (
+        f": apply reads the {'/'.join(FORMATS)} files directly inside it, not in its "
+        "subdirectories, and skips names starting with _ or ."
+    ) if Path(path).is_dir() else ""
+    return InvalidInput(f"no workflows found in {path}{hint}")
+
+
+def apply_files(
+    store: Store, files: list[tuple[str, str, str]], *, project: str | None = None, actor: Actor = LOCAL,
+) -> list[ApplyResult]:
+    """Apply every workflow of several YAML or JSON texts, each `(name, text, format)`, all or
+    none, as `apply_path` applies a directory: every problem of every text is reported, a name
+    defined twice is refused, and they are stored in one transaction. What a CLI pointed at a
+    server sends for `shoal workflow apply DIR`."""
+    if not files:
+        raise InvalidInput("no files to apply: send at least one", field="files")
+    for name, _text, fmt in files:
+        if fmt not in ("yaml", "json"):
+            raise InvalidInput(f"{name}: format {fmt!r}: send yaml or json (a Python SDK file is applied as the "
+                               "JSON it builds)", field="format")
+    loaded = read_texts(files, task_types())
+    if not loaded:
+        raise InvalidInput(f"no workflows found in {', '.join(name for name, _, _ in files)}", field="files")
     return _apply_loaded(store, loaded, project, actor, lambda _lw: None)
 
 

@@ -212,17 +212,53 @@ def read_dir(path: str | FsPath, task_types: TaskTypeLookup | None = None) -> li
     Files whose name starts with '_' or '.' are skipped (helper modules, `__init__.py`).
     Two files defining the same workflow name is an error.
     """
+    loaded: list[LoadedWorkflow] = []
+    problems: list[Problem] = []
+    for file in workflow_files(path):
+        try:
+            loaded.extend(read_file(file, task_types))
+        except SpecError as exc:
+            problems.extend(exc.problems)
+    problems.extend(_duplicate_names(loaded))
+    if problems:
+        raise SpecError(problems)
+    return loaded
+
+
+def workflow_files(path: str | FsPath) -> list[FsPath]:
+    """The workflow files `read_dir` reads in directory `path`, by name."""
     directory = FsPath(path)
     if not directory.is_dir():
         raise SpecError([Problem(str(directory), None, None, None, "no such directory")])
+    return [file for file in sorted(directory.iterdir())
+            if file.suffix.lower() in FORMATS and file.is_file() and not file.name.startswith(("_", "."))]
+
+
+def file_text(path: str | FsPath) -> tuple[str, str]:
+    """(text, format) of a YAML or JSON workflow file, checked as `read_file` checks it (type,
+    existence, size, UTF-8); what a client sends to a server instead of reading it itself."""
+    path = FsPath(path)
+    source = str(path)
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise SpecError([Problem(source, None, None, None, f"unsupported file type: use {', '.join(FORMATS)}")])
+    if not path.is_file():
+        raise SpecError([Problem(source, None, None, None, "no such file")])
+    return _decode(_read_bounded(path, source), source), fmt
+
+
+def read_texts(
+    files: Iterable[tuple[str, str, str]], task_types: TaskTypeLookup | None = None,
+) -> list[LoadedWorkflow]:
+    """Every workflow of several texts, each `(source name, text, format)`, as `read_dir` reads
+    the files of a directory: every problem of every text, and no name defined twice."""
     loaded: list[LoadedWorkflow] = []
     problems: list[Problem] = []
-    for file in sorted(directory.iterdir()):
-        if file.suffix.lower() in FORMATS and file.is_file() and not file.name.startswith(("_", ".")):
-            try:
-                loaded.extend(read_file(file, task_types))
-            except SpecError as exc:
-                problems.extend(exc.problems)
+    for source, text, fmt in files:
+        try:
+            loaded.extend(read_text(text, fmt, source, task_types))
+        except SpecError as exc:
+            problems.extend(exc.problems)
     problems.extend(_duplicate_names(loaded))
     if problems:
         raise SpecError(problems)

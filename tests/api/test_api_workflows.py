@@ -116,3 +116,22 @@ def test_a_body_sent_without_its_length_is_cut_off_at_the_cap(api: dict[str, Cal
     err = error_of(api["alice"]("POST", "/api/v1/workflows", content=chunks(),
                                 headers={"content-type": "application/json"}), 413)
     assert err["code"] == "too_large" and "bytes" in err["message"]
+
+
+def test_several_files_apply_all_or_none_as_a_directory(api: dict[str, Call]) -> None:
+    """`files` is a directory's apply (the CLI against a server sends one): every file is checked
+    before any is stored, a name defined twice is refused, and all are stored together."""
+    good = [{"name": f"dir/{n}.yaml", "content": WF.format(name=n, project="fraud")} for n in ("a", "b")]
+    bad = {"name": "dir/c.yaml", "content": "name: c\nproject: fraud\ntasks:\n  - {name: x, type: shel}\n"}
+    err = error_of(api["alice"]("POST", "/api/v1/workflows", json={"files": [*good, bad]}), 422)
+    assert err["code"] == "spec_error" and [p["file"] for p in err["details"]["problems"]] == ["dir/c.yaml"]
+    assert api["alice"]("GET", "/api/v1/workflows", params={"project": "fraud"}).json()["items"] == []
+    again = {**good[0], "name": "dir/d.yaml"}
+    twice = error_of(api["alice"]("POST", "/api/v1/workflows", json={"files": [*good, again]}), 422)
+    assert "defined twice" in twice["message"] and "dir/a.yaml" in twice["message"]
+    stored = api["alice"]("POST", "/api/v1/workflows", json={"files": good})
+    assert stored.status_code == 201 and [r["name"] for r in stored.json()] == ["a", "b"]
+    both = error_of(api["alice"]("POST", "/api/v1/workflows", json={"files": good, "content": "x"}), 422)
+    assert "either content" in both["message"]
+    error_of(api["alice"]("POST", "/api/v1/workflows", json={}), 422)
+    error_of(api["bob"]("POST", "/api/v1/workflows", json={"files": good}), 403)  # a viewer

@@ -45,6 +45,8 @@ HOMES: dict[str, str] = {
     "shoal.ml": "ml",
     "shoal.serving": "serve",
     "shoal.api": "serve",  # the REST API: FastAPI and uvicorn, as the model server
+    # The CLI against a server: httpx, loaded by `shoal.services.remote.connect` under imports_of.
+    "shoal.services.remote": "http",
     **{module: extra for module, (extra, _) in registry._NEEDS.items()},
 }
 

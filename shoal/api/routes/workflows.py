@@ -10,10 +10,12 @@ from pydantic import BaseModel, Field
 
 from shoal import services
 from shoal.api.deps import API, MAX_ID, Caller, Limit, StoreDep, Version, json_response
+from shoal.errors import InvalidInput
 from shoal.spec.io import MAX_FILE_BYTES
 
 router = APIRouter(prefix=API, tags=["workflows"])
 ONE = "/projects/{project}/workflows/{name}"
+MAX_FILES = 1000  # of one apply: a directory of workflows (the body's size is capped too, api.limits)
 
 
 class WorkflowText(BaseModel):
@@ -23,7 +25,19 @@ class WorkflowText(BaseModel):
     format: Literal["yaml", "json"] = Field(default="yaml", description="yaml or json")
 
 
-class ApplyRequest(WorkflowText):
+class WorkflowFile(WorkflowText):
+    """One file of several applied together (a directory)."""
+
+    name: str = Field(description="the file's name, as problems name it", min_length=1, max_length=1000)
+
+
+class ApplyRequest(BaseModel):
+    """Either `content` (one file's text) or `files` (several, applied all or none, as a directory)."""
+
+    content: str | None = Field(default=None, description="the file's text", max_length=MAX_FILE_BYTES)
+    format: Literal["yaml", "json"] = Field(default="yaml", description="yaml or json (of `content`)")
+    files: list[WorkflowFile] | None = Field(default=None, min_length=1, max_length=MAX_FILES,
+                                             description="several files, stored in one transaction or not at all")
     project: str | None = Field(default=None, description="store into this project instead of the file's")
 
 
@@ -41,8 +55,17 @@ def list_workflows(
 @router.post("/workflows", status_code=201)
 def apply_workflows(caller: Caller, store: StoreDep, body: ApplyRequest) -> Response:
     """Validate and store workflows (a new version only where a definition changed); a file
-    that does not validate stores nothing."""
-    results = services.workflows.apply_text(store, body.content, body.format, project=body.project, actor=caller)
+    that does not validate stores nothing. With `files`, every file is validated before any is
+    stored, and all are stored in one transaction (a directory's apply)."""
+    if (body.content is None) == (body.files is None):
+        said = "send either content (one file's text) or files (several), not both and not neither"
+        raise InvalidInput(f"content: {said}", field="content", problems=[{"field": "content", "message": said}])
+    if body.files is not None:
+        results = services.workflows.apply_files(
+            store, [(f.name, f.content, f.format) for f in body.files], project=body.project, actor=caller)
+    else:
+        results = services.workflows.apply_text(store, body.content or "", body.format, project=body.project,
+                                                actor=caller)
     return json_response(results, 201)
 
 
