@@ -10,6 +10,7 @@ case; callers import it and `shoal.errors`, nothing below.
     features.py, models.py   feature sets and the model registry
     users.py      users and API tokens; `authenticate` turns a token into an Actor
     projects.py   projects and their members (viewer, editor, admin)
+    alerts.py     alert deliveries (sent, pending, failed) and a project's default alert rules
 
 Every function takes the `Store` first (and an `Actor` where `engine.access` decides who may
 act: the CLI is `LOCAL`), returns dataclasses that serialise to JSON, and raises `shoal.errors`.
@@ -47,7 +48,7 @@ _HOMES = {
     "RunInfo": "runs", "TaskRunInfo": "runs",
 }
 _MODULES = frozenset({
-    "home", "logs", "names", "runs", "schedules", "workflows", "features", "models", "users", "projects",
+    "home", "logs", "names", "runs", "schedules", "workflows", "features", "models", "users", "projects", "alerts",
 })
 _exported = lazy_exports(__name__, _HOMES)
 

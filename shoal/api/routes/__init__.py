@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from shoal.api.routes import meta, runs, schedules, workflows
+from shoal.api.routes import alerts, meta, runs, schedules, workflows
 
-ROUTERS: tuple[APIRouter, ...] = (meta.router, workflows.router, runs.router, schedules.router)
+ROUTERS: tuple[APIRouter, ...] = (meta.router, workflows.router, runs.router, schedules.router, alerts.router)
 
 __all__ = ["ROUTERS"]
