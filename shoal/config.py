@@ -63,6 +63,23 @@ class Settings(BaseSettings):
     # database, with this token (a secret: SecretStr keeps it out of reprs, logs and errors).
     api_url: str | None = Field(default=None, description="a shoal server, e.g. http://shoal.example:8000")
     token: SecretStr | None = Field(default=None, description="an API token of that server")
+    # Alerts (docs/alerts.md). Links in alerts point here: the API as people reach it.
+    public_url: str = Field(default="http://127.0.0.1:8000", description="the API's address, for links in alerts")
+    smtp_host: str | None = Field(default=None, description="SMTP server for email alerts")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_user: str | None = None
+    # A SecretStr: shown as ********** by repr, logs and settings errors; read only to log in.
+    smtp_password: SecretStr | None = None
+    smtp_from: str = Field(default="shoal@localhost", description="From: of email alerts")
+    smtp_starttls: bool = False
+    # Delivery: tries per alert, the wait before try n+1 (backoff * 2**(n-1), at most
+    # backoff_max), how long one try may take, and how long a waiting command (`run --wait`)
+    # keeps delivering its runs' alerts after they end when no scheduler runs.
+    alert_attempts: int = Field(default=5, ge=1, le=100)
+    alert_backoff_seconds: float = Field(default=2.0, ge=0, le=3600, allow_inf_nan=False)
+    alert_backoff_max_seconds: float = Field(default=300.0, ge=0, le=86400, allow_inf_nan=False)
+    alert_timeout_seconds: float = Field(default=5.0, gt=0, le=300, allow_inf_nan=False)
+    alert_flush_seconds: float = Field(default=5.0, ge=0, le=300, allow_inf_nan=False)
 
     @field_validator("memory")
     @classmethod
@@ -77,6 +94,12 @@ class Settings(BaseSettings):
         if v is not None and v.strip() and not v.strip().lower().startswith(("http://", "https://")):
             raise ValueError("use the server's http:// or https:// URL, e.g. http://127.0.0.1:8000")
         return v.strip() or None if v is not None else None
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("use an http:// or https:// URL, e.g. https://shoal.example.com")
+        return v.rstrip("/")
 
     @field_validator("online_store")
     @classmethod
@@ -146,7 +169,7 @@ class Settings(BaseSettings):
 
 
 # Settings that may hold credentials: kept out of every task's environment.
-SECRET_SETTINGS = frozenset({"SHOAL_DB_URL", "SHOAL_ONLINE_STORE"})
+SECRET_SETTINGS = frozenset({"SHOAL_DB_URL", "SHOAL_ONLINE_STORE", "SHOAL_SMTP_PASSWORD"})
 
 
 def get_settings() -> Settings:
@@ -167,7 +190,8 @@ def settings_problem(exc: ValidationError) -> str:
     for error in exc.errors():
         name = "SHOAL_" + "_".join(str(p) for p in error["loc"]).upper()
         value = error.get("input")
-        shown = f"={value!r}" if isinstance(value, (str, int, float)) else ""
+        # A secret's value is never shown, even a wrong one (it may be right but misplaced).
+        shown = f"={value!r}" if isinstance(value, (str, int, float)) and name not in SECRET_SETTINGS else ""
         expected = expected_value(error)
         message = f"expected {expected}" if expected else error["msg"].removeprefix("Value error, ")
         problems.append(f"{name}{shown}: {message[:1].lower()}{message[1:]}")

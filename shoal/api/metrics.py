@@ -89,7 +89,15 @@ def scheduler_lag(store: services.Store) -> Iterator[Metric]:
 # What a scrape reads from the database, in this order: each is a function of the store that
 # yields one or more families. To serve another number (e.g. alert deliveries by state): its
 # query goes in shoal/services/metrics.py, a function yielding its family here, and into this tuple.
-FAMILIES: tuple[Family, ...] = (run_states, task_runs, queue_depth, scheduler_lag)
+def alert_deliveries(store: services.Store) -> Iterator[Metric]:
+    family = GaugeMetricFamily("shoal_alert_deliveries", "Alert deliveries by event, channel (webhook, email) "
+                               "and state (pending, sent, failed).", labels=["event", "channel", "state"])
+    for (event, channel, state), n in sorted(services.metrics.alert_deliveries(store).items()):
+        family.add_metric([event, channel, state], n)
+    yield family
+
+
+FAMILIES: tuple[Family, ...] = (run_states, task_runs, queue_depth, scheduler_lag, alert_deliveries)
 
 
 class DatabaseCollector:

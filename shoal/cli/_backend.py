@@ -23,7 +23,7 @@ __all__ = ["is_remote", "refuse_remote", "remote", "services"]
 
 API_URL = "SHOAL_API_URL"
 _REMOTE_NOUNS = frozenset({"workflows", "runs", "logs", "schedules", "users", "projects", "models", "features",
-                           "home"})  # shoal.services.remote.NOUNS, written out: --help imports neither
+                           "alerts", "home"})  # shoal.services.remote.NOUNS, written out: --help imports neither
 
 
 def is_remote() -> bool:

@@ -43,6 +43,18 @@ ENVIRONMENT = {  # shoal.config.Settings, as SHOAL_* variables (tests/cli/test_h
     "SHOAL_API_URL": "a shoal server (e.g. http://host:8000): every command goes to its API instead of a "
                      "local database",
     "SHOAL_TOKEN": "the API token sent to SHOAL_API_URL (`shoal token create` on the server)",
+    "SHOAL_PUBLIC_URL": "the API's address, for links in alerts (http://127.0.0.1:8000)",
+    "SHOAL_SMTP_HOST": "SMTP server for email alerts (docs/alerts.md)",
+    "SHOAL_SMTP_PORT": "its port (25)",
+    "SHOAL_SMTP_USER": "log in to it as this user",
+    "SHOAL_SMTP_PASSWORD": "with this password (never shown)",
+    "SHOAL_SMTP_FROM": "From: of alert emails (shoal@localhost)",
+    "SHOAL_SMTP_STARTTLS": "use STARTTLS (false)",
+    "SHOAL_ALERT_ATTEMPTS": "tries per alert before it fails (5)",
+    "SHOAL_ALERT_BACKOFF_SECONDS": "wait before the 2nd try, doubling after (2)",
+    "SHOAL_ALERT_BACKOFF_MAX_SECONDS": "longest wait between tries (300)",
+    "SHOAL_ALERT_TIMEOUT_SECONDS": "how long one try may take (5)",
+    "SHOAL_ALERT_FLUSH_SECONDS": "how long `run --wait` without a scheduler keeps sending its alerts (5)",
 }
 
 EPILOG_WIDTH = 78  # an 80-column terminal, less the help's one-space margin on each side

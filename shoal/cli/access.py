@@ -1,8 +1,8 @@
 """`shoal user|token|project ...`: who may use a shared shoal, and in which projects.
 
-Thin over `shoal.services.users` and `shoal.services.projects`. The command line on its own
-database is the machine's owner (an instance admin): these commands prepare the users and
-tokens that the REST API will accept.
+Thin over `shoal.services.users` and `shoal.services.projects` (and `services.alerts` for a
+project's default alert rules). The command line on its own database is the machine's owner (an
+instance admin): these commands prepare the users and tokens that the REST API will accept.
 """
 
 from __future__ import annotations
@@ -154,3 +154,44 @@ def project_remove_member(
     """Take a user's role in a project away."""
     services.projects.remove_member(_store(), project, user)
     console.print(f"{escape(user)} is no longer a member of project {escape(project)}")
+
+
+@projects_app.command("alerts")
+@handle_errors
+def project_alerts(
+    project: Annotated[str, typer.Argument(help="the project")],
+    file: Annotated[str | None, typer.Option(
+        "--file", metavar="PATH",
+        help="set the rules from a YAML/JSON file (a list, or `alerts:` as in a workflow)")] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="remove the project's default rules")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Show, set (--file) or clear (--clear) a project's default alert rules: its workflows
+    without `alerts:` of their own follow them (docs/alerts.md).
+
+    Example: shoal project alerts fraud --file alerts.yaml
+    """
+    from shoal.errors import InvalidInput
+
+    if file is not None and clear:
+        raise InvalidInput("give --file or --clear, not both")
+    s = _store()
+    if clear:
+        result = services.alerts.clear_project_alerts(s, project)
+    elif file is not None:
+        result = services.alerts.set_project_alerts(s, project, services.alerts.load_rules(file), source=file)
+    else:
+        result = services.alerts.project_alerts(s, project)
+    if json_out:
+        print_json(result)
+        return
+    if file is not None or clear:
+        what = f"{len(result.alerts)} default alert rule(s)" if result.alerts else "no default alert rules"
+        console.print(f"project {escape(project)} has {what} now")
+        return
+    if not result.alerts:
+        console.print(f"project {escape(project)} has no default alert rules (set them with --file)")
+        return
+    import json
+
+    console.print(json.dumps(result.alerts, indent=2), markup=False, highlight=False)

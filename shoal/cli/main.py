@@ -19,6 +19,7 @@ from rich.markup import escape
 
 from shoal import __version__
 from shoal.cli import access as access_cli
+from shoal.cli import alerts as alerts_cli
 from shoal.cli import features as features_cli
 from shoal.cli import model as model_cli
 from shoal.cli import runs as runs_cli
@@ -46,6 +47,7 @@ app.add_typer(model_cli.app, name="model")
 app.add_typer(access_cli.projects_app, name="project")
 app.add_typer(access_cli.users_app, name="user")
 app.add_typer(access_cli.tokens_app, name="token")
+app.add_typer(alerts_cli.app, name="alerts")
 app.command("serve")(handle_errors(model_cli.serve))
 
 

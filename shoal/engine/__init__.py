@@ -8,6 +8,7 @@ state, and the one owner of it
     transitions   guarded UPDATEs checked against those tables; DeferredWrites (pipelining)
     runtime       ActiveRun/TaskState, the in-memory picture of an owned run; `decide`
     book          RunBook: the only code that moves a task (memory + database + buckets)
+    alerts        the alert deliveries a move records (run ended, retry, timeout, long run)
 
 the driver and its collaborators (collaborators decide; only the driver records)
     driver        Driver: the loop (sync, dispatch, record), event-driven

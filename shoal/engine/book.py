@@ -27,6 +27,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from shoal.engine.alerts import attempt_ended, run_ended
 from shoal.engine.launch import db_text
 from shoal.engine.runtime import ActiveRun, TaskState, decide, final_run_state, is_handled_by_condition
 from shoal.engine.states import TASK_TERMINAL, RunState, TaskRunState, sources_task
@@ -96,7 +97,21 @@ class RunBook:
                 ts.attempt = ts.attempt + 1 if attempt is INCREMENT else attempt
             if "next_retry_at" in values:
                 ts.next_retry_at = values["next_retry_at"]
+            if "error" in values:
+                ts.error = values["error"]
         return [ts for _, ts in moved]
+
+    def end_attempt(
+        self, writer: Writer, run: ActiveRun, ts: TaskState, to: TaskRunState, values: dict[str, Any], *,
+        timed_out: bool, now: datetime,
+    ) -> bool:
+        """An attempt of running `ts` ended: move it to `to` (success, retrying or failed) and
+        record the alerts that raises (timeout, retry), in the same transaction. False if it
+        was not running any more (stopped or taken over meanwhile)."""
+        if not self.move(writer, run, [ts], S.RUNNING, to, **values):
+            return False
+        attempt_ended(writer, run, ts, to, timed_out=timed_out, now=now)
+        return True
 
     def _enter(self, run: ActiveRun, ts: TaskState, to: TaskRunState) -> None:
         """The only assignment of `TaskState.state`: leave the old state's bucket, join the new one's."""
@@ -221,7 +236,8 @@ class RunBook:
         state = RunState(final_run_state(run))
         failed = [t.name for t in run.tasks.values() if t.state == S.FAILED]
         error = f"failed task(s): {', '.join(failed)}" if state == RunState.FAILED and failed else None
-        move_run(writer, run.id, ENDABLE, state, owned_by=self.owner, ended_at=now, lease_until=None, error=error)
+        if move_run(writer, run.id, ENDABLE, state, owned_by=self.owner, ended_at=now, lease_until=None, error=error):
+            run_ended(writer, run, state, now)
         self.finished.add(run.id)
         parent = self.children.pop(run.id, None)
         if parent is not None:

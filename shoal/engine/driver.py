@@ -35,13 +35,14 @@ import json
 import logging
 import socket
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, select
 
+from shoal.engine import alerts
 from shoal.engine.attempts import Attempts, Batch, Refused
 from shoal.engine.book import RunBook, attempt_outcome, log_outcome
 from shoal.engine.claims import Claimer, Leases, is_owner_dead, make_owner, release_runs
@@ -55,9 +56,11 @@ from shoal.engine.waiting import EngineTasks, Outcome
 from shoal.engine.workflows import version_spec
 from shoal.executors.base import Attempt, Executor, Result
 from shoal.executors.capacity import Slots, default_capacity
+from shoal.spec.alerts import AlertRule
+from shoal.spec.models import Workflow
 from shoal.spec.secrets import mask_value
 from shoal.store import Store, utcnow
-from shoal.store.models import runs, task_runs
+from shoal.store.models import projects, runs, task_runs, workflows
 from shoal.store.retry import DATABASE_AWAY, DatabaseRetry
 from shoal.tasks.base import Done
 
@@ -306,6 +309,7 @@ class Driver:
         self._heartbeat()
         if self.book.active:
             self._follow_runs_changed_elsewhere()
+            self._check_long_running()
         self._check_foreign_children()
         self._claim()
         if self._reloading:
@@ -337,6 +341,21 @@ class Driver:
                 self.book.active[row.id].paused = paused
                 log.info("run %s: %s", row.id, "paused" if paused else "resumed")
 
+    def _check_long_running(self) -> None:
+        """Runs driven here that have run longer than a long_running rule's `after`: record
+        those alerts (each once per run and rule: the outbox's key holds across takeovers).
+        From memory: a run without such rules costs nothing."""
+        now = self.now()
+        due = [(run, rules) for run in self.book.active.values()
+               if run.long_running and (rules := alerts.long_running_due(run, now))]
+        if due:
+            with self._tx() as conn:
+                for run, rules in due:
+                    alerts.record_long_running(conn, run, rules, now)
+            for run, rules in due:
+                log.info("run %s (%s): running longer than %s", run.id, run.spec.name,
+                         ", ".join(f"{r.after:g}s" for r in rules))
+
     def _forget(self, run_id: int, *, kill: bool) -> None:
         for key in self.book.forget(run_id):
             if kill:
@@ -366,6 +385,12 @@ class Driver:
             row = conn.execute(select(runs).where(runs.c.id == run_id)).one()
             spec, source_dir = version_spec(conn, row.version_id)
             trows = conn.execute(select(task_runs).where(task_runs.c.run_id == run_id)).all()
+            # The project's default rules, read when the run is loaded, for a workflow with none.
+            default = None if spec.alerts is not None else conn.execute(
+                select(projects.c.alerts).join(workflows, workflows.c.project_id == projects.c.id)
+                .where(workflows.c.id == row.workflow_id)).scalar()
+        rules = alerts.rules_for(spec, default)
+        link = alerts.run_link(self.settings.public_url, spec.project, run_id)
         claim_dirs(row, spec, self.settings, self.logs_dir, has_run=any(t.attempt for t in trows))
         owner_gone = previous_owner is None or is_owner_dead(previous_owner)
         try:
@@ -374,8 +399,9 @@ class Driver:
             raise
         except Exception as exc:  # noqa: BLE001 - e.g. a task type whose plugin no longer imports
             self._recover(run_id, attempts_left_running(trows, self.logs_dir), owner_gone)  # end what it left
-            self._fail_unloadable(row, trows, one_line(exc))
+            self._fail_unloadable(row, trows, one_line(exc), spec, rules, link)
             return
+        alerts.arm(run, rules, link)
         running = [n for n, t in run.tasks.items() if t.state == S.RUNNING and run.types[n].kind in PROCESS_KINDS]
         recovered = {
             r.key: r for r in self._recover(run_id, attempts_left_running(trows, self.logs_dir, running), owner_gone)
@@ -395,7 +421,8 @@ class Driver:
         now = self.now()
         with self._tx() as conn:
             if row.state == RunState.QUEUED:
-                self.book.start(conn, run_id, row.started_at or now)
+                run.started_at = row.started_at or now
+                self.book.start(conn, run_id, run.started_at)
             self.book.settle(conn, run, [n for n, t in run.tasks.items() if t.state == S.PENDING], now)
             if run.is_complete():
                 self.book.finish(conn, run, now)
@@ -415,13 +442,16 @@ class Driver:
         finally:
             self._loading.discard(run_id)
 
-    def _fail_unloadable(self, row: Any, trows: list[Any], why: str) -> None:
+    def _fail_unloadable(self, row: Any, trows: list[Any], why: str, spec: Workflow,
+                         rules: Sequence[AlertRule], link: str) -> None:
         """A run this driver cannot even load ends failed, with the reason, rather than stopping
         the driver (and every other run with it). Its unfinished tasks are stopped, so that
-        `shoal runs recover` goes on with them once the cause is fixed."""
+        `shoal runs recover` goes on with them once the cause is fixed. Its failure rules hear."""
         log.error("run %s: cannot load the run: %s", row.id, why)
+        now = utcnow()
         with self._tx() as conn:
-            self.book.fail_unloadable(conn, row, trows, why, utcnow())
+            self.book.fail_unloadable(conn, row, trows, why, now)
+            alerts.unloadable_failed(conn, row, spec, rules, link, why, now)
 
     def _take_over(self, run: ActiveRun, ts: TaskState, started_at: datetime | None,
                    recovered: dict[str, Result]) -> None:
@@ -689,7 +719,7 @@ class Driver:
         # after a pause longer than a lease, the guarded transaction below must come first.
         if pipeline and self.leases.is_sure():
             writes = DeferredWrites()
-            batch = self._decide_outcome(writes, run, ts, to, values, now, only_run=run.id) or []
+            batch = self._decide_outcome(writes, run, ts, to, values, now, result.timed_out, only_run=run.id) or []
             refused = self.attempts.submit(batch)
             try:
                 with self._tx() as conn:
@@ -702,7 +732,7 @@ class Driver:
                 return
         else:
             with self._tx() as conn:
-                batch = self._decide_outcome(conn, run, ts, to, values, now)
+                batch = self._decide_outcome(conn, run, ts, to, values, now, result.timed_out)
                 if batch is None:  # stopped (the stop recorded the outcome) or taken over meanwhile
                     self._next_sync = 0.0
                     return
@@ -717,11 +747,11 @@ class Driver:
 
     def _decide_outcome(
         self, conn: Writer, run: ActiveRun, ts: TaskState, to: TaskRunState, values: dict[str, Any],
-        now: datetime, only_run: int | None = None,
+        now: datetime, timed_out: bool, only_run: int | None = None,
     ) -> Batch | None:
-        """Move `ts` to `to`, decide its downstream and start what became ready; None if `ts`
-        was not running any more."""
-        if not self.book.move(conn, run, [ts], S.RUNNING, to, **values):
+        """Move `ts` to `to` (with the alerts that raises), decide its downstream and start what
+        became ready; None if `ts` was not running any more."""
+        if not self.book.end_attempt(conn, run, ts, to, values, timed_out=timed_out, now=now):
             return None
         ts.outputs = dict(values["outputs"]) if to == S.SUCCESS else {}
         if to != S.RETRYING:

@@ -16,6 +16,7 @@ from typing import Any
 
 from shoal.engine.clock import from_utc_naive
 from shoal.engine.states import TASK_TERMINAL, RunState, TaskRunState
+from shoal.spec.alerts import AlertRule
 from shoal.spec.dag import downstream_map, upstream_map
 from shoal.spec.models import TaskSpec, Workflow
 from shoal.tasks.base import BRANCHES_KEY, TaskType
@@ -39,6 +40,7 @@ class TaskState:
     next_poll_at: datetime | None = None  # dependent tasks: when to look again
     deadline: datetime | None = None  # engine-driven tasks: when the timeout hits
     secrets: tuple[str, ...] | None = None  # the values of the run's secret params it sees (cached)
+    error: str | None = None  # its last attempt's error (masked), as recorded: alerts tell it
 
 
 @dataclass
@@ -64,6 +66,13 @@ class ActiveRun:
     recovered: bool = False
     # Paused by a user (`RunState.PAUSED`): none of its tasks starts until it is resumed.
     paused: bool = False
+    trigger: str = "manual"
+    started_at: datetime | None = None  # naive UTC, once a driver started it
+    # Its alert rules (the workflow's own, else its project's default; see `engine.alerts`), the
+    # long_running ones not reported yet, and the link alerts give to it.
+    alerts: tuple[AlertRule, ...] = ()
+    long_running: list[AlertRule] = field(default_factory=list)
+    link: str = ""
 
     @property
     def search_path(self) -> list[str]:
@@ -105,12 +114,13 @@ class ActiveRun:
                 t.task_name: TaskState(
                     id=t.id, name=t.task_name, state=S(t.state), attempt=t.attempt,
                     max_attempts=t.max_attempts, priority=t.priority, outputs=dict(t.outputs or {}),
-                    next_retry_at=t.next_retry_at,
+                    next_retry_at=t.next_retry_at, error=t.error,
                 )
                 for t in trows
             },
             types=types, up=upstream_map(spec), down=downstream_map(spec),
             order={t.name: i for i, t in enumerate(spec.tasks)}, paused=row.state == RunState.PAUSED,
+            trigger=row.trigger, started_at=row.started_at,
         )
         run.attach()
         for t in spec.tasks:

@@ -1,6 +1,6 @@
 """The scheduler daemon: ticks cron schedules into runs and drives every run (a Driver that
-claims all runs). While it runs it holds the `scheduler` lease, so waiting CLI commands hand
-their runs over to it instead of driving them themselves."""
+claims all runs), and sends alerts (a Notifier thread). While it runs it holds the `scheduler`
+lease, so waiting CLI commands hand their runs over to it instead of driving them themselves."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from shoal.alerts.notifier import Notifier
 from shoal.engine.clock import from_utc_naive, latest_fires, next_fire, to_utc_naive
 from shoal.engine.driver import Driver, make_owner
 from shoal.engine.runs import trigger_run
@@ -181,6 +182,8 @@ class Scheduler:
         next_tick = 0.0
         next_beat = 0.0
         retry = DatabaseRetry()
+        # Alerts are sent from a thread of their own: a slow receiver never holds up a run.
+        notifier = Notifier(self.store).start()
         with self.driver:
             try:
                 while not self.stop.is_set():
@@ -212,3 +215,5 @@ class Scheduler:
                     self._release()
                 except DATABASE_AWAY:
                     pass  # the scheduler lease runs out by itself
+                # What is still pending stays so: the next scheduler delivers it.
+                notifier.close()

@@ -14,7 +14,7 @@ held, and executed later, in order, in one transaction that fails if any guard d
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -70,6 +70,8 @@ class DeferredWrites:
 
     def __init__(self) -> None:
         self.moves: list[_Move] = []
+        # Writes that go with the moves but guard nothing (alert deliveries): run after them.
+        self.later: list[Callable[[Connection], object]] = []
 
     def record(self, move: _Move) -> _Assumed:
         last = self.moves[-1] if self.moves else None
@@ -90,10 +92,21 @@ class DeferredWrites:
             moved = len(result.all()) if result.returns_rows else result.rowcount
             if moved != len(m.ids):
                 return False
+        for write in self.later:
+            write(conn)
         return True
 
 
 Writer = Connection | DeferredWrites
+
+
+def after_moves(writer: Writer, write: Callable[[Connection], object]) -> None:
+    """Run `write` in the transaction of the moves made on `writer`: now on a connection, after
+    the moves on deferred writes (and not at all if one of their guards fails)."""
+    if isinstance(writer, DeferredWrites):
+        writer.later.append(write)
+    else:
+        write(writer)
 
 
 @lru_cache(maxsize=256)

@@ -15,6 +15,7 @@ case; callers import it and `shoal.errors`, nothing below.
     task_types.py the installed task types by group, with their params' JSON Schema (the UI's forms)
     metrics.py    monitoring numbers (runs by state, queue depth, lag, durations) for /metrics
     remote/       the same nouns over a server's REST API (the CLI with SHOAL_API_URL set)
+    alerts.py     alert deliveries (sent, pending, failed) and a project's default alert rules
 
 Every function takes the `Store` first (and an `Actor` where `engine.access` decides who may
 act: the CLI is `LOCAL`), returns dataclasses that serialise to JSON, and raises `shoal.errors`;
@@ -54,7 +55,7 @@ _HOMES = {
 }
 _MODULES = frozenset({
     "home", "logs", "names", "runs", "schedules", "workflows", "features", "models", "users", "projects",
-    "pages", "task_runs", "task_types", "metrics",
+    "pages", "task_runs", "task_types", "metrics", "alerts",
 })
 _exported = lazy_exports(__name__, _HOMES)
 

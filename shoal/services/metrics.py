@@ -32,9 +32,8 @@ from shoal.store import Store
 from shoal.store.models import projects, runs, task_runs, workflows
 
 __all__ = [
-    "may_read",
-    "RUN_STATES", "TASK_STATES", "Histogram", "StateCounts", "TaskRunStats", "queue_depth", "run_counts",
-    "scheduler_lag", "task_run_stats",
+    "RUN_STATES", "TASK_STATES", "Histogram", "StateCounts", "TaskRunStats", "alert_deliveries", "may_read",
+    "queue_depth", "run_counts", "scheduler_lag", "task_run_stats",
 ]
 
 RUN_STATES: tuple[str, ...] = tuple(str(s) for s in RunState)
@@ -163,6 +162,16 @@ def task_run_stats(store: Store, duration_bounds: Sequence[float]) -> list[TaskR
                      Histogram.of(duration_bounds, buckets.get(wid, ())))
         for wid, project, name in names
     ]
+
+
+def alert_deliveries(store: Store) -> dict[tuple[str, str, str], int]:
+    """Alert deliveries by (event, channel, state), every combination seen (docs/alerts.md)."""
+    from shoal.store.models import alert_deliveries as deliveries
+
+    q = (select(deliveries.c.event, deliveries.c.channel, deliveries.c.state, func.count())
+         .group_by(deliveries.c.event, deliveries.c.channel, deliveries.c.state))
+    with store.engine.connect() as conn:
+        return {(r[0], r[1], r[2]): int(r[3]) for r in conn.execute(q)}
 
 
 def queue_depth(store: Store) -> int:

@@ -294,11 +294,18 @@ def _drive(
     store: Store, ids: list[int], timeout: float | None, on_tick: Watcher | None, executor: Executor | None,
 ) -> None:
     # Imported here: the driver brings the executors and task types, which reading runs never needs.
+    from shoal.alerts.notifier import Notifier
     from shoal.engine.driver import Driver
 
     with Driver(store, only=ids, executor=executor) as driver:
+        # With no scheduler, nobody else sends these runs' alerts: a notifier of our own does,
+        # as they happen, and gets a short flush once the runs ended (SHOAL_ALERT_FLUSH_SECONDS);
+        # what is still pending then is left for the next scheduler.
+        notifier = Notifier(store, runs=driver.only).start()
+        flush = 0.0
         try:
             driver.drive(ids, timeout=timeout, on_tick=on_tick)
+            flush = store.settings.alert_flush_seconds
         except KeyboardInterrupt:
             # Cut off what runs here, record it (retried by whoever drives the runs next, if it
             # has retries) and let the runs go, so that any driver, on any host, goes on with
@@ -308,6 +315,8 @@ def _drive(
             except DATABASE_AWAY:  # nothing recorded: the next driver finds them cut off
                 pass
             raise
+        finally:
+            notifier.close(flush)
 
 
 def _watch(

@@ -806,6 +806,11 @@ def document(wf: Workflow) -> dict[str, Any]:
     """`wf.to_dict()` laid out for people: type keys right after a task's upstream, `1s`, `512Mi`."""
     doc = wf.to_dict()
     doc["tasks"] = [_task_document(spec, data) for spec, data in zip(wf.tasks, doc["tasks"], strict=True)]
+    for rule in doc.get("alerts") or []:
+        if isinstance(rule.get("after"), float):
+            rule["after"] = _human(rule["after"], format_duration(rule["after"]), parse_duration)
+    if "alerts" in doc:  # after the tasks, as people write them, beside the rest of the head
+        doc["alerts"] = doc.pop("alerts")
     return doc
 
 

@@ -35,6 +35,7 @@ from pydantic import (
 )
 from pydantic.json_schema import WithJsonSchema
 
+from shoal.spec.alerts import AlertRules
 from shoal.units import DURATION_PATTERN, MEMORY_PATTERN, parse_duration, parse_memory
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]*$"
@@ -396,6 +397,9 @@ class Workflow(BaseModel):
     # Params whose values are secret (a password, a token): shown as `***` wherever a run or the
     # workflow is shown (logs, `show`, `--json`, exports); see `shoal.spec.secrets`.
     secrets: list[Name] = Field(default_factory=list)
+    # Who hears of its runs' failures, successes, timeouts, retries or long runs (spec/alerts.py).
+    # None: the project's default rules; []: none at all, whatever the project says.
+    alerts: AlertRules | None = None
     tasks: list[TaskSpec] = Field(min_length=1)
 
     @model_validator(mode="after")

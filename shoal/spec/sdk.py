@@ -120,6 +120,7 @@ class WorkflowBuilder:
         max_active_tasks: int | None = None,
         max_active_runs: int | None = None,
         secrets: Iterable[str] | None = None,
+        alerts: Iterable[Mapping[str, Any]] | None = None,
     ) -> None:
         self.name = name
         self.filename, line = _caller()
@@ -132,6 +133,7 @@ class WorkflowBuilder:
             "schedule": dict(schedule) if schedule is not None else None,
             "failure_strategy": failure_strategy, "max_active_tasks": max_active_tasks,
             "max_active_runs": max_active_runs, "secrets": list(secrets) if secrets is not None else None,
+            "alerts": [dict(rule) for rule in alerts] if alerts is not None else None,
         }
         self._head: dict[str, Any] = {"name": name, **{k: v for k, v in given.items() if v is not None}}
         self._tasks: list[dict[str, Any]] = []

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 _MIGRATED: set[str] = set()
 _LOCK = threading.Lock()
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 
 
 def utcnow() -> datetime:

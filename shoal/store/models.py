@@ -33,6 +33,9 @@ projects = Table(
     Column("id", Integer, primary_key=True),
     Column("name", String(128), unique=True, nullable=False),
     Column("created_at", DateTime, nullable=False),
+    # The default alert rules of its workflows that have none of their own (spec/alerts.py);
+    # None: no default.
+    Column("alerts", JSON),
 )
 
 workflows = Table(
@@ -286,4 +289,33 @@ api_tokens = Table(
     Column("revoked_at", DateTime),
     Column("last_used_at", DateTime),
     Index("ix_api_tokens_user", "user_id"),
+)
+
+
+# The alerts outbox: one row per (run, event, channel, target) to deliver, written in the same
+# transaction as the state change that raised it, and sent by the notifier (shoal/alerts/).
+# `dedup_key` makes an event recorded at most once, however often it is replayed (a crash, two
+# schedulers, a takeover). The notifier claims a due row by moving `next_attempt_at` on, so a
+# notifier that dies while sending leaves it due again once that claim runs out.
+alert_deliveries = Table(
+    "alert_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("event", String(16), nullable=False),  # failure | success | timeout | retry | long_running
+    Column("task_name", String(128)),  # the task, for timeout and retry
+    Column("channel", String(16), nullable=False),  # webhook | email
+    Column("target", Text, nullable=False),  # the URL or the address
+    Column("dedup_key", String(64), unique=True, nullable=False),
+    Column("state", String(16), nullable=False),  # pending | sent | failed
+    Column("attempts", Integer, default=0, nullable=False),
+    Column("next_attempt_at", DateTime, nullable=False),
+    Column("last_error", Text),  # why the last try failed (secrets masked)
+    Column("payload", JSON, nullable=False),  # what is sent: the same body on every try
+    Column("created_at", DateTime, nullable=False),
+    Column("last_attempt_at", DateTime),
+    Column("sent_at", DateTime),
+    Index("ix_alert_deliveries_due", "state", "next_attempt_at"),
+    Index("ix_alert_deliveries_run", "run_id"),
+    sqlite_autoincrement=True,
 )

@@ -308,3 +308,21 @@ def test_a_database_that_does_not_answer_is_a_503_in_the_error_shape(
     monkeypatch.setattr(metric_service, "queue_depth", away)
     err = error_of(call("GET", "/metrics", team["root"]), 503)
     assert err["code"] == "store_unavailable" and "server closed the connection" in err["message"]
+
+
+def test_alert_deliveries_by_event_channel_and_state(store: Store, team: dict[str, str]) -> None:
+    from sqlalchemy import update
+
+    from shoal.store.models import alert_deliveries
+    from tests.alerts.conftest import a_run, pending
+
+    run_id = a_run(store)
+    pending(store, run_id, [("webhook", "https://hooks.example.com/x"), ("email", "a@example.com"),
+                            ("email", "b@example.com")])
+    with store.engine.begin() as conn:
+        conn.execute(update(alert_deliveries).where(alert_deliveries.c.target == "a@example.com").values(state="sent"))
+    samples = scrape(client_for(store), team["root"])
+    got = {(d["event"], d["channel"], d["state"]): v for (name, labels), v in samples.items()
+           if name == "shoal_alert_deliveries" for d in [dict(labels)]}
+    assert got == {("failure", "email", "pending"): 1, ("failure", "email", "sent"): 1,
+                   ("failure", "webhook", "pending"): 1}, got

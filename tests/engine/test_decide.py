@@ -24,10 +24,11 @@ def _run(upstream: dict[str, str], rule: str | None = None, *, disabled: tuple[s
     tasks.append(TaskSpec(name="t", type="shell", command="true", upstream=list(upstream), trigger_rule=rule))
     spec = Workflow(name="w", tasks=tasks, failure_strategy=failure_strategy)
     row = SimpleNamespace(id=1, workflow_id=1, state="running", logical_date=utcnow(), timezone="UTC", params={},
-                          disabled=list(disabled), priority=0, parent_task_run_id=None)
+                          disabled=list(disabled), priority=0, parent_task_run_id=None, trigger="manual",
+                          started_at=None)
     trows = [
         SimpleNamespace(id=i, task_name=t.name, state={**upstream, "t": "pending"}[t.name], attempt=0,
-                        max_attempts=1, priority=0, outputs={}, next_retry_at=None)
+                        max_attempts=1, priority=0, outputs={}, next_retry_at=None, error=None)
         for i, t in enumerate(tasks)
     ]
     return ActiveRun.from_rows(row, spec, None, trows)

@@ -126,10 +126,10 @@ def _book_run(kind_of_b: str = "shell") -> ActiveRun:
     b["upstream"] = ["a"]
     spec = Workflow(name="w", tasks=[TaskSpec(name="a", type="shell", command="true"), TaskSpec(name="b", **b)])
     row = SimpleNamespace(id=7, workflow_id=1, state="running", logical_date=utcnow(), timezone="UTC", params={},
-                          disabled=[], priority=0, parent_task_run_id=None)
+                          disabled=[], priority=0, parent_task_run_id=None, trigger="manual", started_at=None)
     trows = [
         SimpleNamespace(id=i, task_name=n, state="pending", attempt=0, max_attempts=1, priority=0, outputs={},
-                        next_retry_at=None)
+                        next_retry_at=None, error=None)
         for i, n in ((1, "a"), (2, "b"))
     ]
     return ActiveRun.from_rows(row, spec, None, trows)

@@ -1,5 +1,5 @@
 """The remote face of the service layer: the same nouns and functions the CLI calls on
-`shoal.services` (workflows, runs, logs, schedules, users, projects, models, features), doing
+`shoal.services` (workflows, runs, logs, schedules, users, projects, models, features, alerts), doing
 their work through a shoal server's REST API (SHOAL_API_URL, SHOAL_TOKEN) and returning the
 same dataclasses, so that every command prints the same thing either way.
 
@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from shoal.services.remote._client import Api
     from shoal.services.remote.access import Projects, Schedules, Users
+    from shoal.services.remote.alerts import Alerts
     from shoal.services.remote.features import Features
     from shoal.services.remote.logs import Logs
     from shoal.services.remote.models import Models
@@ -31,7 +32,8 @@ if TYPE_CHECKING:
 __all__ = ["NOUNS", "Remote", "connect"]
 
 # The nouns of `shoal.services` that have a remote face (`home` says where commands go).
-NOUNS = frozenset({"workflows", "runs", "logs", "schedules", "users", "projects", "models", "features", "home"})
+NOUNS = frozenset({"workflows", "runs", "logs", "schedules", "users", "projects", "models", "features", "alerts",
+                   "home"})
 
 
 class Home:
@@ -49,6 +51,7 @@ class Remote:
 
     def __init__(self, api: Api) -> None:
         from shoal.services.remote.access import Projects, Schedules, Users
+        from shoal.services.remote.alerts import Alerts
         from shoal.services.remote.features import Features
         from shoal.services.remote.logs import Logs
         from shoal.services.remote.models import Models
@@ -64,6 +67,7 @@ class Remote:
         self.projects: Projects = Projects(api)
         self.models: Models = Models(api)
         self.features: Features = Features(api)
+        self.alerts: Alerts = Alerts(api)
         self.home = Home(api)
 
 

@@ -68,6 +68,14 @@ def workflows(draw: Any) -> Workflow:
         "params": st.dictionaries(NAMES, TEXT | st.integers(0, 99), max_size=3),
         "failure_strategy": st.sampled_from(["end", "continue"]),
         "max_active_tasks": st.integers(1, 64),
+        "alerts": st.lists(st.fixed_dictionaries(
+            {"on": st.lists(st.sampled_from(["failure", "success", "timeout", "retry"]), min_size=1, unique=True)},
+            optional={"webhook": st.sampled_from(["https://hooks.example.com/a?b=c&d=e", "http://127.0.0.1:9/x"]),
+                      "email": st.lists(st.sampled_from(["a@example.com", "on-call+x@b.example.org"]), unique=True)},
+        ).filter(lambda r: r.get("webhook") or r.get("email")) | st.sampled_from([
+            {"on": ["long_running"], "after": "30m", "email": ["a@example.com"]},
+            {"on": "long_running", "after": 90, "webhook": "https://h.example.com/"},
+        ]), max_size=3),
         "schedule": st.fixed_dictionaries(
             {"cron": st.sampled_from(["0 2 * * *", "*/5 * * * *", "@daily"])},
             optional={
