@@ -67,6 +67,10 @@ def create_app(store: services.Store) -> FastAPI:
     async def bad_request(_request: Request, exc: RequestValidationError) -> Response:
         problems = []
         for err in exc.errors():
+            if err.get("type") == "json_invalid":  # loc is ("body", <character>): say so plainly
+                at = err.get("loc", ("body", "?"))[-1]
+                problems.append({"field": "body", "message": f"not valid JSON (at character {at})"})
+                continue
             where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
             expected = expected_value(err)
             said = f"expected {expected}" if expected else str(err.get("msg", "invalid"))

@@ -74,6 +74,12 @@ def test_stop_a_run_then_stopping_again_is_a_conflict(api: dict[str, Call]) -> N
     assert error_of(api["alice"]("POST", f"/api/v1/projects/fraud/runs/{run_id}/stop"), 409)["code"] == "conflict"
 
 
+def test_a_body_that_is_not_json_says_so(api: dict[str, Call]) -> None:
+    err = error_of(api["root"]("POST", "/api/v1/runs", content=b'{"workflow": "w",, }',
+                               headers={"content-type": "application/json"}), 422)
+    assert err["message"] == "body: not valid JSON (at character 17)", err
+
+
 @pytest.mark.parametrize(("method", "path", "status", "code"), [
     ("GET", "/api/v1/nope", 404, "not_found"),
     ("DELETE", "/api/v1/runs", 405, "method_not_allowed"),
