@@ -9,6 +9,7 @@ the test instead of skipping it.
 from __future__ import annotations
 
 import os
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -170,3 +171,22 @@ def add_team(store: Store) -> None:
     projects.create_project(store, "fraud")
     projects.add_member(store, "fraud", "alice", "editor")
     projects.add_member(store, "fraud", "bob", "viewer")
+
+
+Hide = Callable[..., None]
+
+
+@pytest.fixture
+def hide(monkeypatch: pytest.MonkeyPatch) -> Iterator[Hide]:
+    """`hide("gensim", ...)`: those modules cannot be imported until the test ends (how Python
+    marks a module unimportable); the task types are looked up again, before and after."""
+    from shoal.tasks.registry import forget
+
+    def hide(*modules: str) -> None:
+        for name in modules:
+            monkeypatch.setitem(sys.modules, name, None)
+        forget()
+
+    yield hide
+    monkeypatch.undo()
+    forget()

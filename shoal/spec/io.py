@@ -121,15 +121,21 @@ def load_text(
     return [lw.workflow for lw in read_text(text, fmt, source_name, task_types, source_dir=source_dir)]
 
 
+def _format_of_file(path: FsPath) -> str:
+    """The format a workflow file's extension names; SpecError if it names none or the file is missing."""
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise SpecError([Problem(str(path), None, None, None, f"unsupported file type: use {', '.join(FORMATS)}")])
+    if not path.is_file():
+        raise SpecError([Problem(str(path), None, None, None, "no such file")])
+    return fmt
+
+
 def read_file(path: str | FsPath, task_types: TaskTypeLookup | None = None) -> list[LoadedWorkflow]:
     """Like `load_file`, keeping each workflow's source, source directory and line locator."""
     path = FsPath(path)
     source = str(path)
-    fmt = FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise SpecError([Problem(source, None, None, None, f"unsupported file type: use {', '.join(FORMATS)}")])
-    if not path.is_file():
-        raise SpecError([Problem(source, None, None, None, "no such file")])
+    fmt = _format_of_file(path)
     source_dir = path.resolve().parent
     data = _read_bounded(path, source)
     if fmt == "python":
@@ -238,13 +244,8 @@ def file_text(path: str | FsPath) -> tuple[str, str]:
     """(text, format) of a YAML or JSON workflow file, checked as `read_file` checks it (type,
     existence, size, UTF-8); what a client sends to a server instead of reading it itself."""
     path = FsPath(path)
-    source = str(path)
-    fmt = FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise SpecError([Problem(source, None, None, None, f"unsupported file type: use {', '.join(FORMATS)}")])
-    if not path.is_file():
-        raise SpecError([Problem(source, None, None, None, "no such file")])
-    return _decode(_read_bounded(path, source), source), fmt
+    fmt = _format_of_file(path)
+    return _decode(_read_bounded(path, str(path)), str(path)), fmt
 
 
 def read_texts(

@@ -221,21 +221,6 @@ def test_one_type_and_an_unknown_one() -> None:
 # -- types that cannot be used here ---------------------------------------------------------------
 
 
-@pytest.fixture
-def hide(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
-    """`hide("gensim", ...)`: those modules cannot be imported until the test ends (how Python
-    marks a module unimportable); the task types are looked up again, before and after."""
-
-    def hide(*modules: str) -> None:
-        for name in modules:
-            monkeypatch.setitem(sys.modules, name, None)
-        forget()
-
-    yield hide
-    monkeypatch.undo()
-    forget()
-
-
 def test_a_type_whose_extra_is_missing_is_listed_with_what_to_install(hide: Callable[..., None]) -> None:
     hide("gensim")
     listed = {t.name: t for t in services.task_types.list_task_types()}

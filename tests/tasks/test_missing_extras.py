@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,26 +23,10 @@ from shoal.client import Client
 from shoal.config import Settings
 from shoal.errors import InvalidInput
 from shoal.tasks.registry import forget, get_task_type, task_types
-from tests.conftest import cli_runner
+from tests.conftest import Hide, cli_runner
 
 ROOT = Path(__file__).resolve().parents[2]
 
-Hide = Callable[..., None]
-
-
-@pytest.fixture
-def hide(monkeypatch: pytest.MonkeyPatch) -> Iterator[Hide]:
-    """`hide("gensim", ...)`: those modules cannot be imported until the test ends; the task
-    types are looked up again, before and after."""
-
-    def hide(*modules: str) -> None:
-        for name in modules:
-            monkeypatch.setitem(sys.modules, name, None)
-        forget()
-
-    yield hide
-    monkeypatch.undo()
-    forget()
 
 
 def test_a_type_whose_extra_is_missing_names_the_extra_and_the_others_stay(hide: Hide) -> None:
