@@ -31,6 +31,7 @@ the words of PyYAML's own parser, which say more.
 
 from __future__ import annotations
 
+import functools
 import json
 import keyword
 import os
@@ -218,17 +219,7 @@ def read_dir(path: str | FsPath, task_types: TaskTypeLookup | None = None) -> li
     Files whose name starts with '_' or '.' are skipped (helper modules, `__init__.py`).
     Two files defining the same workflow name is an error.
     """
-    loaded: list[LoadedWorkflow] = []
-    problems: list[Problem] = []
-    for file in workflow_files(path):
-        try:
-            loaded.extend(read_file(file, task_types))
-        except SpecError as exc:
-            problems.extend(exc.problems)
-    problems.extend(_duplicate_names(loaded))
-    if problems:
-        raise SpecError(problems)
-    return loaded
+    return _read_all(functools.partial(read_file, file, task_types) for file in workflow_files(path))
 
 
 def workflow_files(path: str | FsPath) -> list[FsPath]:
@@ -253,11 +244,17 @@ def read_texts(
 ) -> list[LoadedWorkflow]:
     """Every workflow of several texts, each `(source name, text, format)`, as `read_dir` reads
     the files of a directory: every problem of every text, and no name defined twice."""
+    return _read_all(functools.partial(read_text, text, fmt, source, task_types) for source, text, fmt in files)
+
+
+def _read_all(reads: Iterable[Callable[[], list[LoadedWorkflow]]]) -> list[LoadedWorkflow]:
+    """What every read gives, or SpecError with the problems of all of them (and of a name
+    defined twice): a user fixes a directory in one go."""
     loaded: list[LoadedWorkflow] = []
     problems: list[Problem] = []
-    for source, text, fmt in files:
+    for read in reads:
         try:
-            loaded.extend(read_text(text, fmt, source, task_types))
+            loaded.extend(read())
         except SpecError as exc:
             problems.extend(exc.problems)
     problems.extend(_duplicate_names(loaded))
