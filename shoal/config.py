@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     # The API's GET /metrics answers without a token (for a Prometheus that cannot send one).
     # It names every project and workflow, so it is closed unless this opens it.
     metrics_public: bool = Field(default=False, description="serve GET /metrics without a token")
+    # Browsers on these origins may call the API (CORS); none by default: the web UI is served
+    # by the API itself, and a token must not be usable from any page a user happens to open.
+    cors_origins: str = Field(default="", description="comma-separated origins allowed to call the API")
     # The CLI against a server: every command goes to this shoal API instead of the local
     # database, with this token (a secret: SecretStr keeps it out of reprs, logs and errors).
     api_url: str | None = Field(default=None, description="a shoal server, e.g. http://shoal.example:8000")
@@ -87,6 +90,18 @@ class Settings(BaseSettings):
         if v is not None and parse_memory(v) <= 0:
             raise ValueError("must be more than 0 bytes, e.g. 8Gi")
         return v
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _cors_origins(cls, v: str) -> str:
+        for origin in filter(None, (o.strip() for o in v.split(","))):
+            if origin != "*" and not origin.startswith(("http://", "https://")):
+                raise ValueError(f"{origin!r} is not an origin: use e.g. https://ui.example.com (comma-separated)")
+        return v
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
 
     @field_validator("api_url")
     @classmethod

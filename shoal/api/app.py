@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -33,6 +34,8 @@ from shoal.errors import (
     expected_value,
 )
 
+# Headers of the log route a page may read across origins (with SHOAL_CORS_ORIGINS).
+EXPOSED = ["X-Shoal-Attempt", "X-Shoal-Log-Size", "Content-Range"]
 # ShoalError kind -> HTTP status; the first that matches wins (subclasses before their bases).
 STATUS: tuple[tuple[type[ShoalError], int], ...] = (
     (Unauthorized, 401), (Forbidden, 403), (NotFound, 404), (Conflict, 409), (InvalidInput, 422),
@@ -44,6 +47,9 @@ def create_app(store: services.Store) -> FastAPI:
     """The API over `store` (opened once; its pool serves every request)."""
     app = FastAPI(title="shoal", version=__version__, docs_url="/docs", openapi_url="/openapi.json")
     app.add_middleware(BodyLimit)
+    if origins := store.settings.cors_origin_list:  # off unless SHOAL_CORS_ORIGINS names some
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_headers=["Authorization", "Content-Type"],
+                           allow_methods=["GET", "POST", "PUT", "DELETE"], expose_headers=EXPOSED)
     app.state.store = store
 
     @app.exception_handler(ShoalError)

@@ -40,6 +40,7 @@ ENVIRONMENT = {  # shoal.config.Settings, as SHOAL_* variables (tests/cli/test_h
     "SHOAL_STOP_GRACE_SECONDS": "how long a stopping scheduler lets running tasks finish (30)",
     "SHOAL_MAX_CATCHUP": "most missed fire times a catch-up schedule runs (1000)",
     "SHOAL_METRICS_PUBLIC": "true: the API serves GET /metrics without a token (false)",
+    "SHOAL_CORS_ORIGINS": "origins whose pages may call the API, comma-separated (none)",
     "SHOAL_API_URL": "a shoal server (e.g. http://host:8000): every command goes to its API instead of a "
                      "local database",
     "SHOAL_TOKEN": "the API token sent to SHOAL_API_URL (`shoal token create` on the server)",

@@ -144,3 +144,28 @@ def test_a_value_the_database_cannot_hold_is_bad_input(api: dict[str, Call]) -> 
             error_of(r, r.status_code)
     r = api["alice"]("POST", "/api/v1/runs", json={"workflow": "w", "project": "fraud", "params": {"x": "a\u0000b"}})
     assert r.status_code in (201, 422), r.text
+
+
+def test_cors_is_off_unless_origins_are_named(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from starlette.testclient import TestClient
+
+    from shoal.api.app import create_app
+    from shoal.config import Settings
+    from shoal.errors import InvalidInput
+
+    preflight = {"Origin": "https://ui.example.com", "Access-Control-Request-Method": "GET",
+                 "Access-Control-Request-Headers": "authorization"}
+    closed = TestClient(create_app(store)).options("/api/v1/runs", headers=preflight)
+    assert "access-control-allow-origin" not in closed.headers
+    monkeypatch.setenv("SHOAL_CORS_ORIGINS", "https://ui.example.com, http://localhost:5173")
+    settings = Settings(home=store.settings.home, db_url=store.settings.db_url)
+    client = TestClient(create_app(dataclasses.replace(store, settings=settings)))
+    opened = client.options("/api/v1/runs", headers=preflight)
+    assert opened.headers["access-control-allow-origin"] == "https://ui.example.com"
+    other = client.options("/api/v1/runs", headers={**preflight, "Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in other.headers
+    monkeypatch.setenv("SHOAL_CORS_ORIGINS", "ui.example.com")
+    with pytest.raises(InvalidInput, match="not an origin"):
+        Settings(home=store.settings.home)
