@@ -122,7 +122,9 @@ def list_runs(
     not grow with the history); `since`/`until`: logical dates (aware), inclusive; `readable`:
     only runs of these projects (None: any)."""
     q = (
-        select(runs, workflows.c.name.label("wf_name"), projects.c.name.label("project"),
+        # Only the columns a row shows: params and disabled are JSON to decode, for nothing.
+        select(runs.c.id, runs.c.state, runs.c.trigger, runs.c.logical_date, runs.c.timezone, runs.c.created_at,
+               runs.c.ended_at, workflows.c.name.label("wf_name"), projects.c.name.label("project"),
                workflow_versions.c.version.label("version"))
         .join(workflows, workflows.c.id == runs.c.workflow_id)
         .join(projects, projects.c.id == workflows.c.project_id)

@@ -236,16 +236,19 @@ def revoke_token(store: Store, token_id: int, *, actor: Actor = LOCAL) -> TokenI
         return _token_rows(conn, api_tokens.c.id == token_id)[0]
 
 
+TOUCH_EVERY = timedelta(minutes=1)  # how stale a token's last_used_at may get
+
+
 def authenticate(store: Store, token: str | None) -> Actor:
     """The Actor a request's bearer token stands for: an instance admin acts everywhere, anyone
     else with their role in each of their projects. Unauthorized (saying why) otherwise."""
     if not token:
         raise Unauthorized("no token: send `Authorization: Bearer <token>` (`shoal token create` makes one)")
     now = utcnow()
-    with store.engine.begin() as conn:
+    with store.engine.connect() as conn:  # a read: every request comes through here
         row = conn.execute(
-            select(api_tokens.c.id, api_tokens.c.expires_at, api_tokens.c.revoked_at, users.c.id.label("uid"),
-                   users.c.name, users.c.is_admin)
+            select(api_tokens.c.id, api_tokens.c.expires_at, api_tokens.c.revoked_at, api_tokens.c.last_used_at,
+                   users.c.id.label("uid"), users.c.name, users.c.is_admin)
             .join(users, users.c.id == api_tokens.c.user_id)
             .where(api_tokens.c.token_hash == _hash(token))
         ).first()
@@ -255,7 +258,11 @@ def authenticate(store: Store, token: str | None) -> Actor:
             raise Unauthorized("this token was revoked; create a new one with `shoal token create`")
         if row.expires_at is not None and row.expires_at <= now:
             raise Unauthorized("this token has expired; create a new one with `shoal token create`")
-        conn.execute(update(api_tokens).where(api_tokens.c.id == row.id).values(last_used_at=now))
-        if row.is_admin:
-            return Actor(row.name)
-        return Actor(row.name, {p: Role[r.upper()] for p, r in _roles(conn, row.uid).items()})
+        actor = Actor(row.name) if row.is_admin else Actor(
+            row.name, {p: Role[r.upper()] for p, r in _roles(conn, row.uid).items()})
+    if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
+        # `last_used_at` to the minute: a write (and a commit waiting for the disk) per request
+        # would cost more than the request itself.
+        with store.engine.begin() as conn:
+            conn.execute(update(api_tokens).where(api_tokens.c.id == row.id).values(last_used_at=now))
+    return actor

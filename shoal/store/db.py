@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 _MIGRATED: set[str] = set()
 _LOCK = threading.Lock()
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 
 
 def utcnow() -> datetime:
@@ -82,7 +82,10 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         _sqlite_pragmas(engine, u.database if u.database != ":memory:" else None)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # The API answers up to 40 requests at once (its thread pool): keep connections open for them
+    # rather than opening and closing overflow ones under load (benchmarks/api.py counted 0.1 new
+    # PostgreSQL sessions per request with the default 5).
+    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=20)
 
 
 def migrate(engine: Engine, create: bool = True) -> bool:

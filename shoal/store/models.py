@@ -120,6 +120,7 @@ runs = Table(
     Column("ended_at", DateTime),
     Index("ix_runs_state", "state"),
     Index("ix_runs_workflow", "workflow_id"),
+    Index("ix_runs_workflow_state_id", "workflow_id", "state", "id"),  # a page of one workflow's runs in a state
     # AUTOINCREMENT: SQLite would otherwise reuse the id of a deleted run, and logs and result
     # files are keyed by run and task-run ids.
     sqlite_autoincrement=True,
