@@ -302,6 +302,10 @@ class Site:
                 out.append((st, [load.get(f"/api/v2/dags/{wf}/dagRuns?state={st}&limit=50&order_by=-id")]))
             return out
 
+        def list_page20(rng: random.Random, k: int) -> list[load.Sample]:
+            return [("page20", [load.get(f"/api/v2/dags/{rng.choice(wfs)}/dagRuns?limit=20&order_by=-id")])
+                    for _ in range(k)]
+
         def show(rng: random.Random, k: int) -> list[load.Sample]:
             out = []
             for _ in range(k):
@@ -315,7 +319,7 @@ class Site:
             return [("post", [load.post(f"/api/v2/dags/{rng.choice(wfs)}/dagRuns", {"logical_date": None}, 200)])
                     for _ in range(k)]
 
-        return {"list": list_, "show": show, "post": post}
+        return {"list": list_, "list_page20": list_page20, "show": show, "post": post}
 
     def delete_posted(self) -> int:
         """Remove the runs the POST phase made (ids above the history's) and their task instances."""

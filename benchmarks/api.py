@@ -183,7 +183,10 @@ def seed_shoal(url: str, home: Path, n: int, clients: int) -> dict[str, Any]:
         sizes = _table_sizes(store.engine)
     finally:
         store.close()
+    page_items = {st: statistics.fmean(min(50, sum(1 for p in planned if p.workflow == wf and p.state == st))
+                                       for wf in history.WORKFLOWS) for st in history.LIST_STATES}
     return {"tokens": tokens, "runs": counts["runs"], "task_runs": counts["task_runs"], "max_run_id": n,
+            "list_page_items_mean": page_items,
             "workflows": [r.name for r in applied], "insert_s": round(rows_s, 2),
             "seed_s": round(time.perf_counter() - t0, 2), "table_sizes": sizes,
             "states": {s: sum(1 for p in planned if p.state == s) for s, _ in history.STATE_MIX}}
@@ -228,10 +231,12 @@ class Target:
 
     def __init__(self, system: str, runs: int, base: str, headers: list[dict[str, str]],
                  make: dict[str, Callable[[random.Random, int], list[load.Sample]]],
-                 after_post: Callable[[], int], proc: Any, health: str, concurrent_post: bool = True) -> None:
+                 after_post: Callable[[], int], proc: Any, health: str, concurrent_post: bool = True,
+                 sessions: Callable[[], int] | None = None) -> None:
         self.system, self.runs, self.base, self.headers = system, runs, base, headers
         self.make, self.after_post, self.proc, self.health = make, after_post, proc, health
         self.concurrent_post = concurrent_post  # False: POST only with one client (see one_client)
+        self.sessions = sessions  # database sessions opened so far (PostgreSQL's count), if known
 
     @property
     def key(self) -> str:
@@ -248,6 +253,10 @@ def shoal_samples(n_runs: int) -> dict[str, Callable[[random.Random, int], list[
             out.append((st, [load.get(f"/api/v1/runs?project={PROJECT}&workflow={wf}&state={st}&limit=50")]))
         return out
 
+    def list_page20(rng: random.Random, k: int) -> list[load.Sample]:
+        return [("page20", [load.get(f"/api/v1/runs?project={PROJECT}&workflow={rng.choice(wfs)}&limit=20")])
+                for _ in range(k)]
+
     def show(rng: random.Random, k: int) -> list[load.Sample]:
         return [("show", [load.get(f"/api/v1/projects/{PROJECT}/runs/{rng.randint(1, n_runs)}")]) for _ in range(k)]
 
@@ -255,10 +264,29 @@ def shoal_samples(n_runs: int) -> dict[str, Callable[[random.Random, int], list[
         return [("post", [load.post("/api/v1/runs", {"workflow": rng.choice(wfs), "project": PROJECT})])
                 for _ in range(k)]
 
-    return {"list": list_, "show": show, "post": post}
+    return {"list": list_, "list_page20": list_page20, "show": show, "post": post}
+
+
+def sessions_opened(database: str) -> int:
+    """How many sessions PostgreSQL has opened on `database` (pg_stat_database.sessions, read
+    from the admin database so that reading it opens none there). Its statistics reach the view
+    within a second."""
+    from sqlalchemy import NullPool, create_engine, text
+
+    time.sleep(1.1)
+    eng = create_engine(PG_ADMIN_URL, poolclass=NullPool)
+    try:
+        with eng.connect() as conn:
+            conn.execute(text("SELECT pg_stat_clear_snapshot()"))
+            return int(conn.execute(text("SELECT sessions FROM pg_stat_database WHERE datname = :d"),
+                                    {"d": database}).scalar_one())
+    finally:
+        eng.dispose()
 
 
 def start_shoal(url: str, home: Path, runs: int, seeded: dict[str, Any]) -> Target:
+    from sqlalchemy import make_url
+
     port = servers.free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOAL_")}
     env.update(SHOAL_HOME=str(home), SHOAL_DB_URL=url)
@@ -268,7 +296,8 @@ def start_shoal(url: str, home: Path, runs: int, seeded: dict[str, Any]) -> Targ
     log(f"shoal api on {runs:,} runs ready in {ready:.1f}s (port {port})")
     headers = [{"Authorization": f"Bearer {t}"} for t in seeded["tokens"]]
     return Target("shoal", runs, f"http://127.0.0.1:{port}", headers, shoal_samples(runs),
-                  lambda: delete_posted(url, seeded["max_run_id"]), proc, "/health")
+                  lambda: delete_posted(url, seeded["max_run_id"]), proc, "/health",
+                  sessions=lambda: sessions_opened(make_url(url).database))
 
 
 def check_shoal(t: Target) -> dict[str, Any]:
@@ -315,6 +344,7 @@ def explain_shoal(url: str, home: Path, token: str, n_runs: int) -> dict[str, An
         "auth": lambda: services.users.authenticate(store, token),
         **{f"list_{st}": (lambda st=st: services.runs.list_runs(store, project=PROJECT, workflow="ingest", state=st,
                                                                  limit=50)) for st in history.LIST_STATES},
+        "list_page20": lambda: services.runs.list_runs(store, project=PROJECT, workflow="ingest", limit=20),
         "show": lambda: services.runs.show(store, rng.randint(1, n_runs), project=PROJECT),
         "post": lambda: services.runs.trigger(store, "ingest", project=PROJECT),
     }
@@ -364,14 +394,19 @@ def measure(targets: list[Target], requests: int, rounds: int, clients: int, war
                     continue
                 rng = random.Random(f"{r}/{call}/{t.key}")
                 samples = t.make[call](rng, per_round)
+                before = t.sessions() if t.sessions else None
                 res = load.run_phase(t.base, t.headers, samples, clients=clients, warmup_per_client=warmup,
                                      keep_times=True)
                 times[t.key][call].extend(res.pop("times"))
                 res["round"] = r
+                if before is not None and t.sessions is not None:
+                    # Requests timed plus the warm-up's: a session per request means no pooling.
+                    res["db_sessions_opened"] = t.sessions() - before
                 res["loadavg_1m"] = round(os.getloadavg()[0], 2)
                 raw[t.key][call].append(res)
                 log(f"round {r + 1}/{rounds} {t.key:>15} {call:>4}: p50 {res.get('p50_ms')} p99 {res.get('p99_ms')} "
-                    f"ms, {res.get('requests_per_s')} req/s, failed {res['failed']}")
+                    f"ms, {res.get('requests_per_s')} req/s, failed {res['failed']}, "
+                    f"db sessions opened {res.get('db_sessions_opened', '-')}")
                 if call == "post":
                     removed = t.after_post()
                     raw[t.key][call][-1]["runs_removed_after"] = removed
@@ -393,8 +428,12 @@ def measure(targets: list[Target], requests: int, rounds: int, clients: int, war
             if by_label:
                 pooled["p50_ms_by_label_median_of_rounds"] = {k: statistics.median(v) for k, v in by_label.items()}
             pooled["rounds"] = [{k: x.get(k) for k in ("p50_ms", "p99_ms", "mean_ms", "count", "requests_per_s",
-                                                       "failed", "loadavg_1m", "failures", "errors") if k in x}
+                                                       "failed", "loadavg_1m", "db_sessions_opened", "failures",
+                                                       "errors") if k in x}
                                 for x in rs]
+            if any("db_sessions_opened" in x for x in rs):
+                sent = sum(x["count"] + x["failed"] + clients * warmup for x in rs)
+                pooled["db_sessions_opened_per_request"] = round(sum(x["db_sessions_opened"] for x in rs) / sent, 3)
             out[t.key][call] = pooled
     return out
 
@@ -402,12 +441,15 @@ def measure(targets: list[Target], requests: int, rounds: int, clients: int, war
 def one_client(targets: list[Target], n: int) -> dict[str, Any]:
     """Each target alone with ONE client, sequentially: the latency without queueing behind the
     other clients, of list, show, post and the server's health check (no token, no database for
-    shoal: the floor of its HTTP stack)."""
+    shoal: the floor of its HTTP stack). `list_page20`: runs of one workflow, any state, 20 a
+    page: a full page in both histories (the list call's page holds fewer runs at 100 runs, as
+    few runs of 100 match a workflow and a state)."""
     out: dict[str, Any] = {}
     for t in targets:
         rng = random.Random(f"one/{t.key}")
         calls = {"health": [("health", [load.get(t.health)])] * n, "list": t.make["list"](rng, n),
-                 "show": t.make["show"](rng, n), "post": t.make["post"](rng, n)}
+                 "list_page20": t.make["list_page20"](rng, n), "show": t.make["show"](rng, n),
+                 "post": t.make["post"](rng, n)}
         out[t.key] = {}
         for call, samples in calls.items():
             res = load.run_phase(t.base, t.headers, samples, clients=1, warmup_per_client=20)
