@@ -42,6 +42,7 @@ bench: setup
 	$(PY) benchmarks/workflow_apply.py
 	$(PY) benchmarks/cli_startup.py
 	$(PY) benchmarks/model_feature_commands.py
+	$(PY) benchmarks/api.py
 
 clean:
 	rm -rf $(VENV) .shoal .shoal-demo .pytest_cache
