@@ -307,7 +307,7 @@ def check_shoal(t: Target) -> dict[str, Any]:
         with urllib.request.urlopen(req, timeout=30) as resp:
             return json.loads(resp.read())
 
-    page = get(f"/api/v1/runs?project={PROJECT}&workflow=ingest&state=success&limit=50")
+    page = get(f"/api/v1/runs?project={PROJECT}&workflow=ingest&state=success&limit=50")["items"]
     run = get(f"/api/v1/projects/{PROJECT}/runs/{t.runs}")
     assert all(r["workflow"] == "ingest" and r["state"] == "success" for r in page), page[:2]
     assert len(run["tasks"]) == history.TASKS, run
@@ -565,7 +565,8 @@ def main(argv: list[str] | None = None) -> int:
             result["error"] = repr(exc)
             status = 2
     result["machine"]["loadavg_end"] = list(os.getloadavg())
-    _machine.emit(result, RESULT_FILE, write=not args.no_write)
+    # A run that failed prints what it got but keeps the last good result on disk.
+    _machine.emit(result, RESULT_FILE, write=not args.no_write and status == 0)
     return status
 
 
