@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import math
 import multiprocessing as mp
 import socket
 import statistics
@@ -26,25 +25,20 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import _machine  # the benchmarks directory is on sys.path wherever this module is imported
+
 # (method, path, body or None, expected status)
 Request = tuple[str, str, bytes | None, int]
 Sample = tuple[str, Sequence[Request]]  # (label, requests sent one after the other)
-
-
-def percentile(sorted_values: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile of already sorted values."""
-    if not sorted_values:
-        return math.nan
-    k = max(0, min(len(sorted_values) - 1, math.ceil(p / 100 * len(sorted_values)) - 1))
-    return sorted_values[k]
 
 
 def summary(times_ms: Sequence[float]) -> dict[str, Any]:
     s = sorted(times_ms)
     if not s:
         return {"count": 0}
-    return {"count": len(s), "p50_ms": round(percentile(s, 50), 3), "p90_ms": round(percentile(s, 90), 3),
-            "p99_ms": round(percentile(s, 99), 3), "max_ms": round(s[-1], 3),
+    pct = _machine.percentile
+    return {"count": len(s), "p50_ms": round(pct(s, 50), 3), "p90_ms": round(pct(s, 90), 3),
+            "p99_ms": round(pct(s, 99), 3), "max_ms": round(s[-1], 3),
             "mean_ms": round(statistics.fmean(s), 3)}
 
 

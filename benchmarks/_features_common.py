@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import statistics
 import sys
@@ -35,21 +34,13 @@ def machine_facts() -> dict[str, Any]:
     )
 
 
-def percentile(sorted_values: list[float], p: float) -> float:
-    """Nearest-rank percentile of an already sorted list."""
-    if not sorted_values:
-        return math.nan
-    k = max(0, min(len(sorted_values) - 1, math.ceil(p / 100 * len(sorted_values)) - 1))
-    return sorted_values[k]
-
-
 def latency_summary(ms: list[float]) -> dict[str, Any]:
     s = sorted(ms)
     return {
         "n": len(s),
-        "p50_ms": round(percentile(s, 50), 4),
-        "p90_ms": round(percentile(s, 90), 4),
-        "p99_ms": round(percentile(s, 99), 4),
+        "p50_ms": round(_machine.percentile(s, 50), 4),
+        "p90_ms": round(_machine.percentile(s, 90), 4),
+        "p99_ms": round(_machine.percentile(s, 99), 4),
         "max_ms": round(s[-1], 4) if s else None,
         "mean_ms": round(statistics.fmean(s), 4) if s else None,
     }

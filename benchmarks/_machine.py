@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import platform
 import subprocess
@@ -49,6 +50,14 @@ def machine_facts(modules: Sequence[str] = ("shoal",), dirty_path: str | None = 
     except (OSError, subprocess.SubprocessError):
         facts["shoal_commit"] = None
     return facts
+
+
+def percentile(sorted_values: Sequence[float], p: float) -> float:
+    """Nearest-rank percentile of already sorted values (NaN for none)."""
+    if not sorted_values:
+        return math.nan
+    k = max(0, min(len(sorted_values) - 1, math.ceil(p / 100 * len(sorted_values)) - 1))
+    return sorted_values[k]
 
 
 def emit(result: dict[str, Any], path: Path, write: bool = True) -> str:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import math
 import os
 import shutil
 import signal
@@ -35,6 +34,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+import _machine  # the benchmarks directory is on sys.path wherever this module is imported
 
 REPO = Path(__file__).resolve().parent.parent
 TMP = REPO / ".bench" / "tmp"
@@ -165,13 +166,6 @@ def throughput(url: str, body: bytes, connections: int = 8, seconds: int = 10, t
 # -------------------------------------------------------------------------------------- latency
 
 
-def _percentile(sorted_values: list[float], p: float) -> float:
-    if not sorted_values:
-        return math.nan
-    k = max(0, min(len(sorted_values) - 1, math.ceil(p / 100 * len(sorted_values)) - 1))
-    return sorted_values[k]
-
-
 def _connect(host: str, port: int, timeout: float) -> http.client.HTTPConnection:
     conn = http.client.HTTPConnection(host, port, timeout=timeout)
     conn.connect()
@@ -236,9 +230,9 @@ def latency(url: str, body: bytes, n: int = 2000, warmup: int = 200,
         "failures": failures,
         "failed_statuses": {str(k): v for k, v in statuses.items()},
         "reconnects": reconnects,
-        "p50_ms": round(_percentile(s, 50), 4),
-        "p90_ms": round(_percentile(s, 90), 4),
-        "p99_ms": round(_percentile(s, 99), 4),
+        "p50_ms": round(_machine.percentile(s, 50), 4),
+        "p90_ms": round(_machine.percentile(s, 90), 4),
+        "p99_ms": round(_machine.percentile(s, 99), 4),
         "max_ms": round(s[-1], 4) if s else None,
         "mean_ms": round(statistics.fmean(s), 4) if s else None,
         "body_bytes": len(body),
