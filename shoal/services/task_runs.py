@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from shoal.engine.access import LOCAL, Actor
 from shoal.engine.run_info import get_run
-from shoal.services.logs import task_logs
+from shoal.services.logs import log_paths, select_tasks
 from shoal.spec.models import DEFAULT_PROJECT
 from shoal.store import Store
 
@@ -57,21 +58,20 @@ def show(
     from shoal.engine.workflows import get_workflow
 
     info = get_run(store, run_id, project=project, actor=actor)
-    logs = task_logs(store, run_id, task, project=project, actor=actor)[0]  # NotFound for an unknown task
-    t = next(t for t in info.tasks if t.task == task)
+    (t,) = select_tasks(info, task)  # NotFound for a task the run does not have
+    logs = {int(path.stem): path for path in log_paths(store, info, task)}
     spec = get_workflow(store, info.workflow, project=project, version=info.version).spec.task(task)
     resolved = resolved_params(store, run_id, task)
     return TaskRunDetail(
         run_id=run_id, project=info.project, workflow=info.workflow, task=task, type=spec.type, state=t.state,
         attempt=t.attempt, max_attempts=t.max_attempts, started_at=t.started_at, ended_at=t.ended_at,
         duration=t.duration, upstream=list(spec.upstream), outputs=t.outputs, error=t.error, note=t.note,
-        attempts=[AttemptInfo(n, _size(logs, n)) for n in range(1, t.attempt + 1)], params=resolved.params,
+        attempts=[AttemptInfo(n, _size(logs.get(n))) for n in range(1, t.attempt + 1)], params=resolved.params,
         values=resolved.values, params_error=resolved.error,
     )
 
 
-def _size(logs: Any, attempt: int) -> int:
-    path = next((a.path for a in logs.attempts if a.attempt == attempt), None)
+def _size(path: Path | None) -> int:
     try:
         return path.stat().st_size if path else 0
     except OSError:
