@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     alert_backoff_max_seconds: float = Field(default=300.0, ge=0, le=86400, allow_inf_nan=False)
     alert_timeout_seconds: float = Field(default=5.0, gt=0, le=300, allow_inf_nan=False)
     alert_flush_seconds: float = Field(default=5.0, ge=0, le=300, allow_inf_nan=False)
+    # How long an API process trusts a token it checked before reading it again. The process
+    # that revokes a token, or changes a user's roles, forgets at once; another replica (or a
+    # `shoal token revoke` on the database directly) takes up to this long. An expiry is always
+    # exact. 0: read the token on every request.
+    auth_cache_seconds: float = Field(default=2.0, ge=0, le=300, allow_inf_nan=False)
 
     @field_validator("memory")
     @classmethod

@@ -41,6 +41,7 @@ ENVIRONMENT = {  # shoal.config.Settings, as SHOAL_* variables (tests/cli/test_h
     "SHOAL_MAX_CATCHUP": "most missed fire times a catch-up schedule runs (1000)",
     "SHOAL_METRICS_PUBLIC": "true: the API serves GET /metrics without a token (false)",
     "SHOAL_CORS_ORIGINS": "origins whose pages may call the API, comma-separated (none)",
+    "SHOAL_AUTH_CACHE_SECONDS": "how long an API process trusts a token it checked (2; 0: every request)",
     "SHOAL_API_URL": "a shoal server (e.g. http://host:8000): every command goes to its API instead of a "
                      "local database",
     "SHOAL_TOKEN": "the API token sent to SHOAL_API_URL (`shoal token create` on the server)",

@@ -16,7 +16,7 @@ from sqlalchemy import delete, insert, select, update
 
 from shoal.engine.access import LOCAL, Actor, Role, require
 from shoal.errors import Conflict, InvalidInput, NotFound
-from shoal.services.users import user_id
+from shoal.services.users import forget_actors, user_id
 from shoal.spec.validate import validate_project_name
 from shoal.store import Store, utcnow
 from shoal.store.models import project_members, projects, users
@@ -57,6 +57,7 @@ def create_project(store: Store, name: str, *, actor: Actor = LOCAL) -> ProjectI
             conn.execute(insert(project_members).values(
                 project_id=pid, user_id=user_id(conn, actor.name), role="admin", created_at=now))
             members[actor.name] = "admin"
+    forget_actors(store)  # its creator's new role
     return ProjectInfo(name, now, members)
 
 
@@ -98,6 +99,7 @@ def add_member(store: Store, project: str, user: str, role: str, *, actor: Actor
         elif held != wanted.name.lower():
             conn.execute(update(project_members).where(
                 project_members.c.project_id == pid, project_members.c.user_id == uid).values(role=wanted.name.lower()))
+    forget_actors(store)  # a role changed: the API reads it again
     return _info(store, project)
 
 
@@ -110,6 +112,7 @@ def remove_member(store: Store, project: str, user: str, *, actor: Actor = LOCAL
             project_members.c.project_id == pid, project_members.c.user_id == uid)).rowcount
         if not gone:
             raise NotFound(f"{user!r} is not a member of project {project!r}", project=project, user=user)
+    forget_actors(store)  # a role changed: the API reads it again
     return _info(store, project)
 
 

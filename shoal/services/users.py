@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,7 +29,8 @@ from shoal.units import parse_duration
 
 __all__ = [
     "FIRST_ADMIN", "TOKEN_PREFIX", "NewToken", "TokenInfo", "UserInfo", "add_user", "authenticate", "create_token",
-    "first_admin", "list_tokens", "list_users", "remove_user", "revoke_token", "user_id",
+    "first_admin", "forget_actors", "list_tokens", "list_users", "remembered_actor", "remove_user", "revoke_token",
+    "user_id",
 ]
 
 FIRST_ADMIN = "admin"  # the instance admin `shoal init` creates in a database without users
@@ -169,6 +171,7 @@ def remove_user(store: Store, name: str, *, actor: Actor = LOCAL) -> None:
         conn.execute(delete(api_tokens).where(api_tokens.c.user_id == uid))
         conn.execute(delete(project_members).where(project_members.c.user_id == uid))
         conn.execute(delete(users).where(users.c.id == uid))
+    forget_actors(store)
 
 
 def _may_manage_tokens_of(actor: Actor, user: str) -> None:
@@ -225,7 +228,8 @@ def list_tokens(store: Store, *, user: str | None = None, actor: Actor = LOCAL) 
 
 
 def revoke_token(store: Store, token_id: int, *, actor: Actor = LOCAL) -> TokenInfo:
-    """Revoke a token at once: the next request with it is refused. Revoking twice changes nothing."""
+    """Revoke a token: this process refuses it from the next request on, any other API process
+    within SHOAL_AUTH_CACHE_SECONDS. Revoking twice changes nothing."""
     with store.engine.begin() as conn:
         found = _token_rows(conn, api_tokens.c.id == token_id)
         if not found:
@@ -233,7 +237,9 @@ def revoke_token(store: Store, token_id: int, *, actor: Actor = LOCAL) -> TokenI
         _may_manage_tokens_of(actor, found[0].user)
         if found[0].revoked_at is None:
             conn.execute(update(api_tokens).where(api_tokens.c.id == token_id).values(revoked_at=utcnow()))
-        return _token_rows(conn, api_tokens.c.id == token_id)[0]
+        revoked = _token_rows(conn, api_tokens.c.id == token_id)[0]
+    forget_actors(store)
+    return revoked
 
 
 TOUCH_EVERY = timedelta(minutes=1)  # how stale a token's last_used_at may get
@@ -241,16 +247,22 @@ TOUCH_EVERY = timedelta(minutes=1)  # how stale a token's last_used_at may get
 
 def authenticate(store: Store, token: str | None) -> Actor:
     """The Actor a request's bearer token stands for: an instance admin acts everywhere, anyone
-    else with their role in each of their projects. Unauthorized (saying why) otherwise."""
+    else with their role in each of their projects. Unauthorized (saying why) otherwise.
+
+    A valid token's Actor is remembered for SHOAL_AUTH_CACHE_SECONDS (`remembered_actor`): one
+    token read per token every few seconds, not one per request."""
     if not token:
         raise Unauthorized("no token: send `Authorization: Bearer <token>` (`shoal token create` makes one)")
+    if (known := remembered_actor(store, token)) is not None:
+        return known
     now = utcnow()
-    with store.engine.connect() as conn:  # a read: every request comes through here
+    token_hash = _hash(token)
+    with store.reading() as conn:  # a read: every request may come through here
         row = conn.execute(
             select(api_tokens.c.id, api_tokens.c.expires_at, api_tokens.c.revoked_at, api_tokens.c.last_used_at,
                    users.c.id.label("uid"), users.c.name, users.c.is_admin)
             .join(users, users.c.id == api_tokens.c.user_id)
-            .where(api_tokens.c.token_hash == _hash(token))
+            .where(api_tokens.c.token_hash == token_hash)
         ).first()
         if row is None:
             raise Unauthorized("unknown token: it was never issued here, or its user was removed")
@@ -265,4 +277,28 @@ def authenticate(store: Store, token: str | None) -> Actor:
         # would cost more than the request itself.
         with store.engine.begin() as conn:
             conn.execute(update(api_tokens).where(api_tokens.c.id == row.id).values(last_used_at=now))
+    if (ttl := store.settings.auth_cache_seconds) > 0:
+        if len(store.actors) >= _REMEMBERED_MAX:  # tokens by the thousand: start over rather than grow
+            store.actors.clear()
+        store.actors[token_hash] = (actor, row.expires_at, time.monotonic() + ttl)
     return actor
+
+
+_REMEMBERED_MAX = 10_000
+
+
+def remembered_actor(store: Store, token: str | None) -> Actor | None:
+    """The Actor `authenticate` found for `token` less than SHOAL_AUTH_CACHE_SECONDS ago, unless
+    the token has expired since; None: ask `authenticate`. Reads no database (the API calls it
+    on its event loop)."""
+    if not token or (known := store.actors.get(_hash(token))) is None:
+        return None
+    actor, expires_at, until = known
+    if time.monotonic() >= until or (expires_at is not None and expires_at <= utcnow()):
+        return None
+    return actor
+
+
+def forget_actors(store: Store) -> None:
+    """Drop what `authenticate` remembers: a token was revoked, or someone's roles changed."""
+    store.actors.clear()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from shoal.config import Settings, get_settings
 from shoal.errors import NoDatabase, StoreUnavailable
@@ -19,6 +20,19 @@ class Store:
     engine: Engine
     settings: Settings
     created: bool = False  # this open created shoal's tables: a new home (the CLI says so)
+    # `services.users.authenticate`'s short memory in this process: token hash -> (Actor, the
+    # token's expiry, when to ask the database again). See SHOAL_AUTH_CACHE_SECONDS.
+    actors: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def reading(self) -> Connection:
+        """A connection for reads that need no snapshot of their own (one statement, or several
+        that may each see the latest commit): on PostgreSQL in autocommit, which spares each
+        checkout its BEGIN and ROLLBACK round trips (the API's hot reads: a token, a page of
+        runs, a run). SQLite reads as before."""
+        conn = self.engine.connect()
+        if self.engine.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        return conn
 
     @property
     def logs_dir(self) -> Path:
