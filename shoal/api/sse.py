@@ -9,7 +9,6 @@ answered 503, so followers cannot starve the requests of everyone else.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -19,7 +18,7 @@ import anyio
 from fastapi.sse import EventSourceResponse
 
 from shoal.errors import ShoalError
-from shoal.services.encoding import jsonable
+from shoal.services.encoding import dumps
 from shoal.services.streams import Idle
 
 POLL_SECONDS = 0.5
@@ -40,7 +39,7 @@ Encode = Callable[[Any], tuple[str, Any]]  # an item -> (event name, JSON data)
 
 
 def event(name: str, data: Any) -> bytes:
-    return f"event: {name}\ndata: {json.dumps(data, default=jsonable)}\n\n".encode()
+    return b"event: %s\ndata: %s\n\n" % (name.encode(), dumps(data))
 
 
 def open_stream(items: Iterator[Any], encode: Encode, poll: float = POLL_SECONDS) -> EventSourceResponse:

@@ -77,7 +77,9 @@ def get_run(
     if project is not None:
         require(actor, project, Role.VIEWER, f"read runs of project {project!r}")
     if conn is None:
-        with store.engine.connect() as c:
+        # The run, then its task runs, each as last committed: a run that changed in between
+        # shows its tasks newer than itself, which the next read catches up with.
+        with store.reading() as c:
             return get_run(store, run_id, c, project=project, actor=actor)
     q = (
         select(runs, workflows.c.name.label("wf_name"), projects.c.name.label("project"),
@@ -148,16 +150,19 @@ def list_runs(
         q = q.where(runs.c.logical_date >= to_utc_naive(since))
     if until is not None:
         q = q.where(runs.c.logical_date <= to_utc_naive(until))
-    with store.engine.connect() as conn:
-        return [
-            {
-                "id": r.id, "project": r.project, "workflow": r.wf_name, "version": r.version, "state": r.state,
-                "trigger": r.trigger, "logical_date": from_utc_naive(r.logical_date, r.timezone).isoformat(),
-                "created_at": r.created_at.isoformat(timespec="seconds"),
-                "ended_at": r.ended_at.isoformat(timespec="seconds") if r.ended_at else None,
-            }
-            for r in conn.execute(q)
-        ]
+    with store.reading() as conn:
+        found = conn.execute(q).all()
+    # Plain tuples, fetched at once: a Row's attributes, fetched one row at a time, were most
+    # of a page's cost.
+    return [
+        {
+            "id": run_id, "project": project_, "workflow": wf_name, "version": version, "state": state_,
+            "trigger": trigger_, "logical_date": from_utc_naive(logical, tz).isoformat(),
+            "created_at": created.isoformat(timespec="seconds"),
+            "ended_at": ended.isoformat(timespec="seconds") if ended else None,
+        }
+        for run_id, state_, trigger_, logical, tz, created, ended, wf_name, project_, version in found
+    ]
 
 
 def run_states(store: Store, run_ids: Iterable[int]) -> dict[int, str]:
