@@ -51,22 +51,28 @@ app.add_typer(alerts_cli.app, name="alerts")
 app.command("serve")(handle_errors(model_cli.serve))
 
 
+Workers = Annotated[int, typer.Option("--workers", min=1, max=64,
+                                     help="API processes on the one port (a busy API: one per core)")]
+
+
 @app.command("api")
 @handle_errors
 def api(
     port: Annotated[int, typer.Option("--port", help="TCP port")] = 8000,
     host: Annotated[str, typer.Option("--host", help="address to bind (127.0.0.1: this machine only)")] = "127.0.0.1",
+    workers: Workers = 1,
 ) -> None:
     """Serve the REST API (/api/v1, OpenAPI at /docs); requests need a token (`shoal token create`).
 
     Runs are queued by the API and driven by `shoal scheduler`, which may run anywhere on the
-    same database. Example: shoal api --port 8000
+    same database. Example: shoal api --port 8000 --workers 2
     """
     refuse_remote("shoal api")
     from shoal.api.server import serve_api
     from shoal.cli._store import store
 
-    serve_api(store(create=True), host=host, port=port, announce=lambda line: console.print(line, markup=False))
+    serve_api(store(create=True), host=host, port=port, workers=workers,
+              announce=lambda line: console.print(line, markup=False))
 
 
 @app.command("server")
@@ -74,6 +80,7 @@ def api(
 def server(
     port: Annotated[int, typer.Option("--port", help="TCP port of the API")] = 8000,
     host: Annotated[str, typer.Option("--host", help="address to bind (127.0.0.1: this machine only)")] = "127.0.0.1",
+    workers: Workers = 1,
 ) -> None:
     """Everything in one command: the REST API and a scheduler with its local executor, until Ctrl+C.
 
@@ -86,7 +93,8 @@ def server(
 
     s = store(create=True)
     _print_first_admin(s)
-    serve_with_scheduler(s, host=host, port=port, announce=lambda line: console.print(line, markup=False))
+    serve_with_scheduler(s, host=host, port=port, workers=workers,
+                         announce=lambda line: console.print(line, markup=False))
 
 
 def _print_version(value: bool) -> None:
