@@ -15,6 +15,7 @@ scheduler, get SIGTERM if the parent is killed.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import socket
@@ -118,6 +119,11 @@ def app_from_env() -> Any:
     from shoal.store import open_store
 
     _stop_with_parent()
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:
+        # The supervisor died before the line above could ask to hear of it: nobody will stop
+        # this worker, so it does not start.
+        raise SystemExit("shoal api: the supervisor of this worker is gone")
     app = create_app(open_store())
     tune_for_serving()
     return app

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow  # real processes: seconds
 class Server:
     """A `shoal server` process on a free port, its log and its first admin's API client."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, *args: str) -> None:
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("SHOAL_")}
         env["SHOAL_HOME"] = str(home / "home")
@@ -34,7 +34,7 @@ class Server:
         self.log = home / "server.log"
         with self.log.open("w") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "shoal.cli.entry", "server", "--port", str(self.port)], env=env,
+                [sys.executable, "-m", "shoal.cli.entry", "server", "--port", str(self.port), *args], env=env,
                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=home,
             )
 
@@ -142,5 +142,65 @@ def test_a_killed_server_takes_its_scheduler_with_it(tmp_path: Path) -> None:
         for child in alive:  # not to leave it behind when the assertion fails
             child.kill()
         assert not alive, f"outlived a killed `shoal server`: {alive}"
+    finally:
+        server.kill()
+
+
+def _workers(server: Server) -> list[psutil.Process]:
+    """The live API worker processes of a `shoal server --workers N` (not its scheduler)."""
+    found = []
+    for p in psutil.Process(server.proc.pid).children():
+        try:
+            command = " ".join(p.cmdline())
+        except psutil.Error:  # ended (a zombie until its parent reaps it)
+            continue
+        if "scheduler" not in command and "resource_tracker" not in command:
+            found.append(p)
+    return found
+
+
+def _ended(p: psutil.Process) -> bool:
+    """Gone, or a zombie: it has ended, whether or not its new parent reaps it."""
+    try:
+        return p.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _both_workers(server: Server) -> list[psutil.Process]:
+    def both() -> list[psutil.Process] | None:
+        found = _workers(server)
+        return found if len(found) == 2 else None
+
+    return wait_until(both, 60, lambda: str(_workers(server)))
+
+
+def test_api_workers_share_the_port_are_replaced_and_stop_with_the_server(tmp_path: Path) -> None:
+    """`--workers 2`: two API processes answer on the one port; one killed is replaced; Ctrl+C
+    stops them all, and a server killed with -9 takes them with it."""
+    server = Server(tmp_path, "--workers", "2")
+    try:
+        assert "2 workers" in server.log.read_text()
+        first = _both_workers(server)
+        for _ in range(20):  # a new connection each: any worker may take it
+            with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", headers=server.api.headers) as c:
+                assert c.get("/api/v1/whoami").json()["user"] == "admin"
+        first[0].kill()  # one worker dies: the supervisor starts another
+        wait_until(lambda: len(w := _workers(server)) == 2 and first[0] not in w, 60, lambda: str(_workers(server)))
+        assert server.api.get("/api/v1/whoami").status_code == 200
+        os.killpg(server.proc.pid, signal.SIGINT)  # Ctrl+C in the terminal
+        assert server.proc.wait(timeout=60) == 0, server.log.read_text()
+        assert "shoal API stopped" in server.log.read_text()
+    finally:
+        server.kill()
+
+    (tmp_path / "again").mkdir()
+    server = Server(tmp_path / "again", "--workers", "2")
+    try:
+        workers = _both_workers(server)
+        server.proc.kill()  # kill -9 of the supervisor
+        server.proc.wait()
+        wait_until(lambda: all(map(_ended, workers)), 60,
+                   lambda: f"API workers outlived a killed `shoal server`: {workers}")
     finally:
         server.kill()
