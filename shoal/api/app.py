@@ -18,7 +18,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shoal import __version__, services
-from shoal.api import metrics
+from shoal.api import metrics, pages
 from shoal.api.deps import API, error_response
 from shoal.api.limits import MAX_BODY, BodyLimit
 from shoal.api.routes import ROUTERS
@@ -92,6 +92,7 @@ def create_app(store: services.Store) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     metrics.install(app)  # GET /metrics and the request timer (shoal/api/metrics.py)
+    pages.install(app)  # the web UI at / (last: every API route matches first)
     return app
 
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,41 +15,10 @@ import httpx
 import psutil
 import pytest
 
+from tests.api.conftest import Server
 from tests.conftest import wait_until
-from tests.serving.conftest import free_port
 
 pytestmark = pytest.mark.slow  # real processes: seconds
-
-
-class Server:
-    """A `shoal server` process on a free port, its log and its first admin's API client."""
-
-    def __init__(self, home: Path, *args: str) -> None:
-        self.port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SHOAL_")}
-        env["SHOAL_HOME"] = str(home / "home")
-        self.home = home
-        self.log = home / "server.log"
-        with self.log.open("w") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "shoal.cli.entry", "server", "--port", str(self.port), *args], env=env,
-                stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=home,
-            )
-
-        def started() -> str | None:
-            assert self.proc.poll() is None, self.log.read_text()
-            text = self.log.read_text()
-            return text if "shoal API on" in text and "scheduler" in text and " started" in text else None
-
-        text = wait_until(started, 60, self.log.read_text, interval=0.1)
-        token = next(line for line in text.splitlines() if line.startswith("shoal_"))
-        self.api = httpx.Client(base_url=f"http://127.0.0.1:{self.port}",
-                                headers={"Authorization": f"Bearer {token}"}, timeout=30)
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
 
 
 @pytest.fixture(scope="module")
