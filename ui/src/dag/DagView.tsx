@@ -1,11 +1,23 @@
-import { useMemo, useRef } from 'react';
-import { Background, Controls, ReactFlow, type NodeMouseHandler, type NodeTypes } from '@xyflow/react';
+import { useEffect, useMemo, useRef } from 'react';
+import { Background, Controls, ReactFlow, useReactFlow, useStore, type NodeMouseHandler, type NodeTypes } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
 import type { TaskSpec } from '../api/types';
 import { buildDag, NODE_HEIGHT, type TaskNode } from './graph';
 import { TaskNodeView } from './TaskNodeView';
 
 const NODE_TYPES: NodeTypes = { task: TaskNodeView };
+const FIT = { padding: 0.15, maxZoom: 1.1 };
+
+/** Fit the graph again when its box changes size (a side panel opens, the window resizes). */
+function FitOnResize() {
+  const width = useStore((s) => s.width);
+  const height = useStore((s) => s.height);
+  const { fitView } = useReactFlow();
+  useEffect(() => {
+    if (width && height) void fitView(FIT);
+  }, [width, height, fitView]);
+  return null;
+}
 
 /**
  * A workflow's tasks as a left-to-right DAG. `states` tints each node (run view); the layout
@@ -60,12 +72,13 @@ export function DagView({
         nodesConnectable={false}
         elementsSelectable={!!onSelect}
         fitView
-        fitViewOptions={{ padding: 0.15, maxZoom: 1.1 }}
+        fitViewOptions={FIT}
         minZoom={0.2}
         proOptions={{ hideAttribution: true }}
       >
         <Background gap={16} size={1} color="#e5e7eb" />
         <Controls showInteractive={false} />
+        <FitOnResize />
       </ReactFlow>
       {dag.missing.length > 0 && (
         <div className="dag-warning">upstream not found: {[...new Set(dag.missing)].join(', ')}</div>

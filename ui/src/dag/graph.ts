@@ -1,5 +1,5 @@
 import dagre from '@dagrejs/dagre';
-import type { Edge, Node } from '@xyflow/react';
+import { MarkerType, type Edge, type Node } from '@xyflow/react';
 import type { TaskSpec } from '../api/types';
 
 export const NODE_WIDTH = 184;
@@ -48,7 +48,14 @@ export function buildDag(tasks: readonly TaskSpec[]): Dag {
         continue;
       }
       g.setEdge(up, t.name);
-      edges.push({ id: `${up}->${t.name}`, source: up, target: t.name, type: 'smoothstep' });
+      edges.push({
+        id: `${up}->${t.name}`,
+        source: up,
+        target: t.name,
+        type: 'smoothstep',
+        markerEnd: { type: MarkerType.ArrowClosed, width: 14, height: 14, color: '#98a2b3' },
+        style: { stroke: '#98a2b3' },
+      });
     }
   }
   dagre.layout(g);

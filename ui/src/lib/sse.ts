@@ -102,3 +102,28 @@ export async function streamEvents(
     reader.releaseLock();
   }
 }
+
+/**
+ * An event stream the page may leave. `close()` cuts a stream that still has a long way to go;
+ * one whose subject has ended (`drain`) is left to read its last events to the server's own
+ * close, unseen, for up to `graceMs`: so leaving a finished run aborts no request.
+ */
+export class StreamHandle {
+  readonly ctl = new AbortController();
+  open = true;
+  detached = false;
+
+  get signal(): AbortSignal {
+    return this.ctl.signal;
+  }
+
+  close(drain: boolean, graceMs = 5000): void {
+    this.detached = true;
+    if (!this.open) return;
+    if (!drain) {
+      this.ctl.abort();
+      return;
+    }
+    window.setTimeout(() => this.open && this.ctl.abort(), graceMs);
+  }
+}

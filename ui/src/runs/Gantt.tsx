@@ -33,7 +33,7 @@ export function ganttBars(tasks: readonly TaskRun[], order: readonly string[], n
 }
 
 function ticks(span: number): number[] {
-  const steps = [0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400];
+  const steps = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400];
   const seconds = span / 1000;
   const step = steps.find((s) => seconds / s <= 6) ?? 86400;
   const out: number[] = [];
@@ -67,7 +67,7 @@ export function Gantt({
   }, []);
 
   const { rows, t0, t1 } = ganttBars(tasks, order, now, disabled);
-  const plot = width - LABEL - 12;
+  const plot = width - LABEL - 36; // room for the last tick's label
   const x = (t: number) => LABEL + ((t - t0) / (t1 - t0)) * plot;
   const height = AXIS + rows.length * ROW + 4;
 

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { getTaskLog, logFollowPath } from '../api/calls';
 import { ErrorBox } from '../components/ErrorBox';
 import { filterLog, splitByMatches, splitLines } from '../lib/logSearch';
-import { streamEvents } from '../lib/sse';
+import { StreamHandle, streamEvents } from '../lib/sse';
 
 const MAX_SHOWN = 20000;
 
@@ -32,15 +32,32 @@ export function TaskLog({
   const box = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
 
+  // The follow stream, once opened, runs until the task's log ends (the server sends `end`):
+  // it is closed early only when the panel goes away or another attempt is chosen.
+  const stream = useRef<StreamHandle | null>(null);
+  const followRef = useRef(follow);
+  followRef.current = follow;
+  useEffect(
+    () => () => {
+      stream.current?.close(!followRef.current);
+      stream.current = null;
+    },
+    [],
+  );
+
   useEffect(() => {
-    setError(null);
-    if (follow) {
-      const ctl = new AbortController();
+    if (attempt == null && stream.current) return; // following (or followed to its end) the latest attempt
+    if (attempt == null && follow) {
+      const s = new StreamHandle();
+      const ctl = s.ctl;
+      stream.current = s;
       setLines([]);
+      setError(null);
       setStreaming(true);
       streamEvents(
         logFollowPath(project, runId, task),
         (ev) => {
+          if (s.detached) return;
           if (ev.event === 'line') {
             const d = JSON.parse(ev.data) as { attempt: number; text: string };
             setLines((ls) => [...ls, d.text]);
@@ -53,11 +70,20 @@ export function TaskLog({
         },
         ctl.signal,
       )
-        .catch((e) => !ctl.signal.aborted && setError(e))
-        .finally(() => !ctl.signal.aborted && setStreaming(false));
-      return () => ctl.abort();
+        .catch((e) => !ctl.signal.aborted && !s.detached && setError(e))
+        .finally(() => {
+          s.open = false;
+          if (!ctl.signal.aborted && !s.detached) setStreaming(false);
+        });
+      return;
     }
-    setStreaming(false);
+    // A chosen attempt, or a task that has ended: read the whole log of it.
+    if (stream.current) {
+      stream.current.close(!follow);
+      stream.current = null;
+      setStreaming(false);
+    }
+    setError(null);
     if (!hasLog) {
       setLines([]);
       return;

@@ -53,7 +53,7 @@ export function TaskPanel({
   const attempts = d?.attempts ?? [];
   const latest = attempts.length ? attempts[attempts.length - 1].attempt : null;
   const chosen = attempt ?? latest;
-  const follow = !!taskRun && !isTaskTerminal(state) && !isRunTerminal(runState) && state !== 'pending' && (chosen === null || chosen === latest);
+  const follow = !!taskRun && !isTaskTerminal(state) && !isRunTerminal(runState) && state !== 'pending';
   const hasLog = attempts.some((a) => a.attempt === chosen);
 
   return (
@@ -157,7 +157,14 @@ export function TaskPanel({
             )}
           </details>
           <h3>Log{chosen ? ` · attempt ${chosen}` : ''}</h3>
-          <TaskLog project={project} runId={runId} task={taskName} attempt={chosen} follow={follow} hasLog={hasLog || follow} />
+          <TaskLog
+            project={project}
+            runId={runId}
+            task={taskName}
+            attempt={attempt !== null && attempt !== latest ? attempt : null}
+            follow={follow}
+            hasLog={hasLog || follow}
+          />
         </>
       )}
     </aside>

@@ -1,8 +1,8 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import { runEventsPath } from '../api/calls';
 import type { Run, TaskRun } from '../api/types';
-import { streamEvents } from '../lib/sse';
+import { StreamHandle, streamEvents } from '../lib/sse';
 
 export type StreamStatus = 'idle' | 'live' | 'reconnecting' | 'ended';
 
@@ -24,21 +24,38 @@ export function applyRunEvent(run: Run | undefined, event: string, data: unknown
 export function useRunEvents(project: string, id: number, active: boolean): StreamStatus {
   const queryClient = useQueryClient();
   const [status, setStatus] = useState<StreamStatus>('idle');
+  const stream = useRef<{ handle: StreamHandle; retry?: number } | null>(null);
+  const activeRef = useRef(active);
+  activeRef.current = active;
+
+  // Leaving the run (or another run) closes the stream; nothing else does.
+  useEffect(
+    () => () => {
+      if (stream.current) {
+        window.clearTimeout(stream.current.retry);
+        stream.current.handle.close(!activeRef.current);
+      }
+      stream.current = null;
+    },
+    [project, id],
+  );
 
   useEffect(() => {
-    if (!active) {
-      setStatus('idle');
-      return;
-    }
-    const ctl = new AbortController();
+    // A run that ends closes its own stream after its last events (`end`): it is not cut here,
+    // so no request is aborted in normal use. A run that becomes active again opens a new one.
+    if (!active || stream.current?.handle.open) return;
+    const handle = new StreamHandle();
+    const ctl = handle.ctl;
     const key = ['run', project, id];
-    let retry: number | undefined;
+    const s: { handle: StreamHandle; retry?: number } = { handle };
+    stream.current = s;
 
     const connect = () => {
       setStatus('live');
       streamEvents(
         runEventsPath(project, id),
         (ev) => {
+          if (handle.detached) return;
           let data: unknown = null;
           try {
             data = ev.data ? JSON.parse(ev.data) : null;
@@ -47,7 +64,6 @@ export function useRunEvents(project: string, id: number, active: boolean): Stre
           }
           if (ev.event === 'end') {
             setStatus('ended');
-            void queryClient.invalidateQueries({ queryKey: key });
             return;
           }
           queryClient.setQueryData<Run>(key, (old) => applyRunEvent(old, ev.event, data));
@@ -59,22 +75,27 @@ export function useRunEvents(project: string, id: number, active: boolean): Stre
         ctl.signal,
       )
         .then(() => {
-          // The server closed the stream (run ended, or a restart): read the run once more.
-          if (ctl.signal.aborted) return;
+          handle.open = false;
+          if (ctl.signal.aborted || handle.detached) return;
+          setStatus('ended');
+          // Read the run once more: the final word, and a new stream if it is active again.
           void queryClient.invalidateQueries({ queryKey: key });
         })
         .catch(() => {
-          if (ctl.signal.aborted) return;
+          if (ctl.signal.aborted || handle.detached) {
+            handle.open = false;
+            return;
+          }
+          if (!activeRef.current) {
+            handle.open = false;
+            return;
+          }
           setStatus('reconnecting');
-          retry = window.setTimeout(connect, 3000);
+          s.retry = window.setTimeout(connect, 3000);
         });
     };
     connect();
-    return () => {
-      window.clearTimeout(retry);
-      ctl.abort();
-    };
   }, [project, id, active, queryClient]);
 
-  return status;
+  return active ? status : 'idle';
 }
