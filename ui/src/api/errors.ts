@@ -41,7 +41,7 @@ export function describeProblems(details: Record<string, unknown>): string[] {
   return problems.map((p: Problem | string) => {
     if (typeof p === 'string') return p;
     const where = [
-      p.file,
+      p.file && p.file !== '<request>' ? p.file : null,
       p.line != null ? `line ${p.line}` : null,
       p.task ? `task ${p.task}` : null,
       p.field ? `field ${p.field}` : Array.isArray(p.loc) ? p.loc.join('.') : null,

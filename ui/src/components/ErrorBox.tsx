@@ -14,7 +14,8 @@ export function ErrorBox({ error, testId, onClose }: { error: unknown; testId?: 
           </button>
         )}
       </div>
-      {problems.length > 0 && (
+      {/* the message already states the first problem: list them only when there are more */}
+      {problems.length > 1 && (
         <ul>
           {problems.map((p, i) => (
             <li key={i}>{p}</li>
