@@ -46,7 +46,8 @@ export function TaskLog({
   );
 
   useEffect(() => {
-    if (attempt == null && stream.current) return; // following (or followed to its end) the latest attempt
+    // Following the latest attempt, or followed it to its end and the task has not run again.
+    if (attempt == null && stream.current && (stream.current.open || !follow)) return;
     if (attempt == null && follow) {
       const s = new StreamHandle();
       const ctl = s.ctl;

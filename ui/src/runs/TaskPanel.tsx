@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { getTaskRun } from '../api/calls';
 import type { TaskRun } from '../api/types';
@@ -55,6 +55,10 @@ export function TaskPanel({
   const chosen = attempt ?? latest;
   const follow = !!taskRun && !isTaskTerminal(state) && !isRunTerminal(runState) && state !== 'pending';
   const hasLog = attempts.some((a) => a.attempt === chosen);
+  // A task that runs again (retry, rerun, recover) shows its new attempt as it happens.
+  useEffect(() => {
+    if (follow) setAttempt(null);
+  }, [follow]);
 
   return (
     <aside className="panel" data-testid="task-panel" data-task={taskName}>
