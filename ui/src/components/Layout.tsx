@@ -43,15 +43,9 @@ export function Layout() {
             ))}
           </select>
         </label>
-        <span className="whoami" data-testid="whoami" title={who?.roles === null ? 'instance admin' : 'user'}>
-          {who ? (
-            <>
-              {who.user}
-              {who.roles === null && <span className="tag">admin</span>}
-            </>
-          ) : (
-            '…'
-          )}
+        <span className="whoami" title={who?.roles === null ? 'instance admin' : 'signed in as'}>
+          <span data-testid="whoami">{who?.user ?? '…'}</span>
+          {who?.roles === null && <span className="tag">admin</span>}
         </span>
         <button className="btn ghost" data-testid="logout" onClick={() => logout()}>
           Log out

@@ -37,7 +37,6 @@ export function RunsPage() {
   // The workflow filter is typed: put it in the address once it settles.
   useEffect(() => {
     if ((params.get('workflow') ?? '') !== workflow) set('workflow', workflow);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [workflow]);
 
   const filters = { project, workflow, state, trigger, since, until };
