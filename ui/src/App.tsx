@@ -1,0 +1,51 @@
+import type { ReactNode } from 'react';
+import { Navigate, Route, Routes, useLocation } from 'react-router-dom';
+import { useAuth } from './auth/AuthContext';
+import { LoginPage } from './auth/LoginPage';
+import { Layout } from './components/Layout';
+import { RunPage } from './runs/RunPage';
+import { RunsPage } from './runs/RunsPage';
+import { WorkflowDetailPage } from './workflows/WorkflowDetailPage';
+import { WorkflowsPage } from './workflows/WorkflowsPage';
+
+function RequireToken({ children }: { children: ReactNode }) {
+  const { token } = useAuth();
+  const location = useLocation();
+  if (!token) return <Navigate to="/login" replace state={{ from: location.pathname + location.search }} />;
+  return <>{children}</>;
+}
+
+function NotFound() {
+  return (
+    <section className="page">
+      <div className="empty">
+        <h3>No such page</h3>
+        <p>
+          Go to the <a href="/workflows">workflows</a> or the <a href="/runs">runs</a>.
+        </p>
+      </div>
+    </section>
+  );
+}
+
+export function App() {
+  return (
+    <Routes>
+      <Route path="/login" element={<LoginPage />} />
+      <Route
+        element={
+          <RequireToken>
+            <Layout />
+          </RequireToken>
+        }
+      >
+        <Route index element={<Navigate to="/workflows" replace />} />
+        <Route path="/workflows" element={<WorkflowsPage />} />
+        <Route path="/workflows/:project/:name" element={<WorkflowDetailPage />} />
+        <Route path="/runs" element={<RunsPage />} />
+        <Route path="/runs/:project/:id" element={<RunPage />} />
+        <Route path="*" element={<NotFound />} />
+      </Route>
+    </Routes>
+  );
+}

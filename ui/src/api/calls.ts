@@ -1,0 +1,137 @@
+// One function per API call the UI makes, typed by the generated schema for requests.
+import { client, projectPath, rawFetch, unwrap } from './client';
+import type {
+  AppliedWorkflow,
+  Page,
+  Run,
+  RunSummary,
+  ScheduleRow,
+  TaskRunDetail,
+  WorkflowDetail,
+  WorkflowSummary,
+  WorkflowVersion,
+} from './types';
+
+export const PAGE_SIZE = 50;
+
+const orUndef = <T,>(v: T | null | undefined | ''): T | undefined => (v === null || v === '' ? undefined : (v as T));
+
+export const listWorkflows = (q: { project?: string | null; search?: string; cursor?: string | null; limit?: number }) =>
+  unwrap<Page<WorkflowSummary>>(
+    client.GET('/api/v1/workflows', {
+      params: {
+        query: {
+          project: orUndef(q.project),
+          search: orUndef(q.search),
+          cursor: orUndef(q.cursor),
+          limit: q.limit ?? PAGE_SIZE,
+        },
+      },
+    }),
+  );
+
+export const getWorkflow = (project: string, name: string, version?: number | null) =>
+  unwrap<WorkflowDetail>(
+    client.GET('/api/v1/projects/{project}/workflows/{name}', {
+      params: { path: { project, name }, query: { version: orUndef(version) } },
+    }),
+  );
+
+export const listVersions = (project: string, name: string) =>
+  unwrap<WorkflowVersion[]>(
+    client.GET('/api/v1/projects/{project}/workflows/{name}/versions', { params: { path: { project, name } } }),
+  );
+
+export const listSchedules = (project?: string | null) =>
+  unwrap<ScheduleRow[]>(client.GET('/api/v1/schedules', { params: { query: { project: orUndef(project) } } }));
+
+export const setSchedulePaused = (project: string, name: string, paused: boolean) =>
+  unwrap<unknown>(
+    client.POST('/api/v1/projects/{project}/workflows/{name}/schedule/{action}', {
+      params: { path: { project, name, action: paused ? 'pause' : 'resume' } },
+    }),
+  );
+
+export const deleteWorkflow = (project: string, name: string) =>
+  unwrap<unknown>(client.DELETE('/api/v1/projects/{project}/workflows/{name}', { params: { path: { project, name } } }));
+
+export const applyWorkflow = (content: string, format: 'yaml' | 'json', project?: string | null) =>
+  unwrap<AppliedWorkflow[]>(client.POST('/api/v1/workflows', { body: { content, format, project: project ?? null } }));
+
+export async function exportWorkflow(project: string, name: string, version?: number): Promise<string> {
+  const q = new URLSearchParams({ format: 'yaml' });
+  if (version) q.set('version', String(version));
+  const res = await rawFetch(`${projectPath(project, 'workflows', name, 'export')}?${q}`);
+  return res.text();
+}
+
+export const startRun = (body: {
+  workflow: string;
+  project: string;
+  params?: Record<string, string>;
+  date?: string | null;
+  disable?: string[];
+}) => unwrap<Run>(client.POST('/api/v1/runs', { body }));
+
+export interface RunFilters {
+  project?: string | null;
+  workflow?: string;
+  state?: string;
+  trigger?: string;
+  since?: string;
+  until?: string;
+}
+
+export const listRuns = (f: RunFilters & { cursor?: string | null; limit?: number }) =>
+  unwrap<Page<RunSummary>>(
+    client.GET('/api/v1/runs', {
+      params: {
+        query: {
+          project: orUndef(f.project),
+          workflow: orUndef(f.workflow),
+          state: orUndef(f.state),
+          trigger: orUndef(f.trigger),
+          since: orUndef(f.since),
+          until: orUndef(f.until),
+          cursor: orUndef(f.cursor),
+          limit: f.limit ?? PAGE_SIZE,
+        },
+      },
+    }),
+  );
+
+export const getRun = (project: string, id: number) =>
+  unwrap<Run>(client.GET('/api/v1/projects/{project}/runs/{run_id}', { params: { path: { project, run_id: id } } }));
+
+export const runAction = (project: string, id: number, action: 'stop' | 'pause' | 'resume') =>
+  unwrap<unknown>(
+    client.POST('/api/v1/projects/{project}/runs/{run_id}/{action}', { params: { path: { project, run_id: id, action } } }),
+  );
+
+export const rerunFrom = (project: string, id: number, task: string) =>
+  unwrap<unknown>(
+    client.POST('/api/v1/projects/{project}/runs/{run_id}/rerun', {
+      params: { path: { project, run_id: id } },
+      body: { from_task: task },
+    }),
+  );
+
+export const recoverRun = (project: string, id: number) =>
+  unwrap<unknown>(
+    client.POST('/api/v1/projects/{project}/runs/{run_id}/recover', { params: { path: { project, run_id: id } } }),
+  );
+
+export const getTaskRun = (project: string, id: number, task: string) =>
+  unwrap<TaskRunDetail>(
+    client.GET('/api/v1/projects/{project}/runs/{run_id}/tasks/{task}', { params: { path: { project, run_id: id, task } } }),
+  );
+
+export async function getTaskLog(project: string, id: number, task: string, attempt?: number): Promise<string> {
+  const q = attempt ? `?attempt=${attempt}` : '';
+  const res = await rawFetch(`${projectPath(project, 'runs', id, 'tasks', task, 'log')}${q}`);
+  return res.text();
+}
+
+export const runEventsPath = (project: string, id: number) => projectPath(project, 'runs', id, 'events');
+export const logFollowPath = (project: string, id: number, task: string, attempt?: number) =>
+  `${projectPath(project, 'runs', id, 'tasks', task, 'log', 'follow')}${attempt ? `?attempt=${attempt}` : ''}`;

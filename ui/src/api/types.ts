@@ -1,0 +1,156 @@
+// Shapes of the API's answers. The server's OpenAPI schema declares requests but not responses
+// (`schema: {}`), so these mirror what `docs/api.md` and real answers show.
+
+export type RunState = 'queued' | 'running' | 'paused' | 'success' | 'failed' | 'stopped';
+export type TaskRunState =
+  | 'pending'
+  | 'queued'
+  | 'running'
+  | 'retrying'
+  | 'success'
+  | 'failed'
+  | 'skipped'
+  | 'upstream_failed'
+  | 'stopped';
+export type Role = 'viewer' | 'editor' | 'admin';
+
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+export interface WhoAmI {
+  user: string;
+  /** role per project; `null` means an instance admin (every project, every action). */
+  roles: Record<string, Role> | null;
+}
+
+export interface Project {
+  name: string;
+  created_at: string;
+  members: Record<string, Role>;
+}
+
+export interface WorkflowSummary {
+  project: string;
+  name: string;
+  version: number;
+  description: string | null;
+  schedule: string | null;
+  paused: boolean | null;
+  last_run_state: RunState | null;
+  updated_at: string;
+}
+
+export interface TaskSpec {
+  name: string;
+  type: string;
+  upstream?: string[];
+  /** not in shoal's spec today; accepted so older or foreign specs still draw. */
+  depends_on?: string[];
+  [key: string]: unknown;
+}
+
+export interface WorkflowDefinition {
+  name: string;
+  description?: string | null;
+  params?: Record<string, unknown>;
+  schedule?: Record<string, unknown> | null;
+  tasks: TaskSpec[];
+  [key: string]: unknown;
+}
+
+export interface ScheduleInfo {
+  cron: string;
+  timezone: string;
+  paused: boolean;
+  catchup: boolean;
+  next_fire_at: string | null;
+}
+
+export interface WorkflowDetail {
+  project: string;
+  name: string;
+  version: number;
+  source_dir: string | null;
+  schedule: ScheduleInfo | null;
+  definition: WorkflowDefinition;
+}
+
+export interface WorkflowVersion {
+  version: number;
+  current: boolean;
+  spec_hash: string;
+  created_at: string;
+}
+
+export interface ScheduleRow extends ScheduleInfo {
+  project: string;
+  workflow: string;
+}
+
+export interface AppliedWorkflow {
+  project: string;
+  name: string;
+  version: number;
+  changed: boolean;
+  kept_source_dir: string | null;
+  notes: string[];
+}
+
+export interface RunSummary {
+  id: number;
+  project: string;
+  workflow: string;
+  version: number;
+  state: RunState;
+  trigger: string;
+  logical_date: string;
+  created_at: string;
+  ended_at: string | null;
+}
+
+export interface TaskRun {
+  id: number;
+  task: string;
+  state: TaskRunState;
+  attempt: number;
+  max_attempts: number;
+  started_at: string | null;
+  ended_at: string | null;
+  duration: number | null;
+  outputs: Record<string, unknown>;
+  error: string | null;
+  note: string | null;
+  pid: number | null;
+}
+
+export interface Run extends RunSummary {
+  params: Record<string, string>;
+  disabled: string[];
+  started_at: string | null;
+  error: string | null;
+  tasks: TaskRun[];
+}
+
+export interface TaskRunDetail {
+  run_id: number;
+  project: string;
+  workflow: string;
+  task: string;
+  type: string;
+  state: TaskRunState;
+  attempt: number;
+  max_attempts: number;
+  started_at: string | null;
+  ended_at: string | null;
+  duration: number | null;
+  upstream: string[];
+  outputs: Record<string, unknown>;
+  error: string | null;
+  note: string | null;
+  attempts: { attempt: number; log_bytes: number }[];
+  params: Record<string, unknown> | null;
+  values: Record<string, unknown> | null;
+  params_error: string | null;
+}

@@ -1,0 +1,150 @@
+import { useMemo, useState } from 'react';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { Link } from 'react-router-dom';
+import { listSchedules, listWorkflows } from '../api/calls';
+import type { ScheduleRow } from '../api/types';
+import { useAuth } from '../auth/AuthContext';
+import { ErrorBox } from '../components/ErrorBox';
+import { Pager } from '../components/Pager';
+import { Skeleton } from '../components/Skeleton';
+import { StateBadge } from '../components/StateBadge';
+import { formatTime } from '../lib/format';
+import { useDebounced, useSlashFocus } from '../lib/hooks';
+import { useCursorPages } from '../lib/useCursorPages';
+import { ImportButton } from './ImportButton';
+import { WorkflowActions } from './WorkflowActions';
+
+export function WorkflowsPage() {
+  const { project, canEdit, who } = useAuth();
+  const [search, setSearch] = useState('');
+  const debounced = useDebounced(search.trim(), 250);
+  const pages = useCursorPages(`${project ?? ''}|${debounced}`);
+  const searchRef = useSlashFocus<HTMLInputElement>();
+
+  const workflows = useQuery({
+    queryKey: ['workflows', project, debounced, pages.cursor],
+    queryFn: () => listWorkflows({ project, search: debounced, cursor: pages.cursor }),
+    placeholderData: keepPreviousData,
+  });
+  const schedules = useQuery({ queryKey: ['schedules', project], queryFn: () => listSchedules(project) });
+  const byKey = useMemo(() => {
+    const m = new Map<string, ScheduleRow>();
+    for (const s of schedules.data ?? []) m.set(`${s.project}/${s.workflow}`, s);
+    return m;
+  }, [schedules.data]);
+
+  const items = workflows.data?.items ?? [];
+  const mayImport = who?.roles === null || Object.values(who?.roles ?? {}).some((r) => r !== 'viewer');
+  const empty = workflows.isSuccess && items.length === 0 && pages.page === 0;
+
+  return (
+    <section className="page">
+      <div className="page-head">
+        <h1>Workflows</h1>
+        <input
+          ref={searchRef}
+          className="search"
+          type="search"
+          placeholder="Search name or description  ( / )"
+          data-testid="workflows-search"
+          value={search}
+          onChange={(e) => setSearch(e.target.value)}
+        />
+        <div className="spacer" />
+        {mayImport && <ImportButton project={project} />}
+      </div>
+      <ErrorBox error={workflows.error} testId="workflows-error" />
+      <Skeleton loading={workflows.isPending} />
+      {empty &&
+        (debounced ? (
+          <div className="empty" data-testid="workflows-empty">
+            No workflow matches “{debounced}”{project ? ` in ${project}` : ''}. Clear the search to see them all.
+          </div>
+        ) : (
+          <div className="empty" data-testid="workflows-empty">
+            <h3>No workflows{project ? ` in ${project}` : ''} yet</h3>
+            <p>
+              {mayImport ? (
+                <>
+                  Import a workflow YAML or JSON file with <b>Import file</b>, or apply one from the command line:
+                </>
+              ) : (
+                <>Ask an editor of the project to apply one, for example:</>
+              )}
+            </p>
+            <pre>shoal workflow apply examples/hello_ml.yaml</pre>
+          </div>
+        ))}
+      {items.length > 0 && (
+        <table className={`table ${workflows.isPlaceholderData ? 'stale' : ''}`} data-testid="workflows-table">
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Project</th>
+              <th className="num">Version</th>
+              <th>Description</th>
+              <th>Schedule</th>
+              <th>Last run</th>
+              <th className="right">Actions</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((w) => {
+              const s = byKey.get(`${w.project}/${w.name}`);
+              return (
+                <tr key={`${w.project}/${w.name}`} data-testid={`workflow-row-${w.name}`}>
+                  <td>
+                    <Link className="strong" to={`/workflows/${encodeURIComponent(w.project)}/${encodeURIComponent(w.name)}`}>
+                      {w.name}
+                    </Link>
+                  </td>
+                  <td className="muted">{w.project}</td>
+                  <td className="num">v{w.version}</td>
+                  <td className="desc" title={w.description ?? ''}>
+                    {w.description || <span className="muted">—</span>}
+                  </td>
+                  <td>
+                    {w.schedule ? (
+                      <div className="sched">
+                        <code>{w.schedule}</code>
+                        {w.paused ? (
+                          <span className="tag warn">paused</span>
+                        ) : (
+                          s?.next_fire_at && <span className="muted small">next {formatTime(s.next_fire_at)}</span>
+                        )}
+                      </div>
+                    ) : (
+                      <span className="muted">—</span>
+                    )}
+                  </td>
+                  <td>
+                    <StateBadge state={w.last_run_state} />
+                  </td>
+                  <td className="right">
+                    <WorkflowActions
+                      project={w.project}
+                      name={w.name}
+                      hasSchedule={!!w.schedule}
+                      paused={w.paused}
+                      canEdit={canEdit(w.project)}
+                    />
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+      {(pages.page > 0 || workflows.data?.next_cursor) && (
+        <Pager
+          page={pages.page}
+          nextCursor={workflows.data?.next_cursor}
+          onFirst={pages.reset}
+          onPrev={pages.prev}
+          onNext={() => pages.next(workflows.data?.next_cursor)}
+          testPrefix="workflows"
+        />
+      )}
+    </section>
+  );
+}
