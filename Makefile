@@ -5,8 +5,16 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+# The web UI (ui/: React, built by Vite into shoal/api/ui/, which `shoal server` serves at /).
+# npm ci runs when the lock file changes, the build when a file of ui/ does.
+UI_DEPS  := ui/node_modules/.package-lock.json
+UI_BUILT := shoal/api/ui/index.html
+UI_SRC   := $(shell find ui -path ui/node_modules -prune -o -type f -print 2>/dev/null)
+# Debian's chromium for the browser tests (apt: Playwright downloads no browser here).
+CHROMIUM := /usr/bin/chromium
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup test test-fast demo bench clean
+.PHONY: setup ui test test-fast demo bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,9 +22,22 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[all,dev]'  # every extra: the demo and the tests use them all
 	touch $(STAMP)
 
-setup: $(STAMP)
+$(UI_DEPS): ui/package-lock.json
+	cd ui && npm ci --no-audit --no-fund --loglevel=error
+
+$(UI_BUILT): $(UI_DEPS) $(UI_SRC)
+	cd ui && npm run build
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+
+ui: $(UI_BUILT)
+
+setup: $(STAMP) $(UI_BUILT) $(CHROMIUM)
 
 test: setup
+	cd ui && npm test --silent
 	$(PY) -m pytest -q
 
 test-fast: setup
@@ -45,4 +66,4 @@ bench: setup
 	$(PY) benchmarks/api.py
 
 clean:
-	rm -rf $(VENV) .shoal .shoal-demo .pytest_cache
+	rm -rf $(VENV) .shoal .shoal-demo .pytest_cache ui/node_modules shoal/api/ui

@@ -14,11 +14,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, HTMLResponse, Response
-from starlette.exceptions import HTTPException
+from fastapi.routing import APIRoute
+from starlette.routing import Match
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 UI_DIR = Path(__file__).parent / "ui"
-NOT_PAGES = frozenset({"api", "health", "metrics", "docs", "openapi.json", "redoc"})  # and api/...
 NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>shoal</title>
 <body style="font-family: sans-serif; margin: 3em">
 <h1>shoal</h1><p>The web UI is not built. From the repository: <code>make setup</code>
@@ -29,23 +30,32 @@ NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>shoal</title>
 class _Assets(StaticFiles):
     """Built files named by their content: a browser keeps them for good."""
 
-    async def get_response(self, path: str, scope) -> Response:  # type: ignore[no-untyped-def]
+    async def get_response(self, path: str, scope: Scope) -> Response:
         response = await super().get_response(path, scope)
         if response.status_code == 200:
             response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
         return response
 
 
+class _Pages(APIRoute):
+    """Any GET or HEAD outside `/api`: matched by nothing else (routes are tried in order, this
+    one last). It does not match other methods at all, so a POST to a path of nobody's is a 404
+    and a POST to a GET-only route still a 405; nor `/api/...`, whose unknown paths are the
+    API's JSON 404."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path = scope.get("path", "")
+        if scope.get("method") not in ("GET", "HEAD") or path == "/api" or path.startswith("/api/"):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
 def install(app: FastAPI, ui_dir: Path | None = None) -> None:
     """Serve the built UI from `ui_dir` (UI_DIR) at `/`, after every API route: they match first."""
-    ui_dir = ui_dir or UI_DIR
-    app.mount("/assets", _Assets(directory=ui_dir / "assets", check_dir=False), name="ui-assets")
-    root = ui_dir.resolve()
+    root = (ui_dir or UI_DIR).resolve()
+    app.mount("/assets", _Assets(directory=root / "assets", check_dir=False), name="ui-assets")
 
-    @app.get("/{path:path}", include_in_schema=False)
     async def page(path: str) -> Response:
-        if path.startswith("api/") or path in NOT_PAGES:
-            raise HTTPException(404, "Not Found")
         index = root / "index.html"
         if not index.is_file():
             return HTMLResponse(NOT_BUILT, headers={"Cache-Control": "no-cache"})
@@ -53,6 +63,8 @@ def install(app: FastAPI, ui_dir: Path | None = None) -> None:
         if path and wanted.is_file() and root in wanted.parents:  # favicon.svg and the like
             return FileResponse(wanted)
         return FileResponse(index, headers={"Cache-Control": "no-cache"})
+
+    app.router.routes.append(_Pages("/{path:path}", page, methods=["GET", "HEAD"], include_in_schema=False))
 
 
 __all__ = ["UI_DIR", "install"]

@@ -47,6 +47,8 @@ def test_the_apis_paths_stay_the_apis(store: Store, built: Path) -> None:
     assert client.get("/health").json()["status"] == "ok"
     assert "openapi" in client.get("/openapi.json").json()
     assert "/{path}" not in client.get("/openapi.json").json()["paths"]
+    assert error_of(client.post("/api/v1/no-such-thing"), 404)["code"] == "not_found"
+    assert error_of(client.post("/health"), 405)["code"] == "method_not_allowed"
 
 
 def test_without_a_built_ui_the_page_says_how_to_build_it(store: Store, tmp_path: Path,
