@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compactMetrics, formatMetric, orderMetrics } from './metrics';
+import { compactMetrics, confusionFromOutputs, formatMetric, orderMetrics } from './metrics';
 
 describe('metrics', () => {
   it('puts the main metrics first, in their order, then the rest by name', () => {
@@ -28,5 +28,28 @@ describe('metrics', () => {
       text: 'auc=0.9072 logloss=0.01949 f1=0',
       more: 1,
     });
+  });
+});
+
+describe('confusionFromOutputs', () => {
+  it('works the counts back from rates', () => {
+    // 100 rows, 20 positives, 15 found (recall .75), 5 false alarms: accuracy (15+75)/100
+    expect(confusionFromOutputs({ rows: 100, positives: 20, accuracy: 0.9, recall: 0.75, precision: 0.75 })).toEqual({
+      tp: 15,
+      fn: 5,
+      tn: 75,
+      fp: 5,
+    });
+    expect(confusionFromOutputs({ rows: 7500, positives: 26, accuracy: 0.996533, recall: 0 })).toEqual({
+      tp: 0,
+      fn: 26,
+      tn: 7474,
+      fp: 0,
+    });
+  });
+
+  it('gives null without the outputs it needs', () => {
+    expect(confusionFromOutputs({ auc: 0.9 })).toBeNull();
+    expect(confusionFromOutputs(null)).toBeNull();
   });
 });

@@ -31,3 +31,30 @@ export function compactMetrics(metrics: Record<string, unknown> | null | undefin
   const shown = ordered.slice(0, max).map(([k, v]) => `${k}=${formatMetric(v)}`);
   return { text: shown.join(' '), more: Math.max(0, ordered.length - max) };
 }
+
+export interface Confusion {
+  tp: number;
+  fp: number;
+  fn: number;
+  tn: number;
+}
+
+/**
+ * A binary confusion matrix worked back from an evaluate task's outputs (`rows`, `positives`,
+ * `accuracy`, `recall`), or null when one is missing. The outputs are rounded to 6 digits, so the
+ * counts are rounded to whole rows.
+ */
+export function confusionFromOutputs(o: Record<string, unknown> | null | undefined): Confusion | null {
+  const num = (k: string) => (typeof o?.[k] === 'number' ? (o[k] as number) : Number.NaN);
+  const rows = num('rows');
+  const pos = num('positives');
+  const acc = num('accuracy');
+  const recall = num('recall');
+  if (![rows, pos, acc, recall].every(Number.isFinite) || rows <= 0) return null;
+  const tp = Math.round(recall * pos);
+  const fn = Math.round(pos) - tp;
+  const tn = Math.round(acc * rows) - tp;
+  const fp = Math.round(rows - pos) - tn;
+  if ([tp, fn, tn, fp].some((n) => n < 0)) return null;
+  return { tp, fp, fn, tn };
+}
