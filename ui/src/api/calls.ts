@@ -188,10 +188,10 @@ export const getFeatureSet = (project: string, name: string, version?: number | 
     }),
   );
 
-export const computeFeatures = (project: string, name: string, rows: Record<string, unknown>[]) =>
+export const computeFeatures = (project: string, name: string, rows: Record<string, unknown>[], version?: number | null) =>
   unwrap<Record<string, unknown>[]>(
     client.POST('/api/v1/projects/{project}/feature-sets/{name}/compute', {
-      params: { path: { project, name } },
+      params: { path: { project, name }, query: { version: orUndef(version) } },
       body: { rows },
     }),
   );
