@@ -103,7 +103,7 @@ export function FeatureSetPage() {
               </table>
             )}
             <h2>Features ({d.features.length})</h2>
-            <div>
+            <div className="kv-wrap">
               {d.features.map((f) => (
                 <code key={f} className="kv">
                   {f}
@@ -125,7 +125,7 @@ export function FeatureSetPage() {
             </table>
             <h2>Tables</h2>
             {Object.entries(d.tables).map(([t, cols]) => (
-              <div key={t} className="small" style={{ marginBottom: 6 }}>
+              <div key={t} className="small kv-wrap" style={{ marginBottom: 6 }}>
                 <b className="mono">{t}</b>{' '}
                 {Object.entries(cols).map(([c, ty]) => (
                   <code key={c} className="kv">

@@ -46,7 +46,7 @@ export function ModelPage() {
         </div>
         <ErrorBox error={versions.error} testId="model-error" />
         <Skeleton loading={versions.isPending} rows={4} />
-        <div className="cols">
+        <div className="cols wrap-cols">
           <div className="col">
             <h2>Versions</h2>
             {versions.data && (

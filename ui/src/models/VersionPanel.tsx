@@ -125,7 +125,7 @@ export function VersionPanel({
         <>
           <h3>Signature</h3>
           {sig.inputs && (
-            <div className="small">
+            <div className="small kv-wrap">
               <span className="muted">Inputs </span>
               {Object.entries(sig.inputs).map(([k, t]) => (
                 <code key={k} className="kv">
@@ -136,7 +136,7 @@ export function VersionPanel({
             </div>
           )}
           {sig.features && (
-            <div className="small" style={{ marginTop: 6 }}>
+            <div className="small kv-wrap" style={{ marginTop: 6 }}>
               <span className="muted">Features ({sig.features.length}) </span>
               {sig.features.map((f) => (
                 <code key={f} className="kv">
