@@ -3,6 +3,10 @@ import { Navigate, Route, Routes, useLocation } from 'react-router-dom';
 import { useAuth } from './auth/AuthContext';
 import { LoginPage } from './auth/LoginPage';
 import { Layout } from './components/Layout';
+import { FeatureSetPage } from './features/FeatureSetPage';
+import { FeatureSetsPage } from './features/FeatureSetsPage';
+import { ModelPage } from './models/ModelPage';
+import { ModelsPage } from './models/ModelsPage';
 import { RunPage } from './runs/RunPage';
 import { RunsPage } from './runs/RunsPage';
 import { WorkflowDetailPage } from './workflows/WorkflowDetailPage';
@@ -44,6 +48,10 @@ export function App() {
         <Route path="/workflows/:project/:name" element={<WorkflowDetailPage />} />
         <Route path="/runs" element={<RunsPage />} />
         <Route path="/runs/:project/:id" element={<RunPage />} />
+        <Route path="/models" element={<ModelsPage />} />
+        <Route path="/models/:project/:name" element={<ModelPage />} />
+        <Route path="/features" element={<FeatureSetsPage />} />
+        <Route path="/features/:project/:name" element={<FeatureSetPage />} />
         <Route path="*" element={<NotFound />} />
       </Route>
     </Routes>

@@ -2,6 +2,12 @@
 import { client, projectPath, rawFetch, unwrap } from './client';
 import type {
   AppliedWorkflow,
+  FeatureSetDetail,
+  FeatureSetSummary,
+  ModelRelease,
+  ModelSummary,
+  ModelVersion,
+  ModelVersionDetail,
   Page,
   Run,
   RunSummary,
@@ -135,3 +141,57 @@ export async function getTaskLog(project: string, id: number, task: string, atte
 export const runEventsPath = (project: string, id: number) => projectPath(project, 'runs', id, 'events');
 export const logFollowPath = (project: string, id: number, task: string, attempt?: number) =>
   `${projectPath(project, 'runs', id, 'tasks', task, 'log', 'follow')}${attempt ? `?attempt=${attempt}` : ''}`;
+
+export const listModels = (project: string) =>
+  unwrap<ModelSummary[]>(client.GET('/api/v1/projects/{project}/models', { params: { path: { project } } }));
+
+export const listModelVersions = (project: string, name: string) =>
+  unwrap<ModelVersion[]>(
+    client.GET('/api/v1/projects/{project}/models/{name}/versions', { params: { path: { project, name } } }),
+  );
+
+export const getModelVersion = (project: string, name: string, version?: number | null) =>
+  unwrap<ModelVersionDetail>(
+    client.GET('/api/v1/projects/{project}/models/{name}', {
+      params: { path: { project, name }, query: { version: orUndef(version) } },
+    }),
+  );
+
+export const listReleases = (project: string, name: string) =>
+  unwrap<ModelRelease[]>(
+    client.GET('/api/v1/projects/{project}/models/{name}/releases', { params: { path: { project, name } } }),
+  );
+
+export const releaseModel = (project: string, name: string, version: number, alias: string) =>
+  unwrap<unknown>(
+    client.POST('/api/v1/projects/{project}/models/{name}/release', {
+      params: { path: { project, name } },
+      body: { version, alias },
+    }),
+  );
+
+export const rollbackModel = (project: string, name: string, alias: string, to: number | null = null) =>
+  unwrap<unknown>(
+    client.POST('/api/v1/projects/{project}/models/{name}/rollback', {
+      params: { path: { project, name } },
+      body: { alias, to },
+    }),
+  );
+
+export const listFeatureSets = (project: string) =>
+  unwrap<FeatureSetSummary[]>(client.GET('/api/v1/projects/{project}/feature-sets', { params: { path: { project } } }));
+
+export const getFeatureSet = (project: string, name: string, version?: number | null) =>
+  unwrap<FeatureSetDetail>(
+    client.GET('/api/v1/projects/{project}/feature-sets/{name}', {
+      params: { path: { project, name }, query: { version: orUndef(version) } },
+    }),
+  );
+
+export const computeFeatures = (project: string, name: string, rows: Record<string, unknown>[], version?: number | null) =>
+  unwrap<Record<string, unknown>[]>(
+    client.POST('/api/v1/projects/{project}/feature-sets/{name}/compute', {
+      params: { path: { project, name }, query: { version: orUndef(version) } },
+      body: { rows },
+    }),
+  );

@@ -154,3 +154,77 @@ export interface TaskRunDetail {
   values: Record<string, unknown> | null;
   params_error: string | null;
 }
+
+export interface ModelSummary {
+  project: string;
+  name: string;
+  description: string | null;
+  latest_version: number | null;
+  /** alias -> version */
+  aliases: Record<string, number>;
+  created_at: string;
+}
+
+export interface ModelVersion {
+  project: string;
+  model: string;
+  version: number;
+  flavor: string;
+  artifact_uri: string;
+  preprocess: Record<string, unknown> | null;
+  feature_set: string | null;
+  feature_set_version: number | null;
+  metrics: Record<string, number | string>;
+  signature: { inputs?: Record<string, string>; required?: string[]; features?: string[] } | null;
+  params: Record<string, unknown>;
+  description: string | null;
+  run_id: number | null;
+  task_run_id: number | null;
+  created_at: string;
+  aliases: string[];
+}
+
+export interface ModelRelease {
+  model: string;
+  alias: string;
+  action: 'release' | 'rollback' | string;
+  from_version: number | null;
+  to_version: number | null;
+  created_at: string;
+}
+
+export interface ModelVersionDetail extends ModelVersion {
+  history: ModelRelease[];
+}
+
+export interface FeatureSetSummary {
+  name: string;
+  version: number;
+  tables: string[];
+  features: number;
+  /** online store: distinct keys and rows (null when nothing was imported online). */
+  keys: number | null;
+  rows: number | null;
+  created_at: string;
+}
+
+export interface FeatureWindow {
+  partition_by: string[];
+  frame: string;
+  size: number;
+  text: string;
+}
+
+export interface FeatureSetDetail {
+  project: string;
+  name: string;
+  version: number;
+  sql: string;
+  features: string[];
+  time_column: string | null;
+  windows: Record<string, FeatureWindow>;
+  tables: Record<string, Record<string, string>>;
+  max_rows_per_key: number | null;
+  online: { keys: number; rows: number } | null;
+  created_at: string;
+}

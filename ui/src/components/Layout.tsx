@@ -26,6 +26,12 @@ export function Layout() {
           <NavLink to="/runs" data-testid="nav-runs">
             Runs
           </NavLink>
+          <NavLink to="/models" data-testid="nav-models">
+            Models
+          </NavLink>
+          <NavLink to="/features" data-testid="nav-features">
+            Feature sets
+          </NavLink>
         </nav>
         <div className="spacer" />
         <label className="switcher" title="Filter the lists by project">
