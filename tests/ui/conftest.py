@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from shoal.api.pages import UI_DIR
 from tests.api.conftest import Server
@@ -98,3 +99,23 @@ def open_page(browser: Any, tmp_path: Path) -> Iterator[Any]:
         c.close()
     problems = [p for w in watched for p in w.problems]
     assert not problems, "\n".join(problems)
+
+
+def token_of(server: Server) -> str:
+    """The first admin's token, which `shoal server` printed."""
+    return server.api.headers["Authorization"].removeprefix("Bearer ")
+
+
+def viewer_token(server: Server, user: str, project: str) -> str:
+    """A token of a new user who is a viewer of `project`."""
+    api = server.api
+    api.post("/api/v1/users", json={"name": user}).raise_for_status()
+    api.put(f"/api/v1/projects/{project}/members", json={"user": user, "role": "viewer"}).raise_for_status()
+    return api.post("/api/v1/tokens", json={"user": user}).json()["token"]
+
+
+def log_in(w: Watched, token: str) -> None:
+    w.page.goto("/")
+    w.page.get_by_test_id("login-token").fill(token)
+    w.page.get_by_test_id("login-submit").click()
+    expect(w.page.get_by_test_id("whoami")).to_be_visible()

@@ -11,6 +11,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.api.conftest import Server
+from tests.ui.conftest import log_in, token_of, viewer_token
 
 PIPELINE = """name: ui_tour
 description: a tour of the web UI
@@ -21,17 +22,6 @@ tasks:
   - {name: report, type: shell, command: 'echo report', upstream: [train]}
   - {name: notify, type: shell, command: 'echo notify', upstream: [train]}
 """
-
-
-def token_of(server: Server) -> str:
-    return server.api.headers["Authorization"].removeprefix("Bearer ")
-
-
-def log_in(w: Any, token: str) -> None:
-    w.page.goto("/")
-    w.page.get_by_test_id("login-token").fill(token)
-    w.page.get_by_test_id("login-submit").click()
-    expect(w.page.get_by_test_id("whoami")).to_be_visible()
 
 
 def test_a_new_user_runs_a_workflow_and_watches_it_live(server: Server, open_page: Any) -> None:
@@ -60,8 +50,7 @@ def test_a_new_user_runs_a_workflow_and_watches_it_live(server: Server, open_pag
     page.get_by_test_id("run-dialog-submit").click()
 
     run_id = _newest_run(server)
-    if not re.search(rf"/runs/default/{run_id}$", page.url):  # the dialog may stay on the list
-        page.goto(f"/runs/default/{run_id}")
+    page.wait_for_url(re.compile(rf"/runs/default/{run_id}$"))  # the dialog opens the new run
     expect(page.get_by_test_id("run-state")).to_have_text(re.compile("success"), timeout=60_000)
     expect(page.get_by_test_id("dag-node-extract")).to_have_attribute("data-state", "success")
     assert server.api.get(f"/api/v1/projects/default/runs/{run_id}").json()["disabled"] == ["notify"]
@@ -93,9 +82,7 @@ def test_a_viewer_sees_no_button_that_changes_anything(server: Server, open_page
     api = server.api
     api.post("/api/v1/workflows", json={"content": PIPELINE.replace("name: ui_tour", "name: ui_view")
                                         .replace("description:", "project: shared\ndescription:")})
-    api.post("/api/v1/users", json={"name": "vera"})
-    api.put("/api/v1/projects/shared/members", json={"user": "vera", "role": "viewer"})
-    token = api.post("/api/v1/tokens", json={"user": "vera"}).json()["token"]
+    token = viewer_token(server, "vera", "shared")
     w = open_page(f"http://127.0.0.1:{server.port}")
     log_in(w, token)
     w.page.get_by_test_id("nav-workflows").click()

@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.api.conftest import Server
-from tests.ui.test_e2e import log_in, token_of
+from tests.ui.conftest import log_in, token_of, viewer_token
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -75,10 +75,7 @@ def test_a_model_is_rolled_back_and_released_from_its_page(trained: Server, open
 
 
 def test_a_viewer_cannot_release(trained: Server, open_page: Any) -> None:
-    api = trained.api
-    api.post("/api/v1/users", json={"name": "val"})
-    api.put("/api/v1/projects/default/members", json={"user": "val", "role": "viewer"})
-    token = api.post("/api/v1/tokens", json={"user": "val"}).json()["token"]
+    token = viewer_token(trained, "val", "default")
     w = open_page(f"http://127.0.0.1:{trained.port}")
     log_in(w, token)
     w.page.get_by_test_id("nav-models").click()
