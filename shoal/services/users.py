@@ -253,10 +253,10 @@ def authenticate(store: Store, token: str | None) -> Actor:
     token read per token every few seconds, not one per request."""
     if not token:
         raise Unauthorized("no token: send `Authorization: Bearer <token>` (`shoal token create` makes one)")
-    if (known := remembered_actor(store, token)) is not None:
+    token_hash = _hash(token)
+    if (known := _remembered(store, token_hash)) is not None:
         return known
     now = utcnow()
-    token_hash = _hash(token)
     with store.reading() as conn:  # a read: every request may come through here
         row = conn.execute(
             select(api_tokens.c.id, api_tokens.c.expires_at, api_tokens.c.revoked_at, api_tokens.c.last_used_at,
@@ -291,7 +291,11 @@ def remembered_actor(store: Store, token: str | None) -> Actor | None:
     """The Actor `authenticate` found for `token` less than SHOAL_AUTH_CACHE_SECONDS ago, unless
     the token has expired since; None: ask `authenticate`. Reads no database (the API calls it
     on its event loop)."""
-    if not token or (known := store.actors.get(_hash(token))) is None:
+    return _remembered(store, _hash(token)) if token else None
+
+
+def _remembered(store: Store, token_hash: str) -> Actor | None:
+    if (known := store.actors.get(token_hash)) is None:
         return None
     actor, expires_at, until = known
     if time.monotonic() >= until or (expires_at is not None and expires_at <= utcnow()):
