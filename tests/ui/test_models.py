@@ -49,12 +49,17 @@ def trained(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Server:
     return server
 
 
+def open_row(page: Any, nav: str, rows: str, name: str = "talkingdata") -> None:
+    """From the header's `nav` link to the page of `name` in its list (the name is the link)."""
+    page.get_by_test_id(nav).click()
+    page.get_by_test_id(f"{rows}-{name}").get_by_role("link", name=name).click()
+
+
 def test_a_model_is_rolled_back_and_released_from_its_page(trained: Server, open_page: Any) -> None:
     w = open_page(f"http://127.0.0.1:{trained.port}")
     page = w.page
     log_in(w, token_of(trained))
-    page.get_by_test_id("nav-models").click()
-    page.get_by_test_id("models-row-talkingdata").get_by_role("link", name="talkingdata").click()
+    open_row(page, "nav-models", "models-row")
     expect(page.get_by_test_id("model-version-row-1")).to_contain_text(re.compile("auc", re.I))
     expect(page.get_by_test_id("model-version-row-2")).to_be_visible()
     expect(page.get_by_test_id("model-alias-production")).to_contain_text("2")
@@ -78,8 +83,7 @@ def test_a_viewer_cannot_release(trained: Server, open_page: Any) -> None:
     token = viewer_token(trained, "val", "default")
     w = open_page(f"http://127.0.0.1:{trained.port}")
     log_in(w, token)
-    w.page.get_by_test_id("nav-models").click()
-    w.page.get_by_test_id("models-row-talkingdata").get_by_role("link", name="talkingdata").click()
+    open_row(w.page, "nav-models", "models-row")
     expect(w.page.get_by_test_id("model-version-row-2")).to_be_visible()
     expect(w.page.get_by_test_id("release-button")).to_have_count(0)
     expect(w.page.get_by_test_id("rollback-button-production")).to_have_count(0)
@@ -91,8 +95,7 @@ def test_a_feature_set_shows_its_sql_and_computes_a_request_row(trained: Server,
     w = open_page(f"http://127.0.0.1:{trained.port}")
     page = w.page
     log_in(w, token_of(trained))
-    page.get_by_test_id("nav-features").click()
-    page.get_by_test_id("featureset-row-talkingdata").get_by_role("link", name="talkingdata").click()
+    open_row(page, "nav-features", "featureset-row")
     expect(page.get_by_test_id("featureset-sql")).to_contain_text(re.compile("select", re.I))
     click = '{"ip": 5, "app": 1, "device": 1, "os": 1, "channel": 3, "click_time": "2017-11-08 23:59:59"}'
     page.get_by_test_id("compute-row-input").fill(click)
