@@ -35,7 +35,6 @@ import json
 import os
 import random
 import secrets
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -49,6 +48,7 @@ from typing import Any
 
 import _api_history as history
 import _api_load as load
+import _machine
 import _serving_load as servers
 
 BENCH = Path(__file__).resolve().parent
@@ -94,21 +94,9 @@ def requirements() -> list[str]:
 def ensure_venv(path: Path = DEFAULT_VENV) -> Path:
     """The Airflow venv (created, or reinstalled when requirements-airflow.txt changed)."""
     venv = Path(path)
-    py = venv / "bin" / "python"
-    stamp = venv / ".bench-requirements"
-    want = "\n".join(requirements()) + "\n"
-    if py.exists() and stamp.exists() and stamp.read_text() == want:
-        return venv
     t0 = time.monotonic()
-    if not py.exists():
-        base = shutil.which("python3") or sys.executable
-        _log(f"creating the Airflow venv {venv} ({base} -m venv)")
-        venv.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([base, "-m", "venv", str(venv)], check=True, stdout=sys.stderr)
-    _log(f"installing {' '.join(requirements())} into it (first run only; a few minutes)")
-    subprocess.run([str(py), "-m", "pip", "install", "--quiet", "-r", str(REQUIREMENTS)], check=True,
-                   stdout=sys.stderr, stderr=sys.stderr)
-    stamp.write_text(want)
+    if not _machine.anchor_venv(venv, requirements(), _log):
+        return venv
     _log(f"Airflow venv ready in {time.monotonic() - t0:.0f}s")
     return venv
 

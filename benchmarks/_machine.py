@@ -80,3 +80,26 @@ def timed_command(cmd: list[str], env: dict[str, str], timeout: float) -> float:
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited {done.returncode}: {done.stderr.decode()[-500:]}")
     return elapsed
+
+
+def anchor_venv(venv: Path, requirements: Sequence[str], log: Any) -> bool:
+    """A venv of its own for an anchor system (Airflow, MLflow): created on first use, and the
+    requirements installed again only when their list changed (a stamp file in the venv keeps
+    the list installed). `log(msg)` reports progress. True if it installed anything."""
+    import shutil
+
+    py = venv / "bin" / "python"
+    stamp = venv / ".bench-requirements"
+    want = "\n".join(requirements) + "\n"
+    if py.exists() and stamp.exists() and stamp.read_text() == want:
+        return False
+    if not py.exists():
+        base = shutil.which("python3") or sys.executable
+        log(f"creating the venv {venv} ({base} -m venv)")
+        venv.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([base, "-m", "venv", str(venv)], check=True, stdout=sys.stderr)
+    log(f"installing {' '.join(requirements)} into it (first run only; a few minutes)")
+    subprocess.run([str(py), "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off",
+                    *requirements], check=True, stdout=sys.stderr, stderr=sys.stderr)
+    stamp.write_text(want)
+    return True

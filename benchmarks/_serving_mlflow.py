@@ -23,13 +23,14 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import _machine  # the benchmarks directory is on sys.path wherever this module is imported
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_VENV = REPO / ".bench" / "mlflow-venv"
@@ -65,24 +66,9 @@ def ensure_mlflow_venv(path: Path = DEFAULT_VENV) -> Path:
     venv = Path(path)
     if not venv.is_absolute():
         venv = REPO / venv
-    py = venv_python(venv)
-    stamp = venv / ".bench-requirements"
-    reqs = mlflow_requirements()
-    want = "\n".join(reqs) + "\n"
-    if py.exists() and stamp.exists() and stamp.read_text() == want:
-        return venv
     t0 = time.monotonic()
-    if not py.exists():
-        base = shutil.which("python3") or sys.executable
-        _log(f"creating the MLflow venv {venv} ({base} -m venv)")
-        venv.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([base, "-m", "venv", str(venv)], check=True, stdout=sys.stderr)
-    _log(f"installing {' '.join(reqs)} into it (first run only; a few minutes)")
-    subprocess.run(
-        [str(py), "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off", *reqs],
-        check=True, stdout=sys.stderr,
-    )
-    stamp.write_text(want)
+    if not _machine.anchor_venv(venv, mlflow_requirements(), _log):
+        return venv
     _log(f"MLflow venv ready in {time.monotonic() - t0:.0f} s: mlflow {mlflow_version(venv)}")
     return venv
 
