@@ -1,16 +1,18 @@
-import type { ReactNode } from 'react';
+import { lazy, type ReactNode } from 'react';
 import { Navigate, Route, Routes, useLocation } from 'react-router-dom';
 import { useAuth } from './auth/AuthContext';
 import { LoginPage } from './auth/LoginPage';
 import { Layout } from './components/Layout';
-import { FeatureSetPage } from './features/FeatureSetPage';
-import { FeatureSetsPage } from './features/FeatureSetsPage';
-import { ModelPage } from './models/ModelPage';
-import { ModelsPage } from './models/ModelsPage';
-import { RunPage } from './runs/RunPage';
 import { RunsPage } from './runs/RunsPage';
 import { WorkflowDetailPage } from './workflows/WorkflowDetailPage';
 import { WorkflowsPage } from './workflows/WorkflowsPage';
+
+// Pages a first visit seldom opens load on demand, keeping the first download small.
+const FeatureSetPage = lazy(() => import('./features/FeatureSetPage').then((m) => ({ default: m.FeatureSetPage })));
+const FeatureSetsPage = lazy(() => import('./features/FeatureSetsPage').then((m) => ({ default: m.FeatureSetsPage })));
+const ModelPage = lazy(() => import('./models/ModelPage').then((m) => ({ default: m.ModelPage })));
+const ModelsPage = lazy(() => import('./models/ModelsPage').then((m) => ({ default: m.ModelsPage })));
+const RunPage = lazy(() => import('./runs/RunPage').then((m) => ({ default: m.RunPage })));
 
 function RequireToken({ children }: { children: ReactNode }) {
   const { token } = useAuth();

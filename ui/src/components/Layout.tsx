@@ -1,3 +1,4 @@
+import { Suspense } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { NavLink, Outlet } from 'react-router-dom';
 import { client, unwrap } from '../api/client';
@@ -58,7 +59,10 @@ export function Layout() {
         </button>
       </header>
       <main className="main">
-        <Outlet />
+        {/* fallback null: a lazily loaded page appears when ready, without a flash */}
+        <Suspense fallback={null}>
+          <Outlet />
+        </Suspense>
       </main>
     </div>
   );
