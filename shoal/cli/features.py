@@ -174,6 +174,20 @@ def list_(project: ProjectOpt = DEFAULT_PROJECT, json_out: JsonOpt = False) -> N
     print_rows(feature_service.list_feature_sets(store(), project=project), FEATURE_SET_COLUMNS, json_out)
 
 
+@app.command("versions")
+@handle_errors
+def versions(
+    name: Annotated[str, typer.Argument(help="the feature set name")],
+    project: ProjectOpt = DEFAULT_PROJECT,
+    json_out: JsonOpt = False,
+) -> None:
+    """List every version of feature set NAME, newest first, with its online row counts."""
+    from shoal.cli._store import store
+
+    print_rows(services.features.feature_set_versions(store(), name, project=project), FEATURE_SET_COLUMNS,
+               json_out)
+
+
 @app.command("show")
 @handle_errors
 def show(

@@ -365,6 +365,22 @@ def get_feature_set(
     return _set_info(row, project)
 
 
+def feature_set_versions(store: Store, name: str, *, project: str = DEFAULT_PROJECT) -> list[FeatureSetInfo]:
+    """Every version of a feature set, newest first (FeatureSetNotFound if it has none)."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(feature_sets)
+            .join(projects, projects.c.id == feature_sets.c.project_id)
+            .where(projects.c.name == project, feature_sets.c.name == name)
+            .order_by(feature_sets.c.version.desc())
+        ).all()
+    if not rows:
+        raise FeatureSetNotFound(
+            f"no feature set {name} in project {project}; deploy it with `shoal features deploy {name} FILE.sql`"
+        )
+    return [_set_info(r, project) for r in rows]
+
+
 def list_feature_sets(store: Store, *, project: str = DEFAULT_PROJECT) -> list[FeatureSetInfo]:
     with store.engine.connect() as conn:
         rows = conn.execute(

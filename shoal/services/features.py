@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_CAP", "DeployResult", "FeatureSetDetail", "FeatureSetSummary", "ImportSummary", "TableSummary",
-    "VerifyResult", "compute", "deploy", "extract", "import_table", "insert", "list_feature_sets", "list_tables",
-    "online_import", "parse_rows", "read_sql", "show_feature_set", "verify",
+    "VerifyResult", "compute", "deploy", "extract", "feature_set_versions", "import_table", "insert",
+    "list_feature_sets", "list_tables", "online_import", "parse_rows", "read_sql", "show_feature_set", "verify",
 ]
 
 
@@ -74,7 +74,7 @@ class DeployResult:
 
 @dataclass(frozen=True)
 class FeatureSetSummary:
-    """A feature set's latest version, with what its online store holds."""
+    """A feature set version (the latest, in lists), with what its online store holds."""
 
     name: str
     version: int
@@ -298,10 +298,22 @@ def list_feature_sets(
 ) -> list[FeatureSetSummary]:
     """The project's feature sets, latest version each, with their online row counts."""
     _may_read(actor, project)
+    return _summaries(store, catalog.list_feature_sets(store, project=project))
+
+
+def feature_set_versions(
+    store: Store, name: str, *, project: str = DEFAULT_PROJECT, actor: Actor = LOCAL
+) -> list[FeatureSetSummary]:
+    """Every version of a feature set, newest first, each with what its online store holds."""
+    _may_read(actor, project)
+    return _summaries(store, catalog.feature_set_versions(store, name, project=project))
+
+
+def _summaries(store: Store, infos: list[catalog.FeatureSetInfo]) -> list[FeatureSetSummary]:
     online = catalog.open_online_store(store.settings, read_only=True)
     try:
         out = []
-        for i in catalog.list_feature_sets(store, project=project):
+        for i in infos:
             stats = online.stats(i.namespace)
             out.append(FeatureSetSummary(i.name, i.version, list(i.schemas), len(i.query().features),
                                          stats["keys"], stats["rows"], i.created_at))

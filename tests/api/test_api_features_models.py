@@ -36,13 +36,20 @@ def test_feature_sets_deploy_list_show_compute(api: dict[str, Call], store: Stor
     assert [(s["name"], s["version"]) for s in api["bob"]("GET", FS).json()] == [("td", 1)]
     shown = api["bob"]("GET", f"{FS}/td").json()
     assert shown["version"] == 1 and "ip_clicks_1h" in shown["features"] and "ip_1h" in shown["windows"]
+    shown_features = len(shown["features"])
     row = {"ip": 5001, "app": 3, "device": 1, "os": 13, "channel": 280, "click_time": "2017-11-07 09:30:00",
            "is_attributed": 0}
     (computed,) = api["bob"]("POST", f"{FS}/td/compute", json={"rows": [row]}).json()
     assert computed["ip_clicks_1h"] == 1 and computed["hour_of_click"] == 9, computed
     error_of(api["bob"]("POST", f"{FS}/td/compute", json={"rows": []}), 422)
     error_of(api["bob"]("GET", f"{FS}/nope"), 404)
-    for path in (FS, f"{FS}/td", "/api/v1/projects/fraud/feature-tables"):
+    error_of(api["bob"]("GET", f"{FS}/nope/versions"), 404)
+    assert api["alice"]("POST", FS, json={"name": "td", "sql": sql.replace("SELECT", "SELECT ip AS ip_again,", 1)}
+                        ).json()["version"] == 2
+    versions = api["bob"]("GET", f"{FS}/td/versions").json()
+    assert [(v["version"], v["features"]) for v in versions] == [(2, shown_features + 1), (1, shown_features)]
+    assert api["bob"]("GET", f"{FS}/td", params={"version": 1}).json()["sql"] == sql
+    for path in (FS, f"{FS}/td", f"{FS}/td/versions", "/api/v1/projects/fraud/feature-tables"):
         error_of(api["carol"]("GET", path), 403)
     error_of(api["carol"]("POST", f"{FS}/td/compute", json={"rows": [row]}), 403)
     error_of(api["alice"]("GET", "/api/v1/projects/default/feature-sets"), 403)  # not her project

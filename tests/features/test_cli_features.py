@@ -34,6 +34,9 @@ def test_tour_extract_deploy_import_compute_matches_offline_row(cli, talkingdata
     assert "unchanged (version 1)" in cli("features", "deploy", "td", str(TALKINGDATA_SQL)).output
     r = cli("features", "online-import", "td", "--json")
     assert r.exit_code == 0 and json.loads(r.output)["rows"] > 0, r.output
+    r = cli("features", "versions", "td", "--json")
+    assert [(v["version"], v["rows"] > 0) for v in json.loads(r.output)] == [(1, True)], r.output
+    assert "no feature set nope" in cli("features", "versions", "nope").output
 
     # The last offline sample's click, asked again online, gives the same numbers: the online
     # store holds every earlier row, and the request row is the current one.

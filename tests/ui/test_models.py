@@ -97,6 +97,7 @@ def test_a_feature_set_shows_its_sql_and_computes_a_request_row(trained: Server,
     log_in(w, token_of(trained))
     open_row(page, "nav-features", "featureset-row")
     expect(page.get_by_test_id("featureset-sql")).to_contain_text(re.compile("select", re.I))
+    expect(page.get_by_test_id("featureset-version-row-1")).to_contain_text("online rows")  # the demo loaded it
     click = '{"ip": 5, "app": 1, "device": 1, "os": 1, "channel": 3, "click_time": "2017-11-08 23:59:59"}'
     page.get_by_test_id("compute-row-input").fill(click)
     page.get_by_test_id("compute-submit").click()

@@ -54,6 +54,12 @@ def deploy(caller: Caller, store: StoreDep, project: str, body: DeployRequest) -
     return json_response(result, 201)
 
 
+@router.get("/feature-sets/{name}/versions")
+def feature_set_versions(caller: Caller, store: StoreDep, project: str, name: str) -> Response:
+    """Every version of a feature set, newest first, with its online row counts."""
+    return json_response(services.features.feature_set_versions(store, name, project=project, actor=caller))
+
+
 @router.get("/feature-sets/{name}")
 def show_feature_set(caller: Caller, store: StoreDep, project: str, name: str,
                      version: Version = None) -> Response:

@@ -181,6 +181,11 @@ export const rollbackModel = (project: string, name: string, alias: string, to: 
 export const listFeatureSets = (project: string) =>
   unwrap<FeatureSetSummary[]>(client.GET('/api/v1/projects/{project}/feature-sets', { params: { path: { project } } }));
 
+export const listFeatureSetVersions = (project: string, name: string) =>
+  unwrap<FeatureSetSummary[]>(
+    client.GET('/api/v1/projects/{project}/feature-sets/{name}/versions', { params: { path: { project, name } } }),
+  );
+
 export const getFeatureSet = (project: string, name: string, version?: number | null) =>
   unwrap<FeatureSetDetail>(
     client.GET('/api/v1/projects/{project}/feature-sets/{name}', {

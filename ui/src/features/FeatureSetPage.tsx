@@ -1,6 +1,6 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Link, useParams, useSearchParams } from 'react-router-dom';
-import { getFeatureSet, listFeatureSets } from '../api/calls';
+import { getFeatureSet, listFeatureSetVersions } from '../api/calls';
 import { ErrorBox } from '../components/ErrorBox';
 import { Skeleton } from '../components/Skeleton';
 import { SqlView } from '../components/SqlView';
@@ -18,9 +18,11 @@ export function FeatureSetPage() {
     queryFn: () => getFeatureSet(project, name, version),
     placeholderData: keepPreviousData,
   });
-  // The list gives the latest version number: the API has no list of a feature set's versions.
-  const list = useQuery({ queryKey: ['feature-sets', project], queryFn: () => listFeatureSets(project) });
-  const latest = list.data?.find((f) => f.name === name)?.version ?? fs.data?.version ?? null;
+  const versions = useQuery({
+    queryKey: ['feature-set-versions', project, name],
+    queryFn: () => listFeatureSetVersions(project, name),
+  });
+  const latest = versions.data?.[0]?.version ?? fs.data?.version ?? null;
   const d = fs.data;
   const mainTable = d ? Object.keys(d.tables)[0] : null;
 
@@ -86,16 +88,27 @@ export function FeatureSetPage() {
           </div>
           <div className="col narrow">
             <h2>Versions</h2>
-            {latest != null && (
-              <table className="table" data-testid="featureset-versions">
+            {versions.data && (
+              <table className="table compact" data-testid="featureset-versions">
                 <tbody>
-                  {Array.from({ length: latest }, (_, i) => latest - i).map((n) => (
-                    <tr key={n} className={d.version === n ? 'active' : ''} data-testid={`featureset-version-row-${n}`}>
+                  {versions.data.map((v) => (
+                    <tr
+                      key={v.version}
+                      className={d.version === v.version ? 'active' : ''}
+                      data-testid={`featureset-version-row-${v.version}`}
+                    >
                       <td>
-                        <button className="link strong" onClick={() => setParams(n === latest ? {} : { version: String(n) })}>
-                          v{n}
+                        <button
+                          className="link strong"
+                          onClick={() => setParams(v.version === latest ? {} : { version: String(v.version) })}
+                        >
+                          v{v.version}
                         </button>
-                        {n === latest && <span className="tag">latest</span>}
+                        {v.version === latest && <span className="tag">latest</span>}
+                      </td>
+                      <td className="small muted">{formatTime(v.created_at)}</td>
+                      <td className="small" title="features · rows in the online store">
+                        {v.features} features · {v.rows ? `${v.rows.toLocaleString()} online rows` : 'not online'}
                       </td>
                     </tr>
                   ))}
