@@ -24,6 +24,7 @@ WORKFLOW_COLUMNS = (
     Column("project", lambda w: plain(w.project), whole=True),
     Column("name", lambda w: plain(w.name), whole=True),
     Column("version", lambda w: str(w.version), whole=True, drop=3),
+    Column("owner", lambda w: plain(w.owner or "-"), whole=True, drop=4),
     Column("schedule", lambda w: plain("-" if not w.schedule else w.schedule + (" (paused)" if w.paused else "")),
            drop=1),
     Column("last run", lambda w: styled(w.last_run_state), whole=True),
@@ -65,14 +66,21 @@ def apply(
 @app.command("list")
 @handle_errors
 def list_(
-    search: Annotated[str | None, typer.Option("--search", help="only names/descriptions containing TEXT")] = None,
+    search: Annotated[str | None, typer.Option("--search", help="only names/descriptions/owners containing TEXT")
+                      ] = None,
     project: Annotated[str | None, typer.Option("--project", help="only this project")] = None,
+    schedule: Annotated[str | None, typer.Option(
+        "--schedule", help="only those whose schedule is active, paused or none")] = None,
+    last_state: Annotated[str | None, typer.Option(
+        "--last-state", help="only those whose newest run is in this state (none: never run)")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """List workflows with their current version, schedule and last run."""
+    """List workflows with their current version, owner, schedule and last run."""
     from shoal.cli._store import store
 
-    print_rows(services.workflows.list_workflows(store(), search=search, project=project), WORKFLOW_COLUMNS, json_out)
+    found = services.workflows.list_workflows(
+        store(), search=search, project=project, schedule=schedule, last_state=last_state)  # type: ignore[arg-type]
+    print_rows(found, WORKFLOW_COLUMNS, json_out)
 
 
 @app.command("show")

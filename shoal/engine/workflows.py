@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection, delete, func, insert, select, tuple_, update
 
@@ -21,6 +21,9 @@ from shoal.store import Store, utcnow
 from shoal.store.models import projects, runs, schedules, workflow_versions, workflows
 from shoal.store.projects import project_id
 from shoal.tasks.registry import get_task_type
+
+ScheduleState = Literal["active", "paused", "none"]  # a filter of `list_workflows`
+SCHEDULE_STATES: tuple[str, ...] = ScheduleState.__args__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ def apply_workflows(
     # Dumping and hashing a large definition is a bulk allocation (see `gc_paused`); the
     # transaction is held open for the time it takes, so make that short.
     with gc_paused(), store.engine.begin() as conn:
-        return [_apply_one(conn, wf, source_dir, store.settings.max_catchup) for wf, source_dir in items]
+        return [_apply_one(conn, wf, source_dir, store.settings.max_catchup, actor.name) for wf, source_dir in items]
 
 
 def check_access(actor: Actor, wf: Workflow) -> None:
@@ -76,7 +79,9 @@ def check_access(actor: Actor, wf: Workflow) -> None:
                     f"apply {wf.project}/{wf.name}, whose task {task.name!r} would {verb} {ref.project}/{ref.workflow}")
 
 
-def _apply_one(conn: Connection, wf: Workflow, source_dir: str | None, max_catchup: int) -> ApplyResult:
+def _apply_one(
+    conn: Connection, wf: Workflow, source_dir: str | None, max_catchup: int, author: str,
+) -> ApplyResult:
     now = utcnow()
     pid = project_id(conn, wf.project, create=True)
     row = conn.execute(
@@ -114,13 +119,13 @@ def _apply_one(conn: Connection, wf: Workflow, source_dir: str | None, max_catch
         workflow_id = conn.execute(
             insert(workflows).values(
                 project_id=pid, name=wf.name, current_version=1,
-                description=wf.description, created_at=now, updated_at=now,
+                description=wf.description, owner=author, created_at=now, updated_at=now,
             )
         ).inserted_primary_key[0]
     conn.execute(
         insert(workflow_versions).values(
             workflow_id=workflow_id, version=version, spec=wf.to_dict(),
-            spec_hash=digest, source_dir=source_dir, created_at=now,
+            spec_hash=digest, source_dir=source_dir, created_by=author, created_at=now,
         )
     )
     _sync_schedule(conn, workflow_id, wf)
@@ -238,21 +243,25 @@ def version_spec(conn: Connection, version_id: int) -> tuple[Workflow, str | Non
 
 def list_workflows(
     store: Store, *, search: str | None = None, project: str | None = None, readable: Collection[str] | None = None,
-    after: tuple[str, str] | None = None, limit: int | None = None,
+    after: tuple[str, str] | None = None, limit: int | None = None, schedule: ScheduleState | None = None,
+    last_state: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Workflows with their current version, schedule and last run state, by project and name.
+    """Workflows with their current version, owner, schedule and last run state, by project and name.
 
-    `readable`: only these projects (None: any); `after`: the (project, name) a page ended at."""
+    `search`: in the name, description or owner; `schedule`: only those whose schedule is active,
+    paused or absent (`none`); `last_state`: only those whose newest run is in that state (`none`:
+    never run). `readable`: only these projects (None: any); `after`: the (project, name) a page
+    ended at."""
     # Per row, the newest run by the (workflow_id) index: a page costs the same on any history.
-    last_state = (
+    last_state_of = (
         select(runs.c.state).where(runs.c.workflow_id == workflows.c.id).order_by(runs.c.id.desc()).limit(1)
         .correlate(workflows).scalar_subquery()
     )
     q = (
         select(
             workflows.c.id, workflows.c.name, workflows.c.current_version, workflows.c.description,
-            workflows.c.updated_at, projects.c.name.label("project"),
-            schedules.c.cron, schedules.c.paused, last_state.label("last_state"),
+            workflows.c.owner, workflows.c.updated_at, projects.c.name.label("project"),
+            schedules.c.cron, schedules.c.paused, last_state_of.label("last_state"),
         )
         .join(projects, projects.c.id == workflows.c.project_id)
         .outerjoin(schedules, schedules.c.workflow_id == workflows.c.id)
@@ -272,12 +281,21 @@ def list_workflows(
         q = q.where(
             func.lower(workflows.c.name).contains(text, autoescape=True)
             | func.lower(workflows.c.description).contains(text, autoescape=True)
+            | func.lower(workflows.c.owner).contains(text, autoescape=True)
         )
+    if schedule == "none":
+        q = q.where(schedules.c.cron.is_(None))
+    elif schedule is not None:
+        q = q.where(schedules.c.cron.is_not(None), schedules.c.paused == (schedule == "paused"))
+    if last_state == "none":
+        q = q.where(last_state_of.is_(None))
+    elif last_state is not None:
+        q = q.where(last_state_of == last_state)
     with store.engine.connect() as conn:
         return [
             {
                 "project": r.project, "name": r.name, "version": r.current_version,
-                "description": r.description, "schedule": r.cron,
+                "description": r.description, "owner": r.owner, "schedule": r.cron,
                 "paused": bool(r.paused) if r.cron else None, "last_run_state": r.last_state,
                 "updated_at": r.updated_at.isoformat(timespec="seconds"),
             }
@@ -290,11 +308,12 @@ def list_versions(store: Store, name: str, *, project: str = DEFAULT_PROJECT) ->
     with store.engine.connect() as conn:
         wf = get_workflow(store, name, project=project, conn=conn)
         rows = conn.execute(
-            select(workflow_versions.c.version, workflow_versions.c.spec_hash, workflow_versions.c.created_at)
+            select(workflow_versions.c.version, workflow_versions.c.spec_hash, workflow_versions.c.created_by,
+                   workflow_versions.c.created_at)
             .where(workflow_versions.c.workflow_id == wf.id).order_by(workflow_versions.c.version.desc())
         )
         return [{"version": r.version, "current": r.version == wf.version, "spec_hash": r.spec_hash,
-                 "created_at": r.created_at} for r in rows]
+                 "created_by": r.created_by, "created_at": r.created_at} for r in rows]
 
 
 def delete_workflow(store: Store, name: str, *, project: str = DEFAULT_PROJECT) -> int:

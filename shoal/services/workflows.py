@@ -17,7 +17,8 @@ from typing import Any
 
 from shoal.engine import workflows as engine_workflows
 from shoal.engine.access import LOCAL, Actor, Role, require
-from shoal.engine.workflows import ApplyResult
+from shoal.engine.states import RunState
+from shoal.engine.workflows import SCHEDULE_STATES, ApplyResult, ScheduleState
 from shoal.errors import InvalidInput
 from shoal.services.pages import Page, check_limit, decode_cursor, page_of
 from shoal.spec.errors import Problem, SpecError
@@ -56,6 +57,7 @@ class WorkflowSummary:
     name: str
     version: int  # the current one
     description: str | None
+    owner: str | None  # who first applied it; None if applied before owners were recorded
     schedule: str | None  # its cron
     paused: bool | None  # None: no schedule
     last_run_state: str | None
@@ -67,6 +69,7 @@ class VersionInfo:
     version: int
     current: bool
     spec_hash: str
+    created_by: str | None  # who applied it; None if applied before authors were recorded
     created_at: datetime
 
 
@@ -186,19 +189,23 @@ def _apply_loaded(
 
 
 def list_workflows(
-    store: Store, *, search: str | None = None, project: str | None = None, actor: Actor = LOCAL,
+    store: Store, *, search: str | None = None, project: str | None = None, schedule: ScheduleState | None = None,
+    last_state: str | None = None, actor: Actor = LOCAL,
 ) -> list[WorkflowSummary]:
-    """Workflows (of projects `actor` may read) with their current version, schedule and last run."""
-    return _summaries(store, search=search, project=project, actor=actor)
+    """Workflows (of projects `actor` may read) with their current version, owner, schedule and
+    last run; `search` in the name, description or owner."""
+    return _summaries(store, search=search, project=project, actor=actor, schedule=schedule, last_state=last_state)
 
 
 def workflows_page(
     store: Store, *, cursor: str | None = None, limit: int = 50, search: str | None = None,
-    project: str | None = None, actor: Actor = LOCAL,
+    project: str | None = None, schedule: ScheduleState | None = None, last_state: str | None = None,
+    actor: Actor = LOCAL,
 ) -> Page[WorkflowSummary]:
     """A page of `list_workflows`, by project and name; `cursor`: the `next_cursor` of the page before."""
     after = decode_cursor(cursor, (str, str))
-    rows = _summaries(store, search=search, project=project, actor=actor, after=after, limit=check_limit(limit) + 1)
+    rows = _summaries(store, search=search, project=project, actor=actor, after=after, limit=check_limit(limit) + 1,
+                      schedule=schedule, last_state=last_state)
     return page_of(rows, limit, lambda w: (w.project, w.name))
 
 
@@ -206,6 +213,12 @@ def _summaries(store: Store, *, search: str | None, project: str | None, actor: 
                ) -> list[WorkflowSummary]:
     if project is not None:
         require(actor, project, Role.VIEWER, f"read workflows of project {project!r}")
+    last_state, schedule = page.get("last_state"), page.get("schedule")
+    if last_state is not None and last_state != "none" and last_state not in set(RunState):
+        raise InvalidInput(f"last_state {last_state!r}: expected none (never run) or a run state: "
+                           f"{', '.join(RunState)}", field="last_state")
+    if schedule is not None and schedule not in SCHEDULE_STATES:
+        raise InvalidInput(f"schedule {schedule!r}: expected one of {', '.join(SCHEDULE_STATES)}", field="schedule")
     rows = engine_workflows.list_workflows(
         store, search=search, project=project, readable=None if actor.roles is None else list(actor.roles), **page,
     )

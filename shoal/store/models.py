@@ -46,6 +46,8 @@ workflows = Table(
     Column("name", String(128), nullable=False),
     Column("current_version", Integer, nullable=False),
     Column("description", Text, default="", nullable=False),
+    # Who first applied it (a user's name; "local" for the command line on this machine).
+    Column("owner", String(100)),  # a users.name
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     UniqueConstraint("project_id", "name"),
@@ -62,6 +64,7 @@ workflow_versions = Table(
     Column("spec_hash", String(64), nullable=False),
     # Where the definition was applied from: python tasks import `module:function` from here.
     Column("source_dir", Text),
+    Column("created_by", String(100)),  # who applied this version (a users.name)
     Column("created_at", DateTime, nullable=False),
     UniqueConstraint("workflow_id", "version"),
 )

@@ -33,10 +33,45 @@ def test_a_list_of_workflows_a_page_at_a_time(api: dict[str, Call]) -> None:
     assert [[w["name"] for w in page] for page in got] == [["a", "b"], ["c", "d"], ["e"]]  # only fraud's
     everything = [(w["project"], w["name"]) for page in pages(api["root"], "/api/v1/workflows", limit=4) for w in page]
     assert everything == [("default", "z")] + [("fraud", n) for n in "abcde"]
-    assert [w["name"] for w in api["bob"]("GET", "/api/v1/workflows", params={"search": "C"}).json()["items"]] == ["c"]
+    assert [w["name"] for w in api["bob"]("GET", "/api/v1/workflows", params={"search": "C"}).json()["items"]] == [
+        "a", "b", "c", "d", "e"]  # c, and the owner alice of every one
+    assert [w["name"] for w in api["bob"]("GET", "/api/v1/workflows", params={"search": "D"}).json()["items"]] == ["d"]
     bad = error_of(api["bob"]("GET", "/api/v1/workflows", params={"cursor": "bm9wZQ"}), 422)
     assert bad["details"]["field"] == "cursor" and "next_cursor" in bad["message"]
     error_of(api["bob"]("GET", "/api/v1/workflows", params={"limit": 1001}), 422)
+
+
+def names(call: Call, **params: Any) -> list[str]:
+    answer = call("GET", "/api/v1/workflows", params=params)
+    assert answer.status_code == 200, answer.text
+    return [w["name"] for w in answer.json()["items"]]
+
+
+def test_workflows_have_an_owner_and_filter_by_schedule_and_last_run(api: dict[str, Call]) -> None:
+    alice, root = api["alice"], api["root"]
+    for name in ("never", "ran"):
+        apply(alice, name, "fraud")
+    for name in ("daily", "held"):
+        text = WF.format(name=name, project="fraud") + "schedule: {cron: '0 2 * * *'}\n"
+        assert alice("POST", "/api/v1/workflows", json={"content": text}).status_code == 201
+    apply(root, "ran", "fraud")  # unchanged: the owner stays who created it
+    assert alice("POST", f"{BASE}/held/schedule/pause").status_code == 200
+    assert alice("POST", "/api/v1/runs", json={"project": "fraud", "workflow": "ran"}).status_code == 201
+    listed = {w["name"]: w for w in api["bob"]("GET", "/api/v1/workflows").json()["items"]}
+    assert {w["owner"] for w in listed.values()} == {"alice"}
+    assert names(api["bob"], search="ALICE") == ["daily", "held", "never", "ran"]
+    assert names(api["bob"], schedule="active") == ["daily"]
+    assert names(api["bob"], schedule="paused") == ["held"]
+    assert names(api["bob"], schedule="none") == ["never", "ran"]
+    assert names(api["bob"], last_state="queued") == ["ran"]
+    assert names(api["bob"], last_state="none", schedule="none") == ["never"]
+    assert names(api["bob"], last_state="failed") == []
+    bad = error_of(api["bob"]("GET", "/api/v1/workflows", params={"last_state": "done"}), 422)
+    assert bad["details"]["field"] == "last_state" and "success" in bad["message"]
+    error_of(api["bob"]("GET", "/api/v1/workflows", params={"schedule": "sometimes"}), 422)
+    root("POST", "/api/v1/workflows", json={"content": WF.format(name="ran", project="fraud").replace("'1'", "'2'")})
+    versions = api["bob"]("GET", f"{BASE}/ran/versions").json()
+    assert [(v["version"], v["created_by"]) for v in versions] == [(2, "root"), (1, "alice")]
 
 
 def test_versions_and_the_diff_between_two(api: dict[str, Call]) -> None:

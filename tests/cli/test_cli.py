@@ -84,6 +84,10 @@ def test_workflow_list_search_show_and_delete(cli, tmp_path: Path) -> None:  # t
     cli("workflow", "apply", str(f), "--project", "teamb")
     names = [w["name"] for w in json.loads(cli("workflow", "list", "--json", "--search", "branch").output)]
     assert names == ["hello_ml"]
+    unscheduled = json.loads(cli("workflow", "list", "--json", "--schedule", "none").output)
+    assert [(w["name"], w["owner"]) for w in unscheduled] == [("other", "local")]  # hello_ml has a schedule
+    refused = cli("workflow", "list", "--last-state", "done")
+    assert refused.exit_code == 2 and "last_state 'done'" in refused.output and "success" in refused.output
     shown = json.loads(cli("workflow", "show", "other", "--project", "teamb", "--json").output)
     assert shown["project"] == "teamb" and shown["version"] == 1
     assert cli("workflow", "show", "other").exit_code == 2  # it lives in teamb, not default

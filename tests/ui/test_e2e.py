@@ -77,6 +77,13 @@ def test_a_new_user_runs_a_workflow_and_watches_it_live(server: Server, open_pag
     expect(page.get_by_test_id(f"runs-row-{run_id}")).to_be_visible()
     w.shot("runs")
 
+    page.get_by_test_id("nav-workflows").click()
+    page.get_by_test_id("workflows-state-filter").select_option("success")
+    expect(page.get_by_test_id("workflow-row-ui_tour")).to_contain_text("admin")  # its owner
+    page.get_by_test_id("workflows-state-filter").select_option("none")  # never run: not this one
+    expect(page.get_by_test_id("workflows-empty")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/workflows\?last_state=none$"))
+
 
 def test_a_viewer_sees_no_button_that_changes_anything(server: Server, open_page: Any) -> None:
     api = server.api

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from shoal import services
 from shoal.api.deps import API, MAX_ID, Caller, Limit, StoreDep, Version, json_response
+from shoal.engine.workflows import ScheduleState
 from shoal.errors import InvalidInput
 from shoal.spec.io import MAX_FILE_BYTES
 
@@ -44,12 +45,16 @@ class ApplyRequest(BaseModel):
 @router.get("/workflows")
 def list_workflows(
     caller: Caller, store: StoreDep, project: str | None = None, search: str | None = None,
+    schedule: Annotated[ScheduleState | None, Query(description="active, paused or none (no schedule)")] = None,
+    last_state: Annotated[str | None, Query(description="the newest run's state; none: never run")] = None,
     cursor: str | None = None, limit: Limit = 50,
 ) -> Response:
     """Workflows of the projects the caller may read, by project and name, a page at a time:
-    pass `next_cursor` back as `cursor` for the next page. `search` matches name or description."""
+    pass `next_cursor` back as `cursor` for the next page. `search` matches name, description
+    or owner."""
     return json_response(services.workflows.workflows_page(
-        store, cursor=cursor, limit=limit, search=search, project=project, actor=caller))
+        store, cursor=cursor, limit=limit, search=search, project=project, schedule=schedule,
+        last_state=last_state, actor=caller))
 
 
 @router.post("/workflows", status_code=201)

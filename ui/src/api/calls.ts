@@ -22,13 +22,24 @@ export const PAGE_SIZE = 50;
 
 const orUndef = <T,>(v: T | null | undefined | ''): T | undefined => (v === null || v === '' ? undefined : (v as T));
 
-export const listWorkflows = (q: { project?: string | null; search?: string; cursor?: string | null; limit?: number }) =>
+export type ScheduleFilter = 'active' | 'paused' | 'none';
+
+export const listWorkflows = (q: {
+  project?: string | null;
+  search?: string;
+  schedule?: ScheduleFilter | null;
+  lastState?: string | null;
+  cursor?: string | null;
+  limit?: number;
+}) =>
   unwrap<Page<WorkflowSummary>>(
     client.GET('/api/v1/workflows', {
       params: {
         query: {
           project: orUndef(q.project),
           search: orUndef(q.search),
+          schedule: orUndef(q.schedule),
+          last_state: orUndef(q.lastState),
           cursor: orUndef(q.cursor),
           limit: q.limit ?? PAGE_SIZE,
         },

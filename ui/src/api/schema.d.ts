@@ -197,7 +197,8 @@ export interface paths {
         /**
          * List Workflows
          * @description Workflows of the projects the caller may read, by project and name, a page at a time:
-         *     pass `next_cursor` back as `cursor` for the next page. `search` matches name or description.
+         *     pass `next_cursor` back as `cursor` for the next page. `search` matches name, description
+         *     or owner.
          */
         get: operations["list_workflows_api_v1_workflows_get"];
         put?: never;
@@ -1576,6 +1577,10 @@ export interface operations {
             query?: {
                 project?: string | null;
                 search?: string | null;
+                /** @description active, paused or none (no schedule) */
+                schedule?: ("active" | "paused" | "none") | null;
+                /** @description the newest run's state; none: never run */
+                last_state?: string | null;
                 cursor?: string | null;
                 /** @description items per page */
                 limit?: number;

@@ -36,6 +36,8 @@ export interface WorkflowSummary {
   name: string;
   version: number;
   description: string | null;
+  /** who first applied it (null: applied before owners were recorded) */
+  owner: string | null;
   schedule: string | null;
   paused: boolean | null;
   last_run_state: RunState | null;
@@ -81,6 +83,8 @@ export interface WorkflowVersion {
   version: number;
   current: boolean;
   spec_hash: string;
+  /** who applied it (null: applied before authors were recorded) */
+  created_by: string | null;
   created_at: string;
 }
 

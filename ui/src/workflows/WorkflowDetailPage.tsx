@@ -129,6 +129,9 @@ export function WorkflowDetailPage() {
                         {v.current && <span className="tag">current</span>}
                       </td>
                       <td className="mono small muted">{formatTime(v.created_at)}</td>
+                      <td className="small muted" title="applied by">
+                        {v.created_by ?? ''}
+                      </td>
                       <td className="mono small muted" title={v.spec_hash}>
                         {v.spec_hash.slice(0, 8)}
                       </td>

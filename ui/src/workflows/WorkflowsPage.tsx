@@ -1,7 +1,7 @@
 import { useMemo, useState } from 'react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { Link } from 'react-router-dom';
-import { listSchedules, listWorkflows } from '../api/calls';
+import { Link, useSearchParams } from 'react-router-dom';
+import { listSchedules, listWorkflows, type ScheduleFilter } from '../api/calls';
 import type { ScheduleRow } from '../api/types';
 import { useAuth } from '../auth/AuthContext';
 import { ErrorBox } from '../components/ErrorBox';
@@ -9,6 +9,7 @@ import { Pager } from '../components/Pager';
 import { Skeleton } from '../components/Skeleton';
 import { StateBadge } from '../components/StateBadge';
 import { formatTime } from '../lib/format';
+import { RUN_STATES } from '../lib/states';
 import { useDebounced, useSlashFocus } from '../lib/hooks';
 import { useCursorPages } from '../lib/useCursorPages';
 import { ImportButton } from './ImportButton';
@@ -18,12 +19,23 @@ export function WorkflowsPage() {
   const { project, canEdit, who } = useAuth();
   const [search, setSearch] = useState('');
   const debounced = useDebounced(search.trim(), 250);
-  const pages = useCursorPages(`${project ?? ''}|${debounced}`);
+  // The filters live in the address, so a link such as /workflows?last_state=failed shares a view.
+  const [filters, setFilters] = useSearchParams();
+  const schedule = (filters.get('schedule') as ScheduleFilter | null) || null;
+  const lastState = filters.get('last_state') || null;
+  const setFilter = (key: string, value: string) => {
+    const next = new URLSearchParams(filters);
+    if (value) next.set(key, value);
+    else next.delete(key);
+    setFilters(next, { replace: true });
+  };
+  const filtered = !!(debounced || schedule || lastState);
+  const pages = useCursorPages(`${project ?? ''}|${debounced}|${schedule}|${lastState}`);
   const searchRef = useSlashFocus<HTMLInputElement>();
 
   const workflows = useQuery({
-    queryKey: ['workflows', project, debounced, pages.cursor],
-    queryFn: () => listWorkflows({ project, search: debounced, cursor: pages.cursor }),
+    queryKey: ['workflows', project, debounced, schedule, lastState, pages.cursor],
+    queryFn: () => listWorkflows({ project, search: debounced, schedule, lastState, cursor: pages.cursor }),
     placeholderData: keepPreviousData,
   });
   const schedules = useQuery({ queryKey: ['schedules', project], queryFn: () => listSchedules(project) });
@@ -45,20 +57,46 @@ export function WorkflowsPage() {
           ref={searchRef}
           className="search"
           type="search"
-          placeholder="Search name or description  ( / )"
+          placeholder="Search name, description or owner  ( / )"
           data-testid="workflows-search"
           value={search}
           onChange={(e) => setSearch(e.target.value)}
         />
+        <select
+          aria-label="Schedule"
+          data-testid="workflows-schedule-filter"
+          value={schedule ?? ''}
+          onChange={(e) => setFilter('schedule', e.target.value)}
+        >
+          <option value="">Any schedule</option>
+          <option value="active">Scheduled</option>
+          <option value="paused">Paused</option>
+          <option value="none">No schedule</option>
+        </select>
+        <select
+          aria-label="Last run"
+          data-testid="workflows-state-filter"
+          value={lastState ?? ''}
+          onChange={(e) => setFilter('last_state', e.target.value)}
+        >
+          <option value="">Any last run</option>
+          {RUN_STATES.map((st) => (
+            <option key={st} value={st}>
+              Last run {st}
+            </option>
+          ))}
+          <option value="none">Never run</option>
+        </select>
         <div className="spacer" />
         {mayImport && <ImportButton project={project} />}
       </div>
       <ErrorBox error={workflows.error} testId="workflows-error" />
       <Skeleton loading={workflows.isPending} />
       {empty &&
-        (debounced ? (
+        (filtered ? (
           <div className="empty" data-testid="workflows-empty">
-            No workflow matches “{debounced}”{project ? ` in ${project}` : ''}. Clear the search to see them all.
+            No workflow matches {debounced ? `“${debounced}”` : 'these filters'}
+            {project ? ` in ${project}` : ''}. Clear the search and filters to see them all.
           </div>
         ) : (
           <div className="empty" data-testid="workflows-empty">
@@ -82,6 +120,7 @@ export function WorkflowsPage() {
               <th>Name</th>
               <th>Project</th>
               <th className="num">Version</th>
+              <th>Owner</th>
               <th>Description</th>
               <th>Schedule</th>
               <th>Last run</th>
@@ -100,6 +139,7 @@ export function WorkflowsPage() {
                   </td>
                   <td className="muted">{w.project}</td>
                   <td className="num">v{w.version}</td>
+                  <td className="muted">{w.owner ?? '—'}</td>
                   <td className="desc" title={w.description ?? ''}>
                     {w.description || <span className="muted">—</span>}
                   </td>
