@@ -4,6 +4,7 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import type { Evaluation } from '../api/types';
 import { confusionRates, formatRate } from '../lib/evaluation';
 import { ConfusionMatrix } from './ConfusionMatrix';
+import { EvaluationCharts } from './EvaluationCharts';
 import { EvaluationSection } from './EvaluationSection';
 
 // openapi-fetch takes `fetch` when the client is created (on import): replace it before that.
@@ -98,6 +99,29 @@ describe('EvaluationSection', () => {
     expect(await screen.findByTestId('evaluation-error')).toHaveTextContent('bob may not read models of project fraud');
     expect(screen.queryByTestId('evaluation-empty')).toBeNull();
   });
+});
+
+describe('EvaluationCharts', () => {
+  it('draws a regression report as a residual histogram and predicted against actual', () => {
+    render(
+      <EvaluationCharts
+        report={{
+          format: 1,
+          objective: 'regression',
+          rows: 500,
+          rmse: 0.31,
+          residuals: { edges: [-1, -0.5, 0, 0.5, 1], counts: [10, 240, 230, 20] },
+          predicted_vs_actual: { actual: [1, 2, 3], predicted: [1.1, 1.8, 3.2] },
+        }}
+      />,
+    );
+    const residuals = screen.getByTestId('residuals');
+    expect(residuals.querySelectorAll('.recharts-bar-rectangle')).toHaveLength(4);
+    expect(screen.getByTestId('predicted-vs-actual').querySelectorAll('.recharts-scatter-symbol')).toHaveLength(3);
+    expect(screen.getByText('rmse 0.31 over 500 rows')).toBeInTheDocument();
+    expect(screen.queryByTestId('roc-curve')).toBeNull();
+    expect(screen.queryByTestId('feature-importance')).toBeNull();
+  }, 30_000);
 });
 
 describe('ConfusionMatrix', () => {
