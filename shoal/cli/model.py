@@ -100,7 +100,29 @@ def show(
     console.print(f"metrics: {_metrics(mv.metrics) or '-'}", markup=False)
     console.print(f"params: {json.dumps(mv.params)}", markup=False)
     console.print(f"produced by: run {mv.run_id or '-'}, task run {mv.task_run_id or '-'}, {fmt_time(mv.created_at)}")
+    console.print(f"evaluation: {_evaluation(name, mv.version, project)}", markup=False)
     _print_history(detail.history)
+
+
+def _evaluation(name: str, version: int, project: str) -> str:
+    """One line on the version's evaluation report (the web UI draws it), or how to store one."""
+    from shoal.cli._store import store
+    from shoal.errors import NotFound
+
+    try:
+        doc = services.models.get_evaluation(store(), name, version, project=project)
+    except NotFound:
+        return "none (a release task stores one with evaluation: '${evaluate.evaluation}')"
+    parts = [f"{doc.get('objective')}, {doc.get('rows')} rows"]
+    if "confusion" in doc:
+        c = doc["confusion"]
+        parts.append(f"at threshold {doc.get('threshold')}: tn={c['tn']} fp={c['fp']} fn={c['fn']} tp={c['tp']}")
+    curves = [k for k in ("roc", "pr", "residuals", "predicted_vs_actual") if k in doc]
+    if curves:
+        parts.append(", ".join(k.replace("_", " ") for k in curves))
+    if "importance" in doc:
+        parts.append(f"importance ({doc['importance']['kind']}) of {len(doc['importance']['features'])} features")
+    return "; ".join(parts)
 
 
 def _print_history(history: list[Release]) -> None:

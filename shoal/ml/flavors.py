@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -77,6 +78,16 @@ class Model:
     def load(cls, directory: Path) -> Model:
         raise NotImplementedError
 
+    def importance(self) -> tuple[str, dict[str, float]] | None:
+        """How much each feature counts, as (kind, {feature: value}) in the library's own measure
+        (gain for trees, |coefficient| for linear models), or None when the model has no such
+        measure (an MLP, HistGradientBoosting). Features the model never used may be missing."""
+        return None
+
+    def _name(self, i: int) -> str:
+        names = self.feature_names
+        return names[i] if names and i < len(names) else f"#{i}"
+
     def _meta(self) -> dict[str, Any]:
         return {"flavor": self.flavor, "objective": self.objective, "best_iteration": self.best_iteration,
                 "feature_names": self.feature_names}
@@ -106,6 +117,15 @@ class XGBoostModel(Model):
         booster = self._single if len(X) < SMALL_BATCH else self.booster
         # inplace_predict reads the numpy buffer directly: no DMatrix per call (~10x faster for one row)
         return np.asarray(booster.inplace_predict(X, iteration_range=self._range), dtype=np.float64).reshape(-1)
+
+    def importance(self) -> tuple[str, dict[str, float]] | None:
+        # Trained on a bare matrix, the booster names its features f0, f1, ...: map them back.
+        scores = self.booster.get_score(importance_type="gain")
+        out: dict[str, float] = {}
+        for key, value in scores.items():
+            name = self._name(int(key[1:])) if re.fullmatch(r"f\d+", key) else key
+            out[name] = float(value)
+        return "gain", out
 
     def save(self, directory: Path) -> None:
         directory = Path(directory)
@@ -146,6 +166,10 @@ class LightGBMModel(Model):
         threads = {"num_threads": 1} if len(X) < SMALL_BATCH else {}
         return np.asarray(self.booster.predict(X, num_iteration=self._num_iteration, **threads),
                           dtype=np.float64).reshape(-1)
+
+    def importance(self) -> tuple[str, dict[str, float]] | None:
+        gains = self.booster.feature_importance(importance_type="gain", iteration=self._num_iteration)
+        return "gain", {self._name(i): float(g) for i, g in enumerate(gains)}
 
     def save(self, directory: Path) -> None:
         directory = Path(directory)
@@ -191,6 +215,15 @@ class SklearnModel(Model):
         if self.objective == "binary":
             return np.asarray(self.estimator.predict_proba(X)[:, 1], dtype=np.float64)
         return np.asarray(self.estimator.predict(X), dtype=np.float64).reshape(-1)
+
+    def importance(self) -> tuple[str, dict[str, float]] | None:
+        # Only the linear models carry a per-feature number; HistGradientBoosting and MLP do not
+        # (permutation importance would mean scoring the data again per feature).
+        coef = getattr(self.estimator, "coef_", None)
+        if coef is None or self.algorithm not in (None, "lr"):
+            return None
+        values = np.abs(np.asarray(coef, dtype=np.float64)).reshape(-1)
+        return "abs_coefficient", {self._name(i): float(v) for i, v in enumerate(values)}
 
     def _meta(self) -> dict[str, Any]:
         import sklearn

@@ -9,6 +9,10 @@ bundle loaded. A release checks the artifact against it (hashing a few files) in
 the model again, which would import the ML libraries and take seconds: bytes that are the ones
 that loaded still load. An artifact without a manifest (registered by an older shoal) is checked
 by loading it.
+
+A version may also hold its evaluation report, `shoal-evaluation.json` (see `evaluation.py`).
+Like the manifest it is the registry's own file, not the model's: the manifest and the digests
+leave it out, so a retried registration of the same files still finds its version.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
 MANIFEST = "shoal-manifest.json"
+EVALUATION = "shoal-evaluation.json"
+_OWN = (MANIFEST, EVALUATION)  # the registry's files in an artifact; not the model's
 _CHUNK = 1 << 20
 
 
@@ -37,19 +43,35 @@ def _fs(uri: str) -> tuple[AbstractFileSystem, str]:
     return fsspec.core.url_to_fs(uri)
 
 
-def store_artifact(artifacts_url: str, project: str, model: str, local_dir: Path) -> str:
-    """Copy every file of `local_dir` to a new directory under the artifact store, then write its
-    manifest (the hashes of the files as read from `local_dir`); the directory's URL."""
+def store_artifact(artifacts_url: str, project: str, model: str, local_dir: Path,
+                   evaluation: bytes | None = None) -> str:
+    """Copy every file of `local_dir` to a new directory under the artifact store (and the
+    `evaluation` report, if given), then write its manifest (the hashes of the files as read
+    from `local_dir`); the directory's URL."""
     target = _join(artifacts_url, "models", project, model, uuid.uuid4().hex)
     fs, root = _fs(target)
-    for path in sorted(p for p in local_dir.rglob("*") if p.is_file() and p.name != MANIFEST):
+    for path in sorted(p for p in local_dir.rglob("*") if p.is_file() and p.name not in _OWN):
         dest = _join(root, *path.relative_to(local_dir).parts)
         fs.makedirs(dest.rsplit("/", 1)[0], exist_ok=True)
         fs.put_file(str(path), dest)
+    if evaluation is not None:
+        fs.makedirs(root, exist_ok=True)
+        with fs.open(_join(root, EVALUATION), "wb") as f:
+            f.write(evaluation)
     # Written last: a copy cut short has no manifest, and is checked by loading (which fails).
     with fs.open(_join(root, MANIFEST), "w") as f:
         json.dump({"format": 1, "sha256": file_digests(local_dir)}, f, indent=1, sort_keys=True)
     return target
+
+
+def read_evaluation(uri: str) -> bytes | None:
+    """The evaluation report stored in the artifact at `uri`, or None when it has none."""
+    fs, root = _fs(uri)
+    try:
+        with fs.open(_join(root, EVALUATION), "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
 
 
 def local_path(uri: str, cache_dir: Path) -> Path:
@@ -71,12 +93,12 @@ def local_path(uri: str, cache_dir: Path) -> Path:
 
 
 def file_digests(uri_or_dir: str | Path) -> dict[str, str]:
-    """The sha256 of every file (the manifest excepted), by path relative to the artifact."""
+    """The sha256 of every file (the registry's own files excepted), by path relative to the artifact."""
     fs, root = _fs(str(uri_or_dir))
     out: dict[str, str] = {}
     for path in sorted(fs.find(root)):
         rel = path[len(root):].lstrip("/")
-        if rel == MANIFEST:
+        if rel in _OWN:
             continue
         h = hashlib.sha256()
         with fs.open(path, "rb") as f:

@@ -2,6 +2,8 @@
 
 `register` copies a saved model bundle (model + preprocessing, `shoal.ml.bundle`) to the artifact
 store and records a new version with its metrics, signature, feature set and provenance.
+A version may carry an evaluation report (ROC and PR curves, confusion matrix, feature
+importance: `evaluation.py`), kept as a file in its artifact directory; `evaluation` reads it.
 `release` moves an alias to a version only after the version's artifact has loaded; `rollback`
 moves it back along the alias's release history. Every move is one transaction that also
 appends to `model_releases`, so the history is exactly the sequence of alias positions.
@@ -22,10 +24,23 @@ from sqlalchemy.exc import IntegrityError
 
 from shoal.errors import NotFound
 from shoal.ml.errors import MLError
-from shoal.registry.artifacts import damage, digest, local_path, store_artifact
+from shoal.registry.artifacts import (
+    damage,
+    digest,
+    local_path,
+    read_evaluation,
+    store_artifact,
+)
 from shoal.registry.errors import ModelNotFound, RegistryInputError, ReleaseRefused
+from shoal.registry.evaluation import check_evaluation, dumps
 from shoal.store import Store, utcnow
-from shoal.store.models import model_aliases, model_releases, model_versions, models, projects
+from shoal.store.models import (
+    model_aliases,
+    model_releases,
+    model_versions,
+    models,
+    projects,
+)
 from shoal.store.projects import DEFAULT_PROJECT, project_id
 
 if TYPE_CHECKING:
@@ -193,9 +208,17 @@ class Registry:
             rows = conn.execute(q.order_by(model_releases.c.id)).all()
         return [Release(model, r.alias, r.action, r.from_version, r.to_version, r.created_at) for r in rows]
 
+    def evaluation(self, model: str, version: int) -> dict[str, Any] | None:
+        """The evaluation report stored with a version, or None when it was registered without one."""
+        mv = self.get(model, version=version)
+        raw = read_evaluation(mv.artifact_uri)
+        return None if raw is None else json.loads(raw)
+
     def load(self, mv: ModelVersion) -> ModelBundle:
         """The version's bundle, ready to predict (downloaded first if the artifact is remote)."""
-        from shoal.ml.bundle import ModelBundle  # the ML libraries load only when a model does
+        from shoal.ml.bundle import (
+            ModelBundle,  # the ML libraries load only when a model does
+        )
 
         return ModelBundle.load(self._local(mv))
 
@@ -215,13 +238,16 @@ class Registry:
         description: str = "",
         run_id: int | None = None,
         task_run_id: int | None = None,
+        evaluation: dict[str, Any] | None = None,
     ) -> ModelVersion:
         """Record the bundle saved in `bundle_dir` as the next version of `model`.
 
         The bundle must load; with a feature set, every model input must be one of its features,
         and the signature becomes the feature set's request row (what `/predict` must receive).
+        `evaluation` (a report of `shoal.ml.evaluation`) is checked, then stored with the files.
         """
         check_name(model)
+        report = dumps(check_evaluation(evaluation)) if evaluation is not None else None
         from shoal.ml.bundle import ModelBundle
 
         bundle_dir = Path(bundle_dir)
@@ -238,7 +264,7 @@ class Registry:
         again = self._registered_by(model, task_run_id, bundle_dir)
         if again is not None:
             return again
-        uri = store_artifact(self.store.settings.artifacts_url, self.project, model, bundle_dir)
+        uri = store_artifact(self.store.settings.artifacts_url, self.project, model, bundle_dir, evaluation=report)
         preprocess = json.loads((bundle_dir / "bundle.json").read_text()).get("preprocess")
         for _ in range(5):  # two registrations racing for the same number: the loser takes the next
             try:

@@ -1,5 +1,5 @@
-"""Models: list them, their versions, one version with its release history; register a bundle;
-release (move an alias) and roll back.
+"""Models: list them, their versions, one version with its release history and its evaluation
+report; register a bundle; release (move an alias) and roll back.
 
 The registry (`shoal.registry`) does the work; this module adds who may do it (`engine.access`:
 reading needs the viewer role in the project, changing the editor role) and is what the CLI and
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shoal.engine.access import LOCAL, Actor, Role, require
+from shoal.errors import NotFound
 from shoal.registry import DEFAULT_ALIAS, ModelInfo, ModelVersion, Registry, Release
 from shoal.spec.models import DEFAULT_PROJECT
 
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
     from shoal.store import Store
 
 __all__ = [
-    "DEFAULT_ALIAS", "ModelDetail", "ModelInfo", "ModelVersion", "Registry", "Release", "get_version", "history",
+    "DEFAULT_ALIAS", "ModelDetail", "ModelInfo", "ModelVersion", "Registry", "Release", "get_evaluation",
+    "get_version", "history",
     "list_models", "list_versions", "register", "registry", "release", "rollback", "serve",
 ]
 
@@ -80,6 +82,18 @@ def get_version(
     return ModelDetail(reg.get(name, version=version, alias=alias), reg.history(name))
 
 
+def get_evaluation(
+    store: Store, name: str, version: int, *, project: str = DEFAULT_PROJECT, actor: Actor = LOCAL
+) -> dict[str, Any]:
+    """The evaluation report stored with a version (ROC and PR curves, confusion matrix, feature
+    importance); NotFound when the version was registered without one."""
+    report = _reader(store, project, actor).evaluation(name, version)
+    if report is None:
+        raise NotFound(f"model {name} version {version} has no evaluation: register it with "
+                       "evaluation: '${evaluate.evaluation}' in the release task")
+    return report
+
+
 def history(
     store: Store, name: str, *, alias: str | None = None, project: str = DEFAULT_PROJECT, actor: Actor = LOCAL
 ) -> list[Release]:
@@ -96,16 +110,18 @@ def register(
     feature_set: str | None = None,
     feature_set_version: int | None = None,
     description: str = "",
+    evaluation: dict[str, Any] | None = None,
     project: str = DEFAULT_PROJECT,
     actor: Actor = LOCAL,
 ) -> ModelVersion:
     """Record a saved model bundle (a directory written by `shoal.ml`) as the model's next version.
 
     The bundle must load; with a feature set, every model input must be one of its features.
+    `evaluation` is an evaluation report (`shoal.ml.evaluation`), checked and stored with it.
     """
     return _writer(store, project, actor, "register").register(
         name, bundle, metrics=metrics, feature_set=feature_set, feature_set_version=feature_set_version,
-        description=description,
+        description=description, evaluation=evaluation,
     )
 
 

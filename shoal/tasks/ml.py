@@ -13,6 +13,7 @@ reference has a value.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -347,8 +348,10 @@ class EvaluateParams(TaskParams):
     label: str = Field(description="the label column of data, e.g. is_attributed")
     threshold: float = Field(
         default=0.5, ge=0, le=1,
-        description="a score at or above this predicts 1, for accuracy, precision, recall and f1 (0 to 1)",
+        description="a score at or above this predicts 1, for accuracy, precision, recall, f1 and the confusion "
+        "matrix (0 to 1)",
     )
+    output: str | None = _output("the evaluation report (evaluation.json)")
     isolation: Isolation = isolation_field()
 
 
@@ -357,10 +360,12 @@ class EvaluateTask(_MLTask):
     Params = EvaluateParams
     group = "ml"
     description = ("Score labelled samples with a trained model; its metrics (auc, logloss, accuracy, ...) "
-                   "become outputs, e.g. for a switch on ${evaluate.auc}.")
+                   "become outputs, e.g. for a switch on ${evaluate.auc}, and its ROC and PR curves, confusion "
+                   "matrix and feature importance a report, ${evaluate.evaluation}, to register with the model.")
 
     def work(self, ctx: TaskContext) -> dict[str, Any]:
         from shoal.ml.bundle import ModelBundle
+        from shoal.ml.evaluation import report
         from shoal.ml.metrics import evaluate
 
         p: EvaluateParams = ctx.params
@@ -369,10 +374,17 @@ class EvaluateTask(_MLTask):
         if p.label not in df.columns:
             raise TaskFailed(f"label {p.label!r} is not a column of {p.data}")
         scores = bundle.predict_frame(df)
-        metrics = evaluate(df[p.label].to_numpy(dtype=float), scores,
-                           objective=bundle.meta.get("objective", "binary"), threshold=p.threshold)
+        y = df[p.label].to_numpy(dtype=float)
+        objective = bundle.meta.get("objective", "binary")
+        metrics = evaluate(y, scores, objective=objective, threshold=p.threshold)
         print("  ".join(f"{k}={int(v)}" if k in ("rows", "positives") else f"{k}={v:.4f}" for k, v in metrics.items()))
-        return metrics
+        doc = report(y, scores, objective=objective, threshold=p.threshold, model=bundle.model)
+        path = task_dir(ctx, p.output) / "evaluation.json"
+        tmp = path.with_name(f".{path.name}.tmp")  # a named output folder is not emptied: replace atomically
+        tmp.write_text(json.dumps(doc, separators=(",", ":")))
+        os.replace(tmp, path)
+        print(f"evaluation report ({path.stat().st_size} bytes) -> {path}")
+        return {**metrics, "evaluation": str(path)}
 
 
 # -- release ---------------------------------------------------------------------------------------
@@ -400,6 +412,11 @@ class ReleaseParams(TaskParams):
         description="metrics stored with the version, name -> number, e.g. {auc: '${evaluate.auc}'}",
     )
     description: str = Field(default="", description="a note stored with the version, e.g. what changed")
+    evaluation: str | None = Field(
+        default=None,
+        description="the evaluation report to store with the version (ROC and PR curves, confusion matrix, "
+        "feature importance), e.g. ${evaluate.evaluation}; empty: none",
+    )
     isolation: Isolation = isolation_field()
 
 
@@ -413,15 +430,17 @@ class ReleaseTask(_MLTask):
 
     def work(self, ctx: TaskContext) -> dict[str, Any]:
         from shoal.registry import Registry
+        from shoal.registry.evaluation import read_evaluation
 
         p: ReleaseParams = ctx.params
         registry = Registry(run_store(), ctx.project)
         fs_version = parse_version(p.feature_set_version, "feature_set_version")
+        evaluation = read_evaluation(_path(p.evaluation, ctx, "evaluation")) if p.evaluation else None
         mv = registry.register(
             p.model, _path(p.model_dir, ctx, "model_dir"),
             metrics={k: number(v, f"metrics.{k}") for k, v in p.metrics.items()},
             feature_set=p.feature_set, feature_set_version=fs_version, description=p.description,
-            run_id=ctx.run_id, task_run_id=ctx.task_run_id,
+            run_id=ctx.run_id, task_run_id=ctx.task_run_id, evaluation=evaluation,
         )
         out: dict[str, Any] = {"model": p.model, "version": mv.version, "artifact": mv.artifact_uri}
         if p.alias:

@@ -11,7 +11,7 @@ from shoal.services import features, models
 from shoal.store import Store
 from tests.api.conftest import Call, error_of
 from tests.features.conftest import TALKINGDATA_SQL
-from tests.registry.conftest import bundle_dirs, talkingdata_small  # noqa: F401 - fixtures
+from tests.registry.conftest import REPORT, bundle_dirs, talkingdata_small  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.slow  # trains small models and imports a table: seconds
 
@@ -74,3 +74,18 @@ def test_models_versions_release_rollback(api: dict[str, Call], store: Store, bu
     for path in (MODELS, f"{MODELS}/ctr", f"{MODELS}/ctr/versions", f"{MODELS}/ctr/releases"):
         error_of(api["carol"]("GET", path), 403)
     error_of(api["carol"]("POST", f"{MODELS}/ctr/rollback", json={}), 403)
+
+
+def test_a_versions_evaluation_report(api: dict[str, Call], store: Store, bundle_dirs: list[Path]) -> None:  # noqa: F811
+    models.register(store, "ctr", bundle_dirs[0], project="fraud", evaluation=REPORT)
+    models.register(store, "ctr", bundle_dirs[1], project="fraud")
+    got = api["bob"]("GET", f"{MODELS}/ctr/versions/1/evaluation")
+    assert got.status_code == 200 and got.json() == REPORT, got.text
+    none = error_of(api["bob"]("GET", f"{MODELS}/ctr/versions/2/evaluation"), 404)
+    assert none["message"] == ("model ctr version 2 has no evaluation: register it with "
+                               "evaluation: '${evaluate.evaluation}' in the release task")
+    assert "version 3" in error_of(api["bob"]("GET", f"{MODELS}/ctr/versions/3/evaluation"), 404)["message"]
+    assert "nope" in error_of(api["bob"]("GET", f"{MODELS}/nope/versions/1/evaluation"), 404)["message"]
+    bad = error_of(api["bob"]("GET", f"{MODELS}/ctr/versions/0/evaluation"), 422)
+    assert "version" in str(bad["details"]), bad
+    error_of(api["carol"]("GET", f"{MODELS}/ctr/versions/1/evaluation"), 403)

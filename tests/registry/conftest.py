@@ -18,6 +18,14 @@ from shoal.store import Store
 from tests.features.conftest import TALKINGDATA_SQL
 from tests.serving.conftest import save_bundle
 
+# A small evaluation report of the shape `shoal.ml.evaluation.report` writes.
+REPORT = {
+    "format": 1, "objective": "binary", "rows": 4, "positives": 2, "threshold": 0.5, "auc": 1.0,
+    "average_precision": 1.0, "roc": {"fpr": [0.0, 0.0, 1.0], "tpr": [0.0, 1.0, 1.0]},
+    "pr": {"recall": [0.0, 1.0], "precision": [1.0, 1.0]}, "confusion": {"tn": 2, "fp": 0, "fn": 0, "tp": 2},
+    "importance": {"kind": "gain", "features": [{"feature": "clicks", "value": 3.5}, {"feature": "app", "value": 1}]},
+}
+
 
 @pytest.fixture
 def reg(store: Store) -> Registry:

@@ -11,6 +11,7 @@ from shoal.config import Settings
 from shoal.registry import Registry
 from shoal.store import Store
 from tests.conftest import cli_runner
+from tests.registry.conftest import REPORT
 from tests.serving.conftest import free_port
 
 
@@ -95,6 +96,18 @@ def test_show_prints_the_release_history(cli, bundle_dirs: list[Path]) -> None: 
     assert "ctr" in listing and "production→v1" in listing
     versions = cli("model", "versions", "ctr").output
     assert "auc=0.9" in versions and "production" in versions
+
+
+def test_show_sums_up_the_evaluation(cli, store: Store, bundle_dirs: list[Path]) -> None:  # type: ignore[no-untyped-def]
+    Registry(store).register("ctr", bundle_dirs[0], evaluation=REPORT)
+    Registry(store).register("ctr", bundle_dirs[1])
+    r = cli("model", "show", "ctr", "--version", "1")
+    assert r.exit_code == 0, r.output
+    out = " ".join(r.output.split())  # the console folds long lines
+    assert ("evaluation: binary, 4 rows; at threshold 0.5: tn=2 fp=0 fn=0 tp=2; roc, pr; importance (gain) of 2 "
+            "features") in out, out
+    out = " ".join(cli("model", "show", "ctr").output.split())
+    assert "evaluation: none (a release task stores one with evaluation: '${evaluate.evaluation}')" in out, out
 
 
 def test_errors_exit_2_and_change_nothing(cli, store: Store, bundle_dirs: list[Path], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

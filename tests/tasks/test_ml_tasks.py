@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -59,6 +60,14 @@ def test_talkingdata_workflow_trains_checks_and_releases(client: Client, tmp_pat
     assert mv.metrics["auc"] == pytest.approx(auc) and mv.run_id == info.id
     assert "ip" in mv.signature["required"] and "click_time" in mv.signature["required"]
     assert [s["type"] for s in mv.preprocess["steps"]] == ["log", "fill_missing"]  # type: ignore[index]
+    # evaluate wrote its report beside the metrics; release stored it with the version.
+    evaluated = outputs(info, "evaluate")
+    report = json.loads(Path(str(evaluated["evaluation"])).read_text())
+    assert reg.evaluation("talkingdata", mv.version) == report
+    assert report["auc"] == pytest.approx(auc) and sum(report["confusion"].values()) == evaluated["rows"]
+    assert report["confusion"]["tp"] + report["confusion"]["fn"] == evaluated["positives"]
+    assert report["importance"]["kind"] == "gain" and len(report["importance"]["features"]) > 3
+    assert {f["feature"] for f in report["importance"]["features"]} <= set(mv.signature["features"])
     # The released model scores a raw click with the online features the workflow loaded.
     from shoal.serving import LoadedModel
 

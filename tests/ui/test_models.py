@@ -1,7 +1,8 @@
 """Models in the web UI: the TalkingData workflow trains and releases two versions on a real
 `shoal server`; the user opens the model, sees its versions with their metrics and the run
-that trained each, rolls `production` back to version 1 and releases version 2 again; a viewer
-of the project sees no release or rollback button."""
+that trained each, opens a version's evaluation pictures (ROC and PR curves, confusion matrix,
+feature importance), rolls `production` back to version 1 and releases version 2 again; a
+viewer of the project sees no release or rollback button."""
 
 from __future__ import annotations
 
@@ -77,6 +78,43 @@ def test_a_model_is_rolled_back_and_released_from_its_page(trained: Server, open
     history = trained.api.get("/api/v1/projects/default/models/talkingdata/releases",
                               params={"alias": "production"}).json()
     assert [(h["action"], h["to_version"]) for h in history][-2:] == [("rollback", 1), ("release", 2)], history
+
+
+def test_a_version_shows_its_evaluation_pictures(trained: Server, open_page: Any) -> None:
+    """The release task stored the evaluate task's report with each version: the panel draws it."""
+    api = trained.api
+    version = api.get("/api/v1/projects/default/models/talkingdata", params={"version": 2}).json()
+    run = api.get(f"/api/v1/projects/default/runs/{version['run_id']}").json()
+    evaluated = next(t for t in run["tasks"] if t["task"] == "evaluate")["outputs"]
+    w = open_page(f"http://127.0.0.1:{trained.port}")
+    page = w.page
+    log_in(w, token_of(trained))
+    open_row(page, "nav-models", "models-row")
+    page.get_by_test_id("model-version-row-2").click()
+    expect(page.get_by_test_id("model-version-panel")).to_have_attribute("data-version", "2")
+
+    roc = page.get_by_test_id("roc-curve")
+    expect(roc).to_contain_text(re.compile(r"AUC 0\.\d+"))
+    points = int(roc.get_attribute("data-points") or 0)
+    assert points > 2
+    line = roc.locator("path.recharts-line-curve")
+    expect(line).to_have_count(1)
+    assert len(re.findall(r"[ML]", line.get_attribute("d") or "")) == points  # a line through every point
+    expect(page.get_by_test_id("pr-curve").locator("path.recharts-line-curve")).to_have_count(1)
+
+    matrix = page.get_by_test_id("confusion-matrix")
+    counts = [int(page.get_by_test_id(f"confusion-{k}").locator(".confusion-count").inner_text().replace(",", ""))
+              for k in ("tn", "fp", "fn", "tp")]
+    assert sum(counts) == evaluated["rows"] and counts[2] + counts[3] == evaluated["positives"], counts
+    expect(matrix).to_have_attribute("data-total", str(int(evaluated["rows"])))
+    expect(page.get_by_test_id("confusion-tp-rate")).to_contain_text("%")
+
+    importance = page.get_by_test_id("feature-importance")
+    expect(importance).to_contain_text("gain")
+    assert importance.locator(".recharts-bar-rectangle").count() == int(importance.get_attribute("data-count") or 0) > 3
+    expect(page.get_by_test_id("evaluation-empty")).to_have_count(0)
+    page.get_by_test_id("evaluation").scroll_into_view_if_needed()
+    w.shot("model-evaluation")
 
 
 def test_a_viewer_cannot_release(trained: Server, open_page: Any) -> None:

@@ -1,5 +1,6 @@
-"""Models: list, versions, a version (by number or alias) with its release history, release,
-roll back. Registering a bundle reads files where the server runs: the `train` task does it."""
+"""Models: list, versions, a version (by number or alias) with its release history, a version's
+evaluation report, release, roll back. Registering a bundle reads files where the server runs:
+the `release` task does it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from shoal import services
-from shoal.api.deps import API, MAX_ID, Caller, StoreDep, Version, json_response
+from shoal.api.deps import API, MAX_ID, Caller, Id, StoreDep, Version, json_response
 
 router = APIRouter(prefix=API + "/projects/{project}/models", tags=["models"])
 ALIAS = services.models.DEFAULT_ALIAS
@@ -34,6 +35,13 @@ def list_models(caller: Caller, store: StoreDep, project: str) -> Response:
 def list_versions(caller: Caller, store: StoreDep, project: str, name: str) -> Response:
     """A model's versions, oldest first, each with its metrics, params and aliases."""
     return json_response(services.models.list_versions(store, name, project=project, actor=caller))
+
+
+@router.get("/{name}/versions/{version}/evaluation")
+def evaluation(caller: Caller, store: StoreDep, project: str, name: str, version: Id) -> Response:
+    """The evaluation report stored with a version: ROC and PR curves, the confusion matrix at
+    the evaluate task's threshold, feature importance (404 when it was registered without one)."""
+    return json_response(services.models.get_evaluation(store, name, version, project=project, actor=caller))
 
 
 @router.get("/{name}")

@@ -1,5 +1,5 @@
-"""The model registry over the API: models, versions, one version with its history, release,
-roll back. Registering a bundle reads its files, which are where the server is: refused."""
+"""The model registry over the API: models, versions, one version with its history and its
+evaluation report, release, roll back. Registering a bundle reads its files, which are where the server is: refused."""
 
 from __future__ import annotations
 
@@ -31,6 +31,10 @@ class Models(Face):
         answer = dict(self.api.get(self._path(project, name), version=version, alias=alias))
         history = answer.pop("history")  # the version's fields with its model's history beside them
         return ModelDetail(decode(ModelVersion, answer), decode(list[Release], history))
+
+    def get_evaluation(self, store: Any, name: str, version: int, *,
+                       project: str = DEFAULT_PROJECT) -> dict[str, Any]:
+        return dict(self.api.get(self._path(project, name) + f"/versions/{int(version)}/evaluation"))
 
     def release(self, store: Any, name: str, version: int, *, alias: str = DEFAULT_ALIAS,
                 project: str = DEFAULT_PROJECT) -> Release:

@@ -2,6 +2,7 @@
 import { client, projectPath, rawFetch, unwrap } from './client';
 import type {
   AppliedWorkflow,
+  Evaluation,
   FeatureSetDetail,
   FeatureSetSummary,
   ModelRelease,
@@ -165,6 +166,13 @@ export const getModelVersion = (project: string, name: string, version?: number 
   unwrap<ModelVersionDetail>(
     client.GET('/api/v1/projects/{project}/models/{name}', {
       params: { path: { project, name }, query: { version: orUndef(version) } },
+    }),
+  );
+
+export const getModelEvaluation = (project: string, name: string, version: number) =>
+  unwrap<Evaluation>(
+    client.GET('/api/v1/projects/{project}/models/{name}/versions/{version}/evaluation', {
+      params: { path: { project, name, version } },
     }),
   );
 

@@ -197,6 +197,33 @@ export interface ModelRelease {
   created_at: string;
 }
 
+/** Feature importance in a model's own measure (see `shoal.ml.evaluation`). */
+export interface EvaluationImportance {
+  /** `gain` (trees) or `abs_coefficient` (linear models) */
+  kind: string;
+  /** most important first, at most 30 */
+  features: { feature: string; value: number }[];
+}
+
+/** A version's evaluation report: `GET …/models/{name}/versions/{version}/evaluation`. */
+export interface Evaluation {
+  format: number;
+  objective: 'binary' | 'regression';
+  rows?: number;
+  positives?: number;
+  threshold?: number;
+  auc?: number;
+  average_precision?: number;
+  rmse?: number;
+  /** curves: two arrays of equal length, at most 200 points */
+  roc?: { fpr: number[]; tpr: number[] };
+  pr?: { recall: number[]; precision: number[] };
+  confusion?: { tn: number; fp: number; fn: number; tp: number };
+  residuals?: { edges: number[]; counts: number[] };
+  predicted_vs_actual?: { actual: number[]; predicted: number[] };
+  importance?: EvaluationImportance;
+}
+
 export interface ModelVersionDetail extends ModelVersion {
   history: ModelRelease[];
 }
