@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from tests.api.conftest import Server
 from tests.conftest import wait_until
-from tests.ui.conftest import log_in, token_of
+from tests.ui.conftest import log_in, token_of, viewer_token
 
 WF = """name: nightly
 description: trains every night
@@ -116,3 +116,20 @@ def test_schedule_a_workflow_diff_and_restore_versions_and_backfill(server: Serv
         return len(items) == 3 and all(r["state"] == "success" for r in items)
 
     wait_until(all_succeeded, 120)  # leave the server with nothing running
+
+
+def test_a_viewer_can_diff_versions_but_not_schedule_or_restore(server: Server, open_page: Any) -> None:
+    wf = WF.replace("name: nightly", "name: watched")
+    assert server.api.post("/api/v1/workflows", json={"content": wf}).status_code == 201
+    put = server.api.put("/api/v1/projects/default/workflows/watched/schedule", json={"cron": "@daily"})
+    assert put.status_code == 200, put.text
+    w = open_page(f"http://127.0.0.1:{server.port}")
+    page = w.page
+    log_in(w, viewer_token(server, "vera", "default"))
+    page.goto("/workflows/default/watched")
+    expect(page.get_by_test_id("workflow-schedule")).to_contain_text("@daily")
+    expect(page.get_by_test_id("version-row-2")).to_be_visible()
+    expect(page.get_by_test_id("schedule-edit")).to_have_count(0)
+    expect(page.get_by_test_id("restore-version-1")).to_have_count(0)
+    page.get_by_test_id("diff-version-1").click()
+    expect(page.get_by_test_id("version-diff").locator(".diff-line.add", has_text="cron: '@daily'")).to_be_visible()
