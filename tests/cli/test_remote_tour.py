@@ -51,7 +51,6 @@ TOUR: list[tuple[str, ...]] = [
     ("schedule", "resume", "hello_ml"),
     ("schedule", "pause", "hello_ml"),
     ("schedule", "set", "hello_ml", "--cron", "30 2 * * *", "--timezone", "Asia/Shanghai"),  # stays paused
-    ("schedule", "set", "hello_ml", "--cron", "30 2 * * *", "--timezone", "Asia/Shanghai", "--json"),  # unchanged
     ("schedule", "set", "hello_ml", "--cron", "61 * * * *"),  # bad input: the schedule model's message
     ("schedule", "unset", "hello_ml"),
     ("workflow", "show", "nope"),  # not found: the same message, where it looked aside
