@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import insert
+from sqlalchemy import Connection, insert
 
 from shoal.engine.clock import as_aware, check_logical_date, fire_times, to_utc_naive
 from shoal.engine.runs import trigger_run
@@ -35,6 +35,33 @@ def backfill_dates(cron: str | None, timezone: str, start: date, end: date) -> l
     return dates
 
 
+def backfill_plan(
+    store: Store, name: str, *, start: date, end: date, project: str = DEFAULT_PROJECT, parallel: int = 1,
+    descending: bool = False, conn: Connection | None = None,
+) -> list[datetime]:
+    """The logical dates a backfill of `start`..`end` runs, in the order it runs them (InvalidInput,
+    naming the field, for a range that is bad or holds no run). Creates nothing."""
+    check_logical_date(start, "start", field="start")
+    check_logical_date(end, "end", field="end")
+    if end < start:
+        raise InvalidInput(f"end {end} is before start {start}: the range is empty", field="end")
+    if parallel < 1:
+        raise InvalidInput(f"parallel must be at least 1, got {parallel}", field="parallel")
+    wf = get_workflow(store, name, project=project, conn=conn)
+    sched = wf.spec.schedule
+    timezone = sched.timezone if sched else "UTC"
+    dates = backfill_dates(sched.cron if sched else None, timezone, start, end)
+    if not dates:
+        raise InvalidInput(
+            f"no fire time of {sched.cron!r} falls between {start} and {end}" if sched else "empty range", field="start"
+        )
+    if len(dates) > MAX_BACKFILL_RUNS:
+        raise InvalidInput(f"the range holds more than {MAX_BACKFILL_RUNS} runs; split it", field="end")
+    if descending:
+        dates.reverse()
+    return dates
+
+
 def create_backfill(
     store: Store,
     name: str,
@@ -48,25 +75,10 @@ def create_backfill(
     disabled: list[str] | None = None,
 ) -> tuple[int, list[int]]:
     """Create a backfill and its queued runs; returns (backfill id, run ids in execution order)."""
-    check_logical_date(start, "--start")
-    check_logical_date(end, "--end")
-    if end < start:
-        raise InvalidInput(f"--end {end} is before --start {start}")
-    if parallel < 1:
-        raise InvalidInput(f"--parallel must be at least 1, got {parallel}")
     with store.engine.begin() as conn:
+        dates = backfill_plan(store, name, start=start, end=end, project=project, parallel=parallel,
+                              descending=descending, conn=conn)
         wf = get_workflow(store, name, project=project, conn=conn)
-        sched = wf.spec.schedule
-        timezone = sched.timezone if sched else "UTC"
-        dates = backfill_dates(sched.cron if sched else None, timezone, start, end)
-        if not dates:
-            raise InvalidInput(
-                f"no fire time of {sched.cron!r} falls between {start} and {end}" if sched else "empty range"
-            )
-        if len(dates) > MAX_BACKFILL_RUNS:
-            raise InvalidInput(f"the range holds more than {MAX_BACKFILL_RUNS} runs; split it")
-        if descending:
-            dates.reverse()
         bf_id = conn.execute(
             insert(backfills).values(
                 workflow_id=wf.id, start_date=to_utc_naive(dates[0] if not descending else dates[-1]),

@@ -38,13 +38,14 @@ def as_aware(value: date | datetime, timezone: str) -> datetime:
         raise
 
 
-def check_logical_date(when: date | datetime, what: str = "logical date") -> None:
-    """Refuse a date outside what shoal can run (InvalidInput, exit 2: nothing is created)."""
+def check_logical_date(when: date | datetime, what: str = "logical date", field: str | None = None) -> None:
+    """Refuse a date outside what shoal can run (InvalidInput, exit 2: nothing is created);
+    `field`: the request's field it came from, for the error's details."""
     day = when.date() if isinstance(when, datetime) else when
     if not MIN_LOGICAL_DATE <= day <= MAX_LOGICAL_DATE:
         raise InvalidInput(
             f"{what} {when.isoformat()} is out of range: shoal runs logical dates from "
-            f"{MIN_LOGICAL_DATE} to {MAX_LOGICAL_DATE}"
+            f"{MIN_LOGICAL_DATE} to {MAX_LOGICAL_DATE}", **({"field": field} if field else {}),
         )
 
 

@@ -89,7 +89,7 @@ def trigger_run(
     if unknown:
         raise InvalidInput(
             f"--disable names unknown task(s) {', '.join(map(repr, unknown))} of workflow {name!r}; "
-            f"its tasks are: {', '.join(names)}"
+            f"its tasks are: {', '.join(names)}", field="disable",
         )
     for d in disabled:
         task_type = get_task_type(spec.task(d).type)
@@ -98,7 +98,8 @@ def trigger_run(
             # chosen no branch, which silently skips them all.
             raise InvalidInput(
                 f"cannot disable {d!r} of workflow {name!r}: it is a {task_type.name} task, which chooses "
-                "the branch its downstream takes; disable the tasks of the branch you do not want instead"
+                "the branch its downstream takes; disable the tasks of the branch you do not want instead",
+                field="disable",
             )
     if parent_task_run_id is not None:
         _refuse_sub_workflow_cycle(conn, parent_task_run_id, wf.id, name)
@@ -108,12 +109,12 @@ def trigger_run(
         params = {k: v for k, v in params.items() if k in declared}
     for key in params or {}:
         if not key.isidentifier():
-            raise InvalidInput(f"parameter name {key!r} is not valid: use letters, digits and _")
+            raise InvalidInput(f"parameter name {key!r} is not valid: use letters, digits and _", field="params")
         if key not in declared:
             # Nothing could read it (`${...}` of an undeclared name is refused at apply): a typo.
             raise InvalidInput(
                 f"workflow {name!r} has no parameter {key!r}; its parameters are: "
-                f"{', '.join(sorted(declared)) or 'none'} (declare it under `params:` to pass it)"
+                f"{', '.join(sorted(declared)) or 'none'} (declare it under `params:` to pass it)", field="params",
             )
         if trigger != "sub_workflow":  # those were rendered by the parent already
             _check_param_value(key, params[key], declared)
@@ -230,7 +231,7 @@ def _check_param_value(key: str, value: str, declared: set[str]) -> None:
                 why = str(exc)
         else:
             continue
-        raise InvalidInput(f"-p {key}={value}: {why}")
+        raise InvalidInput(f"-p {key}={value}: {why}", field="params")
 
 
 def _refuse_sub_workflow_cycle(conn: Connection, parent_task_run_id: int, workflow_id: int, name: str) -> None:

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy import Connection, delete, func, insert, select, tuple_, update
 
 from shoal.engine.access import LOCAL, Actor, Role, require
 from shoal.engine.clock import as_aware, fire_times, from_utc_naive, next_fire, to_utc_naive
+from shoal.engine.schedule_times import first_fire, schedule_bounds
 from shoal.engine.states import RUN_ACTIVE
 from shoal.errors import Conflict, InvalidInput, NotFound
-from shoal.spec.models import DEFAULT_PROJECT, MAX_LOGICAL_DATE, Workflow
+from shoal.spec.models import DEFAULT_PROJECT, Workflow
 from shoal.spec.secrets import keep_stored_secrets, reads_masked_secret
 from shoal.spec.validate import gc_paused
 from shoal.store import Store, utcnow
@@ -158,14 +159,7 @@ def _sync_schedule(conn: Connection, workflow_id: int, wf: Workflow) -> None:
             conn.execute(delete(schedules).where(schedules.c.workflow_id == workflow_id))
         return
     s = wf.schedule
-    start = as_aware(s.start, s.timezone) if s.start else None
-    # An end given as a date includes that whole day (like backfill's --end).
-    end = None
-    end_day = s.end.date() if isinstance(s.end, datetime) else s.end
-    if s.end is not None and end_day is not None and end_day <= MAX_LOGICAL_DATE:  # later: no end at all
-        end = as_aware(s.end, s.timezone) if isinstance(s.end, datetime) else as_aware(
-            datetime.combine(s.end, time.max), s.timezone
-        )
+    start, end = schedule_bounds(s)
     values = {
         "cron": s.cron, "timezone": s.timezone, "catchup": s.catchup, "updated_at": utcnow(),
         "start_at": to_utc_naive(start) if start else None,
@@ -187,14 +181,6 @@ def _sync_schedule(conn: Connection, workflow_id: int, wf: Workflow) -> None:
         conn.execute(insert(schedules).values(workflow_id=workflow_id, paused=False, **values))
     else:
         conn.execute(update(schedules).where(schedules.c.workflow_id == workflow_id).values(**values))
-
-
-def first_fire(cron: str, timezone: str, start: datetime | None, catchup: bool) -> datetime:
-    """Where a new schedule begins: its start if it catches up, else the next fire from now."""
-    now = datetime.now(UTC)
-    if start is not None and (catchup or start > now):
-        return next_fire(cron, timezone, start - timedelta(microseconds=1))
-    return next_fire(cron, timezone, now)
 
 
 def get_workflow(

@@ -31,9 +31,9 @@ if TYPE_CHECKING:
     from shoal.executors.base import Executor
 
 __all__ = [
-    "BackfillResult", "RunEvent", "RunInfo", "RunSummary", "TaskRunInfo", "Watcher", "backfill", "check_state",
-    "check_stoppable", "ended", "is_driven",
-    "list_runs", "pause", "runs_page", "recover", "rerun", "resume",
+    "BackfillPlan", "BackfillResult", "RunEvent", "RunInfo", "RunSummary", "TaskRunInfo", "Watcher", "backfill",
+    "check_state", "check_stoppable", "ended", "is_driven",
+    "list_runs", "pause", "plan_backfill", "runs_page", "recover", "rerun", "resume",
     "scheduler_running", "show", "show_many", "stop", "trigger", "wait", "watch",
 ]
 
@@ -97,6 +97,28 @@ def backfill(
         params=params, disabled=disabled,
     )
     return BackfillResult(bf_id, run_ids)
+
+
+@dataclass(frozen=True)
+class BackfillPlan:
+    """The runs a backfill would create, stored nothing: their logical dates in the order they run."""
+
+    count: int
+    dates: list[datetime]
+
+
+def plan_backfill(
+    store: Store, name: str, *, start: date, end: date, project: str = DEFAULT_PROJECT, parallel: int = 1,
+    descending: bool = False, actor: Actor = LOCAL,
+) -> BackfillPlan:
+    """The logical dates `backfill` of this range would queue, in order (the range and the
+    workflow are checked as it checks them; params and disabled tasks when the runs are made)."""
+    require(actor, project, Role.EDITOR, f"start runs of project {project!r}")
+    from shoal.engine.backfill import backfill_plan
+
+    dates = backfill_plan(store, name, start=start, end=end, project=project, parallel=parallel,
+                          descending=descending)
+    return BackfillPlan(len(dates), dates)
 
 
 def list_runs(

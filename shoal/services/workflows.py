@@ -15,13 +15,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pydantic
+
 from shoal.engine import workflows as engine_workflows
 from shoal.engine.access import LOCAL, Actor, Role, require
 from shoal.engine.states import RunState
 from shoal.engine.workflows import SCHEDULE_STATES, ApplyResult, ScheduleState
 from shoal.errors import InvalidInput
 from shoal.services.pages import Page, check_limit, decode_cursor, page_of
-from shoal.spec.errors import Problem, SpecError
+from shoal.spec.errors import Problem, SpecError, problems_from_validation_error
 from shoal.spec.io import (
     FORMATS,
     LoadedWorkflow,
@@ -41,8 +43,9 @@ from shoal.tasks.registry import task_types
 
 __all__ = [
     "EXPORT_FORMATS", "ApplyResult", "LoadedWorkflow", "VersionInfo", "WorkflowDetail", "WorkflowDiff",
-    "WorkflowSummary", "apply", "apply_files", "apply_path", "apply_text", "delete", "diff", "export",
-    "format_of_suffix", "list_workflows", "load", "no_workflows", "show", "validate_text", "versions", "workflows_page",
+    "RestoreResult", "WorkflowSummary", "apply", "apply_files", "apply_path", "apply_text", "delete", "diff",
+    "export", "format_of_suffix", "list_workflows", "load", "no_workflows", "restore", "revise", "show",
+    "validate_text", "versions", "workflows_page",
 ]
 
 _DUMPERS = {"yaml": dump_yaml, "json": dump_json, "py": dump_python}
@@ -93,6 +96,19 @@ class WorkflowDetail:
     source_dir: str | None
     schedule: dict[str, Any] | None
     definition: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    """What restoring an old version stored: `version`, the new current one with the definition
+    of version `restored` (`changed` False: the current version already is that definition)."""
+
+    project: str
+    name: str
+    version: int
+    changed: bool
+    restored: int
+    notes: tuple[str, ...] = ()
 
 
 def load(path: str | Path) -> list[LoadedWorkflow]:
@@ -243,6 +259,34 @@ def diff(
     a, b = (dump_yaml(masked_definition(w.spec)).splitlines(keepends=True) for w in (before, after))
     text = "".join(difflib.unified_diff(a, b, f"{name} v{before.version}", f"{name} v{after.version}"))
     return WorkflowDiff(project, name, before.version, after.version, text)
+
+
+def revise(
+    store: Store, name: str, edit: Callable[[dict[str, Any]], dict[str, Any]], *, project: str = DEFAULT_PROJECT,
+    version: int | None = None, actor: Actor = LOCAL,
+) -> ApplyResult:
+    """Store `edit` of a workflow's definition at `version` (default: the current one) as its
+    next version, the way applying a file does: the edited definition is validated as a file's
+    would be (SpecError naming the field), `actor` must be an editor, and nothing is stored when
+    it equals the current version. Secrets keep their stored values (they are never shown), and
+    the version's python search path stays with it."""
+    require(actor, project, Role.EDITOR, f"apply workflows in project {project!r}")
+    stored = engine_workflows.get_workflow(store, name, project=project, version=version)
+    data = edit(stored.spec.to_dict())
+    try:
+        wf = Workflow.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise SpecError(problems_from_validation_error(exc, data, model=Workflow)) from None
+    return apply(store, wf, stored.source_dir, actor=actor)
+
+
+def restore(
+    store: Store, name: str, version: int, *, project: str = DEFAULT_PROJECT, actor: Actor = LOCAL,
+) -> RestoreResult:
+    """Make version `version`'s definition (schedule included) the current one, as a new
+    version; the versions in between stay as they were."""
+    result = revise(store, name, lambda data: data, project=project, version=version, actor=actor)
+    return RestoreResult(result.project, result.name, result.version, result.changed, version, result.notes)
 
 
 def validate_text(text: str, fmt: str = "yaml", *, source: str = "<request>") -> list[str]:

@@ -50,6 +50,9 @@ TOUR: list[tuple[str, ...]] = [
     ("schedule", "pause", "hello_ml"),  # paused already: a conflict
     ("schedule", "resume", "hello_ml"),
     ("schedule", "pause", "hello_ml"),
+    ("schedule", "set", "hello_ml", "--cron", "30 2 * * *", "--timezone", "Asia/Shanghai"),  # stays paused
+    ("schedule", "set", "hello_ml", "--cron", "61 * * * *"),  # bad input: the schedule model's message
+    ("schedule", "unset", "hello_ml"),
     ("workflow", "show", "nope"),  # not found: the same message, where it looked aside
     ("runs", "show", "999"),
     ("workflow", "apply", "{tmp}/bad.yaml"),  # a spec error: the same problem lines

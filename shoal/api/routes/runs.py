@@ -43,6 +43,7 @@ class BackfillRequest(BaseModel):
     order: Literal["asc", "desc"] = Field(default="asc", description="oldest date first, or newest first")
     params: dict[str, str] = Field(default_factory=dict, description="run-time parameters of every run")
     disable: list[str] = Field(default_factory=list, description="tasks that count as succeeded without running")
+    dry_run: bool = Field(default=False, description="only check and answer the logical dates (200), create nothing")
 
 
 class RerunRequest(BaseModel):
@@ -59,7 +60,13 @@ def start_run(caller: Caller, store: StoreDep, body: RunRequest) -> Response:
 
 @router.post("/backfills", status_code=201)
 def start_backfill(caller: Caller, store: StoreDep, body: BackfillRequest) -> Response:
-    """Queue the runs of a date range (`parallel` at a time, in `order`); answers their ids."""
+    """Queue the runs of a date range (`parallel` at a time, in `order`); answers their ids.
+    With `dry_run`: the same checks, and the logical dates it would run (200), nothing created."""
+    if body.dry_run:
+        return json_response(services.runs.plan_backfill(
+            store, body.workflow, start=body.start, end=body.end, project=body.project, parallel=body.parallel,
+            descending=body.order == "desc", actor=caller,
+        ))
     result = services.runs.backfill(
         store, body.workflow, start=body.start, end=body.end, project=body.project, parallel=body.parallel,
         descending=body.order == "desc", params=body.params, disabled=body.disable, actor=caller,

@@ -1,10 +1,10 @@
-"""Workflows: apply or validate YAML/JSON text, list a page, show, versions, diff, export, delete."""
+"""Workflows: apply or validate YAML/JSON text, list a page, show, versions, restore, diff, export, delete."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -99,6 +99,15 @@ def delete_workflow(caller: Caller, store: StoreDep, project: str, name: str) ->
 def workflow_versions(caller: Caller, store: StoreDep, project: str, name: str) -> Response:
     """The workflow's versions, newest first."""
     return json_response(services.workflows.versions(store, name, project=project, actor=caller))
+
+
+@router.post(f"{ONE}/versions/{{version}}/restore")
+def restore_version(
+    caller: Caller, store: StoreDep, project: str, name: str, version: Annotated[int, Path(ge=1, le=MAX_ID)],
+) -> Response:
+    """Store version `version`'s definition (its schedule too) as the workflow's next version;
+    `changed` false when the current version already is that definition."""
+    return json_response(services.workflows.restore(store, name, version, project=project, actor=caller))
 
 
 @router.get(f"{ONE}/diff")

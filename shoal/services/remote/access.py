@@ -8,7 +8,7 @@ from shoal.services.names import DEFAULT_PROJECT
 from shoal.services.projects import ProjectInfo
 from shoal.services.remote._client import decode, part
 from shoal.services.remote._face import Face
-from shoal.services.schedules import ScheduleInfo
+from shoal.services.schedules import ScheduleChange, ScheduleInfo
 from shoal.services.users import NewToken, TokenInfo, UserInfo
 
 __all__ = ["Projects", "Schedules", "Users"]
@@ -65,3 +65,15 @@ class Schedules(Face):
     def _set(self, name: str, project: str, action: str) -> ScheduleInfo:
         path = f"/projects/{part(project)}/workflows/{part(name)}/schedule/{action}"
         return decode(ScheduleInfo, self.api.post(path))
+
+    def set_schedule(self, store: Any, name: str, schedule: Any, *, project: str = DEFAULT_PROJECT) -> ScheduleChange:
+        body = schedule.model_dump(mode="json", exclude_defaults=True) if hasattr(schedule, "model_dump") else schedule
+        answer = self.api.request("PUT", self._path(name, project), json=dict(body))
+        return decode(ScheduleChange, answer.json())
+
+    def remove_schedule(self, store: Any, name: str, *, project: str = DEFAULT_PROJECT) -> ScheduleChange:
+        return decode(ScheduleChange, self.api.request("DELETE", self._path(name, project)).json())
+
+    @staticmethod
+    def _path(name: str, project: str) -> str:
+        return f"/projects/{part(project)}/workflows/{part(name)}/schedule"

@@ -3,6 +3,8 @@ import { client, projectPath, rawFetch, unwrap } from './client';
 import type {
   AppliedWorkflow,
   Evaluation,
+  BackfillPlan,
+  BackfillResult,
   FeatureSetDetail,
   FeatureSetSummary,
   ModelRelease,
@@ -11,10 +13,15 @@ import type {
   ModelVersionDetail,
   Page,
   Run,
+  RestoreResult,
   RunSummary,
+  Schedule,
+  ScheduleChange,
+  SchedulePreview,
   ScheduleRow,
   TaskRunDetail,
   WorkflowDetail,
+  WorkflowDiff,
   WorkflowSummary,
   WorkflowVersion,
 } from './types';
@@ -70,6 +77,53 @@ export const setSchedulePaused = (project: string, name: string, paused: boolean
     }),
   );
 
+export const previewSchedule = (schedule: Schedule, count = 5) =>
+  unwrap<SchedulePreview>(
+    client.POST('/api/v1/schedules/preview', {
+      body: {
+        cron: schedule.cron,
+        timezone: schedule.timezone ?? 'UTC',
+        start: schedule.start || null,
+        end: schedule.end || null,
+        catchup: schedule.catchup ?? false,
+        count,
+      },
+    }),
+  );
+
+export const putSchedule = (project: string, name: string, schedule: Schedule) =>
+  unwrap<ScheduleChange>(
+    client.PUT('/api/v1/projects/{project}/workflows/{name}/schedule', {
+      params: { path: { project, name } },
+      body: {
+        cron: schedule.cron,
+        timezone: schedule.timezone ?? 'UTC',
+        start: schedule.start || null,
+        end: schedule.end || null,
+        catchup: schedule.catchup ?? false,
+      },
+    }),
+  );
+
+export const removeSchedule = (project: string, name: string) =>
+  unwrap<ScheduleChange>(
+    client.DELETE('/api/v1/projects/{project}/workflows/{name}/schedule', { params: { path: { project, name } } }),
+  );
+
+export const getDiff = (project: string, name: string, oldVersion: number, newVersion?: number | null) =>
+  unwrap<WorkflowDiff>(
+    client.GET('/api/v1/projects/{project}/workflows/{name}/diff', {
+      params: { path: { project, name }, query: { old: oldVersion, new: orUndef(newVersion) } },
+    }),
+  );
+
+export const restoreVersion = (project: string, name: string, version: number) =>
+  unwrap<RestoreResult>(
+    client.POST('/api/v1/projects/{project}/workflows/{name}/versions/{version}/restore', {
+      params: { path: { project, name, version } },
+    }),
+  );
+
 export const deleteWorkflow = (project: string, name: string) =>
   unwrap<unknown>(client.DELETE('/api/v1/projects/{project}/workflows/{name}', { params: { path: { project, name } } }));
 
@@ -90,6 +144,24 @@ export const startRun = (body: {
   date?: string | null;
   disable?: string[];
 }) => unwrap<Run>(client.POST('/api/v1/runs', { body }));
+
+export interface BackfillBody {
+  workflow: string;
+  project: string;
+  start: string;
+  end: string;
+  parallel: number;
+  order: 'asc' | 'desc';
+  params?: Record<string, string>;
+  disable?: string[];
+}
+
+export const startBackfill = (body: BackfillBody) =>
+  unwrap<BackfillResult>(client.POST('/api/v1/backfills', { body: { ...body, dry_run: false } }));
+
+/** The logical dates a backfill of the range would run; creates nothing. */
+export const planBackfill = (body: BackfillBody) =>
+  unwrap<BackfillPlan>(client.POST('/api/v1/backfills', { body: { ...body, dry_run: true } }));
 
 export interface RunFilters {
   project?: string | null;

@@ -280,6 +280,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project}/workflows/{name}/versions/{version}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore Version
+         * @description Store version `version`'s definition (its schedule too) as the workflow's next version;
+         *     `changed` false when the current version already is that definition.
+         */
+        post: operations["restore_version_api_v1_projects__project__workflows__name__versions__version__restore_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project}/workflows/{name}/diff": {
         parameters: {
             query?: never;
@@ -357,6 +378,7 @@ export interface paths {
         /**
          * Start Backfill
          * @description Queue the runs of a date range (`parallel` at a time, in `order`); answers their ids.
+         *     With `dry_run`: the same checks, and the logical dates it would run (200), nothing created.
          */
         post: operations["start_backfill_api_v1_backfills_post"];
         delete?: never;
@@ -551,6 +573,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/schedules/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview Schedule
+         * @description The next fire times of a schedule as the scheduler would fire them (start, end and
+         *     catch-up included), in UTC and in the schedule's timezone; stores nothing. Any user.
+         */
+        post: operations["preview_schedule_api_v1_schedules_preview_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/workflows/{name}/schedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Schedule
+         * @description Store the workflow's current definition with this schedule as its next version (none
+         *     when it already has it: `changed` false); answers the version and the schedule.
+         */
+        put: operations["set_schedule_api_v1_projects__project__workflows__name__schedule_put"];
+        post?: never;
+        /**
+         * Remove Schedule
+         * @description Store the workflow's current definition without its schedule as its next version.
+         */
+        delete: operations["remove_schedule_api_v1_projects__project__workflows__name__schedule_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project}/workflows/{name}/schedule/{action}": {
         parameters: {
             query?: never;
@@ -561,10 +629,10 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Set Schedule
+         * Pause Or Resume
          * @description Pause a workflow's schedule (no more scheduled runs) or resume it.
          */
-        post: operations["set_schedule_api_v1_projects__project__workflows__name__schedule__action__post"];
+        post: operations["pause_or_resume_api_v1_projects__project__workflows__name__schedule__action__post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1028,6 +1096,12 @@ export interface components {
              * @description tasks that count as succeeded without running
              */
             disable?: string[];
+            /**
+             * Dry Run
+             * @description only check and answer the logical dates (200), create nothing
+             * @default false
+             */
+            dry_run: boolean;
         };
         /** ComputeRequest */
         ComputeRequest: {
@@ -1079,6 +1153,50 @@ export interface components {
              * @enum {string}
              */
             role: "viewer" | "editor" | "admin";
+        };
+        /**
+         * PreviewBody
+         * @description A schedule to preview, and how many fire times from when.
+         */
+        PreviewBody: {
+            /**
+             * Cron
+             * @description 5-field cron expression or alias, e.g. '30 2 * * *' or '@daily'
+             */
+            cron: string;
+            /**
+             * Timezone
+             * @description IANA timezone the cron is read in, e.g. 'Asia/Shanghai'
+             * @default UTC
+             */
+            timezone: string;
+            /**
+             * Start
+             * @description first logical date, YYYY-MM-DD or YYYY-MM-DDTHH:MM (in timezone)
+             */
+            start?: string | null;
+            /**
+             * End
+             * @description last logical date, YYYY-MM-DD (that whole day) or YYYY-MM-DDTHH:MM
+             */
+            end?: string | null;
+            /**
+             * Catchup
+             * @description run the fire times missed since start (or while paused)
+             * @default false
+             */
+            catchup: boolean;
+            /**
+             * Count
+             * @description how many fire times
+             * @default 5
+             */
+            count: number;
+            /**
+             * After
+             * @description as if the schedule were stored at this instant (UTC unless it has an offset; default now)
+             */
+            after?: string | null;
         };
         /** ProjectRequest */
         ProjectRequest: {
@@ -1157,6 +1275,39 @@ export interface components {
              * @description tasks that count as succeeded without running
              */
             disable?: string[];
+        };
+        /**
+         * ScheduleBody
+         * @description A workflow's `schedule:` as a file has it; checked by the same model (`spec.models.Schedule`).
+         */
+        ScheduleBody: {
+            /**
+             * Cron
+             * @description 5-field cron expression or alias, e.g. '30 2 * * *' or '@daily'
+             */
+            cron: string;
+            /**
+             * Timezone
+             * @description IANA timezone the cron is read in, e.g. 'Asia/Shanghai'
+             * @default UTC
+             */
+            timezone: string;
+            /**
+             * Start
+             * @description first logical date, YYYY-MM-DD or YYYY-MM-DDTHH:MM (in timezone)
+             */
+            start?: string | null;
+            /**
+             * End
+             * @description last logical date, YYYY-MM-DD (that whole day) or YYYY-MM-DDTHH:MM
+             */
+            end?: string | null;
+            /**
+             * Catchup
+             * @description run the fire times missed since start (or while paused)
+             * @default false
+             */
+            catchup: boolean;
         };
         /** TokenRequest */
         TokenRequest: {
@@ -1795,6 +1946,39 @@ export interface operations {
             };
         };
     };
+    restore_version_api_v1_projects__project__workflows__name__versions__version__restore_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                name: string;
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     workflow_diff_api_v1_projects__project__workflows__name__diff_get: {
         parameters: {
             query: {
@@ -2275,7 +2459,108 @@ export interface operations {
             };
         };
     };
-    set_schedule_api_v1_projects__project__workflows__name__schedule__action__post: {
+    preview_schedule_api_v1_schedules_preview_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreviewBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    set_schedule_api_v1_projects__project__workflows__name__schedule_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScheduleBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    remove_schedule_api_v1_projects__project__workflows__name__schedule_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    pause_or_resume_api_v1_projects__project__workflows__name__schedule__action__post: {
         parameters: {
             query?: never;
             header?: never;

@@ -259,3 +259,62 @@ export interface FeatureSetDetail {
   online: { keys: number; rows: number } | null;
   created_at: string;
 }
+
+/** A workflow's `schedule:` as its definition has it (and as PUT …/schedule takes it). */
+export interface Schedule {
+  cron: string;
+  timezone?: string;
+  /** `YYYY-MM-DD` or a local `YYYY-MM-DDTHH:MM[:SS]` */
+  start?: string | null;
+  end?: string | null;
+  catchup?: boolean;
+}
+
+export interface SchedulePreview {
+  cron: string;
+  timezone: string;
+  /** aware ISO datetimes in UTC (`…+00:00`) */
+  fire_times: string[];
+  /** the same instants in the schedule's timezone (`…+08:00`) */
+  local: string[];
+  /** how many of them are past fire times a catch-up runs at once */
+  catchup_runs: number;
+}
+
+export interface ScheduleChange {
+  project: string;
+  workflow: string;
+  version: number;
+  changed: boolean;
+  message: string;
+  schedule: ScheduleRow | null;
+  notes: string[];
+}
+
+export interface RestoreResult {
+  project: string;
+  name: string;
+  version: number;
+  changed: boolean;
+  restored: number;
+  notes: string[];
+}
+
+export interface WorkflowDiff {
+  project: string;
+  name: string;
+  old: number;
+  new: number;
+  /** unified diff of the two versions' YAML; empty when they are the same */
+  diff: string;
+}
+
+export interface BackfillPlan {
+  count: number;
+  dates: string[];
+}
+
+export interface BackfillResult {
+  id: number;
+  run_ids: number[];
+}

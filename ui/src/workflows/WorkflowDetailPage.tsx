@@ -1,6 +1,8 @@
+import { useState } from 'react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router-dom';
 import { getWorkflow, listRuns, listVersions } from '../api/calls';
+import type { Schedule } from '../api/types';
 import { useAuth } from '../auth/AuthContext';
 import { ErrorBox } from '../components/ErrorBox';
 import { Skeleton } from '../components/Skeleton';
@@ -8,7 +10,23 @@ import { DagView } from '../dag/DagView';
 import { formatTime } from '../lib/format';
 import { isRunTerminal } from '../lib/states';
 import { RunsTable } from '../runs/RunsTable';
+import { describeCron } from '../schedule/cron';
+import { ScheduleDialog } from '../schedule/ScheduleDialog';
+import { VersionDiff, VersionHistory, type DiffPick } from './VersionHistory';
 import { WorkflowActions } from './WorkflowActions';
+
+/** The definition's `schedule:` (with its start and end), as the schedule dialog takes it. */
+function specSchedule(raw: Record<string, unknown> | null | undefined): Schedule | null {
+  if (!raw || typeof raw.cron !== 'string') return null;
+  const text = (v: unknown) => (v == null ? null : String(v));
+  return {
+    cron: raw.cron,
+    timezone: typeof raw.timezone === 'string' ? raw.timezone : 'UTC',
+    start: text(raw.start),
+    end: text(raw.end),
+    catchup: raw.catchup === true,
+  };
+}
 
 export function WorkflowDetailPage() {
   const { project = '', name = '' } = useParams();
@@ -16,6 +34,8 @@ export function WorkflowDetailPage() {
   const navigate = useNavigate();
   const { canEdit } = useAuth();
   const version = params.get('version') ? Number(params.get('version')) : null;
+  const [editingSchedule, setEditingSchedule] = useState(false);
+  const [diff, setDiff] = useState<DiffPick | null>(null);
 
   const wf = useQuery({
     queryKey: ['workflow', project, name, version],
@@ -29,8 +49,17 @@ export function WorkflowDetailPage() {
     refetchInterval: (q) => (q.state.data?.items.some((r) => !isRunTerminal(r.state)) ? 3000 : false),
   });
 
+  // The schedule dialog edits the current version's schedule, whichever version is shown.
+  const latest = useQuery({
+    queryKey: ['workflow', project, name, null],
+    queryFn: () => getWorkflow(project, name),
+    enabled: version != null || wf.isPlaceholderData,
+  });
+
   const current = versions.data?.find((v) => v.current)?.version;
   const d = wf.data;
+  const currentSpec = version == null && !wf.isPlaceholderData ? d : latest.data;
+  const editor = canEdit(project);
   return (
     <section className="page">
       <div className="crumbs">
@@ -45,13 +74,18 @@ export function WorkflowDetailPage() {
           </span>
         )}
         <div className="spacer" />
+        {editor && currentSpec && (
+          <button className="btn" data-testid="schedule-edit" onClick={() => setEditingSchedule(true)}>
+            Schedule…
+          </button>
+        )}
         {d && (
           <WorkflowActions
             project={project}
             name={name}
             hasSchedule={!!d.schedule}
             paused={d.schedule?.paused ?? null}
-            canEdit={canEdit(project)}
+            canEdit={editor}
             onDeleted={() => navigate('/workflows')}
             compact={false}
           />
@@ -63,11 +97,12 @@ export function WorkflowDetailPage() {
         <>
           <div className="facts">
             {d.definition.description && <div className="desc-full">{d.definition.description}</div>}
-            <div>
+            <div data-testid="workflow-schedule">
               <span className="muted">Schedule </span>
               {d.schedule ? (
                 <>
                   <code>{d.schedule.cron}</code> <span className="muted">{d.schedule.timezone}</span>
+                  {describeCron(d.schedule.cron) && <span> · {describeCron(d.schedule.cron)}</span>}
                   {d.schedule.paused ? (
                     <span className="tag warn">paused</span>
                   ) : (
@@ -75,7 +110,7 @@ export function WorkflowDetailPage() {
                   )}
                 </>
               ) : (
-                <span className="muted">none</span>
+                <span className="muted">none{editor ? ' (Schedule… sets one)' : ''}</span>
               )}
             </div>
             {d.definition.params && Object.keys(d.definition.params).length > 0 && (
@@ -112,37 +147,43 @@ export function WorkflowDetailPage() {
           <ErrorBox error={versions.error} />
           <Skeleton loading={versions.isPending} rows={3} />
           {versions.data && (
-            <table className="table" data-testid="versions-table">
-              <tbody>
-                {versions.data.map((v) => {
-                  const shown = (version ?? current) === v.version;
-                  return (
-                    <tr key={v.version} className={shown ? 'active' : ''} data-testid={`version-row-${v.version}`}>
-                      <td>
-                        <button
-                          className="link strong"
-                          onClick={() => setParams(v.current ? {} : { version: String(v.version) })}
-                          title="Show this version's DAG"
-                        >
-                          v{v.version}
-                        </button>
-                        {v.current && <span className="tag">current</span>}
-                      </td>
-                      <td className="mono small muted">{formatTime(v.created_at)}</td>
-                      <td className="small muted" title="applied by">
-                        {v.created_by ?? ''}
-                      </td>
-                      <td className="mono small muted" title={v.spec_hash}>
-                        {v.spec_hash.slice(0, 8)}
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
+            <VersionHistory
+              project={project}
+              name={name}
+              versions={versions.data}
+              shown={version ?? current ?? null}
+              canEdit={editor}
+              onShow={(v) => setParams(v.current ? {} : { version: String(v.version) })}
+              onDiff={setDiff}
+              onRestored={() => {
+                setDiff(null);
+                setParams({});
+              }}
+            />
           )}
         </div>
       </div>
+      {diff && versions.data && (
+        <VersionDiff
+          project={project}
+          name={name}
+          versions={versions.data}
+          pick={diff}
+          onPick={setDiff}
+          onClose={() => setDiff(null)}
+        />
+      )}
+      {editingSchedule && currentSpec && (
+        <ScheduleDialog
+          project={project}
+          workflow={name}
+          schedule={specSchedule(currentSpec.definition.schedule)}
+          onClose={(changed) => {
+            setEditingSchedule(false);
+            if (changed) setParams({}); // the new version is the current one: show it
+          }}
+        />
+      )}
     </section>
   );
 }
