@@ -45,6 +45,16 @@ export function WorkflowDetailPage() {
           </span>
         )}
         <div className="spacer" />
+        {d && canEdit(project) && (
+          <Link
+            className="btn plain"
+            data-testid="edit-workflow"
+            to={`/workflows/${encodeURIComponent(project)}/${encodeURIComponent(name)}/edit`}
+            title="Open the current version in the editor"
+          >
+            Edit
+          </Link>
+        )}
         {d && (
           <WorkflowActions
             project={project}
