@@ -93,6 +93,7 @@ def test_an_analyst_builds_validates_saves_and_edits_a_workflow(server: Server, 
     page.get_by_test_id("field-retries").fill("-1")
     expect(page.get_by_test_id("field-error-retries")).to_have_text("must be at least 0")
     expect(page.get_by_test_id("node-error-extract")).to_be_visible()
+    page.get_by_test_id("field-error-retries").scroll_into_view_if_needed()
     w.shot("editor-validation")
     page.get_by_test_id("save").click()  # refused while problems remain, saying which
     expect(page.get_by_test_id("save-error")).to_contain_text("task extract, field retries: must be at least 0")

@@ -132,7 +132,7 @@ function Editor({
   catalog,
   start,
   isNew,
-  version,
+  version: initialVersion,
   initialProject,
   projects,
   justSaved: savedBefore,
@@ -148,6 +148,9 @@ function Editor({
   const [state, dispatch] = useReducer(reducer, undefined, () => initialState(start.doc, start.positions, !isNew));
   const [project, setProject] = useState(initialProject);
   const [showYaml, setShowYaml] = useState(false);
+  const [version, setVersion] = useState(initialVersion);
+  // The workflow panel: open while no task is selected, unless the user folded or opened it.
+  const [wfOpen, setWfOpen] = useState<boolean | null>(null);
   const [justSaved, setJustSaved] = useState<SavedInfo | null>(savedBefore);
   const [server, setServer] = useState<{ doc: EditorDoc; problems: Problem[]; error: unknown } | null>(null);
   const [refused, setRefused] = useState<Problem[] | null>(null);
@@ -221,6 +224,7 @@ function Editor({
       for (const t of doc.tasks) if (s.positions[t.id]) byName[taskName(t)] = s.positions[t.id];
       savePositions(applied.project, applied.name, byName);
       const schedule = (doc.workflow.schedule ?? null) as Record<string, unknown> | null;
+      setVersion(applied.version);
       onSaved({ project: applied.project, name: applied.name, version: applied.version, changed: applied.changed, schedule });
       void queryClient.invalidateQueries({ queryKey: ['workflows'] });
       void queryClient.invalidateQueries({ queryKey: ['workflow', applied.project, applied.name] });
@@ -316,7 +320,16 @@ function Editor({
           >
             Delete
           </button>
-          <button className={`btn sm ${showYaml ? 'on' : ''}`} data-testid="yaml-toggle" aria-pressed={showYaml} onClick={() => setShowYaml((v) => !v)}>
+          <button
+            className={`btn sm ${showYaml ? 'on' : ''}`}
+            data-testid="yaml-toggle"
+            aria-pressed={showYaml}
+            onClick={() => {
+              setShowYaml((v) => !v);
+              // the canvas changes width: keep the workflow in view
+              window.setTimeout(() => void fitView({ padding: 0.2, maxZoom: 1.1, duration: 0 }), 50);
+            }}
+          >
             {showYaml ? 'Hide YAML' : 'YAML'}
           </button>
           <NodeSearch tasks={searchable} onJump={jumpTo} />
@@ -368,6 +381,8 @@ function Editor({
             project={project}
             projects={projects}
             onProject={setProject}
+            expanded={wfOpen ?? !selected}
+            onToggle={() => setWfOpen(!(wfOpen ?? !selected))}
           />
           {selected ? (
             <TaskForm

@@ -12,6 +12,8 @@ export const WorkflowPanel = memo(function WorkflowPanel({
   project,
   projects,
   onProject,
+  expanded,
+  onToggle,
 }: {
   workflow: Record<string, unknown>;
   problems: Problem[];
@@ -20,15 +22,48 @@ export const WorkflowPanel = memo(function WorkflowPanel({
   project: string;
   projects: string[];
   onProject: (p: string) => void;
+  /** folded, it shows only its title (and its problems' count), leaving room for the task form. */
+  expanded: boolean;
+  onToggle: () => void;
 }) {
   const nameError = problems.find((p) => p.field === 'workflow.name')?.message;
   const set = (key: string, value: unknown) => dispatch({ type: 'setWorkflowField', path: [key], value, at: Date.now() });
   const general = problems.filter((p) => !p.field);
   return (
     <div className="workflow-panel" data-testid="workflow-panel">
-      <div className="panel-head">
+      <button type="button" className="panel-toggle" data-testid="workflow-panel-toggle" aria-expanded={expanded} onClick={onToggle}>
+        <span className="caret">{expanded ? '▾' : '▸'}</span>
         <h2>Workflow</h2>
-      </div>
+        {!expanded && <span className="mono small">{typeof workflow.name === 'string' && workflow.name ? workflow.name : '(no name)'}</span>}
+        {!expanded && problems.length > 0 && <span className="node-error static">{problems.length}</span>}
+      </button>
+      {expanded && <WorkflowFields {...{ workflow, problems, set, isNew, project, projects, onProject, nameError, general }} />}
+    </div>
+  );
+});
+
+function WorkflowFields({
+  workflow,
+  set,
+  isNew,
+  project,
+  projects,
+  onProject,
+  nameError,
+  general,
+}: {
+  workflow: Record<string, unknown>;
+  problems: Problem[];
+  set: (key: string, value: unknown) => void;
+  isNew: boolean;
+  project: string;
+  projects: string[];
+  onProject: (p: string) => void;
+  nameError: string | undefined;
+  general: Problem[];
+}) {
+  return (
+    <>
       {general.map((p, i) => (
         <p className="muted small" key={i}>
           {p.message}
@@ -81,6 +116,6 @@ export const WorkflowPanel = memo(function WorkflowPanel({
         <DictRows testId="workflow-params" value={workflow.params} onChange={(v) => set('params', v)} />
         <span className="help">workflow parameters, read by tasks as ${'{'}name{'}'}; a run may override them</span>
       </div>
-    </div>
+    </>
   );
-});
+}

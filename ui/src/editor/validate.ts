@@ -251,26 +251,36 @@ export class Validator {
   }
 }
 
-/** The ids of tasks on a cycle (Kahn's algorithm: what cannot be ordered). */
+/** The ids of tasks on a cycle: what is left once tasks with no upstream (Kahn's algorithm) and
+ * then tasks with no downstream are peeled off, so tasks merely below or above a cycle are not
+ * blamed. */
 export function cycleMembers(doc: EditorDoc): string[] {
   const edges = edgesOf(doc);
-  const indegree = new Map(doc.tasks.map((t) => [t.id, 0]));
-  const children = new Map<string, string[]>();
-  for (const e of edges) {
-    indegree.set(e.target, (indegree.get(e.target) ?? 0) + 1);
-    children.set(e.source, [...(children.get(e.source) ?? []), e.target]);
-  }
-  const queue = [...indegree].filter(([, d]) => d === 0).map(([id]) => id);
-  while (queue.length) {
-    const id = queue.pop()!;
-    indegree.delete(id);
-    for (const c of children.get(id) ?? []) {
-      const d = (indegree.get(c) ?? 0) - 1;
-      indegree.set(c, d);
-      if (d === 0) queue.push(c);
+  let left = new Set(doc.tasks.map((t) => t.id));
+  for (const [from, to] of [
+    ['target', 'source'],
+    ['source', 'target'],
+  ] as const) {
+    const degree = new Map([...left].map((id) => [id, 0]));
+    const next = new Map<string, string[]>();
+    for (const e of edges) {
+      if (!left.has(e.source) || !left.has(e.target)) continue;
+      degree.set(e[from], (degree.get(e[from]) ?? 0) + 1);
+      next.set(e[to], [...(next.get(e[to]) ?? []), e[from]]);
     }
+    const queue = [...degree].filter(([, d]) => d === 0).map(([id]) => id);
+    while (queue.length) {
+      const id = queue.pop()!;
+      degree.delete(id);
+      for (const n of next.get(id) ?? []) {
+        const d = (degree.get(n) ?? 0) - 1;
+        degree.set(n, d);
+        if (d === 0) queue.push(n);
+      }
+    }
+    left = new Set(degree.keys());
   }
-  return [...indegree.keys()];
+  return [...left];
 }
 
 /** `problems` as field → message (the first per field), for a form. */

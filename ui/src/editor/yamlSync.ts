@@ -1,13 +1,16 @@
 // YAML text ⇄ workflow spec, read as `shoal apply` reads it (PyYAML, YAML 1.1): `yes`/`no`/`on`
-// are booleans, so a string that reads like one is written quoted. Dates stay text (`2024-01-01`
-// is written back unquoted, so the server still reads a date): the editor never turns a date
-// into a timestamp.
+// are booleans, so a string that reads like one is written quoted. Dates are read as text (the
+// editor never turns a date into a JS timestamp) and written quoted, as any text that PyYAML
+// would read as something else: a param "2024-01-01" stays text, and a schedule's start in
+// quotes is the same date to the server.
 import { Document, isMap, parseDocument, type Tags } from 'yaml';
 import { docFromSpec, newTaskId, taskName } from './spec';
 import type { EditorDoc } from './types';
 
 const noTimestamps = (tags: Tags) => tags.filter((t) => (t as { tag?: string }).tag !== 'tag:yaml.org,2002:timestamp');
-const OPTIONS = { version: '1.1' as const, customTags: noTimestamps };
+const READ = { version: '1.1' as const, customTags: noTimestamps };
+// Writing knows the timestamp tag, so that a date-like string is quoted.
+const WRITE = { version: '1.1' as const };
 
 export interface YamlProblem {
   message: string;
@@ -19,7 +22,7 @@ export type ParseResult = { ok: true; spec: Record<string, unknown> } | { ok: fa
 
 /** The workflow spec of a YAML text, or why it is not one (with the line). */
 export function parseYaml(text: string): ParseResult {
-  const doc = parseDocument(text, { ...OPTIONS, prettyErrors: true, uniqueKeys: true });
+  const doc = parseDocument(text, { ...READ, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const line = e.linePos?.[0]?.line ?? null;
@@ -50,7 +53,7 @@ export function parseYaml(text: string): ParseResult {
 
 /** The YAML text of a workflow spec, keys in their order. */
 export function toYaml(spec: Record<string, unknown>): string {
-  const doc = new Document(spec, OPTIONS);
+  const doc = new Document(spec, WRITE);
   return doc.toString({ lineWidth: 0, indentSeq: true });
 }
 
