@@ -15,7 +15,7 @@ import { ErrorBox } from '../components/ErrorBox';
 import { Skeleton } from '../components/Skeleton';
 import { AfterSave, type SavedInfo } from './AfterSave';
 import { Canvas } from './Canvas';
-import { autoLayout, NODE_HEIGHT, NODE_WIDTH, placeMissing } from './layout';
+import { autoLayoutAsync, NODE_HEIGHT, NODE_WIDTH, placeMissing } from './layout';
 import { NodeSearch } from './NodeSearch';
 import { Palette } from './Palette';
 import { loadPositions, savePositions } from './positionsStore';
@@ -28,6 +28,8 @@ import { normalizeField, Validator, type Problem } from './validate';
 import { WorkflowPanel } from './WorkflowPanel';
 import { YamlView } from './YamlView';
 import { toYaml } from './yamlSync';
+
+const NO_PROBLEMS: Problem[] = [];
 
 const editUrl = (project: string, name: string) =>
   `/workflows/${encodeURIComponent(project)}/${encodeURIComponent(name)}/edit`;
@@ -67,16 +69,24 @@ function EditorLoader({ project, name }: { project: string | null; name: string 
   });
   const editable = useEditableProjects();
 
-  const start = useMemo(() => {
-    if (isNew) return { doc: emptyDoc(), positions: {} as Record<string, XY> };
-    if (!wf.data) return null;
-    const doc = docFromSpec(wf.data.definition as unknown as Record<string, unknown>);
+  const [start, setStart] = useState<{ doc: EditorDoc; positions: Record<string, XY> } | null>(() =>
+    isNew ? { doc: emptyDoc(), positions: {} } : null,
+  );
+  const loaded = wf.data;
+  useEffect(() => {
+    if (isNew || !loaded || start) return;
+    let live = true;
+    const doc = docFromSpec(loaded.definition as unknown as Record<string, unknown>);
     const stored = loadPositions(project!, name!);
     const positions: Record<string, XY> = {};
     for (const t of doc.tasks) if (stored[taskName(t)]) positions[t.id] = stored[taskName(t)];
-    // Nothing kept in this browser: lay it out; some kept: place only the others.
-    return { doc, positions: Object.keys(positions).length === 0 ? autoLayout(doc) : placeMissing(doc, positions) };
-  }, [isNew, wf.data, project, name]);
+    // Nothing kept in this browser: lay it out (off the main thread if big); some kept: place the others.
+    if (Object.keys(positions).length > 0) setStart({ doc, positions: placeMissing(doc, positions) });
+    else void autoLayoutAsync(doc).then((p) => live && setStart({ doc, positions: p }));
+    return () => {
+      live = false;
+    };
+  }, [isNew, loaded, start, project, name]);
 
   const error = types.error ?? wf.error;
   const mayEdit = isNew ? (editable === null ? null : editable.length > 0) : who ? canEdit(project!) : null;
@@ -103,7 +113,7 @@ function EditorLoader({ project, name }: { project: string | null; name: string 
           <p>Editing needs the editor or admin role in a project; ask one of its admins.</p>
         </div>
       )}
-      <Skeleton loading={!error && (types.isPending || (!isNew && wf.isPending))} rows={8} />
+      <Skeleton loading={!error && (types.isPending || !start)} rows={8} />
       {!error && mayEdit && types.data && start && editable && (
         <ReactFlowProvider>
           <Editor
@@ -160,13 +170,14 @@ function Editor({
 
   const validator = useMemo(() => new Validator(catalog), [catalog]);
   const validation = useMemo(() => validator.validate(state.doc), [validator, state.doc]);
-  const dirty = useMemo(() => isDirty(state), [state]);
+  // Not on every state change (a drag frame): only when the doc or what was saved changes.
+  const dirty = useMemo(() => isDirty(state), [state.doc, state.savedJson]); // eslint-disable-line react-hooks/exhaustive-deps
   const guard = useUnsavedGuard(dirty);
   const stateRef = useRef<EditorState>(state);
   stateRef.current = state;
 
   // Server problems belong to the doc that was sent: an edit makes them stale.
-  const serverProblems = server && server.doc === state.doc ? server.problems : [];
+  const serverProblems = server && server.doc === state.doc ? server.problems : NO_PROBLEMS;
   const byTask = useMemo(() => {
     if (serverProblems.length === 0) return validation.byTask;
     const m = new Map(validation.byTask);
@@ -203,8 +214,12 @@ function Editor({
   );
 
   const layout = useCallback(() => {
-    dispatch({ type: 'layout', positions: autoLayout(stateRef.current.doc) });
-    window.setTimeout(() => void fitView({ padding: 0.2, maxZoom: 1.1, duration: 0 }));
+    const doc = stateRef.current.doc;
+    void autoLayoutAsync(doc).then((positions) => {
+      if (stateRef.current.doc !== doc) return; // edited meanwhile: that layout is out of date
+      dispatch({ type: 'layout', positions });
+      window.setTimeout(() => void fitView({ padding: 0.2, maxZoom: 1.1, duration: 0 }));
+    });
   }, [fitView]);
 
   const save = useMutation({
@@ -284,7 +299,15 @@ function Editor({
   }, [trySave]);
 
   const selectedId = state.selection[state.selection.length - 1];
-  const selected = state.doc.tasks.find((t) => t.id === selectedId);
+  const selected = useMemo(() => state.doc.tasks.find((t) => t.id === selectedId), [state.doc.tasks, selectedId]);
+  // Stable props, so the form does not re-render on a drag frame or a keystroke elsewhere.
+  const selectedServerProblems = useMemo(
+    () => serverProblems.filter((p) => p.taskId === selectedId),
+    [serverProblems, selectedId],
+  );
+  const deleteSelected = useCallback(() => selectedId && dispatch({ type: 'delete', ids: [selectedId], edges: [] }), [selectedId]);
+  const wfExpanded = wfOpen ?? !selected;
+  const toggleWorkflow = useCallback(() => setWfOpen(!wfExpanded), [wfExpanded]);
   const searchable = useMemo(() => state.doc.tasks.map((t) => ({ id: t.id, name: taskName(t) })), [state.doc.tasks]);
   const wfName = typeof state.doc.workflow.name === 'string' ? state.doc.workflow.name : '';
   const serverTop = server && server.doc === state.doc ? server : null;
@@ -381,8 +404,8 @@ function Editor({
             project={project}
             projects={projects}
             onProject={setProject}
-            expanded={wfOpen ?? !selected}
-            onToggle={() => setWfOpen(!(wfOpen ?? !selected))}
+            expanded={wfExpanded}
+            onToggle={toggleWorkflow}
           />
           {selected ? (
             <TaskForm
@@ -390,9 +413,9 @@ function Editor({
               task={selected}
               catalog={catalog}
               problems={validation.byTask.get(selected.id)}
-              serverProblems={serverProblems.filter((p) => p.taskId === selected.id)}
+              serverProblems={selectedServerProblems}
               dispatch={dispatch}
-              onDelete={() => dispatch({ type: 'delete', ids: [selected.id], edges: [] })}
+              onDelete={deleteSelected}
             />
           ) : (
             <p className="muted small side-hint">Select a task to fill in its form.</p>

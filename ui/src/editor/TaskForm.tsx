@@ -1,4 +1,4 @@
-import { memo, useCallback, useMemo } from 'react';
+import { memo, useCallback, useMemo, useState } from 'react';
 import { SchemaForm } from './SchemaForm';
 import { upstreamOf } from './spec';
 import type { Action } from './reducer';
@@ -46,6 +46,9 @@ export const TaskForm = memo(function TaskForm({
   const advancedSchema: JsonSchema = catalog.common;
   const advancedErrors = commonKeys.some((k) => !NOT_IN_ADVANCED.includes(k) && Object.keys(errors).some((f) => f === k || f.startsWith(`${k}.`)));
   const ups = upstreamOf(task.spec);
+  // Rendered only while open: a closed section costs nothing when a task is selected.
+  const [advancedOpen, setAdvancedOpen] = useState(false);
+  const showAdvanced = advancedOpen || advancedErrors;
 
   return (
     <div className="task-form" data-testid="task-form" data-task={String(task.spec.name ?? '')}>
@@ -113,9 +116,16 @@ export const TaskForm = memo(function TaskForm({
           Kept as written (not a setting of {type}): {unknownKeys.join(', ')}
         </p>
       )}
-      <details className="advanced" data-testid="advanced" open={advancedErrors || undefined}>
+      <details
+        className="advanced"
+        data-testid="advanced"
+        open={showAdvanced}
+        onToggle={(e) => setAdvancedOpen((e.currentTarget as HTMLDetailsElement).open)}
+      >
         <summary>Advanced: retries, timeout, resources, env…</summary>
-        <SchemaForm schema={advancedSchema} root={advancedSchema} value={task.spec} errors={errors} onChange={onChange} skip={NOT_IN_ADVANCED} />
+        {showAdvanced && (
+          <SchemaForm schema={advancedSchema} root={advancedSchema} value={task.spec} errors={errors} onChange={onChange} skip={NOT_IN_ADVANCED} />
+        )}
       </details>
     </div>
   );
