@@ -115,6 +115,19 @@ def test_an_analyst_builds_validates_saves_and_edits_a_workflow(server: Server, 
     _select(page, "extract")
     w.shot("editor")
 
+    # What only the server checks (a condition's bare word) comes back on the task and field.
+    _select(page, "route")
+    page.get_by_test_id("field-cases.0.when").fill("${extract.auc} >= high")
+    w.allowed.add(422)
+    page.get_by_test_id("save").click()
+    expect(page.get_by_test_id("save-error")).to_contain_text("unknown name `high`")
+    expect(page.get_by_test_id("field-error-cases.0.when")).to_contain_text("quote strings")
+    expect(page.get_by_test_id("node-error-route")).to_be_visible()
+    w.allowed.clear()
+    page.get_by_test_id("field-cases.0.when").fill("${extract.auc} >= ${min_auc}")
+    expect(page.get_by_test_id("save-error")).to_be_hidden()
+    expect(page.get_by_test_id("node-error-route")).to_be_hidden()
+
     page.get_by_test_id("save").click()
     expect(page.get_by_test_id("saved-version")).to_have_text("Saved version 1")
     expect(page).to_have_url(re.compile(r"/workflows/default/editor_demo/edit$"))
