@@ -116,9 +116,11 @@ export function Canvas({
     (changes: NodeChange<EditorFlowNode>[]) => {
       const s = stateRef.current;
       let selection: Set<string> | null = null;
+      let moved: Record<string, { x: number; y: number }> | null = null;
       for (const c of changes) {
         if (c.type === 'position' && c.position) {
-          dispatch({ type: 'move', id: c.id, position: c.position, at: Date.now() });
+          moved ??= {};
+          moved[c.id] = c.position;
         } else if (c.type === 'select') {
           selection ??= new Set(s.selection);
           if (c.selected) selection.add(c.id);
@@ -126,6 +128,7 @@ export function Canvas({
         }
         // 'remove' is handled by onDelete (one undo step for nodes and edges together).
       }
+      if (moved) dispatch({ type: 'move', positions: moved, at: Date.now() });
       if (selection) {
         // The order of selection: the last one clicked shows its form.
         const ordered = [...s.selection.filter((id) => selection!.has(id)), ...[...selection].filter((id) => !s.selection.includes(id))];

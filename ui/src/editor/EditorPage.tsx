@@ -259,6 +259,7 @@ function Editor({
     setJustSaved(info);
   };
 
+  const mutate = save.mutate; // stable: the keyboard handler below is not re-made every render
   const trySave = useCallback(() => {
     const s = stateRef.current;
     const problems = validator.validate(s.doc).problems;
@@ -267,8 +268,8 @@ function Editor({
       return;
     }
     setRefused(null);
-    save.mutate(s.doc);
-  }, [validator, save]);
+    mutate(s.doc);
+  }, [validator, mutate]);
 
   // Keyboard: undo/redo, copy/paste, find, save. Typing in a field keeps its own undo and copy.
   useEffect(() => {
@@ -287,10 +288,12 @@ function Editor({
         return;
       }
       if (typingTarget(e.target)) return;
+      const s = stateRef.current;
       if (k === 'z' && !e.shiftKey) dispatch({ type: 'undo' });
       else if ((k === 'z' && e.shiftKey) || k === 'y') dispatch({ type: 'redo' });
-      else if (k === 'c') dispatch({ type: 'copy' });
-      else if (k === 'v') dispatch({ type: 'paste' });
+      // Copy and paste only tasks: with none selected (or none copied) the browser's own applies.
+      else if (k === 'c' && s.selection.length > 0 && !window.getSelection()?.toString()) dispatch({ type: 'copy' });
+      else if (k === 'v' && s.clipboard) dispatch({ type: 'paste' });
       else return;
       e.preventDefault();
     };

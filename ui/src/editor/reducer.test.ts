@@ -58,11 +58,20 @@ describe('editor reducer', () => {
     const b = idOf(s, 'b');
     s = run(
       s,
-      { type: 'move', id: b, position: { x: 210, y: 10 }, at: 100 },
-      { type: 'move', id: b, position: { x: 220, y: 20 }, at: 116 },
-      { type: 'move', id: b, position: { x: 230, y: 30 }, at: 132 },
+      { type: 'move', positions: { [b]: { x: 210, y: 10 } }, at: 100 },
+      { type: 'move', positions: { [b]: { x: 220, y: 20 } }, at: 116 },
+      { type: 'move', positions: { [b]: { x: 230, y: 30 } }, at: 132 },
     );
     expect(s.past).toHaveLength(1);
+    // dragging two tasks together: one step too
+    const a = idOf(s, 'a');
+    s = run(
+      s,
+      { type: 'move', positions: { [a]: { x: 5, y: 5 }, [b]: { x: 240, y: 40 } }, at: 2000 },
+      { type: 'move', positions: { [a]: { x: 9, y: 9 }, [b]: { x: 250, y: 50 } }, at: 2016 },
+    );
+    expect(s.past).toHaveLength(2);
+    s = reducer(s, { type: 'undo' });
     s = reducer(s, { type: 'undo' });
     expect(s.positions[b]).toEqual({ x: 200, y: 0 });
     s = run(s, { type: 'setTaskField', id: b, path: ['resources', 'cpu'], value: 2, at: 1 });

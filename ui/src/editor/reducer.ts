@@ -55,7 +55,8 @@ export interface EditorState extends Snapshot {
 export type Action =
   | { type: 'load'; doc: EditorDoc; positions: Record<string, XY>; saved: boolean }
   | { type: 'addTask'; taskType: string; position: XY; at?: number }
-  | { type: 'move'; id: string; position: XY; at: number }
+  /** tasks dragged to new places (one frame of a drag: every node it moves). */
+  | { type: 'move'; positions: Record<string, XY>; at: number }
   | { type: 'select'; ids: string[]; edges?: string[] }
   | { type: 'connect'; source: string; target: string }
   | { type: 'delete'; ids: string[]; edges: string[] }
@@ -169,13 +170,14 @@ export function reducer(state: EditorState, action: Action): EditorState {
     }
 
     case 'move': {
-      const prev = state.positions[action.id];
-      if (!prev || (prev.x === action.position.x && prev.y === action.position.y)) return state;
-      const next = commit(state, state.doc, { ...state.positions, [action.id]: action.position }, {
-        key: `move:${action.id}`,
-        at: action.at,
-      }, true);
-      return next;
+      const moved = Object.entries(action.positions).filter(([id, p]) => {
+        const prev = state.positions[id];
+        return prev && (prev.x !== p.x || prev.y !== p.y);
+      });
+      if (moved.length === 0) return state;
+      // The frames of one drag (of one set of tasks) are one undo step.
+      const key = `move:${moved.map(([id]) => id).sort().join(',')}`;
+      return commit(state, state.doc, { ...state.positions, ...Object.fromEntries(moved) }, { key, at: action.at }, true);
     }
 
     case 'select':
