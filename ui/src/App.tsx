@@ -12,6 +12,7 @@ const FeatureSetPage = lazy(() => import('./features/FeatureSetPage').then((m) =
 const FeatureSetsPage = lazy(() => import('./features/FeatureSetsPage').then((m) => ({ default: m.FeatureSetsPage })));
 const ModelPage = lazy(() => import('./models/ModelPage').then((m) => ({ default: m.ModelPage })));
 const ModelsPage = lazy(() => import('./models/ModelsPage').then((m) => ({ default: m.ModelsPage })));
+const EditorPage = lazy(() => import('./editor/EditorPage').then((m) => ({ default: m.EditorPage })));
 const RunPage = lazy(() => import('./runs/RunPage').then((m) => ({ default: m.RunPage })));
 
 function RequireToken({ children }: { children: ReactNode }) {
@@ -47,7 +48,9 @@ export function App() {
       >
         <Route index element={<Navigate to="/workflows" replace />} />
         <Route path="/workflows" element={<WorkflowsPage />} />
+        <Route path="/workflows/new" element={<EditorPage />} />
         <Route path="/workflows/:project/:name" element={<WorkflowDetailPage />} />
+        <Route path="/workflows/:project/:name/edit" element={<EditorPage />} />
         <Route path="/runs" element={<RunsPage />} />
         <Route path="/runs/:project/:id" element={<RunPage />} />
         <Route path="/models" element={<ModelsPage />} />

@@ -130,6 +130,13 @@ export const deleteWorkflow = (project: string, name: string) =>
 export const applyWorkflow = (content: string, format: 'yaml' | 'json', project?: string | null) =>
   unwrap<AppliedWorkflow[]>(client.POST('/api/v1/workflows', { body: { content, format, project: project ?? null } }));
 
+/** Check a workflow's text as saving would, storing nothing: its names, or a 422 spec_error. */
+export const validateWorkflow = (content: string, format: 'yaml' | 'json' = 'yaml') =>
+  unwrap<{ valid: boolean; workflows: string[] }>(client.POST('/api/v1/workflows/validate', { body: { content, format } }));
+
+/** Every installed task type by group, with its params' JSON Schema (the editor's palette and forms). */
+export const listTaskTypes = <T,>() => unwrap<T>(client.GET('/api/v1/task-types'));
+
 export async function exportWorkflow(project: string, name: string, version?: number): Promise<string> {
   const q = new URLSearchParams({ format: 'yaml' });
   if (version) q.set('version', String(version));

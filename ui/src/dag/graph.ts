@@ -1,9 +1,9 @@
 import dagre from '@dagrejs/dagre';
 import { MarkerType, type Edge, type Node } from '@xyflow/react';
 import type { TaskSpec } from '../api/types';
+import { NODE_HEIGHT, NODE_WIDTH } from './sizes';
 
-export const NODE_WIDTH = 184;
-export const NODE_HEIGHT = 46;
+export { NODE_HEIGHT, NODE_WIDTH };
 
 export interface TaskNodeData extends Record<string, unknown> {
   name: string;

@@ -74,6 +74,16 @@ export function WorkflowDetailPage() {
           </span>
         )}
         <div className="spacer" />
+        {d && canEdit(project) && (
+          <Link
+            className="btn plain"
+            data-testid="edit-workflow"
+            to={`/workflows/${encodeURIComponent(project)}/${encodeURIComponent(name)}/edit`}
+            title="Open the current version in the editor"
+          >
+            Edit
+          </Link>
+        )}
         {editor && currentSpec && (
           <button className="btn" data-testid="schedule-edit" onClick={() => setEditingSchedule(true)}>
             Schedule…

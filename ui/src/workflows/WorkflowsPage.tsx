@@ -88,6 +88,11 @@ export function WorkflowsPage() {
           <option value="none">Never run</option>
         </select>
         <div className="spacer" />
+        {mayImport && (
+          <Link className="btn primary plain" to="/workflows/new" data-testid="new-workflow">
+            New workflow
+          </Link>
+        )}
         {mayImport && <ImportButton project={project} />}
       </div>
       <ErrorBox error={workflows.error} testId="workflows-error" />
@@ -104,7 +109,8 @@ export function WorkflowsPage() {
             <p>
               {mayImport ? (
                 <>
-                  Import a workflow YAML or JSON file with <b>Import file</b>, or apply one from the command line:
+                  Build one with <b>New workflow</b>, import a YAML or JSON file with <b>Import file</b>, or apply one
+                  from the command line:
                 </>
               ) : (
                 <>Ask an editor of the project to apply one, for example:</>
