@@ -1,8 +1,8 @@
 """The workflow editor in a real browser against a real `shoal server`: an analyst builds a
 workflow by drag and drop (shell → switch → two branches), fills the forms (the shell command in
 the code editor), sees a validation error on the field and on the node, fixes it, saves version 1;
-edits the YAML view and sees the canvas follow, saves version 2; undoes and redoes; jumps to a
-task by name. A viewer finds no way into the editor."""
+sets a schedule at the prompt after saving (version 2); edits the YAML view and sees the canvas
+follow, saves version 3; undoes and redoes; jumps to a task by name. A viewer finds no way into the editor."""
 
 from __future__ import annotations
 
@@ -140,6 +140,17 @@ def test_an_analyst_builds_validates_saves_and_edits_a_workflow(server: Server, 
     assert tasks["route"]["cases"] == [{"when": "${extract.auc} >= ${min_auc}", "then": "deploy"}]
     assert tasks["deploy"]["upstream"] == ["route"] and tasks["alert"]["upstream"] == ["route"]
 
+    # The save asks whether to schedule it: a daily run at 06:15, set in the dialog, is version 2.
+    page.get_by_test_id("saved-schedule").click()
+    page.get_by_test_id("cron-preset").select_option("daily")
+    page.get_by_test_id("cron-time").fill("06:15")
+    expect(page.get_by_test_id("cron-expression")).to_have_value("15 6 * * *")
+    expect(page.get_by_test_id("fire-times")).to_contain_text("06:15")
+    page.get_by_test_id("schedule-save").click()
+    expect(page.get_by_test_id("schedule-dialog")).to_be_hidden()
+    expect(page.get_by_test_id("saved-version")).to_have_text("Saved version 2")
+    expect(page.get_by_test_id("unsaved")).to_be_hidden()  # the editor holds the schedule now
+
     # The YAML view edits the same workflow: a bad text says where, and leaves the canvas alone.
     page.get_by_test_id("yaml-toggle").click()
     yaml_view = page.get_by_test_id("yaml-view")
@@ -156,9 +167,10 @@ def test_an_analyst_builds_validates_saves_and_edits_a_workflow(server: Server, 
     expect(page.locator(".react-flow__edge")).to_have_count(4)
     w.shot("editor-yaml")
     page.get_by_test_id("save").click()
-    expect(page.get_by_test_id("saved-version")).to_have_text("Saved version 2")
+    expect(page.get_by_test_id("saved-version")).to_have_text("Saved version 3")
     exported = yaml.safe_load(server.api.get(
         "/api/v1/projects/default/workflows/editor_demo/export", params={"format": "yaml"}).text)
+    assert exported["schedule"]["cron"] == "15 6 * * *"  # the editor's save kept the schedule
     assert exported["tasks"][-1] == {"name": "notify", "type": "shell", "upstream": ["deploy"],
                                      "command": "echo notified"}
 
@@ -188,7 +200,7 @@ def test_an_analyst_builds_validates_saves_and_edits_a_workflow(server: Server, 
 
     # From the workflow's page, Edit opens its current version.
     page.get_by_test_id("saved-open").click()
-    expect(page.get_by_test_id("workflow-version")).to_have_text("v2")
+    expect(page.get_by_test_id("workflow-version")).to_have_text("v3")
     page.get_by_test_id("edit-workflow").click()
     expect(page.get_by_test_id("task-node-notify")).to_be_visible()
     expect(page.get_by_test_id("workflow-name")).to_have_value("editor_demo")

@@ -11,11 +11,18 @@ export interface SavedInfo {
 }
 
 /**
- * What follows a save. Today: the "Saved version N" banner with a link to the workflow. This is
- * the place for the schedule prompt (set or change the schedule after saving), which gets the
- * same `saved` info.
+ * What follows a save: "Saved version N", a link to the workflow, and the question the seed users
+ * asked for: set (or change) the schedule now? `onSchedule` opens the schedule dialog.
  */
-export function AfterSave({ saved, onClose }: { saved: SavedInfo | null; onClose: () => void }) {
+export function AfterSave({
+  saved,
+  onClose,
+  onSchedule,
+}: {
+  saved: SavedInfo | null;
+  onClose: () => void;
+  onSchedule?: () => void;
+}) {
   if (!saved) return null;
   const to = `/workflows/${encodeURIComponent(saved.project)}/${encodeURIComponent(saved.name)}`;
   return (
@@ -26,6 +33,14 @@ export function AfterSave({ saved, onClose }: { saved: SavedInfo | null; onClose
       <Link to={to} data-testid="saved-open">
         open {saved.name}
       </Link>
+      {onSchedule && (
+        <span className="saved-ask">
+          {saved.schedule ? 'Change its schedule?' : 'Run it on a schedule?'}
+          <button className="btn small" data-testid="saved-schedule" onClick={onSchedule}>
+            {saved.schedule ? 'Change schedule…' : 'Set schedule…'}
+          </button>
+        </span>
+      )}
       <button className="link" onClick={onClose} aria-label="dismiss">
         ×
       </button>

@@ -14,6 +14,8 @@ import { useAuth } from '../auth/AuthContext';
 import { ErrorBox } from '../components/ErrorBox';
 import { Skeleton } from '../components/Skeleton';
 import { AfterSave, type SavedInfo } from './AfterSave';
+import { ScheduleDialog } from '../schedule/ScheduleDialog';
+import type { Schedule } from '../api/types';
 import { Canvas } from './Canvas';
 import { autoLayoutAsync, NODE_HEIGHT, NODE_WIDTH, placeMissing } from './layout';
 import { NodeSearch } from './NodeSearch';
@@ -162,6 +164,7 @@ function Editor({
   // The workflow panel: open while no task is selected, unless the user folded or opened it.
   const [wfOpen, setWfOpen] = useState<boolean | null>(null);
   const [justSaved, setJustSaved] = useState<SavedInfo | null>(savedBefore);
+  const [scheduling, setScheduling] = useState(false);
   const [server, setServer] = useState<{ doc: EditorDoc; problems: Problem[]; error: unknown } | null>(null);
   const [refused, setRefused] = useState<Problem[] | null>(null);
   const { setCenter, getZoom, fitView } = useReactFlow();
@@ -257,6 +260,21 @@ function Editor({
       return;
     }
     setJustSaved(info);
+  };
+
+  // Only a saved, unchanged-since workflow may be scheduled from here: the dialog stores the
+  // server's current definition with the schedule, which must be what the editor shows.
+  const canSchedule = !!justSaved && !dirty;
+
+  /** The dialog stored a new version with the new schedule: the editor takes both on, so the
+   * next save keeps the schedule instead of removing it. */
+  const scheduleChanged = async (saved: SavedInfo) => {
+    const now = await getWorkflow(saved.project, saved.name);
+    const schedule = (now.definition as { schedule?: Record<string, unknown> | null }).schedule ?? null;
+    dispatch({ type: 'setWorkflowField', path: ['schedule'], value: schedule ?? undefined, at: Date.now() });
+    dispatch({ type: 'saved' });
+    setVersion(now.version);
+    setJustSaved({ ...saved, version: now.version, schedule });
   };
 
   const mutate = save.mutate; // stable: the keyboard handler below is not re-made every render
@@ -376,7 +394,22 @@ function Editor({
           </button>
         </div>
       )}
-      <AfterSave saved={justSaved} onClose={() => setJustSaved(null)} />
+      <AfterSave
+        saved={justSaved}
+        onClose={() => setJustSaved(null)}
+        onSchedule={canSchedule ? () => setScheduling(true) : undefined}
+      />
+      {scheduling && justSaved && (
+        <ScheduleDialog
+          project={justSaved.project}
+          workflow={justSaved.name}
+          schedule={(justSaved.schedule as Schedule | null) ?? null}
+          onClose={(changed) => {
+            setScheduling(false);
+            if (changed) void scheduleChanged(justSaved);
+          }}
+        />
+      )}
       {refused && refused.length > 0 && (
         <div className="error" role="alert" data-testid="save-error">
           <div className="error-msg">
