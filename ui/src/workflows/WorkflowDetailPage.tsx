@@ -8,6 +8,7 @@ import { DagView } from '../dag/DagView';
 import { formatTime } from '../lib/format';
 import { isRunTerminal } from '../lib/states';
 import { RunsTable } from '../runs/RunsTable';
+import { LazyDurationChart } from '../stats/LazyDurationChart';
 import { WorkflowActions } from './WorkflowActions';
 
 export function WorkflowDetailPage() {
@@ -92,6 +93,8 @@ export function WorkflowDetailPage() {
           <DagView tasks={d.definition.tasks} />
         </>
       )}
+      {/* Run durations over the last N runs, with success rate (src/stats/DurationChart.tsx) */}
+      {d && <LazyDurationChart project={project} name={name} />}
       <div className="cols">
         <div className="col">
           <h2>Recent runs</h2>
