@@ -1,5 +1,5 @@
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import type { RunsPerDay } from '../api/types';
+import type { RunState, RunsPerDay } from '../api/types';
 import { DAY_STATES, dayRows, type DayRow } from '../lib/stats';
 import { stateColor, stateLabel } from '../lib/states';
 
@@ -15,7 +15,12 @@ export function RunsPerDayChart({ data, width }: { data: RunsPerDay; width?: num
       <XAxis dataKey="label" tick={{ fontSize: 11 }} interval="preserveStartEnd" minTickGap={16} />
       <YAxis allowDecimals={false} tick={{ fontSize: 11 }} width={40} />
       <Tooltip content={<DayTooltip />} isAnimationActive={false} cursor={{ fill: '#f2f4f7' }} />
-      <Legend formatter={(v: string) => stateLabel(v)} iconSize={10} wrapperStyle={{ fontSize: 12 }} />
+      <Legend
+        formatter={(v: string) => stateLabel(v)}
+        itemSorter={(item) => DAY_STATES.indexOf(item.dataKey as RunState)}
+        iconSize={10}
+        wrapperStyle={{ fontSize: 12 }}
+      />
       {DAY_STATES.map((s) => (
         <Bar key={s} dataKey={s} stackId="runs" fill={stateColor(s).solid} isAnimationActive={false} />
       ))}
