@@ -4,7 +4,8 @@ the Workflows list).
 
 The database picks the rows: the last N runs of a workflow are read by the `(workflow_id, id)`
 index newest first, so their cost does not grow with the history; the last N of many workflows
-are one statement of such bounded reads (UNION ALL), not a request or a query per workflow;
+are one statement of such bounded reads (a LATERAL join on PostgreSQL, an index range per
+workflow on SQLite), not a request or a query per workflow;
 runs per day are counted by the database (GROUP BY day and state), never loaded. Durations
 (`ended_at - started_at`) and the summary's percentiles are worked out here from the at most
 1,000 rows the answer carries anyway: datetimes subtract exactly, where SQLite's julianday
@@ -261,7 +262,7 @@ def recent_runs(
         ids = [found[p] for p in pairs if p in found]
         rows = conn.execute(_last_runs_of_each(ids, last, store.engine.dialect.name)).all() if ids else []
     by_id: dict[int, list[RecentRun]] = {wid: [] for wid in ids}
-    # A UNION ALL promises no order: each workflow's runs are put oldest first here.
+    # The statement promises no order: each workflow's runs are put oldest first here.
     for wid, run_id, state, duration in sorted(rows, key=lambda r: r[1]):
         by_id[wid].append(RecentRun(run_id, state, None if duration is None else round(float(duration), 3)))
     answer = {f"{p}/{n}": by_id[found[(p, n)]] for p, n in pairs if (p, n) in found}
