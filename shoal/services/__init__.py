@@ -16,6 +16,7 @@ case; callers import it and `shoal.errors`, nothing below.
     metrics.py    monitoring numbers (runs by state, queue depth, lag, durations) for /metrics
     remote/       the same nouns over a server's REST API (the CLI with SHOAL_API_URL set)
     alerts.py     alert deliveries (sent, pending, failed) and a project's default alert rules
+    stats.py      run statistics: a workflow's durations and success rate, runs per day, sparklines
 
 Every function takes the `Store` first (and an `Actor` where `engine.access` decides who may
 act: the CLI is `LOCAL`), returns dataclasses that serialise to JSON, and raises `shoal.errors`;
@@ -55,7 +56,7 @@ _HOMES = {
 }
 _MODULES = frozenset({
     "home", "logs", "names", "runs", "schedules", "workflows", "features", "models", "users", "projects",
-    "pages", "task_runs", "task_types", "metrics", "alerts",
+    "pages", "task_runs", "task_types", "metrics", "alerts", "stats",
 })
 _exported = lazy_exports(__name__, _HOMES)
 

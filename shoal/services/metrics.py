@@ -20,15 +20,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 
-from sqlalchemy import Connection, Float, and_, case, func, select
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy import Connection, and_, case, func, select
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.functions import FunctionElement
 
 from shoal.engine.access import Actor, require_instance_admin
 from shoal.engine.states import TASK_TERMINAL, RunState, TaskRunState
 from shoal.store import Store
+from shoal.store.functions import seconds_between
 from shoal.store.models import projects, runs, task_runs, workflows
 
 __all__ = [
@@ -81,27 +79,6 @@ class TaskRunStats:
     workflow: str
     counts: dict[str, int]
     durations: Histogram
-
-
-class _seconds_between(FunctionElement[float]):
-    """`end - start` in seconds (float) for two timestamp columns: SQLite has no interval type."""
-
-    type = Float()
-    inherit_cache = True
-    name = "seconds_between"
-
-
-@compiles(_seconds_between)
-def _seconds_between_default(element: _seconds_between, compiler: SQLCompiler, **kw: object) -> str:
-    start, end = (compiler.process(c, **kw) for c in element.clauses)
-    # date_part, not EXTRACT: it answers a double, where EXTRACT answers a (much slower) numeric.
-    return f"date_part('epoch', {end} - {start})"  # PostgreSQL
-
-
-@compiles(_seconds_between, "sqlite")
-def _seconds_between_sqlite(element: _seconds_between, compiler: SQLCompiler, **kw: object) -> str:
-    start, end = (compiler.process(c, **kw) for c in element.clauses)
-    return f"((julianday({end}) - julianday({start})) * 86400.0)"
 
 
 def _bucket(value: ColumnElement[float], bounds: Sequence[float]) -> ColumnElement[int]:
@@ -191,7 +168,7 @@ def scheduler_lag(store: Store, bounds: Sequence[float]) -> Histogram:
     its latest attempt (a retry is queued again). A task run queued again since its last start
     (a retry waiting for a slot) has started_at < queued_at and is not counted until it starts."""
     lags = (
-        select(_seconds_between(task_runs.c.queued_at, task_runs.c.started_at).label("lag"))
+        select(seconds_between(task_runs.c.queued_at, task_runs.c.started_at).label("lag"))
         .where(task_runs.c.queued_at.is_not(None), task_runs.c.started_at.is_not(None),
                task_runs.c.started_at >= task_runs.c.queued_at)
         # OFFSET 0 keeps both databases from inlining this subquery, which would compute the lag

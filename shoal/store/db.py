@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 _MIGRATED: set[str] = set()
 _LOCK = threading.Lock()
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008"
 
 
 def utcnow() -> datetime:

@@ -122,7 +122,8 @@ runs = Table(
     Column("started_at", DateTime),
     Column("ended_at", DateTime),
     Index("ix_runs_state", "state"),
-    Index("ix_runs_workflow", "workflow_id"),
+    Index("ix_runs_workflow_id", "workflow_id", "id"),  # a workflow's newest runs (migration 0007)
+    Index("ix_runs_workflow_created", "workflow_id", "created_at"),  # runs per day (services/stats.py)
     Index("ix_runs_workflow_state_id", "workflow_id", "state", "id"),  # a page of one workflow's runs in a state
     # AUTOINCREMENT: SQLite would otherwise reuse the id of a deleted run, and logs and result
     # files are keyed by run and task-run ids.

@@ -14,6 +14,8 @@ const ModelPage = lazy(() => import('./models/ModelPage').then((m) => ({ default
 const ModelsPage = lazy(() => import('./models/ModelsPage').then((m) => ({ default: m.ModelsPage })));
 const EditorPage = lazy(() => import('./editor/EditorPage').then((m) => ({ default: m.EditorPage })));
 const RunPage = lazy(() => import('./runs/RunPage').then((m) => ({ default: m.RunPage })));
+// The chart library (recharts) comes with this page only.
+const StatsPage = lazy(() => import('./stats/StatsPage').then((m) => ({ default: m.StatsPage })));
 
 function RequireToken({ children }: { children: ReactNode }) {
   const { token } = useAuth();
@@ -57,6 +59,7 @@ export function App() {
         <Route path="/models/:project/:name" element={<ModelPage />} />
         <Route path="/features" element={<FeatureSetsPage />} />
         <Route path="/features/:project/:name" element={<FeatureSetPage />} />
+        <Route path="/stats" element={<StatsPage />} />
         <Route path="*" element={<NotFound />} />
       </Route>
     </Routes>

@@ -12,9 +12,11 @@ import type {
   ModelVersion,
   ModelVersionDetail,
   Page,
+  RecentRuns,
   Run,
   RestoreResult,
   RunSummary,
+  RunsPerDay,
   Schedule,
   ScheduleChange,
   SchedulePreview,
@@ -22,6 +24,7 @@ import type {
   TaskRunDetail,
   WorkflowDetail,
   WorkflowDiff,
+  WorkflowStats,
   WorkflowSummary,
   WorkflowVersion,
 } from './types';
@@ -298,3 +301,21 @@ export const computeFeatures = (project: string, name: string, rows: Record<stri
       body: { rows },
     }),
   );
+
+export const getWorkflowStats = (project: string, name: string, last: number) =>
+  unwrap<WorkflowStats>(
+    client.GET('/api/v1/projects/{project}/workflows/{name}/stats', {
+      params: { path: { project, name }, query: { last } },
+    }),
+  );
+
+export const getRunsPerDay = (q: { project?: string | null; workflow?: string | null; days: number }) =>
+  unwrap<RunsPerDay>(
+    client.GET('/api/v1/stats/runs-per-day', {
+      params: { query: { project: orUndef(q.project), workflow: orUndef(q.workflow), days: q.days } },
+    }),
+  );
+
+/** The last runs of each workflow (`project/name`) of a list page, in one request. */
+export const getRecentRuns = (workflows: string[], last = 20) =>
+  unwrap<RecentRuns>(client.GET('/api/v1/stats/recent-runs', { params: { query: { workflow: workflows, last } } }));

@@ -978,6 +978,72 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project}/workflows/{name}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Workflow Stats
+         * @description The workflow's last `last` runs, oldest first, with their durations (seconds; null until a
+         *     run has ended), and a summary: finished runs, success rate among them, and mean, p50, p90
+         *     and max duration of the succeeded ones.
+         */
+        get: operations["workflow_stats_api_v1_projects__project__workflows__name__stats_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stats/runs-per-day": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Runs Per Day
+         * @description Runs created on each UTC day of the last `days`, by state (every day and state present,
+         *     zeros included), over the projects the caller may read, or `project`; `workflow` keeps the
+         *     runs of workflows of that name.
+         */
+        get: operations["runs_per_day_api_v1_stats_runs_per_day_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stats/recent-runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Recent Runs
+         * @description The last `last` runs (id, state, logical date, duration) of each workflow named, oldest
+         *     first, keyed `project/name`, in one answer: what a page of the Workflows list draws as
+         *     sparklines. Workflows that do not exist are listed under `missing`.
+         */
+        get: operations["recent_runs_api_v1_stats_recent_runs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/metrics": {
         parameters: {
             query?: never;
@@ -3193,6 +3259,109 @@ export interface operations {
             path: {
                 project: string;
             };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    workflow_stats_api_v1_projects__project__workflows__name__stats_get: {
+        parameters: {
+            query?: {
+                /** @description how many of the newest runs */
+                last?: number;
+            };
+            header?: never;
+            path: {
+                project: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    runs_per_day_api_v1_stats_runs_per_day_get: {
+        parameters: {
+            query?: {
+                project?: string | null;
+                workflow?: string | null;
+                /** @description days up to today (UTC) */
+                days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    recent_runs_api_v1_stats_recent_runs_get: {
+        parameters: {
+            query: {
+                /** @description project/name, repeated (up to 100) */
+                workflow: string[];
+                /** @description runs of each workflow */
+                last?: number;
+            };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;

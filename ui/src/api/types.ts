@@ -318,3 +318,66 @@ export interface BackfillResult {
   id: number;
   run_ids: number[];
 }
+
+/** One run of a workflow's duration chart (`GET …/workflows/{name}/stats`). */
+export interface RunPoint {
+  id: number;
+  logical_date: string;
+  trigger: string;
+  state: RunState;
+  started_at: string | null;
+  ended_at: string | null;
+  /** seconds from start to end; null until the run has ended (or if it never started). */
+  duration: number | null;
+}
+
+/** Over the runs shown: durations are of the succeeded runs only. */
+export interface DurationSummary {
+  runs: number;
+  finished: number;
+  succeeded: number;
+  success_rate: number | null;
+  mean: number | null;
+  p50: number | null;
+  p90: number | null;
+  max: number | null;
+}
+
+export interface WorkflowStats {
+  project: string;
+  workflow: string;
+  last: number;
+  /** oldest first */
+  runs: RunPoint[];
+  summary: DurationSummary;
+}
+
+export interface DayCounts {
+  /** UTC day, `YYYY-MM-DD` */
+  day: string;
+  /** every run state, zeros included */
+  counts: Record<RunState, number>;
+  total: number;
+}
+
+export interface RunsPerDay {
+  since: string;
+  until: string;
+  project: string | null;
+  workflow: string | null;
+  states: RunState[];
+  days: DayCounts[];
+}
+
+export interface RecentRun {
+  id: number;
+  state: RunState;
+  duration: number | null;
+}
+
+export interface RecentRuns {
+  last: number;
+  /** keyed `project/name`, oldest first */
+  workflows: Record<string, RecentRun[]>;
+  missing: string[];
+}

@@ -33,6 +33,9 @@ export function Layout() {
           <NavLink to="/features" data-testid="nav-features">
             Feature sets
           </NavLink>
+          <NavLink to="/stats" data-testid="nav-stats">
+            Statistics
+          </NavLink>
         </nav>
         <div className="spacer" />
         <label className="switcher" title="Filter the lists by project">

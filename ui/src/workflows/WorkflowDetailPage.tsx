@@ -10,6 +10,7 @@ import { DagView } from '../dag/DagView';
 import { formatTime } from '../lib/format';
 import { isRunTerminal } from '../lib/states';
 import { RunsTable } from '../runs/RunsTable';
+import { LazyDurationChart } from '../stats/LazyDurationChart';
 import { describeCron } from '../schedule/cron';
 import { ScheduleDialog } from '../schedule/ScheduleDialog';
 import { VersionDiff, VersionHistory, type DiffPick } from './VersionHistory';
@@ -137,6 +138,8 @@ export function WorkflowDetailPage() {
           <DagView tasks={d.definition.tasks} />
         </>
       )}
+      {/* Run durations over the last N runs, with success rate (src/stats/DurationChart.tsx) */}
+      {d && <LazyDurationChart project={project} name={name} />}
       <div className="cols">
         <div className="col">
           <h2>Recent runs</h2>

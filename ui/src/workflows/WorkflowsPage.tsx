@@ -1,7 +1,7 @@
 import { useMemo, useState } from 'react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Link, useSearchParams } from 'react-router-dom';
-import { listSchedules, listWorkflows, type ScheduleFilter } from '../api/calls';
+import { getRecentRuns, listSchedules, listWorkflows, type ScheduleFilter } from '../api/calls';
 import type { ScheduleRow } from '../api/types';
 import { useAuth } from '../auth/AuthContext';
 import { ErrorBox } from '../components/ErrorBox';
@@ -12,6 +12,7 @@ import { formatTime } from '../lib/format';
 import { RUN_STATES } from '../lib/states';
 import { useDebounced, useSlashFocus } from '../lib/hooks';
 import { useCursorPages } from '../lib/useCursorPages';
+import { SPARK_RUNS, Sparkline } from '../stats/Sparkline';
 import { ImportButton } from './ImportButton';
 import { WorkflowActions } from './WorkflowActions';
 
@@ -46,6 +47,15 @@ export function WorkflowsPage() {
   }, [schedules.data]);
 
   const items = workflows.data?.items ?? [];
+  // The sparklines of the whole page in one request, after the list (which never waits for it).
+  const keys = useMemo(() => items.map((w) => `${w.project}/${w.name}`), [items]);
+  const recent = useQuery({
+    queryKey: ['recent-runs', keys],
+    queryFn: () => getRecentRuns(keys, SPARK_RUNS),
+    enabled: keys.length > 0,
+    staleTime: 10_000,
+    refetchInterval: 30_000,
+  });
   const mayImport = who?.roles === null || Object.values(who?.roles ?? {}).some((r) => r !== 'viewer');
   const empty = workflows.isSuccess && items.length === 0 && pages.page === 0;
 
@@ -96,6 +106,7 @@ export function WorkflowsPage() {
         {mayImport && <ImportButton project={project} />}
       </div>
       <ErrorBox error={workflows.error} testId="workflows-error" />
+      <ErrorBox error={recent.error} testId="sparklines-error" />
       <Skeleton loading={workflows.isPending} />
       {empty &&
         (filtered ? (
@@ -130,6 +141,9 @@ export function WorkflowsPage() {
               <th>Description</th>
               <th>Schedule</th>
               <th>Last run</th>
+              <th title={`Durations of the last ${SPARK_RUNS} runs, newest at the right; failed runs marked red`}>
+                Recent runs
+              </th>
               <th className="right">Actions</th>
             </tr>
           </thead>
@@ -165,6 +179,12 @@ export function WorkflowsPage() {
                   </td>
                   <td>
                     <StateBadge state={w.last_run_state} />
+                  </td>
+                  <td className="spark-cell">
+                    <Sparkline
+                      name={w.name}
+                      runs={recent.data ? (recent.data.workflows[`${w.project}/${w.name}`] ?? []) : null}
+                    />
                   </td>
                   <td className="right">
                     <WorkflowActions
