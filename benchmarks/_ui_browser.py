@@ -273,8 +273,10 @@ def node_search(page: Page, name: str, timeout_s: float = 30.0) -> dict[str, Any
       if (b.found !== null) return true;
       if (b.enterAt === null) return false;
       const canvas = document.querySelector('[data-testid="editor-canvas"]');
-      const node = canvas && canvas.querySelector(`.react-flow__node.selected[data-id="${CSS.escape(name)}"]`);
-      if (!node) return false;
+      // The task's node: React Flow's wrapper of its `task-node-<name>` (whatever the node's id).
+      const inner = canvas && canvas.querySelector(`[data-testid="task-node-${CSS.escape(name)}"]`);
+      const node = inner && inner.closest('.react-flow__node');
+      if (!node || !node.classList.contains('selected')) return false;
       const c = canvas.getBoundingClientRect(), n = node.getBoundingClientRect();
       if (n.left < c.left || n.right > c.right || n.top < c.top || n.bottom > c.bottom) return false;
       b.found = performance.now();

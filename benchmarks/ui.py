@@ -262,13 +262,15 @@ def editor_drags(spec: PageSpec, reps: int) -> dict[str, Any]:
             const d = Math.hypot(r.left + r.width / 2 - cx, r.top + r.height / 2 - cy);
             if (d < dist) {
               dist = d;
-              best = [el.dataset.id, r.left + r.width / 2, r.top + r.height / 2, el.style.transform];
+              const task = el.querySelector('[data-testid^="task-node-"]');
+              best = [el.dataset.id, task ? task.dataset.testid.slice(10) : el.dataset.id,
+                      r.left + r.width / 2, r.top + r.height / 2, el.style.transform];
             }
           }
           return best;
         }""")
-        name, x, y, before = found
-        sel = f'[data-testid="editor-canvas"] .react-flow__node[data-id="{name}"]'
+        node_id, name, x, y, before = found
+        sel = f'[data-testid="editor-canvas"] .react-flow__node[data-id="{node_id}"]'
 
         def moved(sel: str = sel, before: str = before) -> bool:
             return spec.page.evaluate("(s) => document.querySelector(s).style.transform", sel) != before
@@ -424,7 +426,8 @@ def main(argv: list[str] | None = None) -> int:
         "machine": _machine.machine_facts(("shoal", "playwright", "sqlalchemy")),
         "config": {"workflows": args.workflows, "runs": args.runs, "tasks": args.tasks, "warm": args.warm,
                    "drags": args.drags, "drag_moves": 60, "backend": "postgresql" if args.postgres else "sqlite",
-                   "browser": {"chromium": ub.chromium_version(CHROMIUM), "headless": True, "viewport": VIEWPORT},
+                   "browser": {"chromium": ub.chromium_version(CHROMIUM), "headless": True, "viewport": VIEWPORT,
+                               "gpu": "none: headless, software rasterizing on the same 2 cores"},
                    "long_task_ms": ub.LONG_TASK_MS,
                    "targets": {"lists_ms": 1000, "editor_and_run_view_ms": 1500,
                                "drag_long_task_max_ms": DRAG_LONG_TASK_MAX_MS,
@@ -473,6 +476,7 @@ def main(argv: list[str] | None = None) -> int:
             editor = next(s for s in specs if s.key == "editor")
             has_editor = editor_present(browser, editor)
             log(f"editor route: {'yes' if has_editor else 'no (' + NO_EDITOR + ')'}")
+            result["config"]["editor_route"] = has_editor
             if not has_editor:
                 specs.remove(editor)
             if site is not None:
