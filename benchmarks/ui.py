@@ -76,6 +76,9 @@ VIEWPORT = {"width": 1400, "height": 860}
 TARGETS_MS = {"workflows_list": 1000.0, "runs_list": 1000.0, "editor": 1500.0, "run_view": 1500.0}
 DRAG_LONG_TASK_MAX_MS = 100.0
 NO_EDITOR = "no editor route in this build"
+# A page that has not rendered by then counts as failed (reported in its `problems`). Generous:
+# on this shared box at a load average of 15, Airflow's run graph took up to a minute.
+LOAD_TIMEOUT_S = 180.0
 
 
 def log(msg: str) -> None:
@@ -207,12 +210,14 @@ def measure_loads(browser: Any, specs: list[PageSpec], warm: int) -> None:
             if r == 0:
                 open_page(browser, spec)
             try:
-                res = ub.load(spec.page, spec.url, spec.condition)
+                res = ub.load(spec.page, spec.url, spec.condition, timeout_s=LOAD_TIMEOUT_S)
             except Exception as exc:  # noqa: BLE001 - a page that never renders is reported, not fatal
                 spec.problems.append(f"round {r}: {exc!r}"[:500])
                 log(f"{spec.system} {spec.key}: round {r} failed: {exc!r}"[:300])
+                rest(spec)
                 continue
             res["loadavg_1m"] = round(os.getloadavg()[0], 2)
+            rest(spec)
             if r == 0:
                 spec.cold = res
             else:
@@ -220,6 +225,13 @@ def measure_loads(browser: Any, specs: list[PageSpec], warm: int) -> None:
             spec.problems += spec.watch.take()
             log(f"{spec.system:>7} {spec.key:<15} {'cold' if r == 0 else f'warm {r}'}: {res['ms']:7.1f} ms, "
                 f"long tasks {res['long_tasks']['count']} (max {res['long_tasks']['max_ms']} ms)")
+
+
+def rest(spec: PageSpec) -> None:
+    """Leave the page for a blank one (the context keeps its cache): a page left open keeps
+    working (Airflow's refreshes its DAG and runs every few seconds, shoal's runs list every
+    15 s) and would take CPU from every other measurement."""
+    spec.page.goto("about:blank")
 
 
 def page_result(spec: PageSpec) -> dict[str, Any]:
@@ -234,7 +246,7 @@ def page_result(spec: PageSpec) -> dict[str, Any]:
 
 def pans(spec: PageSpec, root: str, reps: int) -> dict[str, Any]:
     """Drag the canvas from an empty point (a pan), `reps` times, on a freshly loaded page."""
-    ub.load(spec.page, spec.url, spec.condition, settle_ms=1500)
+    ub.load(spec.page, spec.url, spec.condition, timeout_s=LOAD_TIMEOUT_S, settle_ms=1500)
     out = []
     for _ in range(reps):
         before = ub.viewport_transform(spec.page, root)
@@ -245,12 +257,13 @@ def pans(spec: PageSpec, root: str, reps: int) -> dict[str, Any]:
         out.append(d)
         spec.page.wait_for_timeout(500)
     spec.problems += spec.watch.take()
+    rest(spec)
     return ub.summarize_drags(out)
 
 
 def editor_drags(spec: PageSpec, reps: int) -> dict[str, Any]:
     """Mouse down on the node nearest the canvas centre, 60 moves, up; the node must have moved."""
-    ub.load(spec.page, spec.url, spec.condition, settle_ms=1500)
+    ub.load(spec.page, spec.url, spec.condition, timeout_s=LOAD_TIMEOUT_S, settle_ms=1500)
     out = []
     for _ in range(reps):
         found = spec.page.evaluate("""() => {
@@ -282,17 +295,19 @@ def editor_drags(spec: PageSpec, reps: int) -> dict[str, Any]:
         out.append(d)
         spec.page.wait_for_timeout(500)
     spec.problems += spec.watch.take()
+    rest(spec)
     return ub.summarize_drags(out)
 
 
 def search_jumps(spec: PageSpec, names: list[str]) -> dict[str, Any]:
-    ub.load(spec.page, spec.url, spec.condition, settle_ms=1500)
+    ub.load(spec.page, spec.url, spec.condition, timeout_s=LOAD_TIMEOUT_S, settle_ms=1500)
     out = []
     for name in names:
         out.append(ub.node_search(spec.page, name))
         spec.page.wait_for_timeout(300)
     ms = [x["ms"] for x in out]
     spec.problems += spec.watch.take()
+    rest(spec)
     return {"median_ms": round(statistics.median(ms), 1), "max_ms": max(ms),
             "long_task_max_ms": max(x["long_tasks"]["max_ms"] for x in out), "reps": out}
 
