@@ -216,6 +216,9 @@ def drag(page: Page, start: tuple[float, float], steps: int = 60, dx: float = 4.
     frames = [f for f in data["frames"] if t0 <= f <= t1 + 50]
     out = frames_summary(frames, data["longtasks"], t0, t1)
     out["moves"] = steps
+    # How fast the moves really came (each is a round trip through Playwright's driver): on a
+    # loaded box, slower than a hand's 60-120 a second.
+    out["moves_per_s"] = round(steps / ((t1 - t0) / 1000), 1) if t1 > t0 else None
     if check is not None:
         out["check"] = check()
     return out

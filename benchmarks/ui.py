@@ -141,7 +141,9 @@ def check_shoal(base: str, token: str, seeded: dict[str, Any], n_tasks: int) -> 
 
 def shoal_pages(base: str, token: str, big_run: int, n: int) -> list[PageSpec]:
     def setup(ctx: Any) -> None:  # the token where the UI keeps it: the app starts signed in
-        ctx.add_init_script(f"localStorage.setItem('shoal.token', {json.dumps(token)});")
+        # (not on about:blank, between measurements: it has no storage)
+        ctx.add_init_script(f"if (location.protocol === 'http:') "
+                            f"localStorage.setItem('shoal.token', {json.dumps(token)});")
 
     p, name = seed.BIG_PROJECT, seed.BIG_NAME
     dag = f"b.flowNodes('[data-testid=\"dag\"]', {n})"
@@ -165,7 +167,7 @@ def airflow_pages(site: Any, n: int) -> list[PageSpec]:
         # Signed in as the login form leaves the browser (the JWT in the `_token` cookie), and
         # the DAG page set to its graph view (what its toggle stores).
         ctx.add_cookies([{"name": "_token", "value": token, "url": site.base}])
-        ctx.add_init_script("localStorage.setItem('default_dag_view', '\"graph\"');")
+        ctx.add_init_script("if (location.protocol === 'http:') localStorage.setItem('default_dag_view', '\"graph\"');")
 
     dag = site.spec["name"]
     run = urllib.parse.quote(site.big_run_id, safe="")
