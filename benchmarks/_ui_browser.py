@@ -11,9 +11,9 @@ PerformanceObserver of long tasks (`longtask`, buffered) and a requestAnimationF
   document's time origin). So the figure is navigation start -> the frame that shows the data.
 - Long tasks: the observer's entries (> 50 ms, the browser's definition), split into those
   before that frame and those within `settle_ms` after it (what the page still does once shown).
-- Drag (`drag`): mouse down at a point, `steps` mouse moves of a few pixels paced about one per
-  frame (a hand moves the mouse at 60-120 Hz), mouse up; a requestAnimationFrame loop records
-  every frame's time meanwhile. Frame time = interval between consecutive frames.
+- Drag (`drag`): mouse down at a point, `steps` mouse moves of a few pixels paced 16 ms apart
+  (each also a round trip through Playwright's driver, so fewer arrive a second), mouse up; a
+  requestAnimationFrame loop records every frame's time meanwhile. Frame time = interval between consecutive frames.
 - Node search (`node_search`): a capturing keydown listener stores the time of Enter in the
   search box; the figure is from then to the first frame where the node is selected and inside
   the canvas.
