@@ -30,7 +30,7 @@ def test_apply_list_show_export_delete(store: Store, write: Callable[[str, str],
     assert workflows.apply_path(store, path)[0].changed is False
 
     (row,) = workflows.list_workflows(store)
-    assert row == WorkflowSummary(project="default", name="s", version=1, description="holds a token",
+    assert row == WorkflowSummary(project="default", name="s", version=1, description="holds a token", owner="local",
                                   schedule="0 2 * * *", paused=False, last_run_state=None,
                                   updated_at=row.updated_at)
 
