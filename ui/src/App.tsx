@@ -4,7 +4,6 @@ import { useAuth } from './auth/AuthContext';
 import { LoginPage } from './auth/LoginPage';
 import { Layout } from './components/Layout';
 import { RunsPage } from './runs/RunsPage';
-import { WorkflowDetailPage } from './workflows/WorkflowDetailPage';
 import { WorkflowsPage } from './workflows/WorkflowsPage';
 
 // Pages a first visit seldom opens load on demand, keeping the first download small.
@@ -13,6 +12,9 @@ const FeatureSetsPage = lazy(() => import('./features/FeatureSetsPage').then((m)
 const ModelPage = lazy(() => import('./models/ModelPage').then((m) => ({ default: m.ModelPage })));
 const ModelsPage = lazy(() => import('./models/ModelsPage').then((m) => ({ default: m.ModelsPage })));
 const EditorPage = lazy(() => import('./editor/EditorPage').then((m) => ({ default: m.EditorPage })));
+const WorkflowDetailPage = lazy(() =>
+  import('./workflows/WorkflowDetailPage').then((m) => ({ default: m.WorkflowDetailPage })),
+);
 const RunPage = lazy(() => import('./runs/RunPage').then((m) => ({ default: m.RunPage })));
 // The chart library (recharts) comes with this page only.
 const StatsPage = lazy(() => import('./stats/StatsPage').then((m) => ({ default: m.StatsPage })));

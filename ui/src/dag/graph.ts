@@ -1,6 +1,6 @@
-import dagre from '@dagrejs/dagre';
 import { MarkerType, type Edge, type Node } from '@xyflow/react';
 import type { TaskSpec } from '../api/types';
+import { layoutGraph, type LayoutInput, type XY } from './layout';
 import { NODE_HEIGHT, NODE_WIDTH } from './sizes';
 
 export { NODE_HEIGHT, NODE_WIDTH };
@@ -28,17 +28,18 @@ export function upstreamOf(task: TaskSpec): string[] {
   return Array.isArray(ups) ? ups.filter((u): u is string => typeof u === 'string') : [];
 }
 
-/**
- * The DAG of a workflow's tasks, laid out left to right by dagre: one node per task (name and
- * type), one edge per upstream → task dependency.
- */
-export function buildDag(tasks: readonly TaskSpec[]): Dag {
-  const names = new Set(tasks.map((t) => t.name));
-  const g = new dagre.graphlib.Graph();
-  g.setGraph({ rankdir: 'LR', nodesep: 18, ranksep: 56, marginx: 8, marginy: 8 });
-  g.setDefaultEdgeLabel(() => ({}));
-  for (const t of tasks) g.setNode(t.name, { width: NODE_WIDTH, height: NODE_HEIGHT });
+/** The read-only views' spacing (the editor's is wider). */
+const VIEW_SPACING = { nodesep: 18, ranksep: 56, margin: 8 };
 
+/** A DAG's nodes (not placed yet), edges, and what its layout needs. */
+export interface DagParts extends Omit<Dag, 'nodes'> {
+  tasks: readonly TaskSpec[];
+  input: LayoutInput;
+}
+
+/** One edge per upstream → task dependency; upstream names that name no task are `missing`. */
+export function dagParts(tasks: readonly TaskSpec[]): DagParts {
+  const names = new Set(tasks.map((t) => t.name));
   const edges: Edge[] = [];
   const missing: string[] = [];
   for (const t of tasks) {
@@ -47,7 +48,6 @@ export function buildDag(tasks: readonly TaskSpec[]): Dag {
         missing.push(up);
         continue;
       }
-      g.setEdge(up, t.name);
       edges.push({
         id: `${up}->${t.name}`,
         source: up,
@@ -58,21 +58,34 @@ export function buildDag(tasks: readonly TaskSpec[]): Dag {
       });
     }
   }
-  dagre.layout(g);
+  const input: LayoutInput = {
+    ids: tasks.map((t) => t.name),
+    edges: edges.map((e) => [e.source, e.target]),
+    spacing: VIEW_SPACING,
+  };
+  return { tasks, edges, missing, input };
+}
 
-  const nodes: TaskNode[] = tasks.map((t) => {
-    const p = g.node(t.name);
-    return {
-      id: t.name,
-      type: 'task',
-      // dagre gives centres; React Flow wants top-left corners.
-      position: { x: p.x - NODE_WIDTH / 2, y: p.y - NODE_HEIGHT / 2 },
-      data: { name: t.name, type: t.type },
-      draggable: false,
-      connectable: false,
-    };
-  });
-  return { nodes, edges, missing };
+/** The DAG with its nodes at `positions` (from `layoutGraph` of `parts.input`). */
+export function placeDag(parts: DagParts, positions: Record<string, XY>): Dag {
+  const nodes: TaskNode[] = parts.tasks.map((t) => ({
+    id: t.name,
+    type: 'task',
+    position: positions[t.name],
+    data: { name: t.name, type: t.type },
+    draggable: false,
+    connectable: false,
+  }));
+  return { nodes, edges: parts.edges, missing: parts.missing };
+}
+
+/**
+ * The DAG of a workflow's tasks, laid out left to right by dagre: one node per task (name and
+ * type), one edge per upstream → task dependency.
+ */
+export function buildDag(tasks: readonly TaskSpec[]): Dag {
+  const parts = dagParts(tasks);
+  return placeDag(parts, layoutGraph(parts.input));
 }
 
 /** Every task downstream of `task` (not including it), following the edges. */

@@ -1,63 +1,29 @@
 // Where tasks sit on the editor's canvas: dagre's left-to-right layout (as the read-only DAG
 // view), and a place for tasks that arrive without one (pasted, or typed into the YAML view).
-import dagre from '@dagrejs/dagre';
+import { layoutAsync, layoutGraph, type LayoutInput } from '../dag/layout';
 import { NODE_HEIGHT, NODE_WIDTH } from '../dag/sizes';
 import { edgesOf } from './spec';
 import type { EditorDoc, XY } from './types';
 
 export { NODE_HEIGHT, NODE_WIDTH };
 
-/** What the layout needs: node ids and edges (plain data, so a worker can take it). */
-export interface LayoutInput {
-  ids: string[];
-  edges: [string, string][];
-}
+/** The editor spaces its nodes a little wider than the read-only views: room to aim at handles. */
+const EDITOR_SPACING = { nodesep: 24, ranksep: 70, margin: 16 };
 
 export const layoutInput = (doc: EditorDoc): LayoutInput => ({
   ids: doc.tasks.map((t) => t.id),
   edges: edgesOf(doc).map((e) => [e.source, e.target]),
+  spacing: EDITOR_SPACING,
 });
-
-/** Every node's top-left corner, laid out left to right by dagre. */
-export function layoutGraph({ ids, edges }: LayoutInput): Record<string, XY> {
-  const g = new dagre.graphlib.Graph();
-  g.setGraph({ rankdir: 'LR', nodesep: 24, ranksep: 70, marginx: 16, marginy: 16 });
-  g.setDefaultEdgeLabel(() => ({}));
-  for (const id of ids) g.setNode(id, { width: NODE_WIDTH, height: NODE_HEIGHT });
-  for (const [a, b] of edges) g.setEdge(a, b);
-  dagre.layout(g);
-  const out: Record<string, XY> = {};
-  for (const id of ids) {
-    const p = g.node(id);
-    out[id] = { x: Math.round(p.x - NODE_WIDTH / 2), y: Math.round(p.y - NODE_HEIGHT / 2) };
-  }
-  return out;
-}
 
 /** Every task's position, laid out left to right by dagre. */
 export function autoLayout(doc: EditorDoc): Record<string, XY> {
   return layoutGraph(layoutInput(doc));
 }
 
-/** Past this many tasks, dagre runs in a worker: on a 200-task DAG it takes long enough to
- * freeze the page (hundreds of milliseconds), and the page should stay responsive meanwhile. */
-export const WORKER_AFTER = 60;
-
 /** `autoLayout`, off the main thread for big workflows. */
 export function autoLayoutAsync(doc: EditorDoc): Promise<Record<string, XY>> {
-  const input = layoutInput(doc);
-  if (input.ids.length <= WORKER_AFTER || typeof Worker === 'undefined') return Promise.resolve(layoutGraph(input));
-  return new Promise((resolve) => {
-    const worker = new Worker(new URL('./layout.worker.ts', import.meta.url), { type: 'module' });
-    const done = (positions: Record<string, XY>) => {
-      worker.terminate();
-      resolve(positions);
-    };
-    worker.onmessage = (e: MessageEvent<Record<string, XY>>) => done(e.data);
-    // A worker that cannot start (a strict CSP): lay out here instead.
-    worker.onerror = () => done(layoutGraph(input));
-    worker.postMessage(input);
-  });
+  return layoutAsync(layoutInput(doc));
 }
 
 /**

@@ -1,4 +1,4 @@
-// Runs dagre's layout of a big workflow off the main thread (see layout.ts, autoLayoutAsync).
+// Runs dagre's layout of a big graph off the main thread (see layout.ts, layoutAsync).
 import { layoutGraph, type LayoutInput } from './layout';
 
 self.onmessage = (e: MessageEvent<LayoutInput>) => {
