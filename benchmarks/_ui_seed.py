@@ -198,10 +198,11 @@ def big_run_times(spec: dict[str, Any], started: dt.datetime) -> tuple[dict[str,
 
 def seed(store: Any, n_workflows: int, n_runs: int, big_tasks: int, log: Callable[[str], None]) -> dict[str, Any]:
     """Everything above into `store` (a fresh one): the admin's token and what was stored."""
+    from _seed_db import current_versions
     from sqlalchemy import func, insert, select, text
 
     from shoal import services
-    from shoal.store.models import runs, task_runs, workflow_versions, workflows
+    from shoal.store.models import runs, task_runs, workflows
 
     t0 = time.perf_counter()
     first = services.users.first_admin(store)
@@ -212,11 +213,7 @@ def seed(store: Any, n_workflows: int, n_runs: int, big_tasks: int, log: Callabl
     services.workflows.apply_files(store, files)
     apply_s = time.perf_counter() - t0
     log(f"  applied {len(files)} workflows in {apply_s:.1f}s")
-    with store.engine.connect() as conn:
-        ids = {r.name: (r.id, r.vid) for r in conn.execute(
-            select(workflows.c.name, workflows.c.id, workflow_versions.c.id.label("vid"))
-            .join(workflow_versions, (workflow_versions.c.workflow_id == workflows.c.id)
-                  & (workflow_versions.c.version == workflows.c.current_version)))}
+    ids = current_versions(store)
     planned = history.plan(n_runs)
     t_rows = time.perf_counter()
     with store.engine.begin() as conn:

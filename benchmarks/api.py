@@ -119,12 +119,13 @@ def pg_facts() -> dict[str, Any]:
 def seed_shoal(url: str, home: Path, n: int, clients: int) -> dict[str, Any]:
     """Workflows applied through the service layer, an admin with one token per client, then
     `n` runs of history inserted in bulk; returns the tokens and what was stored."""
+    from _seed_db import current_versions
     from sqlalchemy import func, insert, select, text
 
     from shoal import services
     from shoal.config import Settings
     from shoal.store import open_store
-    from shoal.store.models import runs, task_runs, workflow_versions, workflows
+    from shoal.store.models import runs, task_runs
 
     t0 = time.perf_counter()
     store = open_store(Settings(home=home, db_url=url))
@@ -134,11 +135,7 @@ def seed_shoal(url: str, home: Path, n: int, clients: int) -> dict[str, Any]:
         tokens = [first.token] + [services.users.create_token(store, first.info.user, name=f"bench client {i}").token
                                   for i in range(1, clients)]
         applied = services.workflows.apply_text(store, history.workflow_yaml(PROJECT), "yaml")
-        with store.engine.connect() as conn:
-            ids = {r.name: (r.id, r.vid) for r in conn.execute(
-                select(workflows.c.name, workflows.c.id, workflow_versions.c.id.label("vid"))
-                .join(workflow_versions, (workflow_versions.c.workflow_id == workflows.c.id)
-                      & (workflow_versions.c.version == workflows.c.current_version)))}
+        ids = current_versions(store)
         planned = history.plan(n)
         t_rows = time.perf_counter()
         with store.engine.begin() as conn:

@@ -28,6 +28,7 @@ from sklearn import metrics as skm
 
 from shoal.ml.errors import MLError
 from shoal.ml.flavors import Model
+from shoal.ml.metrics import checked_inputs
 
 FORMAT = 1
 MAX_POINTS = 200
@@ -83,14 +84,7 @@ def report(
 ) -> dict[str, Any]:
     """The evaluation report of `scores` against `y_true` (see the module docstring); with
     `model`, its feature importance too. Inputs are checked as `shoal.ml.metrics.evaluate` does."""
-    y = np.asarray(y_true, dtype=np.float64).reshape(-1)
-    s = np.asarray(scores, dtype=np.float64).reshape(-1)
-    if len(y) != len(s):
-        raise MLError(f"y_true has {len(y)} values but scores has {len(s)}; give one score per label")
-    if len(y) == 0:
-        raise MLError("no rows to evaluate; check the test split is not empty")
-    if np.isnan(y).any() or np.isnan(s).any():
-        raise MLError("labels or scores contain NaN; drop unlabeled rows and check the model's inputs")
+    y, s = checked_inputs(y_true, scores)
     if objective == "binary":
         out = _binary(y, s, threshold, max_points)
     elif objective == "regression":

@@ -16,6 +16,19 @@ def _r(x: float) -> float:
     return round(float(x), 6)
 
 
+def checked_inputs(y_true: Any, scores: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and scores as float arrays of one length, or MLError saying what is wrong."""
+    y = np.asarray(y_true, dtype=np.float64).reshape(-1)
+    s = np.asarray(scores, dtype=np.float64).reshape(-1)
+    if len(y) != len(s):
+        raise MLError(f"y_true has {len(y)} values but scores has {len(s)}; give one score per label")
+    if len(y) == 0:
+        raise MLError("no rows to evaluate; check the test split is not empty")
+    if np.isnan(y).any() or np.isnan(s).any():
+        raise MLError("labels or scores contain NaN; drop unlabeled rows and check the model's inputs")
+    return y, s
+
+
 def evaluate(
     y_true: Any,
     scores: Any,
@@ -28,14 +41,7 @@ def evaluate(
     binary: auc, logloss, accuracy, precision, recall, f1 (a score >= threshold predicts 1),
     positives (count of 1 labels), rows. regression: rmse, mae, r2, rows.
     """
-    y = np.asarray(y_true, dtype=np.float64).reshape(-1)
-    s = np.asarray(scores, dtype=np.float64).reshape(-1)
-    if len(y) != len(s):
-        raise MLError(f"y_true has {len(y)} values but scores has {len(s)}; give one score per label")
-    if len(y) == 0:
-        raise MLError("no rows to evaluate; check the test split is not empty")
-    if np.isnan(y).any() or np.isnan(s).any():
-        raise MLError("labels or scores contain NaN; drop unlabeled rows and check the model's inputs")
+    y, s = checked_inputs(y_true, scores)
     if objective == "regression":
         return {
             "rmse": _r(np.sqrt(skm.mean_squared_error(y, s))),
