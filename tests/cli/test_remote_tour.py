@@ -43,6 +43,7 @@ TOUR: list[tuple[str, ...]] = [
     ("backfill", "hello_ml", "--start", "2026-01-01", "--end", "2026-01-03", "--parallel", "2", "--wait"),
     ("runs", "list", "--state", "success", "--limit", "3", "--json"),
     ("workflow", "list"),
+    ("workflow", "list", "--schedule", "paused", "--last-state", "success"),
     ("workflow", "show", "hello_ml"),
     ("workflow", "export", "hello_ml", "--format", "py"),
     ("workflow", "export", "hello_ml", "--format", "json"),
@@ -78,6 +79,8 @@ NORMAL = [
     (re.compile(r'"pid": \d+'), '"pid": <pid>'),
     (re.compile(r'"duration": [\d.]+'), '"duration": <secs>'),
     (re.compile(r"\(looked in [^)]*\)+"), "(looked in <where>)"),
+    # Who applied a workflow (its owner): the machine's `local` there, the token's `admin` here.
+    (re.compile(r"\b(local|admin)\b"), "<who>"),
     (re.compile(r"[─━]+"), "─"),  # a rule or a border as wide as its (normalised) contents
     (re.compile(r" +"), " "),
 ]

@@ -43,6 +43,10 @@ class Features(Face):
     def list_feature_sets(self, store: Any, *, project: str = DEFAULT_PROJECT) -> list[Any]:
         return decode(list[_local().FeatureSetSummary], self.api.get(self._path(project) + "/feature-sets"))
 
+    def feature_set_versions(self, store: Any, name: str, *, project: str = DEFAULT_PROJECT) -> list[Any]:
+        answer = self.api.get(f"{self._path(project)}/feature-sets/{part(name)}/versions")
+        return decode(list[_local().FeatureSetSummary], answer)
+
     def show_feature_set(self, store: Any, name: str, *, version: int | None = None,
                          project: str = DEFAULT_PROJECT) -> Any:
         answer = self.api.get(f"{self._path(project)}/feature-sets/{part(name)}", version=version)

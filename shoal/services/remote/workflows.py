@@ -58,9 +58,10 @@ class Workflows(Face):
         answer = self.api.post("/workflows", {"files": files, "project": project})
         return decode(list[ApplyResult], answer)
 
-    def list_workflows(self, store: Any, *, search: str | None = None,
-                       project: str | None = None) -> list[WorkflowSummary]:
-        return decode(list[WorkflowSummary], list(self.api.pages("/workflows", search=search, project=project)))
+    def list_workflows(self, store: Any, *, search: str | None = None, project: str | None = None,
+                       schedule: str | None = None, last_state: str | None = None) -> list[WorkflowSummary]:
+        found = self.api.pages("/workflows", search=search, project=project, schedule=schedule, last_state=last_state)
+        return decode(list[WorkflowSummary], list(found))
 
     def _path(self, name: str, project: str) -> str:
         return f"/projects/{part(project)}/workflows/{part(name)}"
