@@ -24,7 +24,6 @@ WORKFLOW_COLUMNS = (
     Column("project", lambda w: plain(w.project), whole=True),
     Column("name", lambda w: plain(w.name), whole=True),
     Column("version", lambda w: str(w.version), whole=True, drop=3),
-    Column("owner", lambda w: plain(w.owner or "-"), whole=True, drop=4),
     Column("schedule", lambda w: plain("-" if not w.schedule else w.schedule + (" (paused)" if w.paused else "")),
            drop=1),
     Column("last run", lambda w: styled(w.last_run_state), whole=True),
@@ -75,7 +74,7 @@ def list_(
         "--last-state", help="only those whose newest run is in this state (none: never run)")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """List workflows with their current version, owner, schedule and last run."""
+    """List workflows with their current version, schedule and last run (--json: and owner)."""
     from shoal.cli._store import store
 
     found = services.workflows.list_workflows(
